@@ -1,0 +1,30 @@
+// ksearch: semantic search for Korean documents.  A thin front end over the library: flags -> options -> call.
+#include <clocale>
+#include <iostream>
+
+#include "base/error.h"
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  // Only the character type: number formatting and parsing must stay in the "C" locale.
+  std::setlocale(LC_CTYPE, "");
+  CLI::App app{"ksearch: semantic search for Korean documents"};
+  app.require_subcommand(0, 1);
+  app.set_version_flag("--version", "ksearch 0.1.0");
+  ksearch::cli::add_embed_commands(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const ksearch::Error& e) {
+    std::cerr << "ksearch: " << e.what() << '\n';
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "ksearch: " << e.what() << '\n';
+    return 1;
+  }
+  if (app.get_subcommands().empty()) {
+    std::cout << app.help();
+  }
+  return 0;
+}

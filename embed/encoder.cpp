@@ -1,0 +1,242 @@
+#include "embed/encoder.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "base/error.h"
+#include "embed/ops.h"
+#include "embed/safetensors.h"
+
+namespace ksearch {
+namespace {
+
+// A float32 tensor: a view into the mapped file when stored as aligned F32, else an owned converted copy.
+struct FloatTensor {
+  const float* data = nullptr;
+  std::vector<float> owned;
+  std::vector<std::int64_t> shape;
+};
+
+FloatTensor bind(const TensorStore& store, const std::string& name, std::vector<std::int64_t> expected) {
+  const TensorView& view = store.require(name);
+  if (view.shape != expected) {
+    TensorView wanted;
+    wanted.shape = expected;
+    fail(view.file.string(), ": tensor ", view.name, " has shape ", view.shape_string(), ", config expects ",
+         wanted.shape_string());
+  }
+  FloatTensor tensor;
+  tensor.shape = std::move(expected);
+  const bool aligned = reinterpret_cast<std::uintptr_t>(view.bytes.data()) % alignof(float) == 0;
+  if (view.dtype == DType::F32 && aligned) {
+    tensor.data = reinterpret_cast<const float*>(view.bytes.data());
+  } else {
+    tensor.owned = to_float32(view);
+    tensor.data = tensor.owned.data();
+  }
+  return tensor;
+}
+
+struct Dense {
+  FloatTensor weight;  // [out, in]
+  FloatTensor bias;    // [out]
+  std::size_t in = 0, out = 0;
+  void apply(const float* x, std::size_t ldx, std::size_t rows, float* y, std::size_t ldy) const {
+    ops::linear(x, ldx, rows, in, weight.data, bias.data, out, y, ldy);
+  }
+};
+
+Dense bind_dense(const TensorStore& store, const std::string& prefix, int out, int in) {
+  Dense dense;
+  dense.weight = bind(store, prefix + ".weight", {out, in});
+  dense.bias = bind(store, prefix + ".bias", {out});
+  dense.in = static_cast<std::size_t>(in);
+  dense.out = static_cast<std::size_t>(out);
+  return dense;
+}
+
+struct Norm {
+  FloatTensor gamma, beta;
+};
+
+Norm bind_norm(const TensorStore& store, const std::string& prefix, int width) {
+  return {bind(store, prefix + ".weight", {width}), bind(store, prefix + ".bias", {width})};
+}
+
+struct Layer {
+  Dense query, key, value, attention_output, intermediate, output;
+  Norm attention_norm, output_norm;
+};
+
+}  // namespace
+
+struct TransformerEncoder::Weights {
+  const TensorView* word_embeddings = nullptr;  // looked up row by row, any float dtype
+  FloatTensor position_embeddings, token_type_embeddings;
+  Norm embedding_norm;
+  std::vector<Layer> layers;
+  // Classification head (cross-encoders only).
+  bool has_head = false;
+  Dense head_dense, head_out;
+};
+
+TransformerEncoder::TransformerEncoder(const TransformerConfig& config, std::shared_ptr<const TensorStore> store)
+    : config_(config), store_(std::move(store)), weights_(std::make_unique<Weights>()) {
+  const TensorStore& s = *store_;
+  const int hidden = config.hidden_size;
+  const int ffn = config.intermediate_size;
+  Weights& w = *weights_;
+
+  const TensorView& words = s.require("embeddings.word_embeddings.weight");
+  if (words.shape.size() != 2 || words.shape[0] != config.vocab_size || words.shape[1] != hidden)
+    fail(words.file.string(), ": tensor ", words.name, " has shape ", words.shape_string(), ", config expects [",
+         config.vocab_size, ",", hidden, "]");
+  if (words.dtype != DType::F32 && words.dtype != DType::F16 && words.dtype != DType::BF16)
+    fail(words.file.string(), ": tensor ", words.name, " has dtype ", dtype_name(words.dtype),
+         ", expected F32, F16 or BF16");
+  w.word_embeddings = &words;
+  w.position_embeddings = bind(s, "embeddings.position_embeddings.weight", {config.max_position_embeddings, hidden});
+  w.token_type_embeddings = bind(s, "embeddings.token_type_embeddings.weight", {config.type_vocab_size, hidden});
+  w.embedding_norm = bind_norm(s, "embeddings.LayerNorm", hidden);
+  for (int i = 0; i < config.num_layers; ++i) {
+    const std::string p = "encoder.layer." + std::to_string(i) + ".";
+    Layer layer;
+    layer.query = bind_dense(s, p + "attention.self.query", hidden, hidden);
+    layer.key = bind_dense(s, p + "attention.self.key", hidden, hidden);
+    layer.value = bind_dense(s, p + "attention.self.value", hidden, hidden);
+    layer.attention_output = bind_dense(s, p + "attention.output.dense", hidden, hidden);
+    layer.attention_norm = bind_norm(s, p + "attention.output.LayerNorm", hidden);
+    layer.intermediate = bind_dense(s, p + "intermediate.dense", ffn, hidden);
+    layer.output = bind_dense(s, p + "output.dense", hidden, ffn);
+    layer.output_norm = bind_norm(s, p + "output.LayerNorm", hidden);
+    w.layers.push_back(std::move(layer));
+  }
+  if (config.num_labels > 0) {
+    w.has_head = true;
+    if (s.find("classifier.out_proj.weight") != nullptr) {  // XLMRobertaClassificationHead
+      w.head_dense = bind_dense(s, "classifier.dense", hidden, hidden);
+      w.head_out = bind_dense(s, "classifier.out_proj", config.num_labels, hidden);
+    } else {  // BertForSequenceClassification: pooler then classifier
+      w.head_dense = bind_dense(s, "pooler.dense", hidden, hidden);
+      w.head_out = bind_dense(s, "classifier", config.num_labels, hidden);
+    }
+  }
+}
+
+TransformerEncoder::~TransformerEncoder() = default;
+TransformerEncoder::TransformerEncoder(TransformerEncoder&&) noexcept = default;
+
+PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> batch) const {
+  const Weights& w = *weights_;
+  const auto hidden = static_cast<std::size_t>(config_.hidden_size);
+  const auto ffn = static_cast<std::size_t>(config_.intermediate_size);
+  const auto heads = static_cast<std::size_t>(config_.num_heads);
+  const std::size_t head_dim = hidden / heads;
+
+  PackedHidden out;
+  out.hidden = config_.hidden_size;
+  out.offsets.reserve(batch.size() + 1);
+  out.offsets.push_back(0);
+  for (const auto& ids : batch) {
+    if (ids.empty()) fail("cannot encode an empty token sequence");
+    if (ids.size() > static_cast<std::size_t>(config_.max_tokens()))
+      fail("sequence of ", ids.size(), " tokens exceeds the model's ", config_.max_tokens(), " positions");
+    out.offsets.push_back(out.offsets.back() + ids.size());
+  }
+  const std::size_t tokens = out.offsets.back();
+  out.values.resize(tokens * hidden);
+  float* x = out.values.data();
+
+  // Embeddings.
+  const float* token_type = w.token_type_embeddings.data;  // token type 0
+  const std::size_t element = dtype_size(w.word_embeddings->dtype);
+  for (std::size_t s = 0; s < batch.size(); ++s) {
+    for (std::size_t t = 0; t < batch[s].size(); ++t) {
+      const TokenId id = batch[s][t];
+      if (id < 0 || id >= config_.vocab_size)
+        fail("token id ", id, " is outside the model's vocabulary of ", config_.vocab_size);
+      float* row = x + (out.offsets[s] + t) * hidden;
+      TensorView word_row = *w.word_embeddings;
+      word_row.shape = {static_cast<std::int64_t>(hidden)};
+      word_row.bytes = w.word_embeddings->bytes.subspan(static_cast<std::size_t>(id) * hidden * element, hidden * element);
+      if (word_row.dtype == DType::F32)
+        std::memcpy(row, word_row.bytes.data(), hidden * sizeof(float));
+      else
+        std::ranges::copy(to_float32(word_row), row);
+      const float* position = w.position_embeddings.data + (t + config_.position_offset()) * hidden;
+      for (std::size_t i = 0; i < hidden; ++i) row[i] += position[i] + token_type[i];
+    }
+  }
+  ops::add_layer_norm(x, nullptr, tokens, hidden, w.embedding_norm.gamma.data, w.embedding_norm.beta.data,
+                      config_.layer_norm_eps);
+
+  std::vector<float> q(tokens * hidden), k(tokens * hidden), v(tokens * hidden), context(tokens * hidden);
+  std::vector<float> attention_out(tokens * hidden), intermediate(tokens * ffn);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  // Attention scores are computed for blocks of query rows so memory stays bounded for 8k-token inputs.
+  constexpr std::size_t kQueryBlock = 256;
+  std::size_t longest = 0;
+  for (const auto& ids : batch) longest = std::max(longest, ids.size());
+  const int threads = ops::thread_count();
+  std::vector<std::vector<float>> scores(static_cast<std::size_t>(threads),
+                                         std::vector<float>(std::min(longest, kQueryBlock) * longest));
+
+  for (const Layer& layer : w.layers) {
+    layer.query.apply(x, hidden, tokens, q.data(), hidden);
+    layer.key.apply(x, hidden, tokens, k.data(), hidden);
+    layer.value.apply(x, hidden, tokens, v.data(), hidden);
+
+    // Work items: (sequence, head, query block).
+    struct Item {
+      std::size_t sequence, head, row_begin, rows;
+    };
+    std::vector<Item> items;
+    for (std::size_t s = 0; s < batch.size(); ++s)
+      for (std::size_t h = 0; h < heads; ++h)
+        for (std::size_t r = 0; r < batch[s].size(); r += kQueryBlock)
+          items.push_back({s, h, r, std::min(kQueryBlock, batch[s].size() - r)});
+#pragma omp parallel for num_threads(threads) schedule(dynamic)
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const Item& item = items[i];
+      const std::size_t begin = out.offsets[item.sequence];
+      const std::size_t length = out.offsets[item.sequence + 1] - begin;
+      float* s = scores[static_cast<std::size_t>(omp_get_thread_num())].data();
+      const std::size_t column = item.head * head_dim;
+      const float* q_rows = q.data() + (begin + item.row_begin) * hidden + column;
+      ops::gemm_serial(true, item.rows, length, head_dim, scale, q_rows, hidden, k.data() + begin * hidden + column,
+                       hidden, 0.0f, s, length);
+      ops::softmax_rows(s, item.rows, length, length, 1.0f);
+      ops::gemm_serial(false, item.rows, head_dim, length, 1.0f, s, length, v.data() + begin * hidden + column, hidden,
+                       0.0f, context.data() + (begin + item.row_begin) * hidden + column, hidden);
+    }
+    layer.attention_output.apply(context.data(), hidden, tokens, attention_out.data(), hidden);
+    ops::add_layer_norm(attention_out.data(), x, tokens, hidden, layer.attention_norm.gamma.data,
+                        layer.attention_norm.beta.data, config_.layer_norm_eps);
+    layer.intermediate.apply(attention_out.data(), hidden, tokens, intermediate.data(), ffn);
+    ops::gelu_erf(intermediate.data(), tokens * ffn);
+    layer.output.apply(intermediate.data(), ffn, tokens, x, hidden);
+    ops::add_layer_norm(x, attention_out.data(), tokens, hidden, layer.output_norm.gamma.data,
+                        layer.output_norm.beta.data, config_.layer_norm_eps);
+  }
+  return out;
+}
+
+std::vector<float> TransformerEncoder::classify(const PackedHidden& hidden_states) const {
+  const Weights& w = *weights_;
+  if (!w.has_head) fail("model has no sequence-classification head (config.json declares no *ForSequenceClassification)");
+  const std::size_t batch = hidden_states.offsets.size() - 1;
+  const auto hidden = static_cast<std::size_t>(config_.hidden_size);
+  std::vector<float> first(batch * hidden), dense(batch * hidden);
+  for (std::size_t s = 0; s < batch; ++s)
+    std::memcpy(first.data() + s * hidden, hidden_states.row(hidden_states.offsets[s]), hidden * sizeof(float));
+  w.head_dense.apply(first.data(), hidden, batch, dense.data(), hidden);
+  ops::tanh_inplace(dense.data(), dense.size());
+  std::vector<float> logits(batch * static_cast<std::size_t>(config_.num_labels));
+  w.head_out.apply(dense.data(), hidden, batch, logits.data(), static_cast<std::size_t>(config_.num_labels));
+  return logits;
+}
+
+}  // namespace ksearch

@@ -1,0 +1,56 @@
+// BERT / XLM-RoBERTa encoder (post-LN transformer) with Hugging Face semantics:
+//   embeddings = LayerNorm(word[id] + position[pos] + token_type[0])
+//   BERT positions are 0..n-1; XLM-R positions start at padding_idx + 1 (create_position_ids_from_input_ids).
+//   each layer: x = LN(x + Wo·softmax(QKᵀ/√d)·V);  x = LN(x + W2·gelu(W1·x))   (exact erf GELU)
+//
+// Batches are packed: the sequences of a batch are laid end to end with no padding, every matrix product runs on
+// all tokens at once, and attention runs per sequence and head.  So a text gets the same vector alone or in any
+// batch, and no work is spent on padding.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "embed/model_spec.h"
+#include "embed/tokenizer.h"
+
+namespace ksearch {
+
+class TensorStore;
+
+// Hidden states of a packed batch: rows [offsets[i], offsets[i+1]) belong to sequence i.
+struct PackedHidden {
+  std::vector<float> values;          // [total_tokens, hidden]
+  std::vector<std::size_t> offsets;   // size batch + 1
+  int hidden = 0;
+  const float* row(std::size_t token) const { return values.data() + token * static_cast<std::size_t>(hidden); }
+};
+
+class TransformerEncoder {
+ public:
+  // Binds the weights of `store` (keeps `store` alive); validates every tensor's presence, dtype and shape
+  // against `config`, naming the file, tensor and both shapes on mismatch.
+  TransformerEncoder(const TransformerConfig& config, std::shared_ptr<const TensorStore> store);
+  ~TransformerEncoder();
+  TransformerEncoder(TransformerEncoder&&) noexcept;
+
+  // Last hidden states of each sequence.  Every sequence must be non-empty and at most config.max_tokens() long;
+  // ids must be inside the vocabulary.
+  PackedHidden forward(std::span<const std::vector<TokenId>> batch) const;
+
+  // Sequence-classification head on the first token: raw logits [batch, num_labels].
+  // XLM-R: out_proj(tanh(dense(h0)));  BERT: classifier(tanh(pooler(h0))).
+  std::vector<float> classify(const PackedHidden& hidden) const;
+
+  const TransformerConfig& config() const { return config_; }
+
+ private:
+  struct Weights;
+  TransformerConfig config_;
+  std::shared_ptr<const TensorStore> store_;
+  std::unique_ptr<Weights> weights_;
+};
+
+}  // namespace ksearch

@@ -1,0 +1,25 @@
+// A loaded model: its spec, tokenizer and encoder, shared by the embedder and the cross-encoder.
+#pragma once
+
+#include <memory>
+#include <string_view>
+
+#include "embed/encoder.h"
+#include "embed/model_spec.h"
+#include "embed/tokenizer.h"
+
+namespace ksearch {
+
+struct Model {
+  ModelSpec spec;
+  Tokenizer tokenizer;
+  TransformerEncoder encoder;
+
+  // Resolves `name` (alias, hub id or folder), reads its files and binds its weights.  Throws Error naming the file
+  // and field for anything missing or inconsistent, including a tokenizer whose vocabulary does not fit the
+  // embedding matrix.
+  static std::shared_ptr<const Model> load(std::string_view name);
+  static std::shared_ptr<const Model> load_dir(const std::filesystem::path& dir, const std::string& id);
+};
+
+}  // namespace ksearch

@@ -1,0 +1,271 @@
+#include "embed/model_spec.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "base/error.h"
+#include "base/files.h"
+
+namespace ksearch {
+namespace fs = std::filesystem;
+
+std::string_view architecture_name(Architecture architecture) {
+  return architecture == Architecture::Bert ? "bert" : "xlm-roberta";
+}
+
+std::string_view pooling_name(Pooling pooling) { return pooling == Pooling::Cls ? "cls" : "mean"; }
+
+TransformerConfig TransformerConfig::from_json(const Json& json, const std::string& where) {
+  TransformerConfig config;
+  const auto model_type = required_field<std::string>(json, "model_type", where);
+  if (model_type == "bert") {
+    config.architecture = Architecture::Bert;
+  } else if (model_type == "xlm-roberta" || model_type == "roberta") {
+    config.architecture = Architecture::XlmRoberta;
+  } else {
+    fail(where, ": model_type '", model_type, "' is not supported (ksearch runs bert and xlm-roberta encoders)");
+  }
+  const auto positive = [&](std::string_view key, int limit) {
+    const auto value = required_field<long long>(json, key, where);
+    if (value <= 0 || value > limit) fail(where, ": ", key, " = ", value, " is out of range (1..", limit, ")");
+    return static_cast<int>(value);
+  };
+  config.hidden_size = positive("hidden_size", 16384);
+  config.num_layers = positive("num_hidden_layers", 256);
+  config.num_heads = positive("num_attention_heads", 1024);
+  config.intermediate_size = positive("intermediate_size", 65536);
+  config.vocab_size = positive("vocab_size", 4'000'000);
+  config.max_position_embeddings = positive("max_position_embeddings", 1 << 20);
+  config.type_vocab_size = json.contains("type_vocab_size") ? positive("type_vocab_size", 1024) : 1;
+  if (config.hidden_size % config.num_heads != 0)
+    fail(where, ": hidden_size ", config.hidden_size, " is not divisible by num_attention_heads ", config.num_heads);
+  config.pad_token_id = static_cast<int>(optional_field<long long>(json, "pad_token_id", where).value_or(0));
+  if (config.pad_token_id < 0 || config.pad_token_id >= config.vocab_size)
+    fail(where, ": pad_token_id ", config.pad_token_id, " is outside the vocabulary");
+  config.layer_norm_eps = static_cast<float>(optional_field<double>(json, "layer_norm_eps", where).value_or(1e-12));
+  if (!(config.layer_norm_eps > 0 && config.layer_norm_eps < 1))
+    fail(where, ": layer_norm_eps ", config.layer_norm_eps, " is out of range");
+  const auto activation = optional_field<std::string>(json, "hidden_act", where).value_or("gelu");
+  if (activation != "gelu")
+    fail(where, ": hidden_act '", activation, "' is not supported (ksearch implements exact erf \"gelu\")");
+  const auto position_type = optional_field<std::string>(json, "position_embedding_type", where).value_or("absolute");
+  if (position_type != "absolute")
+    fail(where, ": position_embedding_type '", position_type, "' is not supported (only \"absolute\")");
+  if (config.max_tokens() < 2) fail(where, ": max_position_embeddings ", config.max_position_embeddings, " is too small");
+
+  bool classifier = false;
+  if (auto architectures = json.find("architectures"); architectures != json.end() && architectures->is_array())
+    for (const auto& name : *architectures)
+      if (name.is_string() && name.get<std::string>().ends_with("ForSequenceClassification")) classifier = true;
+  if (classifier) {
+    config.num_labels = 1;
+    if (auto labels = json.find("id2label"); labels != json.end() && labels->is_object() && !labels->empty())
+      config.num_labels = static_cast<int>(labels->size());
+    if (auto count = optional_field<long long>(json, "num_labels", where)) config.num_labels = static_cast<int>(*count);
+    if (config.num_labels <= 0 || config.num_labels > 1024)
+      fail(where, ": num_labels ", config.num_labels, " is out of range");
+  }
+  return config;
+}
+
+const std::vector<ModelPreset>& model_presets() {
+  using enum ModelKind;
+  using enum Pooling;
+  static const std::vector<ModelPreset> kPresets = {
+      {"dragonkue/multilingual-e5-small-ko", "e5-small-ko", Embedding, Mean, "query: ", "passage: ", 512, 384, 512},
+      {"exp-models/dragonkue-KoEn-E5-Tiny", "e5-tiny-ko", Embedding, Mean, "query: ", "passage: ", 512, 384, 512},
+      {"nlpai-lab/KURE-v1", "kure", Embedding, Cls, "", "", 8192, 1024, 1024},
+      {"dragonkue/BGE-m3-ko", "bge-m3-ko", Embedding, Cls, "", "", 8192, 1024, 1024},
+      {"nlpai-lab/KoE5", "koe5", Embedding, Mean, "query: ", "passage: ", 512, 1024, 512},
+      {"BAAI/bge-m3", "bge-m3", Embedding, Cls, "", "", 8192, 1024, 1024},
+      {"intfloat/multilingual-e5-small", "e5-small", Embedding, Mean, "query: ", "passage: ", 512, 384, 512},
+      {"intfloat/multilingual-e5-base", "e5-base", Embedding, Mean, "query: ", "passage: ", 512, 768, 512},
+      {"intfloat/multilingual-e5-large", "e5-large", Embedding, Mean, "query: ", "passage: ", 512, 1024, 512},
+      {"dragonkue/bge-reranker-v2-m3-ko", "reranker-ko", CrossEncoder, Cls, "", "", 1024, 1, 0},
+      {"BAAI/bge-reranker-v2-m3", "bge-reranker", CrossEncoder, Cls, "", "", 1024, 1, 0},
+  };
+  return kPresets;
+}
+
+const ModelPreset* find_preset(std::string_view name) {
+  for (const auto& preset : model_presets()) {
+    const std::string_view folder = preset.id.substr(preset.id.find('/') + 1);
+    if (name == preset.id || name == preset.alias || name == folder) return &preset;
+  }
+  return nullptr;
+}
+
+std::string canonical_model_id(std::string_view name) {
+  const ModelPreset* preset = find_preset(name);
+  return preset != nullptr && (name == preset->id || name == preset->alias) ? std::string(preset->id)
+                                                                            : std::string(name);
+}
+
+std::string hf_cache_folder_name(std::string_view id) {
+  std::string out = "models--";
+  for (char c : id) out += c == '/' ? std::string("--") : std::string(1, c);
+  return out;
+}
+
+ModelSpec load_model_spec(const fs::path& dir, const std::string& id) {
+  ModelSpec spec;
+  spec.id = id;
+  spec.dir = dir;
+  const auto config_path = dir / "config.json";
+  if (!fs::exists(config_path)) fail(config_path.string(), ": missing (not a Hugging Face model folder?)");
+  spec.config = TransformerConfig::from_json(read_json_file(config_path), config_path.string());
+  spec.kind = spec.config.num_labels > 0 ? ModelKind::CrossEncoder : ModelKind::Embedding;
+
+  const ModelPreset* preset = find_preset(id);
+  if (preset == nullptr) preset = find_preset(dir.filename().string());
+  if (preset != nullptr) {
+    spec.pooling = preset->pooling;
+    spec.query_prefix = preset->query_prefix;
+    spec.passage_prefix = preset->passage_prefix;
+    spec.max_seq_length = preset->max_seq_length;
+    if (preset->default_chunk_tokens > 0) spec.default_chunk_tokens = preset->default_chunk_tokens;
+  } else {
+    spec.pooling = spec.config.architecture == Architecture::XlmRoberta ? Pooling::Cls : Pooling::Mean;
+    spec.max_seq_length = std::min(512, spec.config.max_tokens());
+  }
+
+  // sentence-transformers files, when present, describe the folder exactly.
+  const auto modules_path = dir / "modules.json";
+  fs::path pooling_dir = dir / "1_Pooling";
+  if (fs::exists(modules_path)) {
+    const Json modules = read_json_file(modules_path);
+    if (!modules.is_array()) fail(modules_path.string(), ": expected a JSON array of modules");
+    spec.normalize = false;
+    for (const auto& module : modules) {
+      const auto type = optional_field<std::string>(module, "type", modules_path.string()).value_or("");
+      if (type.ends_with("Normalize")) spec.normalize = true;
+      if (type.ends_with("Pooling"))
+        pooling_dir = dir / optional_field<std::string>(module, "path", modules_path.string()).value_or("1_Pooling");
+    }
+  }
+  const auto pooling_path = pooling_dir / "config.json";
+  if (fs::exists(pooling_path)) {
+    const Json pooling = read_json_file(pooling_path);
+    const auto flag = [&](const char* key) { return pooling.value(key, false); };
+    if (flag("pooling_mode_cls_token")) {
+      spec.pooling = Pooling::Cls;
+    } else if (flag("pooling_mode_mean_tokens")) {
+      spec.pooling = Pooling::Mean;
+    } else {
+      fail(pooling_path.string(), ": unsupported pooling mode (ksearch supports pooling_mode_cls_token and ",
+           "pooling_mode_mean_tokens)");
+    }
+    if (pooling.contains("include_prompt") && !pooling.value("include_prompt", true))
+      fail(pooling_path.string(), ": include_prompt=false is not supported");
+  }
+  const auto st_config_path = dir / "sentence_bert_config.json";
+  if (fs::exists(st_config_path)) {
+    const Json st_config = read_json_file(st_config_path);
+    if (auto length = optional_field<long long>(st_config, "max_seq_length", st_config_path.string())) {
+      if (*length < 2) fail(st_config_path.string(), ": max_seq_length ", *length, " is too small");
+      spec.max_seq_length = static_cast<int>(std::min<long long>(*length, 1 << 20));
+    }
+  }
+  const auto prompts_path = dir / "config_sentence_transformers.json";
+  if (fs::exists(prompts_path)) {
+    const Json prompts = read_json_file(prompts_path).value("prompts", Json::object());
+    if (prompts.is_object()) {
+      if (auto query = prompts.find("query"); query != prompts.end() && query->is_string())
+        spec.query_prefix = query->get<std::string>();
+      for (const char* key : {"passage", "document"})
+        if (auto passage = prompts.find(key); passage != prompts.end() && passage->is_string())
+          spec.passage_prefix = passage->get<std::string>();
+    }
+  }
+  spec.max_seq_length = std::min(spec.max_seq_length, spec.config.max_tokens());
+  spec.default_chunk_tokens = std::min(spec.default_chunk_tokens, spec.max_seq_length);
+  return spec;
+}
+
+ModelSearchPaths ModelSearchPaths::from_environment() {
+  ModelSearchPaths paths;
+  if (const char* roots = std::getenv("KSEARCH_MODELS"); roots != nullptr && *roots != '\0') {
+    std::string_view rest = roots;
+    while (!rest.empty()) {
+      const auto colon = rest.find(':');
+      const auto entry = rest.substr(0, colon);
+      if (!entry.empty()) paths.roots.emplace_back(entry);
+      rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
+    }
+  }
+  if (const char* hub = std::getenv("HF_HUB_CACHE"); hub != nullptr && *hub != '\0') {
+    paths.hf_hub = hub;
+  } else if (const char* home = std::getenv("HF_HOME"); home != nullptr && *home != '\0') {
+    paths.hf_hub = fs::path(home) / "hub";
+  } else if (const char* user_home = std::getenv("HOME"); user_home != nullptr) {
+    paths.hf_hub = fs::path(user_home) / ".cache" / "huggingface" / "hub";
+  }
+  return paths;
+}
+
+namespace {
+
+bool is_model_dir(const fs::path& dir) {
+  std::error_code error;
+  return fs::is_regular_file(dir / "config.json", error);
+}
+
+// snapshots/<refs/main> of a Hugging Face cache repo folder, else the most recently modified snapshot.
+std::optional<fs::path> hf_snapshot(const fs::path& repo) {
+  std::error_code error;
+  if (!fs::is_directory(repo / "snapshots", error)) return std::nullopt;
+  const auto ref = repo / "refs" / "main";
+  if (fs::exists(ref, error)) {
+    std::string revision = read_file(ref);
+    while (!revision.empty() && std::isspace(static_cast<unsigned char>(revision.back()))) revision.pop_back();
+    const auto snapshot = repo / "snapshots" / revision;
+    if (!revision.empty() && revision.find('/') == std::string::npos && is_model_dir(snapshot)) return snapshot;
+  }
+  std::optional<fs::path> newest;
+  fs::file_time_type newest_time{};
+  for (const auto& entry : fs::directory_iterator(repo / "snapshots", error)) {
+    if (!is_model_dir(entry.path())) continue;
+    const auto time = fs::last_write_time(entry.path(), error);
+    if (!newest || time > newest_time) newest = entry.path(), newest_time = time;
+  }
+  return newest;
+}
+
+}  // namespace
+
+ResolvedModel resolve_model(std::string_view name, const ModelSearchPaths& paths) {
+  if (name.empty()) fail("empty model name");
+  const std::string id = canonical_model_id(name);
+  std::error_code error;
+  if (fs::is_directory(fs::path(name), error)) {
+    if (!is_model_dir(fs::path(name))) fail(name, ": folder has no config.json (not a Hugging Face model folder)");
+    const ModelPreset* preset = find_preset(fs::path(name).filename().string());
+    return {preset != nullptr ? std::string(preset->id) : std::string(name), fs::path(name)};
+  }
+  std::vector<std::string> looked;
+  const std::string folder = id.substr(id.find('/') + 1);
+  for (const auto& root : paths.roots) {
+    for (const fs::path& candidate : {root / id, root / (id.substr(0, id.find('/')) + "--" + folder), root / folder}) {
+      looked.push_back(candidate.string());
+      if (is_model_dir(candidate)) return {id, candidate};
+    }
+    const auto repo = root / hf_cache_folder_name(id);
+    looked.push_back(repo.string());
+    if (auto snapshot = hf_snapshot(repo)) return {id, *snapshot};
+  }
+  if (!paths.hf_hub.empty()) {
+    const auto repo = paths.hf_hub / hf_cache_folder_name(id);
+    looked.push_back(repo.string());
+    if (auto snapshot = hf_snapshot(repo)) return {id, *snapshot};
+  }
+  std::string message = cat("model '", name, "' not found; looked in:");
+  for (const auto& place : looked) message += "\n  " + place;
+  if (id.find('/') != std::string::npos) {
+    message += cat("\nfetch it with: ksearch model pull ", id);
+  } else {
+    message += "\nname a model folder, a Hugging Face id (ORG/NAME) or an alias (see `ksearch model list`)";
+  }
+  throw Error(message);
+}
+
+}  // namespace ksearch

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs ksearch's build and test dependencies from Debian 12 packages (run as root or with sudo).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+sudo_cmd=""
+[ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+$sudo_cmd apt-get update -q
+$sudo_cmd apt-get install -y -q --no-install-recommends \
+  build-essential cmake ninja-build pkg-config ca-certificates \
+  libfaiss-dev libeigen3-dev libsentencepiece-dev libsqlite3-dev libcli11-dev nlohmann-json3-dev \
+  libdnnl-dev libssl-dev libgtest-dev

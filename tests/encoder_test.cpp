@@ -1,0 +1,220 @@
+#include "embed/encoder.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "base/error.h"
+#include "base/files.h"
+#include "embed/embedder.h"
+#include "embed/safetensors.h"
+#include "tests/test_support.h"
+
+namespace ksearch {
+namespace {
+namespace fs = std::filesystem;
+
+float max_abs_diff(std::span<const float> a, std::span<const float> b) {
+  EXPECT_EQ(a.size(), b.size());
+  float diff = 0;
+  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) diff = std::max(diff, std::abs(a[i] - b[i]));
+  return diff;
+}
+
+std::string load_error(const fs::path& dir) {
+  try {
+    Model::load_dir(dir, "test");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// The tensors of a safetensors file as raw tensors, to write modified copies.
+std::map<std::string, testing::RawTensor> raw_tensors(const fs::path& path, std::string_view prefix = "") {
+  const auto file = SafetensorsFile::open(path);
+  std::map<std::string, testing::RawTensor> tensors;
+  for (const auto& tensor : file.tensors()) {
+    testing::RawTensor raw{std::string(dtype_name(tensor.dtype)), {}, {}};
+    for (auto d : tensor.shape) raw.shape.push_back(d);
+    raw.bytes.assign(reinterpret_cast<const char*>(tensor.bytes.data()), tensor.bytes.size());
+    tensors[std::string(prefix) + tensor.name] = raw;
+  }
+  return tensors;
+}
+
+// Every expected.jsonl line: same ids and an embedding within 1e-4 of the reference.
+void expect_reference_embeddings(const fs::path& dir) {
+  const Embedder embedder(Model::load_dir(dir, dir.string()));
+  const auto expected = testing::read_jsonl(dir / "expected.jsonl");
+  std::vector<std::string> texts;
+  for (const auto& line : expected) texts.push_back(line["text"]);
+  const Embeddings batch = embedder.embed(texts, TextKind::Raw);
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    const auto want = expected[i]["embedding"].get<std::vector<float>>();
+    EXPECT_LE(max_abs_diff(batch.row(i), want), 1e-4f) << texts[i];
+    EXPECT_EQ(batch.token_counts[i], expected[i]["token_ids"].size());
+  }
+}
+
+TEST(Encoder, BertFixtureMatchesReference) { expect_reference_embeddings(testing::fixture("tiny-e5-bert")); }
+TEST(Encoder, XlmRobertaFixtureMatchesReference) { expect_reference_embeddings(testing::fixture("tiny-bge-m3-xlmr")); }
+// Our own model: other sizes (96 hidden, 6 heads, 3 layers), F16 weights, "roberta."-prefixed names, mean pooling.
+TEST(Encoder, HalfPrecisionPrefixedModelMatchesReference) {
+  expect_reference_embeddings(testing::test_data("models/tiny-xlmr-f16"));
+}
+
+TEST(Encoder, HiddenStatesMatchEveryLayer) {
+  for (const char* name : {"tiny-e5-bert", "tiny-bge-m3-xlmr"}) {
+    const auto dir = testing::fixture(name);
+    const auto debug = read_json_file(dir / "debug_hidden_states.json");
+    const auto model = Model::load_dir(dir, name);
+    const std::vector<std::vector<TokenId>> batch = {debug["token_ids"].get<std::vector<TokenId>>()};
+    // The last layer's output depends on every earlier layer; compare every token of it.
+    const PackedHidden hidden = model->encoder.forward(batch);
+    const auto& last = debug["hidden_states"].back();
+    for (std::size_t t = 0; t < last.size(); ++t) {
+      const auto want = last[t].get<std::vector<float>>();
+      EXPECT_LE(max_abs_diff(std::span(hidden.row(t), want.size()), want), 1e-4f) << name << " token " << t;
+    }
+  }
+}
+
+TEST(Encoder, BatchedEqualsOneByOne) {
+  const Embedder embedder(Model::load_dir(testing::fixture("tiny-bge-m3-xlmr"), "x"));
+  const auto expected = testing::read_jsonl(testing::fixture("tiny-bge-m3-xlmr") / "expected.jsonl");
+  std::vector<std::string> texts;
+  for (const auto& line : expected) texts.push_back(line["text"]);
+  const Embeddings batch = embedder.embed(texts, TextKind::Raw);
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    const Embeddings single = embedder.embed(std::span(texts).subspan(i, 1), TextKind::Raw);
+    EXPECT_LE(max_abs_diff(batch.row(i), single.row(0)), 1e-5f) << texts[i];
+  }
+}
+
+TEST(Encoder, PrefixedF32CopyIsIdentical) {
+  testing::TempDir dir;
+  const auto source = testing::fixture("tiny-e5-bert");
+  testing::copy_model(source, dir.path());
+  testing::write_safetensors(dir / "model.safetensors", raw_tensors(source / "model.safetensors", "bert."));
+  const Embedder original(Model::load_dir(source, "a"));
+  const Embedder prefixed(Model::load_dir(dir.path(), "b"));
+  const std::vector<std::string> text = {"서울에서 만나요"};
+  EXPECT_EQ(max_abs_diff(original.embed(text, TextKind::Raw).row(0), prefixed.embed(text, TextKind::Raw).row(0)), 0.0f);
+}
+
+// Rewrites the fixture with one tensor changed by `edit`, and returns the load error.
+std::string error_after_edit(const std::function<void(std::map<std::string, testing::RawTensor>&)>& edit) {
+  testing::TempDir dir;
+  const auto source = testing::fixture("tiny-e5-bert");
+  testing::copy_model(source, dir.path());
+  auto tensors = raw_tensors(source / "model.safetensors");
+  edit(tensors);
+  testing::write_safetensors(dir / "model.safetensors", tensors);
+  return load_error(dir.path());
+}
+
+TEST(Encoder, BadWeightsAreClearErrors) {
+  std::string error = error_after_edit([](auto& tensors) {
+    auto& t = tensors["encoder.layer.1.output.dense.weight"];
+    t.shape = {128, 64};
+  });
+  EXPECT_NE(error.find("encoder.layer.1.output.dense.weight has shape [128,64], config expects [64,128]"),
+            std::string::npos)
+      << error;
+  error = error_after_edit([](auto& tensors) { tensors.erase("encoder.layer.0.attention.self.key.bias"); });
+  EXPECT_NE(error.find("missing tensor encoder.layer.0.attention.self.key.bias"), std::string::npos) << error;
+  error = error_after_edit([](auto& tensors) {
+    auto& t = tensors["embeddings.LayerNorm.weight"];
+    t.dtype = "I32";
+  });
+  EXPECT_NE(error.find("embeddings.LayerNorm.weight has dtype I32"), std::string::npos) << error;
+}
+
+TEST(Encoder, TruncatedWeightsFileIsAnError) {
+  testing::TempDir dir;
+  testing::copy_model(testing::fixture("tiny-e5-bert"), dir.path());
+  const std::string bytes = read_file(dir / "model.safetensors");
+  testing::write_text(dir / "model.safetensors", bytes.substr(0, bytes.size() / 2));
+  const std::string error = load_error(dir.path());
+  EXPECT_NE(error.find("model.safetensors"), std::string::npos) << error;
+  EXPECT_NE(error.find("truncated"), std::string::npos) << error;
+}
+
+TEST(Encoder, TokenizerLargerThanEmbeddingMatrixIsAnError) {
+  testing::TempDir dir;
+  testing::copy_model(testing::fixture("tiny-bge-m3-xlmr"), dir.path());
+  auto config = read_json_file(dir / "config.json");
+  config["vocab_size"] = 1000;
+  testing::write_text(dir / "config.json", config.dump());
+  EXPECT_NE(load_error(dir.path()).find("do not belong together"), std::string::npos);
+}
+
+TEST(Encoder, MissingFilesAreNamed) {
+  testing::TempDir dir;
+  testing::copy_model(testing::fixture("tiny-e5-bert"), dir.path());
+  fs::remove(dir / "sentencepiece.bpe.model");
+  EXPECT_NE(load_error(dir.path()).find("sentencepiece.bpe.model: missing"), std::string::npos);
+  fs::remove(dir / "config.json");
+  EXPECT_NE(load_error(dir.path()).find("config.json: missing"), std::string::npos);
+}
+
+// A bge-m3-shaped position table (8194 rows) on a tiny random model: the longest inputs run, with attention
+// computed in blocks, and agree with a shorter prefix-free consistency check (finite, unit length).
+TEST(Encoder, LongInputsUpTo8192Tokens) {
+  testing::TempDir dir;
+  testing::copy_model(testing::fixture("tiny-bge-m3-xlmr"), dir.path());
+  auto config = read_json_file(dir / "config.json");
+  config["max_position_embeddings"] = 8194;
+  config["num_hidden_layers"] = 1;
+  testing::write_text(dir / "config.json", config.dump());
+  testing::write_text(dir / "sentence_bert_config.json", R"({"max_seq_length": 8192})");
+  auto tensors = raw_tensors(testing::fixture("tiny-bge-m3-xlmr") / "model.safetensors");
+  std::erase_if(tensors, [](const auto& entry) { return entry.first.starts_with("encoder.layer.1."); });
+  std::mt19937 random(7);
+  std::normal_distribution<float> normal(0.0f, 0.3f);
+  std::vector<float> positions(8194 * 64);
+  for (auto& value : positions) value = normal(random);
+  tensors["embeddings.position_embeddings.weight"] = {"F32", {8194, 64},
+                                                      std::string(reinterpret_cast<const char*>(positions.data()),
+                                                                  positions.size() * 4)};
+  testing::write_safetensors(dir / "model.safetensors", tensors);
+
+  const Embedder embedder(Model::load_dir(dir.path(), "long"));
+  EXPECT_EQ(embedder.max_tokens(), 8192u);
+  std::string text;
+  for (int i = 0; i < 3000; ++i) text += "한국어 문장 ";
+  const Embeddings out = embedder.embed(std::vector<std::string>{text}, TextKind::Raw);
+  EXPECT_EQ(out.token_counts[0], 8192u);
+  EXPECT_TRUE(out.truncated[0]);
+  double norm = 0;
+  for (float value : out.row(0)) {
+    ASSERT_TRUE(std::isfinite(value));
+    norm += value * value;
+  }
+  EXPECT_NEAR(norm, 1.0, 1e-4);
+  // The same sequence in a batch with a short one gives the same vector (blocked attention is per sequence).
+  const Embeddings pair = embedder.embed(std::vector<std::string>{"짧은 문장", text}, TextKind::Raw);
+  EXPECT_LE(max_abs_diff(pair.row(1), out.row(0)), 1e-5f);
+}
+
+TEST(CrossEncoder, MatchesReferenceLogits) {
+  const auto dir = testing::test_data("models/tiny-reranker");
+  const CrossEncoder reranker(Model::load_dir(dir, "reranker"));
+  const auto expected = testing::read_jsonl(dir / "expected.jsonl");
+  std::vector<std::string> passages;
+  for (const auto& line : expected) passages.push_back(line["passage"]);
+  const auto query = expected[0]["query"].get<std::string>();
+  const auto scores = reranker.score(query, passages);
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(reranker.model().tokenizer.encode_pair(query, passages[i], 512).ids,
+              expected[i]["token_ids"].get<std::vector<TokenId>>());
+    EXPECT_NEAR(scores[i], expected[i]["logit"].get<float>(), 1e-4) << passages[i];
+  }
+  EXPECT_THROW(Embedder(Model::load_dir(dir, "reranker")), Error);
+}
+
+}  // namespace
+}  // namespace ksearch

@@ -1,0 +1,110 @@
+#include "tests/test_support.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "base/files.h"
+
+extern char** environ;
+
+namespace ksearch::testing {
+namespace fs = std::filesystem;
+
+fs::path shared_dir() { return KSEARCH_SHARED_DIR; }
+
+fs::path fixture(const std::string& name) { return shared_dir() / "fixtures" / name; }
+
+fs::path test_data(const std::string& name) { return fs::path(KSEARCH_TEST_DATA_DIR) / name; }
+
+TempDir::TempDir() {
+  std::random_device random;
+  const char* base = std::getenv("TMPDIR");
+  path_ = fs::path(base != nullptr ? base : "/tmp") / ("ksearch-test-" + std::to_string(random()));
+  fs::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ignored);
+  fs::remove_all(path_, ignored);
+}
+
+CommandResult run_ksearch(const std::vector<std::string>& arguments, const std::string& input,
+                          const std::map<std::string, std::string>& environment, const fs::path& working_dir) {
+  TempDir io;
+  const fs::path in_path = io / "stdin", out_path = io / "stdout", err_path = io / "stderr";
+  write_text(in_path, input);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int in = open(in_path.c_str(), O_RDONLY);
+    const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(in, 0), dup2(out, 1), dup2(err, 2);
+    if (!working_dir.empty() && chdir(working_dir.c_str()) != 0) _exit(127);
+    for (const auto& [key, value] : environment) setenv(key.c_str(), value.c_str(), 1);
+    std::vector<char*> argv;
+    std::string binary = KSEARCH_BINARY;
+    argv.push_back(binary.data());
+    std::vector<std::string> copies = arguments;
+    for (auto& argument : copies) argv.push_back(argument.data());
+    argv.push_back(nullptr);
+    execv(binary.c_str(), argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CommandResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = read_file(out_path);
+  result.err = read_file(err_path);
+  return result;
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  if (path.has_parent_path()) fs::create_directories(path.parent_path());
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+std::vector<Json> read_jsonl(const fs::path& path) {
+  std::vector<Json> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) out.push_back(Json::parse(line));
+  return out;
+}
+
+void write_safetensors(const fs::path& path, const std::map<std::string, RawTensor>& tensors) {
+  Json header = Json::object();
+  std::string data;
+  for (const auto& [name, tensor] : tensors) {
+    header[name] = {{"dtype", tensor.dtype},
+                    {"shape", tensor.shape},
+                    {"data_offsets", {data.size(), data.size() + tensor.bytes.size()}}};
+    data += tensor.bytes;
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');
+  std::string file(8, '\0');
+  for (int i = 0; i < 8; ++i) file[i] = static_cast<char>((text.size() >> (8 * i)) & 0xFF);
+  write_text(path, file + text + data);
+}
+
+void copy_model(const fs::path& from, const fs::path& to) {
+  fs::create_directories(to);
+  fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  for (const auto& entry : fs::recursive_directory_iterator(to))
+    fs::permissions(entry.path(), fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::add);
+}
+
+}  // namespace ksearch::testing

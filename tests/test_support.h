@@ -1,0 +1,56 @@
+// Helpers shared by the tests: fixture paths, temp folders, running the ksearch binary, writing safetensors.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/json.h"
+
+namespace ksearch::testing {
+
+std::filesystem::path shared_dir();        // ../shared beside the checkout
+std::filesystem::path fixture(const std::string& name);  // ../shared/fixtures/NAME (skips the test when absent)
+std::filesystem::path test_data(const std::string& name);  // tests/data/NAME
+
+// A fresh folder removed at destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs the ksearch binary with `arguments` (no shell), optional stdin text, extra environment and working folder.
+CommandResult run_ksearch(const std::vector<std::string>& arguments, const std::string& input = "",
+                          const std::map<std::string, std::string>& environment = {},
+                          const std::filesystem::path& working_dir = {});
+
+void write_text(const std::filesystem::path& path, const std::string& text);
+
+// Reads fixture expected.jsonl: one JSON object per line.
+std::vector<Json> read_jsonl(const std::filesystem::path& path);
+
+// A tensor to write with write_safetensors: raw little-endian bytes.
+struct RawTensor {
+  std::string dtype;  // "F32", "F16", "BF16", "I64"
+  std::vector<long long> shape;
+  std::string bytes;
+};
+void write_safetensors(const std::filesystem::path& path, const std::map<std::string, RawTensor>& tensors);
+
+// Copies a model folder (all files, recursively).
+void copy_model(const std::filesystem::path& from, const std::filesystem::path& to);
+
+}  // namespace ksearch::testing
