@@ -2,10 +2,23 @@
 // onto the library's option structs and call it (no model, SQL or FAISS code lives here).
 #pragma once
 
+#include <optional>
+#include <string>
+
 #include <CLI/CLI.hpp>
+
+#include "search/index_location.h"
 
 namespace ksearch::cli {
 
-void add_embed_commands(CLI::App& app);  // embed, tokenize
+void add_embed_commands(CLI::App& app);   // embed, tokenize
+void add_index_commands(CLI::App& app);   // index, status, rm
+void add_search_commands(CLI::App& app);  // search, shell (also `ksearch` alone)
+
+// The index named by --db, else the nearest .ksearch/ upward from the working folder.
+IndexLocation locate_index(const std::optional<std::string>& db);
+
+// The interactive prompt (`ksearch` with no arguments).
+int run_shell(const std::optional<std::string>& db);
 
 }  // namespace ksearch::cli

@@ -12,6 +12,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
   app.set_version_flag("--version", "ksearch 0.1.0");
   ksearch::cli::add_embed_commands(app);
+  ksearch::cli::add_index_commands(app);
+  ksearch::cli::add_search_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -24,7 +26,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (app.get_subcommands().empty()) {
-    std::cout << app.help();
+    try {
+      return ksearch::cli::run_shell(std::nullopt);
+    } catch (const std::exception& e) {
+      std::cerr << "ksearch: " << e.what() << "\n\n" << app.help();
+      return 1;
+    }
   }
   return 0;
 }

@@ -1,0 +1,219 @@
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "base/json.h"
+#include "cli/commands.h"
+#include "cli/terminal.h"
+#include "ingest/file_walker.h"
+#include "search/indexer.h"
+#include "search/searcher.h"
+#include "store/chunk_store.h"
+
+namespace ksearch::cli {
+namespace fs = std::filesystem;
+
+IndexLocation locate_index(const std::optional<std::string>& db) {
+  if (!db) return IndexLocation::find_upward(fs::current_path());
+  const fs::path dir = *db;
+  if (!fs::exists(dir / "index.db")) fail(dir.string(), ": no ksearch index here (expected ", (dir / "index.db").string(), ")");
+  ChunkStore store(dir / "index.db", false);
+  const std::string root = store.settings().root;
+  return IndexLocation::at(dir, root.empty() ? std::nullopt : std::optional<fs::path>(root));
+}
+
+namespace {
+
+struct IndexFlags {
+  std::vector<std::string> folders;
+  std::optional<std::string> db;
+  std::optional<std::string> model;
+  bool no_model = false;
+  int chunk_tokens = 0;
+  int overlap = -1;
+  std::string index_spec;
+  std::vector<std::string> excludes;
+  bool rebuild = false;
+  bool wait = false;
+  bool json = false;
+  bool quiet = false;
+};
+
+void print_progress(const IndexProgress& progress) {
+  const double rate = progress.elapsed_seconds > 0 ? progress.tokens / progress.elapsed_seconds : 0;
+  std::string eta = "";
+  if (progress.files_done > 0 && progress.files_done < progress.files_total) {
+    const double remaining = progress.elapsed_seconds / static_cast<double>(progress.files_done) *
+                             static_cast<double>(progress.files_total - progress.files_done);
+    eta = " · ETA " + duration(remaining);
+  }
+  std::string current = progress.current;
+  if (current.size() > 40) current = "…" + current.substr(current.size() - 39);
+  std::fprintf(stderr, "\r\x1b[K[%zu/%zu] %s chunks · %s tok/s%s  %s", progress.files_done, progress.files_total,
+               thousands(progress.chunks).c_str(), thousands(static_cast<std::size_t>(rate)).c_str(), eta.c_str(),
+               current.c_str());
+  std::fflush(stderr);
+}
+
+Json summary_json(const IndexSummary& s) {
+  Json skipped = Json::array();
+  for (const auto& [path, reason] : s.skipped_files) skipped.push_back({{"path", path}, {"reason", reason}});
+  Json warnings = Json::array();
+  for (const auto& [path, warning] : s.warnings) warnings.push_back({{"path", path}, {"warning", warning}});
+  return {{"index", s.location.dir.string()}, {"model", s.model_id.empty() ? Json() : Json(s.model_id)},
+          {"indexed", s.indexed},           {"unchanged", s.unchanged},
+          {"removed", s.removed},           {"skipped", s.skipped},
+          {"chunks_added", s.chunks_added}, {"tokens_embedded", s.tokens_embedded},
+          {"other_file_types", s.other_types}, {"seconds", s.seconds},
+          {"vector_index", s.index_spec},   {"skipped_files", skipped},
+          {"warnings", warnings},           {"notice", s.notice}};
+}
+
+void print_summary(const IndexSummary& s) {
+  std::string line = cat("indexed ", s.indexed, ", unchanged ", s.unchanged, ", removed ", s.removed, ", skipped ",
+                         s.skipped);
+  if (!s.skip_reasons.empty()) {
+    line += " (";
+    bool first = true;
+    for (const auto& [reason, count] : s.skip_reasons) {
+      line += (first ? "" : "; ") + reason + (count > 1 ? cat(" ×", count) : "");
+      first = false;
+    }
+    line += ")";
+  }
+  line += cat(" · ", thousands(s.chunks_added), " chunks");
+  if (s.tokens_embedded > 0 && s.seconds > 0)
+    line += cat(", ", thousands(static_cast<std::size_t>(s.tokens_embedded / s.seconds)), " tok/s");
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%.1fs", s.seconds);
+  line += cat(" in ", seconds, " · ", s.model_id.empty() ? "lexical only" : "model " + s.model_id);
+  std::cout << line << '\n';
+  for (const auto& [path, reason] : s.skipped_files) std::cout << "  skipped " << path << ": " << reason << '\n';
+  for (const auto& [path, warning] : s.warnings) std::cout << "  warning " << path << ": " << warning << '\n';
+}
+
+void run_index_command(const IndexFlags& flags) {
+  IndexOptions options;
+  for (const auto& folder : flags.folders) options.folders.emplace_back(folder);
+  if (flags.db) options.db_dir = fs::path(*flags.db);
+  options.model = flags.model;
+  options.no_model = flags.no_model;
+  options.chunk_tokens = flags.chunk_tokens;
+  options.overlap_tokens = flags.overlap;
+  options.index_spec = flags.index_spec;
+  options.excludes = flags.excludes;
+  options.rebuild = flags.rebuild;
+  options.wait_for_lock = flags.wait;
+  const bool show_progress = !flags.json && !flags.quiet && is_terminal(stderr);
+  std::function<void(const IndexProgress&)> progress;
+  if (show_progress) progress = print_progress;
+  const IndexSummary summary = run_index(options, progress);
+  if (show_progress) std::fprintf(stderr, "\r\x1b[K");
+  if (!summary.notice.empty() && !flags.json) std::cerr << "ksearch: " << summary.notice << '\n';
+  if (flags.json) {
+    std::cout << summary_json(summary).dump() << '\n';
+  } else if (!flags.quiet) {
+    print_summary(summary);
+  }
+}
+
+void run_status(const std::optional<std::string>& db, bool json) {
+  const IndexLocation location = locate_index(db);
+  ChunkStore store(location.database(), false);
+  const StoreCounts counts = store.counts();
+  const IndexSettings settings = store.settings();
+  std::error_code error;
+  const auto db_bytes = fs::file_size(location.database(), error);
+  const auto vector_bytes = fs::exists(location.vectors()) ? fs::file_size(location.vectors(), error) : 0;
+  std::string spec = "none";
+  if (!settings.model_id.empty()) spec = settings.index_spec;
+  if (json) {
+    std::cout << Json{{"index", location.dir.string()},
+                      {"root", location.root.string()},
+                      {"files", counts.files},
+                      {"indexed_files", counts.indexed_files},
+                      {"skipped_files", counts.skipped_files},
+                      {"chunks", counts.chunks},
+                      {"vectors", counts.vectors},
+                      {"model", settings.model_id.empty() ? Json() : Json(settings.model_id)},
+                      {"dimension", settings.dimension},
+                      {"index_type", spec},
+                      {"chunk_tokens", settings.chunk_tokens},
+                      {"overlap_tokens", settings.overlap_tokens},
+                      {"generation", store.generation()},
+                      {"roots", settings.roots},
+                      {"database_bytes", db_bytes},
+                      {"vector_file_bytes", vector_bytes}}
+                     .dump()
+              << '\n';
+    return;
+  }
+  std::cout << "index      " << location.dir.string() << '\n'
+            << "root       " << location.root.string() << '\n'
+            << "files      " << thousands(static_cast<std::size_t>(counts.files)) << " (" << counts.indexed_files
+            << " indexed, " << counts.skipped_files << " skipped)\n"
+            << "chunks     " << thousands(static_cast<std::size_t>(counts.chunks)) << '\n'
+            << "model      " << (settings.model_id.empty() ? "none (lexical search only)" : settings.model_id)
+            << (settings.dimension > 0 ? cat(" (", settings.dimension, "-d, ", settings.pooling, " pooling)") : "")
+            << '\n'
+            << "vectors    " << thousands(static_cast<std::size_t>(counts.vectors)) << " · index " << spec << '\n'
+            << "chunking   " << settings.chunk_tokens << " tokens, overlap " << settings.overlap_tokens << '\n'
+            << "size       database " << thousands(db_bytes / 1024) << " KiB, vectors "
+            << thousands(vector_bytes / 1024) << " KiB\n";
+}
+
+void run_rm(const std::vector<std::string>& paths, const std::optional<std::string>& db) {
+  const IndexLocation location = locate_index(db);
+  IndexLock lock(location, false);
+  ChunkStore store(location.database(), false);
+  std::vector<std::string> targets;
+  const auto files = store.files();
+  for (const auto& path : paths) {
+    const std::string relative = relative_to_root(fs::absolute(path), location.root);
+    bool matched = false;
+    for (const auto& file : files)
+      if (file.path == relative || relative.empty() || file.path.starts_with(relative + "/")) {
+        targets.push_back(file.path);
+        matched = true;
+      }
+    if (!matched) std::cerr << "ksearch: " << path << ": not in the index\n";
+  }
+  if (targets.empty()) fail("nothing to remove");
+  std::cout << "removed " << store.remove_files(targets) << " file(s) from the index\n";
+}
+
+}  // namespace
+
+void add_index_commands(CLI::App& app) {
+  auto flags = std::make_shared<IndexFlags>();
+  CLI::App* index = app.add_subcommand("index", "index (or update) a folder of documents");
+  index->add_option("folders", flags->folders, "folders (or files) to index; default: the index's folders");
+  index->add_option("--db", flags->db, "index folder (default: FOLDER/.ksearch)");
+  auto* model = index->add_option("-m,--model", flags->model, "embedding model: alias, Hugging Face id or folder");
+  index->add_flag("--no-model", flags->no_model, "lexical (keyword) search only")->excludes(model);
+  index->add_option("--chunk-tokens", flags->chunk_tokens, "chunk size in model tokens (default: 512 for e5, 1024 for bge-m3)");
+  index->add_option("--overlap", flags->overlap, "tokens shared by consecutive chunks (default: chunk/8)");
+  index->add_option("--index", flags->index_spec, "FAISS factory string (Flat, HNSW32, IVF4096,PQ64) or auto");
+  index->add_option("--exclude", flags->excludes, "skip paths matching GLOB (gitignore syntax); repeatable");
+  index->add_flag("--rebuild", flags->rebuild, "drop the index and rebuild it (needed to change the model)");
+  index->add_flag("--wait", flags->wait, "wait for another running `ksearch index` instead of failing");
+  index->add_flag("--json", flags->json, "print the summary as JSON");
+  index->add_flag("-q,--quiet", flags->quiet, "no progress and no summary");
+  index->callback([flags] { run_index_command(*flags); });
+
+  auto status_db = std::make_shared<std::optional<std::string>>();
+  auto status_json = std::make_shared<bool>(false);
+  CLI::App* status = app.add_subcommand("status", "show what the index holds");
+  status->add_option("--db", *status_db, "index folder (default: nearest .ksearch/ upward)");
+  status->add_flag("--json", *status_json, "print JSON");
+  status->callback([status_db, status_json] { run_status(*status_db, *status_json); });
+
+  auto rm_paths = std::make_shared<std::vector<std::string>>();
+  auto rm_db = std::make_shared<std::optional<std::string>>();
+  CLI::App* rm = app.add_subcommand("rm", "remove files (or folders) from the index");
+  rm->add_option("paths", *rm_paths, "files or folders")->required();
+  rm->add_option("--db", *rm_db, "index folder (default: nearest .ksearch/ upward)");
+  rm->callback([rm_paths, rm_db] { run_rm(*rm_paths, *rm_db); });
+}
+
+}  // namespace ksearch::cli

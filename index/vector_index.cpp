@@ -1,0 +1,190 @@
+#include "index/vector_index.h"
+
+#include <faiss/IndexHNSW.h>
+#include <faiss/IndexIDMap.h>
+#include <faiss/IndexIVF.h>
+#include <faiss/impl/FaissException.h>
+#include <faiss/impl/io.h>
+#include <faiss/index_factory.h>
+#include <faiss/index_io.h>
+#include <zlib.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+#include "base/error.h"
+#include "base/files.h"
+
+namespace ksearch {
+namespace {
+
+constexpr char kMagic[8] = {'K', 'S', 'V', 'E', 'C', 'T', '0', '1'};
+constexpr std::size_t kHnswEfSearch = 96;
+constexpr std::size_t kIvfProbes = 32;
+
+// File layout: magic, then this header, then the spec string, then the FAISS payload.
+struct FileHeader {
+  std::uint64_t generation;
+  std::int64_t count;
+  std::int32_t dimension;
+  std::uint32_t spec_length;
+  std::uint64_t payload_size;
+  std::uint32_t payload_crc;
+  std::uint32_t reserved;
+};
+
+std::string damaged(const std::filesystem::path& path, const std::string& why) {
+  return cat(path.string(), ": vector index is damaged (", why,
+             "); run `ksearch doctor --repair` to rebuild it from the database");
+}
+
+faiss::Index* unwrap(faiss::Index* index) {
+  if (auto* map = dynamic_cast<faiss::IndexIDMap*>(index)) return map->index;
+  return index;
+}
+
+std::uint32_t crc_of(const std::uint8_t* data, std::size_t size) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  while (size > 0) {
+    const auto step = static_cast<uInt>(std::min<std::size_t>(size, 1u << 30));
+    crc = crc32(crc, data, step);
+    data += step;
+    size -= step;
+  }
+  return static_cast<std::uint32_t>(crc);
+}
+
+}  // namespace
+
+std::string choose_index_spec(std::size_t count, int) { return count < 200'000 ? "Flat" : "HNSW32"; }
+
+VectorIndex::VectorIndex(int dimension, const std::string& spec) : dimension_(dimension), spec_(spec) {
+  if (dimension <= 0) fail("vector dimension must be positive, got ", dimension);
+  try {
+    std::unique_ptr<faiss::Index> inner(faiss::index_factory(dimension, spec.c_str(), faiss::METRIC_INNER_PRODUCT));
+    auto map = std::make_unique<faiss::IndexIDMap2>(inner.release());
+    map->own_fields = true;
+    index_ = std::move(map);
+  } catch (const faiss::FaissException& e) {
+    fail("invalid FAISS index spec '", spec, "': ", e.what());
+  }
+  configure_search();
+}
+
+VectorIndex::~VectorIndex() = default;
+VectorIndex::VectorIndex(VectorIndex&&) noexcept = default;
+VectorIndex& VectorIndex::operator=(VectorIndex&&) noexcept = default;
+
+void VectorIndex::configure_search() {
+  // Debian's FAISS 1.7.3 IndexIDMap::search rejects SearchParameters, so effort is set on the wrapped index.
+  faiss::Index* inner = unwrap(index_.get());
+  if (auto* hnsw = dynamic_cast<faiss::IndexHNSW*>(inner)) hnsw->hnsw.efSearch = kHnswEfSearch;
+  if (auto* ivf = dynamic_cast<faiss::IndexIVF*>(inner)) ivf->nprobe = std::min<std::size_t>(kIvfProbes, ivf->nlist);
+}
+
+void VectorIndex::train(std::span<const float> vectors) {
+  if (is_trained()) return;
+  const std::size_t count = vectors.size() / static_cast<std::size_t>(dimension_);
+  if (count < training_size())
+    fail("index '", spec_, "' needs at least ", training_size(), " vectors to train, the collection has ", count,
+         "; use --index Flat or HNSW32 for small collections");
+  try {
+    index_->train(static_cast<faiss::Index::idx_t>(count), vectors.data());
+  } catch (const faiss::FaissException& e) {
+    fail("training index '", spec_, "' failed: ", e.what());
+  }
+}
+
+bool VectorIndex::is_trained() const { return index_->is_trained; }
+
+std::size_t VectorIndex::training_size() const {
+  if (is_trained()) return 0;
+  if (auto* ivf = dynamic_cast<faiss::IndexIVF*>(unwrap(index_.get()))) return std::max<std::size_t>(ivf->nlist * 39, 256);
+  return 256;
+}
+
+void VectorIndex::add(std::span<const std::int64_t> ids, std::span<const float> vectors) {
+  KSEARCH_ASSERT(vectors.size() == ids.size() * static_cast<std::size_t>(dimension_));
+  if (ids.empty()) return;
+  if (!is_trained()) fail("index '", spec_, "' is not trained yet");
+  index_->add_with_ids(static_cast<faiss::Index::idx_t>(ids.size()), vectors.data(), ids.data());
+}
+
+bool VectorIndex::supports_remove() const { return dynamic_cast<faiss::IndexHNSW*>(unwrap(index_.get())) == nullptr; }
+
+std::size_t VectorIndex::remove(std::span<const std::int64_t> ids) {
+  if (ids.empty() || !supports_remove()) return 0;
+  faiss::IDSelectorBatch selector(ids.size(), ids.data());
+  return index_->remove_ids(selector);
+}
+
+std::vector<VectorHit> VectorIndex::search(std::span<const float> query, std::size_t k) const {
+  KSEARCH_ASSERT(query.size() == static_cast<std::size_t>(dimension_));
+  k = std::min<std::size_t>(k, static_cast<std::size_t>(std::max<std::int64_t>(size(), 0)));
+  if (k == 0) return {};
+  std::vector<float> scores(k);
+  std::vector<faiss::Index::idx_t> labels(k);
+  index_->search(1, query.data(), static_cast<faiss::Index::idx_t>(k), scores.data(), labels.data());
+  std::vector<VectorHit> hits;
+  for (std::size_t i = 0; i < k; ++i)
+    if (labels[i] >= 0) hits.push_back({labels[i], scores[i]});
+  return hits;
+}
+
+std::int64_t VectorIndex::size() const { return index_->ntotal; }
+
+void VectorIndex::save(const std::filesystem::path& path, std::uint64_t generation) const {
+  faiss::VectorIOWriter writer;
+  try {
+    faiss::write_index(index_.get(), &writer);
+  } catch (const faiss::FaissException& e) {
+    fail(path.string(), ": cannot serialise the vector index: ", e.what());
+  }
+  FileHeader header{};
+  header.generation = generation;
+  header.count = index_->ntotal;
+  header.dimension = dimension_;
+  header.spec_length = static_cast<std::uint32_t>(spec_.size());
+  header.payload_size = writer.data.size();
+  header.payload_crc = crc_of(writer.data.data(), writer.data.size());
+  std::string bytes(kMagic, sizeof kMagic);
+  bytes.append(reinterpret_cast<const char*>(&header), sizeof header);
+  bytes += spec_;
+  bytes.append(reinterpret_cast<const char*>(writer.data.data()), writer.data.size());
+  write_file_atomically(path, bytes);
+}
+
+VectorIndex VectorIndex::load(const std::filesystem::path& path, int expected_dimension) {
+  const std::string bytes = read_file(path);
+  if (bytes.size() < sizeof kMagic + sizeof(FileHeader) || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
+    throw Error(damaged(path, "not a ksearch vector file or truncated header"));
+  FileHeader header;
+  std::memcpy(&header, bytes.data() + sizeof kMagic, sizeof header);
+  const std::size_t payload_offset = sizeof kMagic + sizeof header + header.spec_length;
+  if (header.spec_length > 1024 || payload_offset > bytes.size() || bytes.size() - payload_offset != header.payload_size)
+    throw Error(damaged(path, cat("size ", bytes.size(), " does not match its header (truncated?)")));
+  const auto* payload = reinterpret_cast<const std::uint8_t*>(bytes.data() + payload_offset);
+  if (crc_of(payload, header.payload_size) != header.payload_crc) throw Error(damaged(path, "checksum mismatch"));
+  if (header.dimension != expected_dimension)
+    throw Error(damaged(path, cat("dimension ", header.dimension, ", the database says ", expected_dimension)));
+
+  VectorIndex index;
+  index.dimension_ = header.dimension;
+  index.spec_ = bytes.substr(sizeof kMagic + sizeof header, header.spec_length);
+  index.generation_ = header.generation;
+  faiss::VectorIOReader reader;
+  reader.data.assign(payload, payload + header.payload_size);
+  try {
+    index.index_.reset(faiss::read_index(&reader));
+  } catch (const faiss::FaissException& e) {
+    throw Error(damaged(path, e.what()));
+  }
+  if (index.index_->d != header.dimension || index.index_->ntotal != header.count)
+    throw Error(damaged(path, "payload disagrees with its header"));
+  if (dynamic_cast<faiss::IndexIDMap*>(index.index_.get()) == nullptr) throw Error(damaged(path, "missing id map"));
+  index.configure_search();
+  return index;
+}
+
+}  // namespace ksearch

@@ -1,0 +1,49 @@
+// A document as read from a file: UTF-8 text plus where each page starts.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+
+namespace ksearch {
+
+struct Document {
+  std::string text;                      // valid UTF-8; paragraphs separated by newlines
+  std::vector<std::size_t> page_starts;  // byte offset of each page's first character (empty: no pages)
+  std::vector<int> empty_pages;          // 1-based pages with no extractable text (scanned images)
+  std::string format;                    // "text", "markdown", "html", "pdf", "docx", "hwpx", "hwp"
+  std::string encoding;                  // source encoding of text formats ("utf-8", "cp949", "utf-16le", ...)
+  std::string warning;                   // non-fatal notes (invalid bytes replaced, ...)
+
+  // 1-based page containing byte `offset`, or 0 when the document has no pages.
+  int page_of(std::size_t offset) const;
+};
+
+// A file that is deliberately not indexed (binary, encrypted, unsupported): the message is the reason shown in the
+// summary.  The run continues with the next file.
+class SkipFile : public Error {
+ public:
+  using Error::Error;
+};
+
+// Parses a file's bytes into a Document, choosing the reader by content, then extension.  Throws SkipFile with a
+// reason for files that cannot or should not be indexed.
+Document parse_document(const std::filesystem::path& path, std::string_view bytes);
+// read_file + parse_document.
+Document read_document(const std::filesystem::path& path);
+
+// Extensions (lower-case, with dot) read_document() accepts.
+bool is_supported_extension(std::string_view extension);
+
+// Decodes text bytes: BOM (UTF-8, UTF-16LE/BE), valid UTF-8, UTF-16 without BOM, else CP949/EUC-KR.  Throws
+// SkipFile for binary data.  Sets document.encoding / warning.
+std::string decode_text(std::string_view bytes, Document& document);
+
+// Converts `bytes` from `charset` (any iconv name) to UTF-8; throws SkipFile when the bytes are not valid in it.
+std::string convert_to_utf8(std::string_view bytes, const char* charset);
+
+}  // namespace ksearch

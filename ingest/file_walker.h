@@ -1,0 +1,42 @@
+// Finds the documents under the folders being indexed.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace ksearch {
+
+struct FoundFile {
+  std::filesystem::path absolute;
+  std::string relative;  // '/'-separated path below the index root (absolute when outside it)
+  std::int64_t size = 0;
+  std::int64_t mtime_ns = 0;
+};
+
+struct SkippedPath {
+  std::string relative;
+  std::string reason;
+};
+
+struct WalkResult {
+  std::vector<FoundFile> files;      // supported documents, sorted by path
+  std::vector<SkippedPath> skipped;  // unreadable folders, broken links, loops
+  std::size_t other_types = 0;       // files of unsupported types, ignored
+};
+
+struct WalkOptions {
+  std::vector<std::string> exclude_globs;  // --exclude, gitignore syntax relative to the index root
+};
+
+// Walks `folders` below `index_root`: skips hidden files and folders (".git", ".ksearch", ...), honours
+// .ksearchignore files (gitignore syntax, per folder) and the exclude globs, follows symbolic links but never
+// into a loop.  A single file may also be named.
+WalkResult walk_documents(const std::vector<std::filesystem::path>& folders, const std::filesystem::path& index_root,
+                          const WalkOptions& options);
+
+// Path of `path` relative to `root` with '/' separators, or the absolute path when outside it.
+std::string relative_to_root(const std::filesystem::path& path, const std::filesystem::path& root);
+
+}  // namespace ksearch

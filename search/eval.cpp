@@ -1,0 +1,212 @@
+#include "search/eval.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <random>
+#include <set>
+#include <unordered_map>
+
+#include "base/error.h"
+#include "base/files.h"
+#include "base/json.h"
+#include "search/indexer.h"
+
+namespace ksearch {
+namespace fs = std::filesystem;
+namespace {
+
+std::vector<Json> read_jsonl_file(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) fail(path.string(), ": cannot open");
+  std::vector<Json> out;
+  std::string line;
+  for (std::size_t number = 1; std::getline(in, line); ++number)
+    if (line.find_first_not_of(" \t\r") != std::string::npos)
+      out.push_back(parse_json(line, cat(path.string(), ":", number)));
+  return out;
+}
+
+std::string json_id(const Json& value, const std::string& where) {
+  const auto it = value.find("_id");
+  if (it == value.end()) fail(where, ": missing field '_id'");
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+class TempFolder {
+ public:
+  TempFolder() {
+    const char* base = std::getenv("TMPDIR");
+    path_ = fs::path(base != nullptr ? base : "/tmp") / ("ksearch-eval-" + std::to_string(::getpid()) + "-" +
+                                                        std::to_string(std::random_device()()));
+    fs::create_directories(path_);
+  }
+  ~TempFolder() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+}  // namespace
+
+EvalSet load_beir(const fs::path& folder) {
+  EvalSet set;
+  for (const Json& row : read_jsonl_file(folder / "corpus.jsonl"))
+    set.documents.push_back({json_id(row, "corpus.jsonl"), row.value("title", ""), row.value("text", "")});
+  std::unordered_map<std::string, std::string> query_text;
+  for (const Json& row : read_jsonl_file(folder / "queries.jsonl"))
+    query_text[json_id(row, "queries.jsonl")] = row.value("text", "");
+  fs::path qrels = folder / "qrels" / "test.tsv";
+  if (!fs::exists(qrels)) qrels = folder / "qrels.tsv";
+  std::ifstream in(qrels);
+  if (!in) fail(folder.string(), ": no qrels/test.tsv or qrels.tsv");
+  std::map<std::string, EvalQuery> queries;
+  std::string line;
+  for (std::size_t number = 1; std::getline(in, line); ++number) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    std::vector<std::string> fields;
+    std::size_t start = 0;
+    for (std::size_t tab; (tab = line.find('\t', start)) != std::string::npos; start = tab + 1)
+      fields.push_back(line.substr(start, tab - start));
+    fields.push_back(line.substr(start));
+    if (fields.size() < 3) continue;
+    int grade = 0;
+    try {
+      grade = std::stoi(fields[2]);
+    } catch (const std::exception&) {
+      if (number == 1) continue;  // header
+      fail(qrels.string(), ":", number, ": score '", fields[2], "' is not an integer");
+    }
+    if (grade <= 0) continue;
+    const auto text = query_text.find(fields[0]);
+    if (text == query_text.end()) continue;
+    EvalQuery& query = queries[fields[0]];
+    query.id = fields[0];
+    query.text = text->second;
+    query.relevant[fields[1]] = grade;
+  }
+  for (auto& [id, query] : queries) set.queries.push_back(std::move(query));
+  if (set.queries.empty()) fail(qrels.string(), ": no judged queries");
+  return set;
+}
+
+EvalSet load_squad(const fs::path& file) {
+  const Json json = read_json_file(file);
+  const Json& data = json.value("data", Json::array());
+  if (!data.is_array() || data.empty()) fail(file.string(), ": no 'data' array (not a SQuAD-format file?)");
+  EvalSet set;
+  std::unordered_map<std::string, std::string> id_of_context;
+  for (const Json& article : data) {
+    std::string title = article.value("title", "");
+    std::replace(title.begin(), title.end(), '_', ' ');
+    for (const Json& paragraph : article.value("paragraphs", Json::array())) {
+      const std::string context = paragraph.value("context", "");
+      auto [it, inserted] = id_of_context.try_emplace(context, "");
+      if (inserted) {
+        char id[16];
+        std::snprintf(id, sizeof id, "kq%04zu", set.documents.size());
+        it->second = id;
+        set.documents.push_back({id, title, context});
+      }
+      for (const Json& qa : paragraph.value("qas", Json::array()))
+        set.queries.push_back({qa.value("id", ""), qa.value("question", ""), {{it->second, 1}}});
+    }
+  }
+  return set;
+}
+
+QueryMetrics score_ranking(const std::vector<std::string>& ranked, const std::map<std::string, int>& relevant) {
+  QueryMetrics m{};
+  double dcg = 0;
+  std::size_t found_1 = 0, found_5 = 0, found_10 = 0;
+  for (std::size_t i = 0; i < ranked.size() && i < 10; ++i) {
+    const auto it = relevant.find(ranked[i]);
+    if (it == relevant.end()) continue;
+    dcg += it->second / std::log2(static_cast<double>(i) + 2.0);
+    if (m.mrr_at_10 == 0) m.mrr_at_10 = 1.0 / static_cast<double>(i + 1);
+    if (i < 1) ++found_1;
+    if (i < 5) ++found_5;
+    ++found_10;
+  }
+  std::vector<int> grades;
+  for (const auto& [id, grade] : relevant) grades.push_back(grade);
+  std::sort(grades.rbegin(), grades.rend());
+  double ideal = 0;
+  for (std::size_t i = 0; i < grades.size() && i < 10; ++i) ideal += grades[i] / std::log2(static_cast<double>(i) + 2.0);
+  const auto total = static_cast<double>(relevant.size());
+  m.ndcg_at_10 = ideal > 0 ? dcg / ideal : 0;
+  m.recall_at_1 = total > 0 ? found_1 / total : 0;
+  m.recall_at_5 = total > 0 ? found_5 / total : 0;
+  m.recall_at_10 = total > 0 ? found_10 / total : 0;
+  return m;
+}
+
+EvalReport evaluate(const EvalSet& set, const EvalOptions& options) {
+  TempFolder temp;
+  // One file per document; names are positions (ids may hold any characters).
+  std::unordered_map<std::string, std::string> id_of_path;
+  for (std::size_t i = 0; i < set.documents.size(); ++i) {
+    const EvalDocument& document = set.documents[i];
+    char name[32];
+    std::snprintf(name, sizeof name, "d%07zu.txt", i);
+    const std::string text = document.title.empty() ? document.text : document.title + "\n\n" + document.text;
+    write_file_atomically(temp.path() / name, text);
+    id_of_path[name] = document.id;
+  }
+  EvalReport report;
+  report.documents = set.documents.size();
+  IndexOptions index;
+  index.folders = {temp.path()};
+  index.db_dir = temp.path() / ".ksearch";
+  if (options.model) index.model = options.model;
+  else index.no_model = true;
+  index.chunk_tokens = options.chunk_tokens;
+  const auto index_start = std::chrono::steady_clock::now();
+  const IndexSummary summary = run_index(index);
+  report.index_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - index_start).count();
+  report.model = summary.model_id;
+
+  EngineOptions engine_options;
+  engine_options.rerank_model = options.rerank_model;
+  const auto engine = SearchEngine::open(summary.location, engine_options);
+  SearchOptions search;
+  search.mode = options.mode;
+  search.k = std::max<std::size_t>(options.k, 10) * 3;  // chunks; results are folded to documents
+  search.rerank = options.rerank;
+  const std::size_t count = std::min(set.queries.size(), options.limit_queries.value_or(set.queries.size()));
+  QueryMetrics total{};
+  const auto search_start = std::chrono::steady_clock::now();
+  for (std::size_t q = 0; q < count; ++q) {
+    const SearchResponse response = engine->search(set.queries[q].text, search);
+    report.mode = std::string(search_mode_name(response.mode));
+    std::vector<std::string> ranked;
+    std::set<std::string> seen;
+    for (const SearchHit& hit : response.results) {
+      const std::string& id = id_of_path.at(hit.chunk.path);
+      if (seen.insert(id).second) ranked.push_back(id);
+    }
+    const QueryMetrics m = score_ranking(ranked, set.queries[q].relevant);
+    total.ndcg_at_10 += m.ndcg_at_10;
+    total.recall_at_1 += m.recall_at_1;
+    total.recall_at_5 += m.recall_at_5;
+    total.recall_at_10 += m.recall_at_10;
+    total.mrr_at_10 += m.mrr_at_10;
+  }
+  report.search_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - search_start).count();
+  report.queries = count;
+  const double n = std::max<double>(1, static_cast<double>(count));
+  report.ndcg_at_10 = total.ndcg_at_10 / n;
+  report.recall_at_1 = total.recall_at_1 / n;
+  report.recall_at_5 = total.recall_at_5 / n;
+  report.recall_at_10 = total.recall_at_10 / n;
+  report.mrr_at_10 = total.mrr_at_10 / n;
+  return report;
+}
+
+}  // namespace ksearch

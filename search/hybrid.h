@@ -1,0 +1,19 @@
+// Reciprocal rank fusion (Cormack et al., SIGIR 2009): score(d) = Σ_lists 1 / (k + rank_list(d)), ranks from 1.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace ksearch {
+
+struct FusedHit {
+  std::int64_t id;
+  double score;
+  std::size_t best_rank;  // smallest rank over the lists (ties broken by it, then by id)
+};
+
+// Fuses ranked id lists (best first); ids missing from a list contribute nothing for it.
+std::vector<FusedHit> reciprocal_rank_fusion(std::span<const std::vector<std::int64_t>> lists, double k = 60.0);
+
+}  // namespace ksearch

@@ -1,0 +1,362 @@
+#include "search/indexer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+#include "base/error.h"
+#include "base/files.h"
+#include "base/hash.h"
+#include "base/utf8.h"
+#include "embed/embedder.h"
+#include "ingest/chunker.h"
+#include "ingest/document.h"
+#include "ingest/file_walker.h"
+#include "search/vector_sync.h"
+#include "store/chunk_store.h"
+
+namespace ksearch {
+namespace fs = std::filesystem;
+namespace {
+
+// Extractions shorter than this (in characters) are flagged as near-empty (e.g. scanned PDFs).
+constexpr std::int64_t kNearEmptyCharacters = 32;
+
+IndexLocation locate(const IndexOptions& options) {
+  if (options.db_dir) {
+    std::optional<fs::path> root;
+    if (!options.folders.empty()) root = options.folders.front();
+    if (fs::exists(*options.db_dir / "index.db") && !root) {
+      ChunkStore store(*options.db_dir / "index.db", false);
+      if (const auto saved = store.settings().root; !saved.empty()) root = saved;
+    }
+    return IndexLocation::at(*options.db_dir, root);
+  }
+  if (!options.folders.empty()) return IndexLocation::for_folder(options.folders.front());
+  return IndexLocation::find_upward(fs::current_path());
+}
+
+struct Plan {
+  std::vector<FoundFile> candidates;  // new, or size/mtime changed (content hash decides)
+  std::vector<std::string> removed;
+  std::size_t unchanged = 0;
+};
+
+std::string describe_empty_pages(const std::vector<int>& pages) {
+  std::string list;
+  for (std::size_t i = 0; i < pages.size() && i < 10; ++i) list += (i ? ", " : "") + std::to_string(pages[i]);
+  if (pages.size() > 10) list += cat(", ... (", pages.size(), " pages)");
+  return "no extractable text on page(s) " + list + " (scanned images?)";
+}
+
+class IndexRun {
+ public:
+  IndexRun(const IndexOptions& options, const std::function<void(const IndexProgress&)>& progress)
+      : options_(options), progress_(progress), start_(std::chrono::steady_clock::now()) {}
+
+  IndexSummary run() {
+    for (const auto& folder : options_.folders)
+      if (!fs::exists(folder)) fail(folder.string(), ": no such file or folder");
+    summary_.location = locate(options_);
+    fs::create_directories(summary_.location.dir);
+    IndexLock lock(summary_.location, options_.wait_for_lock);
+    store_ = std::make_unique<ChunkStore>(summary_.location.database(), true);
+    configure();
+    const WalkResult walk = walk_documents(folders_, summary_.location.root, {excludes_});
+    summary_.other_types = walk.other_types;
+    for (const auto& skipped : walk.skipped) record_skip(skipped.relative, skipped.reason);
+    if (embedder_) {
+      VectorState state = load_vectors(*store_, summary_.location, settings_.dimension);
+      vectors_ = std::move(state.index);
+      if (!state.note.empty()) add_notice(state.note);
+    }
+    Plan plan = make_plan(walk);
+    summary_.removed = store_->remove_files(plan.removed);
+    summary_.unchanged = plan.unchanged;
+    progress_state_.files_total = plan.candidates.size();
+    for (std::size_t first = 0; first < plan.candidates.size(); first += options_.files_per_commit)
+      process_group(std::span(plan.candidates).subspan(first, std::min(options_.files_per_commit,
+                                                                        plan.candidates.size() - first)));
+    finish_vectors();
+    summary_.seconds = elapsed();
+    return summary_;
+  }
+
+ private:
+  double elapsed() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+  void add_notice(const std::string& text) { summary_.notice += (summary_.notice.empty() ? "" : "\n") + text; }
+
+  void record_skip(const std::string& path, const std::string& reason) {
+    ++summary_.skipped;
+    ++summary_.skip_reasons[reason];
+    summary_.skipped_files.emplace_back(path, reason);
+  }
+
+  // Model, settings and folders, checked against what the index was built with.
+  void configure() {
+    const bool fresh = !store_->has_settings();
+    const IndexSettings old = store_->settings();
+    std::string model_name;
+    if (!options_.no_model) {
+      if (options_.model) model_name = *options_.model;
+      else if (!fresh) model_name = old.model_id;
+      else model_name = std::string(kDefaultEmbeddingModel);
+    }
+    std::shared_ptr<const Model> model;
+    if (!model_name.empty()) {
+      try {
+        model = Model::load(model_name);
+      } catch (const Error& e) {
+        if (options_.model || !fresh) throw;
+        add_notice(cat("no embedding model available (", e.what(), ")\nindexing for lexical search only; to add ",
+                       "semantic search: ksearch model pull ", kDefaultEmbeddingModel,
+                       " && ksearch index --rebuild"));
+      }
+    }
+    settings_ = fresh ? IndexSettings{} : old;
+    if (model) {
+      settings_.model_id = model->spec.id;
+      settings_.dimension = model->spec.dimension();
+      settings_.pooling = std::string(pooling_name(model->spec.pooling));
+      settings_.query_prefix = model->spec.query_prefix;
+      settings_.passage_prefix = model->spec.passage_prefix;
+      settings_.tokenizer_fingerprint = model->tokenizer.fingerprint();
+    } else {
+      settings_.model_id.clear();
+      settings_.dimension = 0;
+      settings_.pooling.clear();
+      settings_.query_prefix.clear();
+      settings_.passage_prefix.clear();
+      settings_.tokenizer_fingerprint.clear();
+    }
+    const bool model_changed = !fresh && (old.model_id != settings_.model_id ||
+                                          old.tokenizer_fingerprint != settings_.tokenizer_fingerprint ||
+                                          old.dimension != settings_.dimension);
+    if (model_changed && !options_.rebuild && store_->counts().files > 0)
+      fail("the index at ", summary_.location.dir.string(), " was built with model '",
+           old.model_id.empty() ? "(none: lexical only)" : old.model_id, "', not '",
+           settings_.model_id.empty() ? "(none)" : settings_.model_id,
+           "'; re-embed everything with `ksearch index --rebuild", settings_.model_id.empty() ? " --no-model" : "",
+           "`");
+    const bool rebuild = options_.rebuild || model_changed;
+    if (rebuild) {
+      store_->clear();
+      std::error_code ignored;
+      fs::remove(summary_.location.vectors(), ignored);
+      settings_.roots = old.roots;
+    }
+
+    const int model_default = model ? model->spec.default_chunk_tokens : 512;
+    const int model_limit = model ? model->spec.max_seq_length : 8192;
+    int chunk_tokens = options_.chunk_tokens > 0 ? options_.chunk_tokens
+                       : (!fresh && !rebuild && old.chunk_tokens > 0) ? old.chunk_tokens
+                                                                      : model_default;
+    if (chunk_tokens > model_limit) {
+      add_notice(cat("--chunk-tokens ", chunk_tokens, " exceeds the model's limit; using ", model_limit));
+      chunk_tokens = model_limit;
+    }
+    chunk_tokens = std::max(chunk_tokens, 16);
+    int overlap = options_.overlap_tokens >= 0 ? options_.overlap_tokens
+                  : (!fresh && !rebuild && old.overlap_tokens >= 0 && old.chunk_tokens == chunk_tokens)
+                      ? old.overlap_tokens
+                      : chunk_tokens / 8;
+    overlap = std::clamp(overlap, 0, chunk_tokens / 2);
+    force_ = !fresh && !rebuild && (chunk_tokens != old.chunk_tokens || overlap != old.overlap_tokens);
+    settings_.chunk_tokens = chunk_tokens;
+    settings_.overlap_tokens = overlap;
+    if (!options_.index_spec.empty()) settings_.index_spec = options_.index_spec;
+    if (settings_.index_spec.empty()) settings_.index_spec = "auto";
+    if (settings_.dimension > 0 && settings_.index_spec != "auto") VectorIndex(settings_.dimension, settings_.index_spec);
+
+    // Folders: those given now plus those indexed before.
+    const fs::path& root = summary_.location.root;
+    std::set<std::string> roots(settings_.roots.begin(), settings_.roots.end());
+    for (const auto& folder : options_.folders) {
+      roots.insert(relative_to_root(fs::absolute(folder), root));
+    }
+    if (roots.empty()) fail("nothing to index: name a folder, e.g. `ksearch index ~/docs`");
+    settings_.roots.assign(roots.begin(), roots.end());
+    for (const auto& relative : settings_.roots)
+      folders_.push_back(relative.empty() ? root : fs::path(relative).is_absolute() ? fs::path(relative) : root / relative);
+    if (summary_.location.dir.parent_path() != root) settings_.root = root.string();
+    excludes_ = options_.excludes;
+    // An index folder inside the tree (--db ./idx) is never indexed itself.
+    if (const std::string inside = relative_to_root(summary_.location.dir, root); !fs::path(inside).is_absolute())
+      excludes_.push_back("/" + inside + "/");
+    store_->save_settings(settings_);
+
+    if (model) {
+      EmbedOptions embed_options;
+      embed_options.max_tokens = static_cast<std::size_t>(model->spec.max_seq_length);
+      embed_options.batch_tokens = options_.batch_tokens;
+      embedder_ = std::make_unique<Embedder>(model, embed_options);
+      const std::size_t prefix_tokens =
+          model->tokenizer.tokenize_with_offsets(model->spec.passage_prefix).size();
+      chunk_options_.max_tokens = static_cast<std::size_t>(chunk_tokens) - 2 - std::min<std::size_t>(prefix_tokens, 8);
+    } else {
+      chunk_options_.max_tokens = static_cast<std::size_t>(chunk_tokens) - 2;
+    }
+    chunk_options_.overlap_tokens = static_cast<std::size_t>(overlap);
+    summary_.model_id = settings_.model_id;
+  }
+
+  Plan make_plan(const WalkResult& walk) {
+    Plan plan;
+    std::map<std::string, FileRecord> existing;
+    for (auto& record : store_->files()) existing.emplace(record.path, std::move(record));
+    std::set<std::string> found;
+    for (const FoundFile& file : walk.files) {
+      found.insert(file.relative);
+      const auto it = existing.find(file.relative);
+      if (!force_ && it != existing.end() && it->second.size == file.size && it->second.mtime_ns == file.mtime_ns)
+        ++plan.unchanged;
+      else
+        plan.candidates.push_back(file);
+    }
+    for (const auto& [path, record] : existing)
+      if (!found.contains(path)) plan.removed.push_back(path);
+    return plan;
+  }
+
+  std::vector<std::uint32_t> token_offsets(std::string_view text) const {
+    if (!embedder_) return estimated_token_offsets(text);
+    std::vector<std::uint32_t> offsets;
+    for (const auto& span : embedder_->model().tokenizer.tokenize_with_offsets(text)) offsets.push_back(span.begin);
+    return offsets;
+  }
+
+  // Reads, chunks and embeds a group of files, then commits them in one transaction.
+  void process_group(std::span<const FoundFile> group) {
+    std::vector<FileUpdate> updates;
+    std::vector<std::string> texts;
+    for (const FoundFile& file : group) {
+      progress_state_.current = file.relative;
+      report();
+      FileUpdate update;
+      update.file.path = file.relative;
+      update.file.size = file.size;
+      update.file.mtime_ns = file.mtime_ns;
+      std::string bytes;
+      try {
+        bytes = read_file(file.absolute);
+      } catch (const Error& e) {
+        // The message starts with the path, which the summary already shows.
+        std::string reason = e.what();
+        if (const std::string prefix = file.absolute.string() + ": "; reason.starts_with(prefix))
+          reason.erase(0, prefix.size());
+        skip(update, reason);
+        updates.push_back(std::move(update));
+        ++progress_state_.files_done;
+        continue;
+      }
+      update.file.hash = sha256_hex(bytes);
+      const auto known = store_->find_file(file.relative);
+      if (!force_ && known && known->hash == update.file.hash) {
+        store_->touch_file(known->id, file.size, file.mtime_ns);
+        ++summary_.unchanged;
+        ++progress_state_.files_done;
+        continue;
+      }
+      try {
+        const Document document = parse_document(file.absolute, bytes);
+        const auto chunks =
+            chunk_document(document, [this](std::string_view text) { return token_offsets(text); }, chunk_options_);
+        update.file.chars = static_cast<std::int64_t>(utf8::length(document.text));
+        update.file.pages = static_cast<std::int64_t>(document.page_starts.size());
+        if (chunks.empty()) {
+          skip(update, document.format == "pdf" ? "no extractable text (scanned PDF without a text layer?)"
+                                                : "no text content");
+        } else {
+          update.file.status = "indexed";
+          std::vector<std::string> warnings;
+          if (!document.warning.empty()) warnings.push_back(document.warning);
+          if (!document.empty_pages.empty()) warnings.push_back(describe_empty_pages(document.empty_pages));
+          if (update.file.chars < kNearEmptyCharacters)
+            warnings.push_back(cat("near-empty extraction (", update.file.chars, " characters)"));
+          for (const auto& warning : warnings) {
+            summary_.warnings.emplace_back(file.relative, warning);
+            update.file.reason += (update.file.reason.empty() ? "" : "; ") + warning;
+          }
+          for (std::size_t i = 0; i < chunks.size(); ++i) {
+            const TextChunk& chunk = chunks[i];
+            update.chunks.push_back({0, 0, file.relative, static_cast<int>(i), static_cast<std::int64_t>(chunk.byte_begin),
+                                     static_cast<std::int64_t>(chunk.byte_end), chunk.line_begin, chunk.line_end,
+                                     chunk.page, static_cast<int>(chunk.tokens), chunk.text});
+            texts.push_back(chunk.text);
+          }
+          ++summary_.indexed;
+        }
+      } catch (const SkipFile& e) {
+        skip(update, e.what());
+      }
+      updates.push_back(std::move(update));
+      ++progress_state_.files_done;
+    }
+    if (embedder_ && !texts.empty()) {
+      const Embeddings embeddings = embedder_->embed(texts, TextKind::Passage);
+      std::size_t chunk = 0;  // index of the update's first chunk in `embeddings`
+      for (FileUpdate& update : updates) {
+        const auto begin = embeddings.values.begin() + static_cast<std::ptrdiff_t>(chunk * embeddings.dimension);
+        update.embeddings.assign(begin, begin + static_cast<std::ptrdiff_t>(update.chunks.size() * embeddings.dimension));
+        for (std::size_t i = 0; i < update.chunks.size(); ++i) progress_state_.tokens += embeddings.token_counts[chunk + i];
+        chunk += update.chunks.size();
+      }
+    }
+    store_->replace_files(updates, settings_.dimension);
+    for (const auto& update : updates) progress_state_.chunks += update.chunks.size();
+    summary_.chunks_added = progress_state_.chunks;
+    summary_.tokens_embedded = progress_state_.tokens;
+    if (vectors_) catch_up(*vectors_, *store_);
+    report();
+  }
+
+  void skip(FileUpdate& update, const std::string& reason) {
+    update.file.status = "skipped";
+    update.file.reason = reason;
+    if (update.file.hash.empty()) update.file.hash = "-";
+    record_skip(update.file.path, reason);
+  }
+
+  void finish_vectors() {
+    if (!vectors_) return;
+    const auto live = static_cast<std::size_t>(store_->counts().vectors);
+    const std::string wanted = resolve_index_spec(settings_.index_spec, live, settings_.dimension);
+    const auto dead = static_cast<std::size_t>(std::max<std::int64_t>(0, vectors_->size() - static_cast<std::int64_t>(live)));
+    if (wanted != vectors_->spec() || dead * 5 > std::max<std::size_t>(live, 1)) {
+      vectors_ = rebuild_vectors(*store_, settings_.dimension, settings_.index_spec);
+    }
+    save_vectors(*vectors_, *store_, summary_.location);
+    summary_.index_spec = vectors_->spec();
+  }
+
+  void report() {
+    if (!progress_) return;
+    progress_state_.elapsed_seconds = elapsed();
+    progress_(progress_state_);
+  }
+
+  const IndexOptions& options_;
+  const std::function<void(const IndexProgress&)>& progress_;
+  std::chrono::steady_clock::time_point start_;
+  IndexSummary summary_;
+  IndexProgress progress_state_;
+  std::unique_ptr<ChunkStore> store_;
+  IndexSettings settings_;
+  std::unique_ptr<Embedder> embedder_;
+  std::shared_ptr<VectorIndex> vectors_;
+  std::vector<fs::path> folders_;
+  std::vector<std::string> excludes_;
+  ChunkOptions chunk_options_;
+  bool force_ = false;
+};
+
+}  // namespace
+
+IndexSummary run_index(const IndexOptions& options, const std::function<void(const IndexProgress&)>& progress) {
+  return IndexRun(options, progress).run();
+}
+
+}  // namespace ksearch

@@ -1,0 +1,57 @@
+// `ksearch index`: walk folders, read and chunk new or changed documents, embed the chunks, and commit them with
+// their vectors, file by file group, so an interrupted run loses nothing already committed.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "search/index_location.h"
+
+namespace ksearch {
+
+struct IndexOptions {
+  std::vector<std::filesystem::path> folders;  // empty: the folders the index was built from
+  std::optional<std::filesystem::path> db_dir;  // --db; default: FIRST_FOLDER/.ksearch
+  std::optional<std::string> model;             // --model; default: the index's model, else the default model
+  bool no_model = false;                        // --no-model: lexical only
+  int chunk_tokens = 0;                         // 0: the model's default
+  int overlap_tokens = -1;                      // -1: chunk_tokens / 8
+  std::string index_spec;                       // --index FAISS factory string; "" keeps the index's, else "auto"
+  std::vector<std::string> excludes;            // --exclude globs
+  bool rebuild = false;                         // drop everything and index from scratch (needed to change model)
+  bool wait_for_lock = false;
+  std::size_t files_per_commit = 32;
+  std::size_t batch_tokens = 16384;
+  std::string precision;                        // encoder precision ("" = fp32)
+};
+
+struct IndexProgress {
+  std::size_t files_done = 0, files_total = 0;
+  std::size_t chunks = 0, tokens = 0;
+  double elapsed_seconds = 0;
+  std::string current;  // file being processed
+};
+
+struct IndexSummary {
+  IndexLocation location;
+  std::string model_id;  // empty: lexical only
+  std::string notice;    // e.g. why the index is lexical-only, or that the vector file was rebuilt
+  std::size_t indexed = 0, unchanged = 0, removed = 0, skipped = 0;
+  std::size_t chunks_added = 0, tokens_embedded = 0, other_types = 0;
+  std::map<std::string, std::size_t> skip_reasons;            // reason -> count
+  std::vector<std::pair<std::string, std::string>> skipped_files;  // path, reason
+  std::vector<std::pair<std::string, std::string>> warnings;       // path, warning (near-empty extraction, ...)
+  double seconds = 0;
+  std::string index_spec;
+};
+
+// Runs one indexing pass.  Throws Error for problems with the index itself (locked, incompatible model, damaged
+// database); problems with single files are reported in the summary.
+IndexSummary run_index(const IndexOptions& options, const std::function<void(const IndexProgress&)>& progress = {});
+
+}  // namespace ksearch

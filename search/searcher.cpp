@@ -1,0 +1,282 @@
+#include "search/searcher.h"
+
+#include <algorithm>
+#include <chrono>
+#include <unordered_map>
+
+#include "base/error.h"
+#include "embed/embedder.h"
+#include "index/vector_index.h"
+#include "ingest/glob.h"
+#include "search/hybrid.h"
+#include "search/vector_sync.h"
+#include "store/lexical.h"
+
+namespace ksearch {
+
+std::string_view search_mode_name(SearchMode mode) {
+  switch (mode) {
+    case SearchMode::Auto: return "auto";
+    case SearchMode::Dense: return "dense";
+    case SearchMode::Lexical: return "lexical";
+    case SearchMode::Hybrid: return "hybrid";
+  }
+  return "?";
+}
+
+SearchMode parse_search_mode(std::string_view name) {
+  for (SearchMode mode : {SearchMode::Auto, SearchMode::Dense, SearchMode::Lexical, SearchMode::Hybrid})
+    if (name == search_mode_name(mode)) return mode;
+  fail("unknown search mode '", name, "' (use dense, lexical or hybrid)");
+}
+
+class SearchEngine::StoreLease {
+ public:
+  StoreLease(const SearchEngine& engine, std::unique_ptr<ChunkStore> store) : engine_(engine), store_(std::move(store)) {}
+  ~StoreLease() {
+    std::lock_guard lock(engine_.pool_mutex_);
+    engine_.pool_.push_back(std::move(store_));
+  }
+  StoreLease(const StoreLease&) = delete;
+  ChunkStore* operator->() const { return store_.get(); }
+  ChunkStore& operator*() const { return *store_; }
+
+ private:
+  const SearchEngine& engine_;
+  std::unique_ptr<ChunkStore> store_;
+};
+
+SearchEngine::StoreLease SearchEngine::store() const {
+  {
+    std::lock_guard lock(pool_mutex_);
+    if (!pool_.empty()) {
+      auto store = std::move(pool_.back());
+      pool_.pop_back();
+      return StoreLease(*this, std::move(store));
+    }
+  }
+  return StoreLease(*this, std::make_unique<ChunkStore>(location_.database(), false));
+}
+
+SearchEngine::~SearchEngine() = default;
+
+std::shared_ptr<SearchEngine> SearchEngine::open(const IndexLocation& location, const EngineOptions& options) {
+  std::shared_ptr<SearchEngine> engine(new SearchEngine());
+  engine->location_ = location;
+  engine->options_ = options;
+  auto store = std::make_unique<ChunkStore>(location.database(), false);
+  engine->settings_ = store->settings();
+  const IndexSettings& settings = engine->settings_;
+  if (options.load_model && !settings.model_id.empty()) {
+    const std::string name = options.model.value_or(settings.model_id);
+    std::shared_ptr<const Model> model;
+    try {
+      model = Model::load(name);
+    } catch (const Error& e) {
+      engine->notice_ = cat("embedding model unavailable (", e.what(), "); using lexical search");
+    }
+    if (model) {
+      if (model->spec.dimension() != settings.dimension ||
+          model->tokenizer.fingerprint() != settings.tokenizer_fingerprint)
+        fail("model '", name, "' (dimension ", model->spec.dimension(), ") does not match the index, built with '",
+             settings.model_id, "' (dimension ", settings.dimension, "); re-index with `ksearch index --rebuild --model ",
+             name, "`");
+      engine->embedder_ = std::make_shared<const Embedder>(model);
+      VectorState state = load_vectors(*store, location, settings.dimension);
+      engine->vectors_ = std::move(state.index);
+      if (!state.note.empty()) engine->notice_ = state.note;
+    }
+  }
+  engine->pool_.push_back(std::move(store));
+  return engine;
+}
+
+std::shared_ptr<const VectorIndex> SearchEngine::vectors() const {
+  std::lock_guard lock(vectors_mutex_);
+  return vectors_;
+}
+
+std::uint64_t SearchEngine::generation() const { return store()->generation(); }
+
+StoreCounts SearchEngine::counts() const { return store()->counts(); }
+
+bool SearchEngine::refresh() {
+  if (!embedder_) return false;
+  auto lease = store();
+  const auto current = vectors();
+  if (current && lease->generation() == current->generation()) return false;
+  VectorState state = load_vectors(*lease, location_, settings_.dimension);
+  std::lock_guard lock(vectors_mutex_);
+  vectors_ = std::move(state.index);
+  return true;
+}
+
+const CrossEncoder* SearchEngine::reranker() const {
+  std::lock_guard lock(reranker_mutex_);
+  if (!reranker_)
+    reranker_ = std::make_shared<const CrossEncoder>(
+        Model::load(options_.rerank_model.value_or(std::string(kDefaultRerankModel))));
+  return reranker_.get();
+}
+
+std::vector<float> SearchEngine::rerank_scores(std::string_view query, const std::vector<std::string>& passages) const {
+  return reranker()->score(query, passages);
+}
+
+bool SearchEngine::accepts(const ChunkRecord& chunk, const SearchOptions& options) const {
+  if (!options.extensions.empty()) {
+    const auto dot = chunk.path.rfind('.');
+    std::string extension = dot == std::string::npos ? "" : chunk.path.substr(dot + 1);
+    std::transform(extension.begin(), extension.end(), extension.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const bool listed = std::any_of(options.extensions.begin(), options.extensions.end(), [&](std::string wanted) {
+      if (wanted.starts_with(".")) wanted.erase(0, 1);
+      std::transform(wanted.begin(), wanted.end(), wanted.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      return wanted == extension;
+    });
+    if (!listed) return false;
+  }
+  if (!options.path_glob.empty()) {
+    IgnoreRules rules;
+    rules.add(options.path_glob);
+    bool matched = rules.decide(chunk.path, false) > 0;
+    for (std::size_t slash = chunk.path.find('/'); !matched && slash != std::string::npos;
+         slash = chunk.path.find('/', slash + 1))
+      matched = rules.decide(chunk.path.substr(0, slash), true) > 0;
+    if (!matched) return false;
+  }
+  return true;
+}
+
+std::vector<SearchHit> SearchEngine::dense(std::string_view query, std::size_t depth,
+                                           const SearchOptions& options) const {
+  const auto index = vectors();
+  if (!index || !embedder_) return {};
+  const Embeddings embedding = embedder_->embed(std::vector<std::string>{std::string(query)}, TextKind::Query);
+  auto lease = store();
+  const bool filtering = !options.extensions.empty() || !options.path_glob.empty();
+  std::size_t fetch = filtering ? depth * 4 : depth + 8;
+  std::vector<SearchHit> hits;
+  while (true) {
+    const auto found = index->search(embedding.row(0), fetch);
+    std::vector<std::int64_t> ids;
+    for (const auto& hit : found) ids.push_back(hit.id);
+    std::unordered_map<std::int64_t, ChunkRecord> chunks;
+    for (auto& chunk : lease->chunks(ids)) chunks.emplace(chunk.id, std::move(chunk));
+    hits.clear();
+    for (const auto& hit : found) {
+      auto it = chunks.find(hit.id);
+      if (it == chunks.end() || !accepts(it->second, options)) continue;  // removed since, or filtered out
+      SearchHit out;
+      out.chunk = std::move(it->second);
+      out.score = hit.score;
+      out.dense = hit.score;
+      hits.push_back(std::move(out));
+      if (hits.size() == depth) break;
+    }
+    if (hits.size() >= depth || found.size() < fetch || fetch >= static_cast<std::size_t>(index->size())) break;
+    fetch *= 4;
+  }
+  return hits;
+}
+
+std::vector<SearchHit> SearchEngine::lexical(std::string_view query, std::size_t depth,
+                                             const SearchOptions& options) const {
+  const std::string expression = fts_match_expression(query);
+  if (expression.empty()) return {};
+  auto lease = store();
+  const bool filtering = !options.extensions.empty() || !options.path_glob.empty();
+  std::size_t fetch = filtering ? depth * 4 : depth;
+  std::vector<SearchHit> hits;
+  while (true) {
+    const auto found = lease->lexical_search(expression, fetch);
+    std::vector<std::int64_t> ids;
+    for (const auto& hit : found) ids.push_back(hit.chunk_id);
+    std::unordered_map<std::int64_t, ChunkRecord> chunks;
+    for (auto& chunk : lease->chunks(ids)) chunks.emplace(chunk.id, std::move(chunk));
+    hits.clear();
+    for (const auto& hit : found) {
+      auto it = chunks.find(hit.chunk_id);
+      if (it == chunks.end() || !accepts(it->second, options)) continue;
+      SearchHit out;
+      out.chunk = std::move(it->second);
+      out.score = hit.score;
+      out.lexical = hit.score;
+      hits.push_back(std::move(out));
+      if (hits.size() == depth) break;
+    }
+    if (hits.size() >= depth || found.size() < fetch) break;
+    fetch *= 4;
+  }
+  return hits;
+}
+
+SearchResponse SearchEngine::search(std::string_view query, const SearchOptions& options) const {
+  const auto start = std::chrono::steady_clock::now();
+  SearchResponse response;
+  response.notice = notice_;
+  SearchMode mode = options.mode;
+  if (mode == SearchMode::Auto) mode = embedder_ ? SearchMode::Hybrid : SearchMode::Lexical;
+  if ((mode == SearchMode::Dense || mode == SearchMode::Hybrid) && !embedder_) {
+    if (settings_.model_id.empty())
+      fail("this index has no embedding model (lexical only); use --mode lexical, or re-index with a model: ",
+           "ksearch index --rebuild --model ", kDefaultEmbeddingModel);
+    if (options.mode != SearchMode::Auto) fail(notice_.empty() ? std::string("no embedding model loaded") : notice_);
+    mode = SearchMode::Lexical;
+  }
+  response.mode = mode;
+  const std::size_t k = std::max<std::size_t>(options.k, 1);
+  const std::size_t wanted = options.rerank ? std::max(k, options.rerank_top) : k;
+  const std::size_t depth = options.candidates > 0 ? options.candidates : std::max<std::size_t>(50, 4 * wanted);
+
+  std::vector<SearchHit> hits;
+  if (mode == SearchMode::Dense) {
+    hits = dense(query, wanted, options);
+    response.score_kind = "cosine";
+  } else if (mode == SearchMode::Lexical) {
+    hits = lexical(query, wanted, options);
+    response.score_kind = "bm25";
+  } else {
+    auto dense_hits = dense(query, depth, options);
+    auto lexical_hits = lexical(query, depth, options);
+    std::vector<std::vector<std::int64_t>> lists(2);
+    std::unordered_map<std::int64_t, SearchHit> by_id;
+    for (auto& hit : dense_hits) {
+      lists[0].push_back(hit.chunk.id);
+      by_id.emplace(hit.chunk.id, std::move(hit));
+    }
+    for (auto& hit : lexical_hits) {
+      lists[1].push_back(hit.chunk.id);
+      auto [it, inserted] = by_id.try_emplace(hit.chunk.id, hit);
+      if (!inserted) it->second.lexical = hit.lexical;
+    }
+    for (const FusedHit& fused : reciprocal_rank_fusion(lists, options.rrf_k)) {
+      SearchHit hit = std::move(by_id.at(fused.id));
+      hit.score = fused.score;
+      hits.push_back(std::move(hit));
+      if (hits.size() == wanted) break;
+    }
+    response.score_kind = "rrf";
+  }
+
+  if (options.rerank && !hits.empty()) {
+    if (hits.size() > options.rerank_top) hits.resize(options.rerank_top);
+    std::vector<std::string> passages;
+    for (const auto& hit : hits) passages.push_back(hit.chunk.text);
+    const auto logits = rerank_scores(query, passages);
+    for (std::size_t i = 0; i < hits.size(); ++i) {
+      hits[i].rerank = logits[i];
+      hits[i].score = sigmoid(logits[i]);
+    }
+    std::stable_sort(hits.begin(), hits.end(), [](const SearchHit& a, const SearchHit& b) { return *a.rerank > *b.rerank; });
+    response.score_kind = "rerank";
+  }
+  if (hits.size() > k) hits.resize(k);
+  for (std::size_t i = 0; i < hits.size(); ++i) hits[i].rank = i + 1;
+  response.results = std::move(hits);
+  response.took_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return response;
+}
+
+}  // namespace ksearch

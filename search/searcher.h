@@ -1,0 +1,110 @@
+// The query pipeline: query prefix -> encode -> FAISS top-k (over-fetching when filtering) -> chunks from SQLite;
+// FTS5 BM25 for lexical; reciprocal rank fusion for hybrid; optional cross-encoder reranking.
+//
+// A SearchEngine is shared by threads (the HTTP server): it serves one consistent snapshot of the vector index and
+// swaps in a newer one when `ksearch index` commits (refresh()).  Chunk ids are never reused, so a chunk looked up
+// after a concurrent change is either exactly the indexed one or gone (and dropped).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "search/index_location.h"
+#include "store/chunk_store.h"
+
+namespace ksearch {
+
+class Embedder;
+class CrossEncoder;
+class VectorIndex;
+
+enum class SearchMode { Auto, Dense, Lexical, Hybrid };
+std::string_view search_mode_name(SearchMode mode);
+SearchMode parse_search_mode(std::string_view name);  // throws Error for unknown names
+
+struct SearchOptions {
+  std::size_t k = 10;
+  SearchMode mode = SearchMode::Auto;       // Auto: hybrid when the index has a model, else lexical
+  std::string path_glob;                    // gitignore-style pattern on the path relative to the index root
+  std::vector<std::string> extensions;      // "pdf", ".md", ...
+  double rrf_k = 60.0;
+  std::size_t candidates = 0;               // depth of each list before fusion (0: max(50, 4k))
+  bool rerank = false;
+  std::size_t rerank_top = 50;              // candidates the cross-encoder rescores
+};
+
+struct SearchHit {
+  std::size_t rank = 0;
+  double score = 0;             // meaning given by SearchResponse::score_kind
+  ChunkRecord chunk;
+  std::optional<double> dense;    // cosine similarity
+  std::optional<double> lexical;  // BM25
+  std::optional<double> rerank;   // cross-encoder logit
+};
+
+struct SearchResponse {
+  std::vector<SearchHit> results;
+  SearchMode mode = SearchMode::Lexical;
+  // "cosine" (dense), "bm25" (lexical), "rrf" (hybrid), "rerank" (sigmoid of the cross-encoder logit)
+  std::string score_kind;
+  std::string notice;
+  double took_ms = 0;
+};
+
+struct EngineOptions {
+  std::optional<std::string> model;         // override the index's model name (same weights elsewhere)
+  std::optional<std::string> rerank_model;  // loaded on first use when empty and reranking is asked
+  bool load_model = true;                   // false: lexical only (no model loading cost)
+};
+
+class SearchEngine {
+ public:
+  // Opens the index at `location`.  A missing embedding model leaves the engine lexical-only with a notice; a
+  // model that does not match the index (dimension, tokenizer) is an Error.
+  static std::shared_ptr<SearchEngine> open(const IndexLocation& location, const EngineOptions& options = {});
+  ~SearchEngine();
+
+  SearchResponse search(std::string_view query, const SearchOptions& options) const;
+  // Raw cross-encoder logits for (query, passage) pairs (loads the reranker on first use).
+  std::vector<float> rerank_scores(std::string_view query, const std::vector<std::string>& passages) const;
+
+  // Swaps in a newer vector snapshot if the database generation moved; returns true when it did.
+  bool refresh();
+
+  const IndexLocation& location() const { return location_; }
+  const IndexSettings& settings() const { return settings_; }
+  bool has_model() const { return embedder_ != nullptr; }
+  const Embedder* embedder() const { return embedder_.get(); }
+  const CrossEncoder* reranker() const;
+  const std::string& notice() const { return notice_; }
+  std::uint64_t generation() const;
+  StoreCounts counts() const;
+
+ private:
+  class StoreLease;
+  SearchEngine() = default;
+  StoreLease store() const;
+  std::shared_ptr<const VectorIndex> vectors() const;
+  std::vector<SearchHit> dense(std::string_view query, std::size_t depth, const SearchOptions& options) const;
+  std::vector<SearchHit> lexical(std::string_view query, std::size_t depth, const SearchOptions& options) const;
+  bool accepts(const ChunkRecord& chunk, const SearchOptions& options) const;
+
+  IndexLocation location_;
+  IndexSettings settings_;
+  EngineOptions options_;
+  std::string notice_;
+  std::shared_ptr<const Embedder> embedder_;
+  mutable std::shared_ptr<const CrossEncoder> reranker_;
+  mutable std::mutex reranker_mutex_;
+  mutable std::mutex vectors_mutex_;
+  std::shared_ptr<const VectorIndex> vectors_;
+  mutable std::mutex pool_mutex_;
+  mutable std::vector<std::unique_ptr<ChunkStore>> pool_;  // idle connections (SQLite handles are per thread)
+};
+
+}  // namespace ksearch

@@ -1,0 +1,368 @@
+#include "store/chunk_store.h"
+
+#include <chrono>
+#include <cstring>
+
+#include "base/error.h"
+#include "base/json.h"
+#include "store/fts.h"
+
+namespace ksearch {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  path TEXT NOT NULL UNIQUE,
+  size INTEGER NOT NULL,
+  mtime_ns INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  status TEXT NOT NULL,
+  reason TEXT NOT NULL DEFAULT '',
+  chars INTEGER NOT NULL DEFAULT 0,
+  pages INTEGER NOT NULL DEFAULT 0,
+  indexed_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+  ordinal INTEGER NOT NULL,
+  byte_begin INTEGER NOT NULL,
+  byte_end INTEGER NOT NULL,
+  line_begin INTEGER NOT NULL,
+  line_end INTEGER NOT NULL,
+  page INTEGER NOT NULL,
+  tokens INTEGER NOT NULL,
+  text TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_by_file ON chunks(file_id, ordinal);
+CREATE TABLE IF NOT EXISTS vectors(
+  chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+  generation INTEGER NOT NULL,
+  embedding BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS vectors_by_generation ON vectors(generation);
+CREATE TABLE IF NOT EXISTS vector_removals(chunk_id INTEGER NOT NULL, generation INTEGER NOT NULL);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+  text, content='chunks', content_rowid='id', tokenize='ksearch');
+CREATE TRIGGER IF NOT EXISTS chunks_insert AFTER INSERT ON chunks BEGIN
+  INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_delete AFTER DELETE ON chunks BEGIN
+  INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+CREATE TRIGGER IF NOT EXISTS vectors_delete AFTER DELETE ON vectors BEGIN
+  INSERT INTO vector_removals VALUES (old.chunk_id, (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'));
+END;
+)sql";
+
+std::int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string meta_value(sql::Database& db, const std::string& key) {
+  auto statement = db.prepare("SELECT value FROM meta WHERE key = ?1");
+  statement.bind(1, key);
+  return statement.step() ? statement.column_text(0) : std::string();
+}
+
+void set_meta(sql::Database& db, const std::string& key, const std::string& value) {
+  db.prepare("INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+      .bind(1, key)
+      .bind(2, value)
+      .run();
+}
+
+// Starts a write: the new generation is recorded first so triggers log removals under it.
+void bump_generation(sql::Database& db) {
+  db.exec("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'");
+}
+
+FileRecord read_file_row(const sql::Statement& s) {
+  FileRecord file;
+  file.id = s.column_int(0);
+  file.path = s.column_text(1);
+  file.size = s.column_int(2);
+  file.mtime_ns = s.column_int(3);
+  file.hash = s.column_text(4);
+  file.status = s.column_text(5);
+  file.reason = s.column_text(6);
+  file.chars = s.column_int(7);
+  file.pages = s.column_int(8);
+  file.chunks = s.column_int(9);
+  return file;
+}
+
+constexpr const char* kFileColumns =
+    "SELECT f.id, f.path, f.size, f.mtime_ns, f.hash, f.status, f.reason, f.chars, f.pages, "
+    "(SELECT COUNT(*) FROM chunks c WHERE c.file_id = f.id) FROM files f ";
+
+ChunkRecord read_chunk_row(const sql::Statement& s) {
+  ChunkRecord chunk;
+  chunk.id = s.column_int(0);
+  chunk.file_id = s.column_int(1);
+  chunk.path = s.column_text(2);
+  chunk.ordinal = static_cast<int>(s.column_int(3));
+  chunk.byte_begin = s.column_int(4);
+  chunk.byte_end = s.column_int(5);
+  chunk.line_begin = static_cast<int>(s.column_int(6));
+  chunk.line_end = static_cast<int>(s.column_int(7));
+  chunk.page = static_cast<int>(s.column_int(8));
+  chunk.tokens = static_cast<int>(s.column_int(9));
+  chunk.text = s.column_text(10);
+  return chunk;
+}
+
+constexpr const char* kChunkColumns =
+    "SELECT c.id, c.file_id, f.path, c.ordinal, c.byte_begin, c.byte_end, c.line_begin, c.line_end, c.page, "
+    "c.tokens, c.text FROM chunks c JOIN files f ON f.id = c.file_id ";
+
+}  // namespace
+
+ChunkStore::ChunkStore(const std::filesystem::path& db_path, bool create) {
+  if (!create && !std::filesystem::exists(db_path)) fail(db_path.string(), ": no index database");
+  db_ = std::make_unique<sql::Database>(db_path, sql::Database::Mode::ReadWrite);
+  register_fts_extensions(*db_);
+  const bool has_meta = [&] {
+    auto statement = db_->prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'");
+    return statement.step();
+  }();
+  if (has_meta) {
+    const std::string version = meta_value(*db_, "format_version");
+    if (version != std::to_string(kStoreFormatVersion))
+      fail(db_path.string(), ": index format version '", version, "' is not supported by this ksearch (expects ",
+           kStoreFormatVersion, "); re-index with `ksearch index --rebuild`");
+    return;
+  }
+  if (!create) fail(db_path.string(), ": not a ksearch index (no meta table)");
+  sql::Transaction transaction(*db_);
+  db_->exec(kSchema);
+  set_meta(*db_, "format_version", std::to_string(kStoreFormatVersion));
+  set_meta(*db_, "generation", "0");
+  transaction.commit();
+}
+
+bool ChunkStore::has_settings() const { return !meta_value(*db_, "settings").empty(); }
+
+IndexSettings ChunkStore::settings() const {
+  const std::string text = meta_value(*db_, "settings");
+  IndexSettings settings;
+  if (text.empty()) return settings;
+  const Json json = parse_json(text, db_->path().string() + " (meta.settings)");
+  settings.model_id = json.value("model_id", "");
+  settings.dimension = json.value("dimension", 0);
+  settings.pooling = json.value("pooling", "");
+  settings.query_prefix = json.value("query_prefix", "");
+  settings.passage_prefix = json.value("passage_prefix", "");
+  settings.tokenizer_fingerprint = json.value("tokenizer_fingerprint", "");
+  settings.index_spec = json.value("index_spec", "auto");
+  settings.chunk_tokens = json.value("chunk_tokens", 0);
+  settings.overlap_tokens = json.value("overlap_tokens", 0);
+  settings.roots = json.value("roots", std::vector<std::string>{});
+  settings.root = json.value("root", "");
+  return settings;
+}
+
+void ChunkStore::save_settings(const IndexSettings& settings) {
+  const Json json = {{"model_id", settings.model_id},
+                     {"dimension", settings.dimension},
+                     {"pooling", settings.pooling},
+                     {"query_prefix", settings.query_prefix},
+                     {"passage_prefix", settings.passage_prefix},
+                     {"tokenizer_fingerprint", settings.tokenizer_fingerprint},
+                     {"index_spec", settings.index_spec},
+                     {"chunk_tokens", settings.chunk_tokens},
+                     {"overlap_tokens", settings.overlap_tokens},
+                     {"roots", settings.roots},
+                     {"root", settings.root}};
+  sql::Transaction transaction(*db_);
+  set_meta(*db_, "settings", json.dump());
+  transaction.commit();
+}
+
+std::uint64_t ChunkStore::generation() const {
+  return static_cast<std::uint64_t>(std::stoll(meta_value(*db_, "generation")));
+}
+
+std::optional<FileRecord> ChunkStore::find_file(const std::string& path) const {
+  auto statement = db_->prepare(std::string(kFileColumns) + "WHERE f.path = ?1");
+  statement.bind(1, path);
+  if (!statement.step()) return std::nullopt;
+  return read_file_row(statement);
+}
+
+std::vector<FileRecord> ChunkStore::files() const {
+  auto statement = db_->prepare(std::string(kFileColumns) + "ORDER BY f.path");
+  std::vector<FileRecord> out;
+  while (statement.step()) out.push_back(read_file_row(statement));
+  return out;
+}
+
+void ChunkStore::replace_files(std::span<const FileUpdate> updates, int dimension) {
+  if (updates.empty()) return;
+  sql::Transaction transaction(*db_);
+  bump_generation(*db_);
+  const auto generation = static_cast<std::int64_t>(this->generation());
+  auto remove = db_->prepare("DELETE FROM files WHERE path = ?1");
+  auto insert_file = db_->prepare(
+      "INSERT INTO files(path, size, mtime_ns, hash, status, reason, chars, pages, indexed_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+  auto insert_chunk = db_->prepare(
+      "INSERT INTO chunks(file_id, ordinal, byte_begin, byte_end, line_begin, line_end, page, tokens, text) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+  auto insert_vector = db_->prepare("INSERT INTO vectors(chunk_id, generation, embedding) VALUES (?1, ?2, ?3)");
+  const auto width = static_cast<std::size_t>(dimension);
+  for (const FileUpdate& update : updates) {
+    KSEARCH_ASSERT(update.embeddings.empty() || update.embeddings.size() == update.chunks.size() * width);
+    remove.bind(1, update.file.path).run();
+    const FileRecord& f = update.file;
+    insert_file.bind(1, f.path).bind(2, f.size).bind(3, f.mtime_ns).bind(4, f.hash).bind(5, f.status);
+    insert_file.bind(6, f.reason).bind(7, f.chars).bind(8, f.pages).bind(9, now_seconds()).run();
+    const std::int64_t file_id = db_->last_insert_id();
+    for (std::size_t i = 0; i < update.chunks.size(); ++i) {
+      const ChunkRecord& c = update.chunks[i];
+      insert_chunk.bind(1, file_id).bind(2, c.ordinal).bind(3, c.byte_begin).bind(4, c.byte_end);
+      insert_chunk.bind(5, c.line_begin).bind(6, c.line_end).bind(7, c.page).bind(8, c.tokens).bind(9, c.text).run();
+      if (update.embeddings.empty()) continue;
+      const std::int64_t chunk_id = db_->last_insert_id();
+      const auto* bytes = reinterpret_cast<const std::byte*>(update.embeddings.data() + i * width);
+      insert_vector.bind(1, chunk_id).bind(2, generation).bind_blob(3, {bytes, width * sizeof(float)}).run();
+    }
+  }
+  transaction.commit();
+}
+
+void ChunkStore::touch_file(std::int64_t file_id, std::int64_t size, std::int64_t mtime_ns) {
+  db_->prepare("UPDATE files SET size = ?2, mtime_ns = ?3 WHERE id = ?1").bind(1, file_id).bind(2, size).bind(3, mtime_ns).run();
+}
+
+std::size_t ChunkStore::remove_files(std::span<const std::string> paths) {
+  if (paths.empty()) return 0;
+  sql::Transaction transaction(*db_);
+  bump_generation(*db_);
+  auto remove = db_->prepare("DELETE FROM files WHERE path = ?1");
+  std::size_t removed = 0;
+  for (const auto& path : paths) {
+    remove.bind(1, path);
+    remove.run();
+    removed += static_cast<std::size_t>(db_->changes());
+  }
+  transaction.commit();
+  return removed;
+}
+
+void ChunkStore::clear() {
+  sql::Transaction transaction(*db_);
+  bump_generation(*db_);
+  db_->exec("DELETE FROM files; DELETE FROM vector_removals; DELETE FROM meta WHERE key = 'settings';");
+  transaction.commit();
+}
+
+std::vector<ChunkRecord> ChunkStore::chunks(std::span<const std::int64_t> ids) const {
+  auto statement = db_->prepare(std::string(kChunkColumns) + "WHERE c.id = ?1");
+  std::vector<ChunkRecord> out;
+  for (std::int64_t id : ids) {
+    statement.bind(1, id);
+    if (statement.step()) out.push_back(read_chunk_row(statement));
+    statement.reset();
+  }
+  return out;
+}
+
+std::vector<ChunkRecord> ChunkStore::chunks_of_file(std::int64_t file_id) const {
+  auto statement = db_->prepare(std::string(kChunkColumns) + "WHERE c.file_id = ?1 ORDER BY c.ordinal");
+  statement.bind(1, file_id);
+  std::vector<ChunkRecord> out;
+  while (statement.step()) out.push_back(read_chunk_row(statement));
+  return out;
+}
+
+std::vector<LexicalHit> ChunkStore::lexical_search(const std::string& match_expression, std::size_t limit) const {
+  if (match_expression.empty()) return {};
+  auto statement = db_->prepare(
+      "SELECT rowid, ksearch_bm25(chunks_fts, 0.9, 0.4) AS score FROM chunks_fts WHERE chunks_fts MATCH ?1 "
+      "ORDER BY score DESC, rowid LIMIT ?2");
+  statement.bind(1, match_expression).bind(2, static_cast<std::int64_t>(limit));
+  std::vector<LexicalHit> hits;
+  while (statement.step()) hits.push_back({statement.column_int(0), statement.column_double(1)});
+  return hits;
+}
+
+void ChunkStore::for_each_vector(
+    std::uint64_t after, std::size_t batch,
+    const std::function<void(std::span<const std::int64_t>, std::span<const float>)>& callback, int dimension) const {
+  auto statement = db_->prepare("SELECT chunk_id, embedding FROM vectors WHERE generation > ?1 ORDER BY chunk_id");
+  statement.bind(1, static_cast<std::int64_t>(after));
+  const auto width = static_cast<std::size_t>(dimension);
+  std::vector<std::int64_t> ids;
+  std::vector<float> values;
+  const auto flush = [&] {
+    if (!ids.empty()) callback(ids, values);
+    ids.clear();
+    values.clear();
+  };
+  while (statement.step()) {
+    const auto blob = statement.column_blob(1);
+    if (blob.size() != width * sizeof(float))
+      fail(db_->path().string(), ": vector of chunk ", statement.column_int(0), " has ", blob.size(),
+           " bytes, expected ", width * sizeof(float), " (run `ksearch doctor`)");
+    ids.push_back(statement.column_int(0));
+    const std::size_t offset = values.size();
+    values.resize(offset + width);
+    std::memcpy(values.data() + offset, blob.data(), blob.size());
+    if (ids.size() >= batch) flush();
+  }
+  flush();
+}
+
+std::vector<std::int64_t> ChunkStore::removed_since(std::uint64_t after) const {
+  auto statement = db_->prepare("SELECT chunk_id FROM vector_removals WHERE generation > ?1");
+  statement.bind(1, static_cast<std::int64_t>(after));
+  std::vector<std::int64_t> out;
+  while (statement.step()) out.push_back(statement.column_int(0));
+  return out;
+}
+
+void ChunkStore::prune_removals(std::uint64_t up_to) {
+  db_->prepare("DELETE FROM vector_removals WHERE generation <= ?1").bind(1, static_cast<std::int64_t>(up_to)).run();
+}
+
+std::int64_t ChunkStore::chunks_without_vectors() const {
+  auto statement = db_->prepare(
+      "SELECT COUNT(*) FROM chunks c LEFT JOIN vectors v ON v.chunk_id = c.id WHERE v.chunk_id IS NULL");
+  statement.step();
+  return statement.column_int(0);
+}
+
+StoreCounts ChunkStore::counts() const {
+  auto statement = db_->prepare(
+      "SELECT (SELECT COUNT(*) FROM files), (SELECT COUNT(*) FROM files WHERE status = 'indexed'), "
+      "(SELECT COUNT(*) FROM files WHERE status = 'skipped'), (SELECT COUNT(*) FROM chunks), "
+      "(SELECT COUNT(*) FROM vectors)");
+  statement.step();
+  return {statement.column_int(0), statement.column_int(1), statement.column_int(2), statement.column_int(3),
+          statement.column_int(4)};
+}
+
+std::vector<std::string> ChunkStore::integrity_problems() const {
+  std::vector<std::string> problems;
+  auto statement = db_->prepare("PRAGMA integrity_check");
+  while (statement.step()) {
+    std::string line = statement.column_text(0);
+    if (line != "ok") problems.push_back(std::move(line));
+  }
+  auto fts = db_->prepare("INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 1)");
+  try {
+    fts.run();
+  } catch (const Error& e) {
+    problems.push_back(cat("full-text index: ", e.what()));
+  }
+  return problems;
+}
+
+std::unique_ptr<sql::Transaction> ChunkStore::read_snapshot() const {
+  auto transaction = std::make_unique<sql::Transaction>(*db_, false);
+  // A deferred transaction takes its snapshot at the first read.
+  db_->prepare("SELECT value FROM meta WHERE key = 'generation'").step();
+  return transaction;
+}
+
+}  // namespace ksearch

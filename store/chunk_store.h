@@ -1,0 +1,127 @@
+// The SQLite database of an index: the source of truth for files, chunks, their vectors and the index settings.
+//
+// Every change is one transaction that also bumps `generation`; vectors carry the generation that added them and
+// deleted vectors are logged with the generation that removed them, so the FAISS file (a cache saved at some
+// generation) can be brought up to date incrementally and its staleness detected.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "store/sqlite.h"
+
+namespace ksearch {
+
+inline constexpr int kStoreFormatVersion = 1;
+
+// Settings an index is built with (the `meta` table).  An index is only usable with the same model and tokenizer.
+struct IndexSettings {
+  std::string model_id;  // empty: lexical only
+  int dimension = 0;
+  std::string pooling;
+  std::string query_prefix;
+  std::string passage_prefix;
+  std::string tokenizer_fingerprint;
+  std::string index_spec = "auto";  // FAISS factory string or "auto"
+  int chunk_tokens = 0;
+  int overlap_tokens = 0;
+  std::vector<std::string> roots;  // indexed folders, relative to the index root
+  std::string root;                // absolute index root when it is not the parent of the index folder (--db)
+};
+
+struct FileRecord {
+  std::int64_t id = 0;
+  std::string path;  // relative to the index root
+  std::int64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::string hash;
+  std::string status;  // "indexed" or "skipped"
+  std::string reason;  // why skipped, or a warning ("near-empty extraction")
+  std::int64_t chars = 0;
+  std::int64_t pages = 0;
+  std::int64_t chunks = 0;
+};
+
+struct ChunkRecord {
+  std::int64_t id = 0;
+  std::int64_t file_id = 0;
+  std::string path;
+  int ordinal = 0;
+  std::int64_t byte_begin = 0, byte_end = 0;
+  int line_begin = 0, line_end = 0;  // 1-based, inclusive
+  int page = 0;                      // 1-based PDF/document page, 0 when the format has none
+  int tokens = 0;
+  std::string text;
+};
+
+// A file's new content for replace_files(): its record and chunks, with one embedding per chunk (or none).
+struct FileUpdate {
+  FileRecord file;
+  std::vector<ChunkRecord> chunks;
+  std::vector<float> embeddings;  // chunks.size() x dimension, or empty for lexical-only indexes
+};
+
+struct LexicalHit {
+  std::int64_t chunk_id;
+  double score;  // BM25 (k1 0.9, b 0.4), higher is better
+};
+
+struct StoreCounts {
+  std::int64_t files = 0, indexed_files = 0, skipped_files = 0, chunks = 0, vectors = 0;
+};
+
+class ChunkStore {
+ public:
+  // Opens DB_PATH, creating the schema when `create` and the file is new.  Refuses other format versions.
+  ChunkStore(const std::filesystem::path& db_path, bool create);
+
+  bool has_settings() const;
+  IndexSettings settings() const;
+  void save_settings(const IndexSettings& settings);
+  std::uint64_t generation() const;
+
+  std::optional<FileRecord> find_file(const std::string& path) const;
+  std::vector<FileRecord> files() const;
+  // Replaces the chunks (and vectors) of each file in one transaction; files not yet known are inserted.
+  void replace_files(std::span<const FileUpdate> updates, int dimension);
+  // Refreshes size/mtime of an unchanged file (content hash equal) without touching its chunks.
+  void touch_file(std::int64_t file_id, std::int64_t size, std::int64_t mtime_ns);
+  // Deletes files (and their chunks and vectors).  Returns the number deleted.
+  std::size_t remove_files(std::span<const std::string> paths);
+  // Removes every file, chunk and vector (for --rebuild), keeping nothing of the old settings.
+  void clear();
+
+  std::vector<ChunkRecord> chunks(std::span<const std::int64_t> ids) const;
+  std::vector<ChunkRecord> chunks_of_file(std::int64_t file_id) const;
+  std::vector<LexicalHit> lexical_search(const std::string& match_expression, std::size_t limit) const;
+
+  // Vectors with generation > `after`, in chunk id order: callback(ids, vectors) per batch.
+  void for_each_vector(std::uint64_t after, std::size_t batch,
+                       const std::function<void(std::span<const std::int64_t>, std::span<const float>)>& callback,
+                       int dimension) const;
+  std::vector<std::int64_t> removed_since(std::uint64_t after) const;
+  // Drops removal log entries the saved FAISS file already reflects.
+  void prune_removals(std::uint64_t up_to);
+  // Chunks lacking a vector (should be none in an embedding index).
+  std::int64_t chunks_without_vectors() const;
+
+  StoreCounts counts() const;
+  // PRAGMA integrity_check; empty when healthy.
+  std::vector<std::string> integrity_problems() const;
+  // A read transaction so several reads see one snapshot.
+  std::unique_ptr<sql::Transaction> read_snapshot() const;
+
+  sql::Database& database() const { return *db_; }
+
+ private:
+  std::unique_ptr<sql::Database> db_;
+};
+
+}  // namespace ksearch

@@ -1,0 +1,212 @@
+// End-to-end: the ksearch binary indexing a temp folder of Korean files (mixed formats and encodings), searching
+// it, following edits and deletes, and resuming after kill -9.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "base/files.h"
+#include "store/chunk_store.h"
+#include "tests/test_support.h"
+
+namespace ksearch {
+namespace {
+namespace fs = std::filesystem;
+
+const std::string kModel = testing::fixture("tiny-bge-m3-xlmr").string();
+
+void write_corpus(const fs::path& root) {
+  testing::write_text(root / "seoul.md", "# 서울\n\n서울특별시는 대한민국의 수도이다.\n\n서울에서 열리는 축제가 많다.\n");
+  testing::write_text(root / "busan.txt", "부산광역시는 항구 도시이다. 해운대 해수욕장이 유명하다.\n");
+  testing::write_text(root / "food" / "kimchi.html",
+                      "<html><head><title>김치</title><script>alert('x')</script></head>"
+                      "<body><p>김치는 배추를 소금에 절여 담근다.</p></body></html>");
+  // CP949 (EUC-KR) text: "도서관은 월요일에 쉽니다."
+  testing::write_text(root / "old" / "library.txt", "\xB5\xB5\xBC\xAD\xB0\xFC\xC0\xBA \xBF\xF9\xBF\xE4\xC0\xCF\xBF\xA1 "
+                                                    "\xBD\xB1\xB4\xCF\xB4\xD9.\n");
+  testing::write_text(root / "blob.txt", std::string("\x00\x01\x02\x03\x04", 5));
+  testing::write_text(root / "photo.jpg", "not indexed");
+}
+
+Json json_of(const testing::CommandResult& result) {
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  return Json::parse(result.out);
+}
+
+TEST(CliIndex, IndexSearchEditDelete) {
+  testing::TempDir dir;
+  const fs::path docs = dir / "docs";
+  write_corpus(docs);
+  Json summary = json_of(testing::run_ksearch({"index", docs.string(), "--model", kModel, "--json"}));
+  EXPECT_EQ(summary["indexed"], 4);
+  EXPECT_EQ(summary["skipped"], 1);
+  EXPECT_EQ(summary["skipped_files"][0]["path"], "blob.txt");
+  EXPECT_EQ(summary["other_file_types"], 1);
+
+  // Commands find the index upward from a subfolder, like git.
+  Json status = json_of(testing::run_ksearch({"status", "--json"}, "", {}, docs / "food"));
+  EXPECT_EQ(status["files"], 5);
+  EXPECT_EQ(status["chunks"], 4);
+  EXPECT_EQ(status["model"], kModel);
+
+  // A particle-attached query finds the bare noun (and vice versa); CP949 text is searchable.
+  Json results = json_of(testing::run_ksearch({"search", "서울이", "--mode", "lexical", "--json"}, "", {}, docs));
+  EXPECT_EQ(results["results"][0]["path"], "seoul.md");
+  EXPECT_EQ(results["results"][0]["start_line"], 1);
+  EXPECT_TRUE(results["results"][0]["page"].is_null());
+  EXPECT_EQ(results["score"], "bm25");
+  results = json_of(testing::run_ksearch({"search", "도서관", "--json", "-k", "1"}, "", {}, docs));
+  EXPECT_EQ(results["mode"], "hybrid");
+  ASSERT_EQ(results["results"].size(), 1u);
+  EXPECT_EQ(results["results"][0]["path"], "old/library.txt");
+  for (const char* key : {"rank", "score", "path", "chunk", "start_line", "end_line", "page", "text"})
+    EXPECT_TRUE(results["results"][0].contains(key)) << key;
+  results = json_of(testing::run_ksearch({"search", "김치", "--ext", "html", "--json"}, "", {}, docs));
+  EXPECT_EQ(results["results"][0]["path"], "food/kimchi.html");
+  EXPECT_EQ(results["results"][0]["text"].get<std::string>().find("alert"), std::string::npos);
+
+  // Human output names what the score means.
+  const auto human = testing::run_ksearch({"search", "해운대"}, "", {}, docs);
+  EXPECT_NE(human.out.find("busan.txt:1"), std::string::npos) << human.out;
+  EXPECT_NE(human.out.find("reciprocal rank fusion"), std::string::npos);
+
+  // Edit one file, delete another: only those are redone.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  testing::write_text(docs / "busan.txt", "부산은 영화제로도 유명하다.\n");
+  fs::remove(docs / "seoul.md");
+  summary = json_of(testing::run_ksearch({"index", "--json"}, "", {}, docs));
+  EXPECT_EQ(summary["indexed"], 1);
+  EXPECT_EQ(summary["removed"], 1);
+  EXPECT_EQ(summary["unchanged"], 3);
+  results = json_of(testing::run_ksearch({"search", "서울", "--mode", "lexical", "--json"}, "", {}, docs));
+  EXPECT_TRUE(results["results"].empty());
+  results = json_of(testing::run_ksearch({"search", "영화제", "--mode", "lexical", "--json"}, "", {}, docs));
+  EXPECT_EQ(results["results"][0]["path"], "busan.txt");
+
+  // Touching a file without changing it costs a hash, not an embedding.
+  fs::last_write_time(docs / "busan.txt", fs::file_time_type::clock::now());
+  summary = json_of(testing::run_ksearch({"index", "--json"}, "", {}, docs));
+  EXPECT_EQ(summary["indexed"], 0);
+
+  // rm drops a file from the index.
+  const auto rm = testing::run_ksearch({"rm", "busan.txt"}, "", {}, docs);
+  EXPECT_EQ(rm.exit_code, 0) << rm.err;
+  EXPECT_EQ(json_of(testing::run_ksearch({"status", "--json"}, "", {}, docs))["files"], 3);
+}
+
+TEST(CliIndex, WorksWithoutAnyModel) {
+  testing::TempDir dir;
+  write_corpus(dir / "docs");
+  // No model anywhere: the default model cannot be found, so the index is lexical-only with one notice.
+  const std::map<std::string, std::string> offline = {{"HF_HOME", (dir / "hf").string()},
+                                                      {"KSEARCH_MODELS", (dir / "none").string()}};
+  const auto index = testing::run_ksearch({"index", (dir / "docs").string()}, "", offline);
+  ASSERT_EQ(index.exit_code, 0) << index.err;
+  EXPECT_NE(index.err.find("ksearch model pull dragonkue/multilingual-e5-small-ko"), std::string::npos) << index.err;
+  EXPECT_NE(index.out.find("lexical only"), std::string::npos) << index.out;
+  const Json results = json_of(testing::run_ksearch({"search", "해운대", "--json"}, "", offline, dir / "docs"));
+  EXPECT_EQ(results["mode"], "lexical");
+  EXPECT_EQ(results["results"][0]["path"], "busan.txt");
+  const auto dense = testing::run_ksearch({"search", "해운대", "--mode", "dense"}, "", offline, dir / "docs");
+  EXPECT_NE(dense.exit_code, 0);
+  EXPECT_NE(dense.err.find("lexical only"), std::string::npos) << dense.err;
+}
+
+TEST(CliIndex, NoIndexAndBadFlagsAreClearErrors) {
+  testing::TempDir dir;
+  const auto none = testing::run_ksearch({"search", "x"}, "", {}, dir.path());
+  EXPECT_NE(none.exit_code, 0);
+  EXPECT_NE(none.err.find("no ksearch index"), std::string::npos) << none.err;
+  const auto missing = testing::run_ksearch({"index", (dir / "nope").string(), "--no-model"});
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.err.find("no such file or folder"), std::string::npos) << missing.err;
+  testing::write_text(dir / "d" / "a.txt", "가나다");
+  const auto bad_spec = testing::run_ksearch({"index", (dir / "d").string(), "--model", kModel, "--index", "Bogus"});
+  EXPECT_NE(bad_spec.exit_code, 0);
+  EXPECT_NE(bad_spec.err.find("invalid FAISS index spec"), std::string::npos) << bad_spec.err;
+}
+
+// The set of (path, ordinal, text) of every chunk, and whether each has exactly one vector.
+std::set<std::string> chunk_set(const fs::path& index_dir) {
+  ChunkStore store(index_dir / "index.db", false);
+  EXPECT_EQ(store.chunks_without_vectors(), 0);
+  std::set<std::string> out;
+  for (const auto& file : store.files())
+    for (const auto& chunk : store.chunks_of_file(file.id))
+      out.insert(chunk.path + "#" + std::to_string(chunk.ordinal) + "#" + chunk.text);
+  return out;
+}
+
+TEST(CliIndex, KillNineMidIndexThenResume) {
+  testing::TempDir dir;
+  const fs::path docs = dir / "docs";
+  std::mt19937 random(11);
+  for (int i = 0; i < 400; ++i) {
+    std::string text;
+    for (int s = 0; s < 30; ++s)
+      text += "문서 " + std::to_string(i) + "의 문장 " + std::to_string(s) + "은 서울과 부산 이야기를 담고 있다. ";
+    testing::write_text(docs / ("d" + std::to_string(i % 7)) / ("f" + std::to_string(i) + ".txt"), text);
+  }
+  // Reference: an uninterrupted run on a copy.
+  fs::copy(docs, dir / "reference", fs::copy_options::recursive);
+  ASSERT_EQ(testing::run_ksearch({"index", (dir / "reference").string(), "--model", kModel, "-q", "--chunk-tokens", "96"})
+                .exit_code,
+            0);
+  const auto expected = chunk_set(dir / "reference" / ".ksearch");
+  ASSERT_GT(expected.size(), 400u);
+
+  for (int attempt = 0; attempt < 6; ++attempt) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      const int devnull = open("/dev/null", O_WRONLY);
+      dup2(devnull, 1), dup2(devnull, 2);
+      execl(KSEARCH_BINARY, KSEARCH_BINARY, "index", docs.c_str(), "--model", kModel.c_str(), "-q", "--chunk-tokens", "96",
+            nullptr);
+      _exit(127);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(20, 400)(random)));
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    // Whatever was committed is consistent: status works and every chunk has its vector.
+    if (fs::exists(docs / ".ksearch" / "index.db")) {
+      const auto result = testing::run_ksearch({"status", "--json"}, "", {}, docs);
+      ASSERT_EQ(result.exit_code, 0) << result.err;
+      chunk_set(docs / ".ksearch");
+    }
+  }
+  const auto finish = testing::run_ksearch({"index", docs.string(), "--model", kModel, "--json", "--chunk-tokens", "96"});
+  ASSERT_EQ(finish.exit_code, 0) << finish.err;
+  EXPECT_EQ(chunk_set(docs / ".ksearch"), expected);
+  const auto a = json_of(testing::run_ksearch({"search", "문서 17의 문장", "--json"}, "", {}, docs));
+  const auto b = json_of(testing::run_ksearch({"search", "문서 17의 문장", "--json"}, "", {}, dir / "reference"));
+  ASSERT_EQ(a["results"].size(), b["results"].size());
+  for (std::size_t i = 0; i < a["results"].size(); ++i) {
+    EXPECT_EQ(a["results"][i]["path"], b["results"][i]["path"]);
+    EXPECT_EQ(a["results"][i]["text"], b["results"][i]["text"]);
+  }
+}
+
+TEST(CliShell, ReadsQueriesAndCommandsFromStdin) {
+  testing::TempDir dir;
+  write_corpus(dir / "docs");
+  ASSERT_EQ(testing::run_ksearch({"index", (dir / "docs").string(), "--model", kModel, "-q"}).exit_code, 0);
+  const auto result = testing::run_ksearch({}, ":k 1\n:mode lexical\n해운대\n:open 1\n:bogus\n:quit\n", {}, dir / "docs");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("k = 1"), std::string::npos);
+  EXPECT_NE(result.out.find("mode = lexical"), std::string::npos);
+  EXPECT_NE(result.out.find("busan.txt:1"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("해운대 해수욕장이 유명하다"), std::string::npos);
+  EXPECT_NE(result.out.find("unknown command :bogus"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ksearch

@@ -1,0 +1,211 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "base/files.h"
+#include "base/utf8.h"
+#include "ingest/chunker.h"
+#include "ingest/document.h"
+#include "ingest/file_walker.h"
+#include "ingest/glob.h"
+#include "tests/test_support.h"
+
+namespace ksearch {
+namespace {
+namespace fs = std::filesystem;
+
+fs::path example(const std::string& name) { return fs::path(KSEARCH_SOURCE_DIR) / "examples" / "docs" / name; }
+
+TEST(TextDecoding, DetectsEncodings) {
+  Document document;
+  EXPECT_EQ(decode_text("\xEF\xBB\xBF한글", document), "한글");
+  EXPECT_EQ(document.encoding, "utf-8-bom");
+  document = {};
+  EXPECT_EQ(decode_text(std::string("\xFF\xFE\x5C\xD5\x00\xAE", 6), document), "한글");
+  EXPECT_EQ(document.encoding, "utf-16le");
+  document = {};
+  EXPECT_EQ(decode_text(std::string("\xD5\x5C\xAD\x6D\x00\x20\xD5\x5C", 8), document), "한국 한");  // no BOM
+  EXPECT_EQ(document.encoding, "utf-16be");
+  document = {};
+  EXPECT_EQ(decode_text("\xC7\xD1\xB1\xDB \xC5\xD8\xBD\xBA\xC6\xAE", document), "한글 텍스트");  // EUC-KR / CP949
+  EXPECT_EQ(document.encoding, "cp949");
+  document = {};
+  EXPECT_THROW(decode_text(std::string("\x7F" "ELF\x02\x01\x01\x00\x00\x00", 10), document), SkipFile);
+}
+
+TEST(Readers, ExampleFilesInEveryFormatAndEncoding) {
+  const auto cp949 = read_document(example("공지/library_notice_cp949.txt"));
+  EXPECT_EQ(cp949.encoding, "cp949");
+  EXPECT_NE(cp949.text.find("상호대차 서비스"), std::string::npos);
+  const auto utf16 = read_document(example("공지/apartment_fee_utf16.txt"));
+  EXPECT_EQ(utf16.encoding, "utf-16le");
+  EXPECT_NE(utf16.text.find("납부 기한은 매월 25일"), std::string::npos);
+
+  const auto html = read_document(example("음식/bibimbap.html"));
+  EXPECT_EQ(html.format, "html");
+  EXPECT_NE(html.text.find("전주비빔밥은 콩나물과 황포묵을"), std::string::npos);
+  EXPECT_EQ(html.text.find("DOMContentLoaded"), std::string::npos);  // no script
+  EXPECT_EQ(html.text.find("font-family"), std::string::npos);       // no style
+  EXPECT_TRUE(html.text.starts_with("비빔밥\n"));                     // the title leads
+
+  // Character-wrapped Korean PDF: words split across lines are joined without spaces.
+  const auto pdf = read_document(example("공지/rental_contract.pdf"));
+  EXPECT_EQ(pdf.format, "pdf");
+  ASSERT_EQ(pdf.page_starts.size(), 1u);
+  EXPECT_NE(pdf.text.find("집주인이 실제 소유자인지, 근저당 같은 권리 관계가 없는지 확인해야 한다."), std::string::npos)
+      << pdf.text;
+  EXPECT_NE(pdf.text.find("확정일자를 받아 두어야 보증금을 보호받을 수 있다."), std::string::npos) << pdf.text;
+  EXPECT_TRUE(pdf.empty_pages.empty());
+}
+
+TEST(Readers, RealKoreanPdfContainsReferenceLines) {
+  const auto dir = testing::shared_dir() / "data" / "doc-samples";
+  const auto document = read_document(dir / "pdf-korean-bill-hancom.pdf");
+  EXPECT_EQ(document.page_starts.size(), 10u);
+  std::ifstream lines(dir / "pdf-korean-bill-hancom.contains.txt");
+  std::string line;
+  int checked = 0;
+  while (std::getline(lines, line)) {
+    if (line.empty()) continue;
+    EXPECT_NE(document.text.find(line), std::string::npos) << line;
+    ++checked;
+  }
+  EXPECT_GE(checked, 5);
+}
+
+TEST(Readers, BrokenInputIsSkippedWithAReason) {
+  testing::TempDir dir;
+  testing::write_text(dir / "broken.pdf", "%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer <<>>\n%%EOF");
+  try {
+    const auto document = read_document(dir / "broken.pdf");
+    EXPECT_LT(document.text.size(), 8u);
+  } catch (const SkipFile& e) {
+    EXPECT_NE(std::string(e.what()).find("PDF"), std::string::npos);
+  }
+  testing::write_text(dir / "fake.pdf", "this is not a pdf");
+  EXPECT_THROW(read_document(dir / "fake.pdf"), SkipFile);
+  testing::write_text(dir / "binary.txt", std::string("\x00\x01\x02\x03", 4));
+  EXPECT_THROW(read_document(dir / "binary.txt"), SkipFile);
+  EXPECT_THROW(read_document(dir / "missing.txt"), SkipFile);
+  testing::write_text(dir / "deep.html", std::string(100000, '<') + "div>");
+  EXPECT_NO_THROW(read_document(dir / "deep.html"));
+  std::string nested;
+  for (int i = 0; i < 5000; ++i) nested += "<div>";
+  testing::write_text(dir / "nested.html", nested + "깊은 곳");
+  EXPECT_NO_THROW(read_document(dir / "nested.html"));
+}
+
+TEST(Glob, GitignoreSemantics) {
+  EXPECT_TRUE(glob_match("*.md", "a.md"));
+  EXPECT_FALSE(glob_match("*.md", "dir/a.md"));
+  EXPECT_TRUE(glob_match("**/*.md", "dir/sub/a.md"));
+  EXPECT_TRUE(glob_match("**/*.md", "a.md"));
+  EXPECT_TRUE(glob_match("docs/**", "docs/x/y.txt"));
+  EXPECT_TRUE(glob_match("file[0-9].txt", "file7.txt"));
+  EXPECT_FALSE(glob_match("file[!0-9].txt", "file7.txt"));
+  EXPECT_TRUE(glob_match("a?c", "abc"));
+  EXPECT_FALSE(glob_match("a?c", "a/c"));
+
+  IgnoreRules rules;
+  rules.add_lines("# comment\n*.log\nbuild/\n/top.txt\n!keep.log\n");
+  EXPECT_EQ(rules.decide("x/y.log", false), 1);
+  EXPECT_EQ(rules.decide("x/keep.log", false), -1);
+  EXPECT_EQ(rules.decide("build", true), 1);
+  EXPECT_EQ(rules.decide("build", false), 0);
+  EXPECT_EQ(rules.decide("top.txt", false), 1);
+  EXPECT_EQ(rules.decide("sub/top.txt", false), 0);
+}
+
+TEST(FileWalker, HonoursIgnoreFilesHiddenFoldersAndLinks) {
+  testing::TempDir dir;
+  const auto root = dir.path();
+  testing::write_text(root / "a.txt", "가");
+  testing::write_text(root / "b.md", "나");
+  testing::write_text(root / "image.png", "x");
+  testing::write_text(root / ".hidden" / "c.txt", "다");
+  testing::write_text(root / ".ksearch" / "d.txt", "라");
+  testing::write_text(root / "logs" / "e.txt", "마");
+  testing::write_text(root / "sub" / "f.txt", "바");
+  testing::write_text(root / "sub" / "skip.txt", "사");
+  testing::write_text(root / "sub" / ".ksearchignore", "skip.txt\n");
+  testing::write_text(root / ".ksearchignore", "logs/\n");
+  fs::create_directory_symlink(root, root / "sub" / "loop");
+  fs::create_symlink(root / "nowhere.txt", root / "dangling.txt");
+  const WalkResult result = walk_documents({root}, root, {{"b.md"}});
+  std::vector<std::string> found;
+  for (const auto& file : result.files) found.push_back(file.relative);
+  EXPECT_EQ(found, (std::vector<std::string>{"a.txt", "sub/f.txt"}));
+  EXPECT_EQ(result.other_types, 1u);
+  bool saw_loop = false, saw_dangling = false;
+  for (const auto& skipped : result.skipped) {
+    if (skipped.reason.find("loop") != std::string::npos) saw_loop = true;
+    if (skipped.relative == "dangling.txt") saw_dangling = true;
+  }
+  EXPECT_TRUE(saw_loop);
+  EXPECT_TRUE(saw_dangling);
+}
+
+std::vector<std::uint32_t> char_offsets(std::string_view text) {  // one token per non-space character
+  std::vector<std::uint32_t> offsets;
+  for (std::size_t pos = 0; pos < text.size();) {
+    const auto at = static_cast<std::uint32_t>(pos);
+    if (!utf8::is_space(utf8::decode(text, pos))) offsets.push_back(at);
+  }
+  return offsets;
+}
+
+TEST(Chunker, PrefersParagraphsThenSentencesAndKeepsOffsets) {
+  Document document;
+  document.text = "첫 문단의 첫 문장이다. 둘째 문장이다.\n\n둘째 문단이다.\n셋째 줄이다.\n\n마지막 문단이다.";
+  ChunkOptions options;
+  options.max_tokens = 20;
+  options.overlap_tokens = 0;
+  const auto chunks = chunk_document(document, char_offsets, options);
+  ASSERT_GE(chunks.size(), 2u);
+  EXPECT_EQ(chunks[0].text, "첫 문단의 첫 문장이다. 둘째 문장이다.");
+  for (const auto& chunk : chunks) {
+    EXPECT_EQ(document.text.substr(chunk.byte_begin, chunk.byte_end - chunk.byte_begin), chunk.text);
+    EXPECT_LE(chunk.tokens, options.max_tokens);
+  }
+  EXPECT_EQ(chunks[0].line_begin, 1);
+  EXPECT_EQ(chunks.back().line_end, 6);
+}
+
+TEST(Chunker, LongSentencesSplitAtTokenBoundariesNeverInsideASyllable) {
+  Document document;
+  for (int i = 0; i < 300; ++i) document.text += "가나다라마바사";
+  ChunkOptions options;
+  options.max_tokens = 100;
+  options.overlap_tokens = 10;
+  const auto chunks = chunk_document(document, char_offsets, options);
+  ASSERT_GE(chunks.size(), 21u);
+  std::size_t covered = 0;
+  for (const auto& chunk : chunks) {
+    EXPECT_FALSE(utf8::find_invalid(chunk.text));
+    EXPECT_LE(chunk.tokens, 100u);
+    EXPECT_LE(chunk.byte_begin, covered);  // no gaps
+    covered = std::max(covered, chunk.byte_end);
+  }
+  EXPECT_EQ(covered, document.text.size());
+}
+
+TEST(Chunker, OverlapRepeatsWholeSentencesAndPagesAreKept) {
+  Document document;
+  for (int i = 0; i < 12; ++i) document.text += "문장 번호 " + std::to_string(i) + "입니다. ";
+  document.page_starts = {0, document.text.size() / 2};
+  ChunkOptions options;
+  options.max_tokens = 30;
+  options.overlap_tokens = 10;
+  const auto chunks = chunk_document(document, char_offsets, options);
+  ASSERT_GE(chunks.size(), 3u);
+  for (std::size_t i = 1; i < chunks.size(); ++i) {
+    EXPECT_LT(chunks[i].byte_begin, chunks[i - 1].byte_end);  // overlap
+    EXPECT_GT(chunks[i].byte_begin, chunks[i - 1].byte_begin);  // progress
+  }
+  EXPECT_EQ(chunks.front().page, 1);
+  EXPECT_EQ(chunks.back().page, 2);
+}
+
+}  // namespace
+}  // namespace ksearch

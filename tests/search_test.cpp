@@ -1,0 +1,150 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "base/error.h"
+#include "base/files.h"
+#include "search/highlight.h"
+#include "search/hybrid.h"
+#include "search/indexer.h"
+#include "search/searcher.h"
+#include "tests/test_support.h"
+
+namespace ksearch {
+namespace {
+namespace fs = std::filesystem;
+
+TEST(Fusion, ReciprocalRankFusion) {
+  const std::vector<std::vector<std::int64_t>> lists = {{1, 2, 3}, {3, 4, 1}};
+  const auto fused = reciprocal_rank_fusion(lists, 60);
+  ASSERT_EQ(fused.size(), 4u);
+  EXPECT_EQ(fused[0].id, 1);  // 1/61 + 1/63
+  EXPECT_NEAR(fused[0].score, 1.0 / 61 + 1.0 / 63, 1e-12);
+  EXPECT_EQ(fused[1].id, 3);  // 1/63 + 1/61, same score: tie broken by best rank, then id
+  EXPECT_EQ(fused[2].id, 2);
+  EXPECT_EQ(fused[3].id, 4);
+}
+
+TEST(Highlight, MarksParticleAttachedMatches) {
+  const Snippet snippet = make_snippet("서울특별시는 대한민국의 수도이다. 서울에서 만나요.", "서울 수도");
+  EXPECT_EQ(render_snippet(snippet, "[", "]"), "[서울]특별시는 대한민국의 [수도]이다. [서울]에서 만나요.");
+  std::string long_text;
+  for (int i = 0; i < 100; ++i) long_text += "관계없는 문장입니다. ";
+  long_text += "여기에 핵심 단어가 있습니다.";
+  const Snippet cut = make_snippet(long_text, "핵심", 60);
+  EXPECT_NE(render_snippet(cut, "[", "]").find("[핵심]"), std::string::npos);
+  EXPECT_TRUE(cut.text.starts_with("…"));
+}
+
+class SearchEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::write_text(dir / "docs" / "seoul.md", "# 서울\n\n서울특별시는 대한민국의 수도이다.\n\n한강이 흐른다.\n");
+    testing::write_text(dir / "docs" / "busan.txt", "부산은 항구 도시이다.\n");
+    testing::write_text(dir / "docs" / "notes" / "food.txt", "김치는 배추로 담근다.\n");
+    options.folders = {dir / "docs"};
+    options.model = testing::fixture("tiny-bge-m3-xlmr").string();
+  }
+  testing::TempDir dir;
+  IndexOptions options;
+};
+
+TEST_F(SearchEngineTest, ModesFiltersAndUpdates) {
+  const IndexSummary summary = run_index(options);
+  EXPECT_EQ(summary.indexed, 3u);
+  EXPECT_EQ(summary.index_spec, "Flat");
+  const auto location = IndexLocation::for_folder(dir / "docs");
+  auto engine = SearchEngine::open(location);
+  ASSERT_TRUE(engine->has_model());
+
+  SearchOptions search;
+  search.mode = SearchMode::Lexical;
+  auto response = engine->search("서울에서", search);
+  ASSERT_FALSE(response.results.empty());
+  EXPECT_EQ(response.results[0].chunk.path, "seoul.md");
+  EXPECT_EQ(response.score_kind, "bm25");
+
+  search.mode = SearchMode::Dense;
+  response = engine->search("김치는 배추로 담근다.", search);
+  ASSERT_EQ(response.results.size(), 3u);
+  EXPECT_EQ(response.results[0].chunk.path, "notes/food.txt");  // identical text: cosine ~1 with the same model
+  EXPECT_NEAR(response.results[0].score, 1.0, 0.05);
+
+  search.mode = SearchMode::Auto;
+  response = engine->search("부산 항구", search);
+  EXPECT_EQ(response.mode, SearchMode::Hybrid);
+  EXPECT_EQ(response.results[0].chunk.path, "busan.txt");
+
+  search.extensions = {"txt"};
+  search.path_glob = "notes/";
+  response = engine->search("부산 김치", search);
+  ASSERT_EQ(response.results.size(), 1u);
+  EXPECT_EQ(response.results[0].chunk.path, "notes/food.txt");
+
+  // A committed change is picked up by refresh() without reopening.
+  testing::write_text(dir / "docs" / "jeju.txt", "제주도는 화산섬이다.\n");
+  fs::remove(dir / "docs" / "busan.txt");
+  options.folders.clear();
+  options.db_dir = location.dir;
+  const IndexSummary update = run_index(options);
+  EXPECT_EQ(update.indexed, 1u);
+  EXPECT_EQ(update.removed, 1u);
+  EXPECT_EQ(update.unchanged, 2u);
+  EXPECT_TRUE(engine->refresh());
+  SearchOptions dense;
+  dense.mode = SearchMode::Dense;
+  dense.k = 10;
+  response = engine->search("제주도는 화산섬이다.", dense);
+  EXPECT_EQ(response.results[0].chunk.path, "jeju.txt");
+  for (const auto& hit : response.results) EXPECT_NE(hit.chunk.path, "busan.txt");
+}
+
+TEST_F(SearchEngineTest, StaleOrDamagedVectorFileIsRebuiltFromTheDatabase) {
+  run_index(options);
+  const auto location = IndexLocation::for_folder(dir / "docs");
+  testing::write_text(location.vectors(), "garbage");
+  auto engine = SearchEngine::open(location);
+  EXPECT_NE(engine->notice().find("rebuilt"), std::string::npos) << engine->notice();
+  SearchOptions dense;
+  dense.mode = SearchMode::Dense;
+  EXPECT_EQ(engine->search("부산은 항구 도시이다.", dense).results[0].chunk.path, "busan.txt");
+}
+
+TEST_F(SearchEngineTest, LexicalOnlyIndexAndModelMismatch) {
+  options.model.reset();
+  options.no_model = true;
+  run_index(options);
+  const auto location = IndexLocation::for_folder(dir / "docs");
+  auto engine = SearchEngine::open(location);
+  EXPECT_FALSE(engine->has_model());
+  SearchOptions search;
+  EXPECT_EQ(engine->search("한강", search).mode, SearchMode::Lexical);
+  search.mode = SearchMode::Dense;
+  EXPECT_THROW(engine->search("한강", search), Error);
+
+  // Changing the model of an existing index needs --rebuild.
+  options.no_model = false;
+  options.model = testing::fixture("tiny-e5-bert").string();
+  try {
+    run_index(options);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--rebuild"), std::string::npos);
+  }
+  options.rebuild = true;
+  EXPECT_EQ(run_index(options).indexed, 3u);
+}
+
+TEST_F(SearchEngineTest, ConcurrentWriterFailsFastNamingThePid) {
+  const auto location = IndexLocation::for_folder(dir / "docs");
+  IndexLock held(location, false);
+  try {
+    run_index(options);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("locked by PID " + std::to_string(getpid())), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace ksearch

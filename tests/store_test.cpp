@@ -1,0 +1,134 @@
+#include <gtest/gtest.h>
+
+#include "base/error.h"
+#include "store/chunk_store.h"
+#include "store/lexical.h"
+#include "tests/test_support.h"
+
+namespace ksearch {
+namespace {
+
+std::vector<std::string> texts(std::string_view input) {
+  std::vector<std::string> out;
+  for (const auto& token : lexical_tokens(input)) out.push_back(token.text);
+  return out;
+}
+
+TEST(Lexical, HangulBigramsAndWholeLatinWords) {
+  EXPECT_EQ(texts("서울에서"), (std::vector<std::string>{"서울", "울에", "에서"}));
+  EXPECT_EQ(texts("Galaxy S24의 출고가"), (std::vector<std::string>{"galaxy", "s24", "의", "출고", "고가"}));
+  EXPECT_EQ(texts("ＡＢＣ　１２３"), (std::vector<std::string>{"abc", "123"}));
+  EXPECT_EQ(texts("한 글자"), (std::vector<std::string>{"한", "글자"}));
+  EXPECT_TRUE(texts("!!! ... 😀").empty());
+  const auto tokens = lexical_tokens("a 서울");
+  ASSERT_EQ(tokens.size(), 2u);
+  EXPECT_EQ(tokens[1].begin, 2u);
+  EXPECT_EQ(tokens[1].end, 8u);
+}
+
+TEST(Lexical, MatchExpressionQuotesEveryTokenSoQueriesCannotInject) {
+  EXPECT_EQ(fts_match_expression("서울 서울"), "\"서울\"");
+  EXPECT_EQ(fts_match_expression("NEAR(a b) OR c* \"x\""), "\"near\" OR \"a\" OR \"b\" OR \"or\" OR \"c\" OR \"x\"");
+  EXPECT_EQ(fts_match_expression("?!"), "");
+}
+
+FileUpdate file_with_chunks(const std::string& path, const std::vector<std::string>& chunk_texts, int dimension) {
+  FileUpdate update;
+  update.file.path = path;
+  update.file.size = 10;
+  update.file.mtime_ns = 1;
+  update.file.hash = "h-" + path;
+  update.file.status = "indexed";
+  for (std::size_t i = 0; i < chunk_texts.size(); ++i) {
+    ChunkRecord chunk;
+    chunk.ordinal = static_cast<int>(i);
+    chunk.text = chunk_texts[i];
+    chunk.line_begin = chunk.line_end = static_cast<int>(i + 1);
+    update.chunks.push_back(chunk);
+    for (int d = 0; d < dimension; ++d) update.embeddings.push_back(static_cast<float>(i + d));
+  }
+  return update;
+}
+
+TEST(ChunkStore, ReplaceSearchRemoveAndGenerations) {
+  testing::TempDir dir;
+  ChunkStore store(dir / "index.db", true);
+  EXPECT_FALSE(store.has_settings());
+  IndexSettings settings;
+  settings.model_id = "m";
+  settings.dimension = 2;
+  settings.roots = {"", "docs"};
+  store.save_settings(settings);
+  EXPECT_EQ(store.settings().roots, settings.roots);
+  EXPECT_EQ(store.generation(), 0u);
+
+  std::vector<FileUpdate> updates = {file_with_chunks("a.txt", {"서울에서 만나요", "부산은 항구 도시"}, 2),
+                                     file_with_chunks("b.txt", {"Seoul is the capital"}, 2)};
+  store.replace_files(updates, 2);
+  EXPECT_EQ(store.generation(), 1u);
+  auto counts = store.counts();
+  EXPECT_EQ(counts.files, 2);
+  EXPECT_EQ(counts.chunks, 3);
+  EXPECT_EQ(counts.vectors, 3);
+
+  // Particle-attached text matches the bare noun.
+  auto hits = store.lexical_search(fts_match_expression("서울"), 10);
+  ASSERT_EQ(hits.size(), 1u);
+  const auto chunk = store.chunks(std::vector<std::int64_t>{hits[0].chunk_id});
+  ASSERT_EQ(chunk.size(), 1u);
+  EXPECT_EQ(chunk[0].path, "a.txt");
+  EXPECT_GT(hits[0].score, 0);
+  EXPECT_EQ(store.lexical_search(fts_match_expression("capital"), 10).size(), 1u);
+
+  std::size_t seen = 0;
+  store.for_each_vector(0, 2, [&](auto ids, auto vectors) {
+    seen += ids.size();
+    EXPECT_EQ(vectors.size(), ids.size() * 2);
+  }, 2);
+  EXPECT_EQ(seen, 3u);
+
+  // Re-indexing a file replaces its chunks: old vectors are logged as removed under the new generation.
+  const auto old_ids = [&] {
+    std::vector<std::int64_t> ids;
+    for (const auto& c : store.chunks_of_file(store.find_file("a.txt")->id)) ids.push_back(c.id);
+    return ids;
+  }();
+  updates = {file_with_chunks("a.txt", {"서울 이야기"}, 2)};
+  store.replace_files(updates, 2);
+  EXPECT_EQ(store.generation(), 2u);
+  auto removed = store.removed_since(1);
+  std::sort(removed.begin(), removed.end());
+  EXPECT_EQ(removed, old_ids);
+  EXPECT_TRUE(store.lexical_search(fts_match_expression("부산"), 10).empty());  // FTS follows deletes
+
+  EXPECT_EQ(store.remove_files(std::vector<std::string>{"b.txt", "missing.txt"}), 1u);
+  counts = store.counts();
+  EXPECT_EQ(counts.files, 1);
+  EXPECT_EQ(counts.chunks, 1);
+  EXPECT_EQ(counts.vectors, 1);
+  EXPECT_EQ(store.removed_since(2).size(), 1u);
+  store.prune_removals(3);
+  EXPECT_TRUE(store.removed_since(0).empty());
+  EXPECT_TRUE(store.integrity_problems().empty());
+  EXPECT_EQ(store.chunks_without_vectors(), 0);
+}
+
+TEST(ChunkStore, RefusesOtherFormatsAndForeignFiles) {
+  testing::TempDir dir;
+  {
+    ChunkStore store(dir / "index.db", true);
+    store.database().exec("UPDATE meta SET value = '99' WHERE key = 'format_version'");
+  }
+  try {
+    ChunkStore store(dir / "index.db", false);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("format version '99'"), std::string::npos);
+  }
+  testing::write_text(dir / "garbage.db", std::string(4096, 'x'));
+  EXPECT_THROW(ChunkStore(dir / "garbage.db", false), Error);
+  EXPECT_THROW(ChunkStore(dir / "none.db", false), Error);
+}
+
+}  // namespace
+}  // namespace ksearch
