@@ -13,7 +13,8 @@ namespace ksearch::cli {
 
 void add_embed_commands(CLI::App& app);   // embed, tokenize
 void add_index_commands(CLI::App& app);   // index, status, rm
-void add_search_commands(CLI::App& app);  // search, shell (also `ksearch` alone)
+void add_search_commands(CLI::App& app);  // search, shell (also `ksearch` alone), eval
+void add_serve_commands(CLI::App& app);   // serve, rerank
 
 // The index named by --db, else the nearest .ksearch/ upward from the working folder.
 IndexLocation locate_index(const std::optional<std::string>& db);

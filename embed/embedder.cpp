@@ -68,6 +68,10 @@ Embeddings Embedder::embed(std::span<const std::string> texts, TextKind kind) co
 }
 
 Embeddings Embedder::embed_tokens(std::span<const std::vector<TokenId>> sequences) const {
+  return embed_tokens(sequences, options_.normalize);
+}
+
+Embeddings Embedder::embed_tokens(std::span<const std::vector<TokenId>> sequences, bool normalize) const {
   Embeddings out;
   out.dimension = dimension();
   out.values.resize(sequences.size() * out.dimension);
@@ -84,7 +88,7 @@ Embeddings Embedder::embed_tokens(std::span<const std::vector<TokenId>> sequence
     for (std::size_t index : batch) group.push_back(sequences[index]);
     const PackedHidden hidden = model_->encoder.forward(group);
     std::vector<float> pooled = pool(hidden, model_->spec.pooling);
-    if (options_.normalize) ops::l2_normalize_rows(pooled.data(), batch.size(), out.dimension);
+    if (normalize) ops::l2_normalize_rows(pooled.data(), batch.size(), out.dimension);
     for (std::size_t i = 0; i < batch.size(); ++i) {
       std::memcpy(out.values.data() + batch[i] * out.dimension, pooled.data() + i * out.dimension,
                   out.dimension * sizeof(float));

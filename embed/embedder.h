@@ -37,8 +37,9 @@ class Embedder {
   Encoding tokenize(std::string_view text, TextKind kind) const;
   Embeddings embed(std::span<const std::string> texts, TextKind kind) const;
   // Embeds already tokenized sequences (each `<s> … </s>`, within max_tokens).  Sequences are sorted by length and
-  // grouped into token-budgeted batches; results come back in input order.
+  // grouped into token-budgeted batches; results come back in input order.  `normalize` overrides the option.
   Embeddings embed_tokens(std::span<const std::vector<TokenId>> sequences) const;
+  Embeddings embed_tokens(std::span<const std::vector<TokenId>> sequences, bool normalize) const;
 
   const Model& model() const { return *model_; }
   const ModelSpec& spec() const { return model_->spec; }

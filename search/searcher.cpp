@@ -67,13 +67,18 @@ std::shared_ptr<SearchEngine> SearchEngine::open(const IndexLocation& location, 
   auto store = std::make_unique<ChunkStore>(location.database(), false);
   engine->settings_ = store->settings();
   const IndexSettings& settings = engine->settings_;
+  engine->reranker_ = options.reranker;
   if (options.load_model && !settings.model_id.empty()) {
     const std::string name = options.model.value_or(settings.model_id);
     std::shared_ptr<const Model> model;
-    try {
-      model = Model::load(name);
-    } catch (const Error& e) {
-      engine->notice_ = cat("embedding model unavailable (", e.what(), "); using lexical search");
+    if (options.embedder) {
+      model = std::shared_ptr<const Model>(options.embedder, &options.embedder->model());
+    } else {
+      try {
+        model = Model::load(name);
+      } catch (const Error& e) {
+        engine->notice_ = cat("embedding model unavailable (", e.what(), "); using lexical search");
+      }
     }
     if (model) {
       if (model->spec.dimension() != settings.dimension ||
@@ -81,7 +86,7 @@ std::shared_ptr<SearchEngine> SearchEngine::open(const IndexLocation& location, 
         fail("model '", name, "' (dimension ", model->spec.dimension(), ") does not match the index, built with '",
              settings.model_id, "' (dimension ", settings.dimension, "); re-index with `ksearch index --rebuild --model ",
              name, "`");
-      engine->embedder_ = std::make_shared<const Embedder>(model);
+      engine->embedder_ = options.embedder ? options.embedder : std::make_shared<const Embedder>(model);
       VectorState state = load_vectors(*store, location, settings.dimension);
       engine->vectors_ = std::move(state.index);
       if (!state.note.empty()) engine->notice_ = state.note;
@@ -153,13 +158,17 @@ std::vector<SearchHit> SearchEngine::dense(std::string_view query, std::size_t d
                                            const SearchOptions& options) const {
   const auto index = vectors();
   if (!index || !embedder_) return {};
-  const Embeddings embedding = embedder_->embed(std::vector<std::string>{std::string(query)}, TextKind::Query);
+  std::vector<float> query_vector = options.query_embedding;
+  if (query_vector.empty())
+    query_vector = embedder_->embed(std::vector<std::string>{std::string(query)}, TextKind::Query).values;
+  if (query_vector.size() != static_cast<std::size_t>(index->dimension()))
+    fail("query embedding has ", query_vector.size(), " dimensions, the index ", index->dimension());
   auto lease = store();
   const bool filtering = !options.extensions.empty() || !options.path_glob.empty();
   std::size_t fetch = filtering ? depth * 4 : depth + 8;
   std::vector<SearchHit> hits;
   while (true) {
-    const auto found = index->search(embedding.row(0), fetch);
+    const auto found = index->search(query_vector, fetch);
     std::vector<std::int64_t> ids;
     for (const auto& hit : found) ids.push_back(hit.id);
     std::unordered_map<std::int64_t, ChunkRecord> chunks;

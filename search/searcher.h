@@ -36,6 +36,7 @@ struct SearchOptions {
   std::size_t candidates = 0;               // depth of each list before fusion (0: max(50, 4k))
   bool rerank = false;
   std::size_t rerank_top = 50;              // candidates the cross-encoder rescores
+  std::vector<float> query_embedding;       // precomputed normalised query vector (empty: the engine encodes)
 };
 
 struct SearchHit {
@@ -58,8 +59,10 @@ struct SearchResponse {
 
 struct EngineOptions {
   std::optional<std::string> model;         // override the index's model name (same weights elsewhere)
-  std::optional<std::string> rerank_model;  // loaded on first use when empty and reranking is asked
+  std::optional<std::string> rerank_model;  // loaded on first use when reranking is asked
   bool load_model = true;                   // false: lexical only (no model loading cost)
+  std::shared_ptr<const Embedder> embedder;      // an already loaded model to use (must match the index)
+  std::shared_ptr<const CrossEncoder> reranker;  // an already loaded reranker to use
 };
 
 class SearchEngine {
@@ -79,7 +82,7 @@ class SearchEngine {
   const IndexLocation& location() const { return location_; }
   const IndexSettings& settings() const { return settings_; }
   bool has_model() const { return embedder_ != nullptr; }
-  const Embedder* embedder() const { return embedder_.get(); }
+  const std::shared_ptr<const Embedder>& embedder() const { return embedder_; }
   const CrossEncoder* reranker() const;
   const std::string& notice() const { return notice_; }
   std::uint64_t generation() const;

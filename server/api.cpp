@@ -1,0 +1,481 @@
+#include "server/api.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+
+#include "base/json.h"
+#include "base/utf8.h"
+#include "embed/ops.h"
+
+namespace ksearch {
+namespace {
+
+enum class Family { OpenAi, Tei };
+
+// A request the handler refuses: HTTP status, message, and the error type of the route family.
+struct ApiError {
+  int status;
+  std::string message;
+  std::string tei_type = "validation";
+};
+
+[[noreturn]] void reject(int status, std::string message, std::string tei_type = "validation") {
+  throw ApiError{status, std::move(message), std::move(tei_type)};
+}
+
+HttpResponse json_response(const Json& body, int status = 200) {
+  return {status, body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json"};
+}
+
+HttpResponse error_response(Family family, const ApiError& error) {
+  if (family == Family::Tei) return json_response({{"error", error.message}, {"error_type", error.tei_type}}, error.status);
+  std::string type = "invalid_request_error", code;
+  if (error.status == 401) code = "invalid_api_key";
+  if (error.status == 429) type = "rate_limit_error", code = "rate_limit_exceeded";
+  if (error.status >= 500) type = "server_error";
+  return json_response({{"error", {{"message", error.message}, {"type", type}, {"param", nullptr},
+                                   {"code", code.empty() ? Json() : Json(code)}}}},
+                       error.status);
+}
+
+Json parse_body(const HttpRequest& request) {
+  if (request.body.empty()) reject(400, "request body is empty; expected a JSON object");
+  if (auto bad = utf8::find_invalid(request.body)) reject(400, cat("request body is not valid UTF-8 (byte ", *bad, ")"));
+  Json body;
+  try {
+    body = parse_json(request.body, "request body");
+  } catch (const Error& e) {
+    reject(400, e.what());
+  }
+  if (!body.is_object()) reject(400, "request body must be a JSON object");
+  return body;
+}
+
+template <typename T>
+T field(const Json& body, const char* key, T fallback) {
+  const auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return fallback;
+  try {
+    return it->get<T>();
+  } catch (const nlohmann::json::exception&) {
+    reject(422, cat("field '", key, "' has the wrong type (", it->type_name(), ")"));
+  }
+}
+
+// A string or an array of strings, as embeddings and tokenize accept.  `what` names the field in errors.
+std::vector<std::string> text_inputs(const Json& value, const char* what, std::size_t limit, int type_status) {
+  std::vector<std::string> texts;
+  if (value.is_string()) {
+    texts.push_back(value.get<std::string>());
+  } else if (value.is_array()) {
+    for (const auto& item : value) {
+      if (item.is_number_integer() || item.is_array())
+        reject(400, cat("'", what, "' holds token ids; ksearch takes text and tokenizes it with the model's own ",
+                        "tokenizer. With LangChain's OpenAIEmbeddings pass check_embedding_ctx_length=False so it ",
+                        "sends the text"));
+      if (!item.is_string()) reject(type_status, cat("'", what, "' must be a string or an array of strings"));
+      texts.push_back(item.get<std::string>());
+    }
+  } else {
+    reject(value.is_null() ? 400 : type_status, cat("'", what, "' must be a string or an array of strings"));
+  }
+  if (texts.empty()) reject(400, cat("'", what, "' is empty"));
+  if (texts.size() > limit) reject(413, cat("'", what, "' has ", texts.size(), " items; the limit is ", limit));
+  for (const auto& text : texts)
+    if (text.empty()) reject(400, cat("'", what, "' contains an empty string"));
+  return texts;
+}
+
+std::string base64(std::span<const float> values) {
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string bytes(values.size() * 4, '\0');
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    std::uint32_t bits;
+    std::memcpy(&bits, &values[i], 4);
+    for (int b = 0; b < 4; ++b) bytes[i * 4 + b] = static_cast<char>((bits >> (8 * b)) & 0xFF);  // little-endian
+  }
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (std::size_t i = 0; i < bytes.size(); i += 3) {
+    const std::uint32_t chunk = (static_cast<std::uint8_t>(bytes[i]) << 16) |
+                                (i + 1 < bytes.size() ? static_cast<std::uint8_t>(bytes[i + 1]) << 8 : 0) |
+                                (i + 2 < bytes.size() ? static_cast<std::uint8_t>(bytes[i + 2]) : 0);
+    out += kAlphabet[(chunk >> 18) & 63];
+    out += kAlphabet[(chunk >> 12) & 63];
+    out += i + 1 < bytes.size() ? kAlphabet[(chunk >> 6) & 63] : '=';
+    out += i + 2 < bytes.size() ? kAlphabet[chunk & 63] : '=';
+  }
+  return out;
+}
+
+TextKind text_kind(const std::string& name, const Embedder& embedder) {
+  if (name.empty()) return TextKind::Raw;
+  if (name == "query") return TextKind::Query;
+  if (name == "passage" || name == "document") return TextKind::Passage;
+  reject(422, cat("unknown prompt '", name, "' (the model has 'query' and 'passage'; prompts: query='",
+                  embedder.spec().query_prefix, "', passage='", embedder.spec().passage_prefix, "')"));
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  volatile unsigned char difference = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) difference |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return difference == 0;
+}
+
+double elapsed_ms(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+struct Api::Route {
+  const char* method;
+  const char* path;
+  Family family;
+  bool needs_auth;
+};
+
+Api::Api(ApiConfig config, std::shared_ptr<SearchEngine> engine, std::shared_ptr<const Embedder> embedder,
+         std::shared_ptr<const CrossEncoder> reranker, std::string unavailable_reranker)
+    : config_(std::move(config)),
+      engine_(std::move(engine)),
+      embedder_(std::move(embedder)),
+      reranker_(std::move(reranker)),
+      unavailable_reranker_(std::move(unavailable_reranker)),
+      worker_(std::make_unique<ModelWorker>(config_.limits.max_batch_tokens, config_.limits.max_queue)) {}
+
+Api::~Api() = default;
+
+bool Api::authorized(const HttpRequest& request) const {
+  if (config_.api_key.empty()) return true;
+  const auto it = request.headers.find("authorization");
+  if (it == request.headers.end()) return false;
+  std::string_view value = it->second;
+  if (!value.starts_with("Bearer ")) return false;
+  value.remove_prefix(7);
+  return constant_time_equal(value, config_.api_key);
+}
+
+const Embedder& Api::require_embedder() const {
+  if (!embedder_) reject(503, "no embedding model is loaded (start ksearch serve with --model)", "unhealthy");
+  return *embedder_;
+}
+
+const CrossEncoder& Api::require_reranker() const {
+  if (!reranker_)
+    reject(503, unavailable_reranker_.empty() ? "no reranker model is loaded (start ksearch serve with --rerank-model)"
+                                              : unavailable_reranker_,
+           "unhealthy");
+  return *reranker_;
+}
+
+HttpResponse Api::handle(const HttpRequest& request) const {
+  static const Route kRoutes[] = {
+      {"POST", "/v1/embeddings", Family::OpenAi, true}, {"POST", "/embeddings", Family::OpenAi, true},
+      {"POST", "/embed", Family::Tei, true},            {"POST", "/rerank", Family::Tei, true},
+      {"POST", "/tokenize", Family::Tei, true},         {"GET", "/info", Family::Tei, true},
+      {"POST", "/v1/rerank", Family::OpenAi, true},     {"POST", "/v1/search", Family::OpenAi, true},
+      {"GET", "/health", Family::Tei, false},
+  };
+  std::string path = request.path.substr(0, request.path.find('?'));
+  if (path.size() > 1 && path.back() == '/') path.pop_back();
+  const Route* route = nullptr;
+  bool path_known = false;
+  for (const Route& candidate : kRoutes) {
+    if (path != candidate.path) continue;
+    path_known = true;
+    if (request.method == candidate.method) route = &candidate;
+  }
+  if (route == nullptr)
+    return error_response(Family::OpenAi, path_known ? ApiError{405, cat("method ", request.method, " not allowed on ", path)}
+                                                     : ApiError{404, cat("no route ", path)});
+  try {
+    if (route->needs_auth && !authorized(request))
+      reject(401, "missing or wrong API key: send 'Authorization: Bearer KEY'", "unauthorized");
+    if (request.body.size() > config_.limits.max_body_bytes)
+      reject(413, cat("request body of ", request.body.size(), " bytes exceeds the limit of ",
+                      config_.limits.max_body_bytes));
+    HttpRequest normalized = request;
+    normalized.path = path;
+    return this->route(normalized);
+  } catch (const ApiError& error) {
+    return error_response(route->family, error);
+  } catch (const Overloaded& error) {
+    return error_response(route->family, {429, error.what(), "overloaded"});
+  } catch (const Error& error) {
+    return error_response(route->family, {422, error.what(), "validation"});
+  } catch (const std::exception& error) {
+    return error_response(route->family, {500, cat("internal error: ", error.what()), "backend"});
+  }
+}
+
+HttpResponse Api::route(const HttpRequest& request) const {
+  const std::string& path = request.path;
+  if (path == "/health") return json_response({{"status", "ok"}});
+  if (path == "/v1/embeddings" || path == "/embeddings") return openai_embeddings(request);
+  if (path == "/embed") return tei_embed(request);
+  if (path == "/rerank") return tei_rerank(request);
+  if (path == "/tokenize") return tei_tokenize(request);
+  if (path == "/info") return tei_info();
+  if (path == "/v1/rerank") return jina_rerank(request);
+  return search(request);
+}
+
+namespace {
+
+// Tokenizes for embedding: prefix by kind, and truncate or reject inputs over the model's limit.
+std::vector<std::vector<TokenId>> tokenize_inputs(const Embedder& embedder, const std::vector<std::string>& texts,
+                                                  TextKind kind, bool truncate) {
+  std::vector<std::vector<TokenId>> sequences;
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    if (auto bad = utf8::find_invalid(texts[i])) reject(400, cat("input ", i, " is not valid UTF-8 (byte ", *bad, ")"));
+    Encoding encoding = embedder.tokenize(texts[i], kind);
+    if (encoding.truncated() && !truncate)
+      reject(413, cat("input ", i, " has ", encoding.untruncated_length, " tokens; the model takes at most ",
+                      embedder.max_tokens(), " (send \"truncate\": true to cut it)"));
+    sequences.push_back(std::move(encoding.ids));
+  }
+  return sequences;
+}
+
+void normalize_rows(Embeddings& embeddings) {
+  ops::l2_normalize_rows(embeddings.values.data(), embeddings.size(), embeddings.dimension);
+}
+
+}  // namespace
+
+HttpResponse Api::openai_embeddings(const HttpRequest& request) const {
+  const Json body = parse_body(request);
+  const Embedder& embedder = require_embedder();
+  if (!body.contains("input")) reject(400, "missing required field 'input'");
+  const auto texts = text_inputs(body["input"], "input", config_.limits.max_inputs, 400);
+  const std::string format = field<std::string>(body, "encoding_format", "float");
+  if (format != "float" && format != "base64")
+    reject(400, cat("encoding_format '", format, "' is not supported (use float or base64)"));
+  const auto dimension = static_cast<long long>(embedder.dimension());
+  const long long dimensions = field<long long>(body, "dimensions", dimension);
+  if (dimensions <= 0 || dimensions > dimension)
+    reject(400, cat("dimensions must be between 1 and ", dimension, " for this model, got ", dimensions));
+  const TextKind kind = text_kind(field<std::string>(body, "input_type", ""), embedder);
+  const auto sequences = tokenize_inputs(embedder, texts, kind, field<bool>(body, "truncate", true));
+  Embeddings embeddings = worker_->embed(embedder, sequences).get();
+  Json data = Json::array();
+  std::size_t tokens = 0;
+  std::vector<float> row;
+  for (std::size_t i = 0; i < embeddings.size(); ++i) {
+    const auto full = embeddings.row(i);
+    row.assign(full.begin(), full.begin() + dimensions);  // Matryoshka-style truncation, then renormalise
+    ops::l2_normalize_rows(row.data(), 1, row.size());
+    tokens += embeddings.token_counts[i];
+    data.push_back({{"object", "embedding"}, {"index", i},
+                    {"embedding", format == "base64" ? Json(base64(row)) : Json(row)}});
+  }
+  return json_response({{"object", "list"},
+                        {"data", data},
+                        {"model", field<std::string>(body, "model", embedder.spec().id)},
+                        {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}});
+}
+
+HttpResponse Api::tei_embed(const HttpRequest& request) const {
+  const Json body = parse_body(request);
+  const Embedder& embedder = require_embedder();
+  if (!body.contains("inputs")) reject(422, "missing required field 'inputs'");
+  const auto texts = text_inputs(body["inputs"], "inputs", config_.limits.max_inputs, 422);
+  const TextKind kind = text_kind(field<std::string>(body, "prompt_name", ""), embedder);
+  const auto sequences = tokenize_inputs(embedder, texts, kind, field<bool>(body, "truncate", false));
+  Embeddings embeddings = worker_->embed(embedder, sequences).get();
+  if (field<bool>(body, "normalize", true)) normalize_rows(embeddings);
+  Json out = Json::array();
+  for (std::size_t i = 0; i < embeddings.size(); ++i) {
+    const auto row = embeddings.row(i);
+    out.push_back(std::vector<float>(row.begin(), row.end()));
+  }
+  return json_response(out);
+}
+
+std::vector<float> Api::rerank_logits(const std::string& query, const std::vector<std::string>& texts,
+                                      bool truncate) const {
+  const CrossEncoder& reranker = require_reranker();
+  if (query.empty()) reject(422, "'query' is empty");
+  if (!truncate) {
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      const Encoding pair = reranker.model().tokenizer.encode_pair(query, texts[i], reranker.max_tokens());
+      if (pair.truncated())
+        reject(413, cat("query and text ", i, " have ", pair.untruncated_length, " tokens; the reranker takes at most ",
+                        reranker.max_tokens(), " (send \"truncate\": true to cut them)"));
+    }
+  }
+  std::vector<float> logits;
+  worker_->run([&] { logits = reranker.score(query, texts); }).get();
+  return logits;
+}
+
+HttpResponse Api::tei_rerank(const HttpRequest& request) const {
+  const Json body = parse_body(request);
+  const std::string query = field<std::string>(body, "query", "");
+  if (!body.contains("texts")) reject(422, "missing required field 'texts'");
+  const auto texts = text_inputs(body["texts"], "texts", config_.limits.max_inputs, 422);
+  const auto logits = rerank_logits(query, texts, field<bool>(body, "truncate", false));
+  const bool raw = field<bool>(body, "raw_scores", false);
+  const bool return_text = field<bool>(body, "return_text", false);
+  std::vector<std::size_t> order(texts.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return logits[a] > logits[b]; });
+  Json out = Json::array();
+  for (std::size_t index : order) {
+    Json item = {{"index", index}, {"score", raw ? logits[index] : sigmoid(logits[index])}};
+    if (return_text) item["text"] = texts[index];
+    out.push_back(item);
+  }
+  return json_response(out);
+}
+
+HttpResponse Api::tei_tokenize(const HttpRequest& request) const {
+  const Json body = parse_body(request);
+  const Embedder& embedder = require_embedder();
+  if (!body.contains("inputs")) reject(422, "missing required field 'inputs'");
+  const auto texts = text_inputs(body["inputs"], "inputs", config_.limits.max_inputs, 422);
+  const bool specials = field<bool>(body, "add_special_tokens", true);
+  const Tokenizer& tokenizer = embedder.model().tokenizer;
+  Json out = Json::array();
+  for (const auto& text : texts) {
+    if (auto bad = utf8::find_invalid(text)) reject(422, cat("input is not valid UTF-8 (byte ", *bad, ")"));
+    Json tokens = Json::array();
+    const auto special = [&](TokenId id) {
+      tokens.push_back({{"id", id}, {"text", tokenizer.piece(id)}, {"special", true}, {"start", nullptr}, {"stop", nullptr}});
+    };
+    if (specials) special(Tokenizer::kBos);
+    for (const auto& span : tokenizer.tokenize_with_offsets(text))
+      tokens.push_back({{"id", span.id}, {"text", tokenizer.piece(span.id)}, {"special", span.begin == span.end},
+                        {"start", span.begin}, {"stop", span.end}});
+    if (specials) special(Tokenizer::kEos);
+    out.push_back(tokens);
+  }
+  return json_response(out);
+}
+
+HttpResponse Api::tei_info() const {
+  Json info = {{"version", config_.version},
+               {"max_concurrent_requests", config_.limits.max_queue},
+               {"max_client_batch_size", config_.limits.max_inputs},
+               {"max_batch_tokens", config_.limits.max_batch_tokens},
+               {"tokenization_workers", 1},
+               {"model_dtype", "float32"}};
+  if (embedder_) {
+    info["model_id"] = embedder_->spec().id;
+    info["model_type"] = {{"embedding", {{"pooling", pooling_name(embedder_->spec().pooling)}}}};
+    info["max_input_length"] = embedder_->max_tokens();
+    info["dimension"] = embedder_->dimension();
+    info["prompts"] = {{"query", embedder_->spec().query_prefix}, {"passage", embedder_->spec().passage_prefix}};
+  }
+  if (reranker_) {
+    info["reranker_model_id"] = reranker_->model().spec.id;
+    if (!embedder_) {
+      info["model_id"] = reranker_->model().spec.id;
+      info["model_type"] = {{"reranker", {{"id2label", {{"0", "LABEL_0"}}}}}};
+      info["max_input_length"] = reranker_->max_tokens();
+    }
+  }
+  if (engine_) info["index"] = {{"chunks", engine_->counts().chunks}, {"model", engine_->settings().model_id}};
+  return json_response(info);
+}
+
+HttpResponse Api::jina_rerank(const HttpRequest& request) const {
+  const Json body = parse_body(request);
+  const std::string query = field<std::string>(body, "query", "");
+  if (!body.contains("documents") || !body["documents"].is_array())
+    reject(400, "missing field 'documents' (an array of strings or {\"text\"} objects)");
+  std::vector<std::string> texts;
+  for (const auto& document : body["documents"]) {
+    if (document.is_string()) texts.push_back(document.get<std::string>());
+    else if (document.is_object() && document.contains("text") && document["text"].is_string())
+      texts.push_back(document["text"].get<std::string>());
+    else reject(400, "each document must be a string or an object with a \"text\" string");
+  }
+  if (texts.empty()) reject(400, "'documents' is empty");
+  if (texts.size() > config_.limits.max_inputs)
+    reject(413, cat("'documents' has ", texts.size(), " items; the limit is ", config_.limits.max_inputs));
+  const auto top_n = field<long long>(body, "top_n", static_cast<long long>(texts.size()));
+  if (top_n <= 0) reject(400, "top_n must be positive");
+  const bool return_documents = field<bool>(body, "return_documents", false);
+  const auto logits = rerank_logits(query, texts, true);
+  std::vector<std::size_t> order(texts.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return logits[a] > logits[b]; });
+  order.resize(std::min<std::size_t>(order.size(), static_cast<std::size_t>(top_n)));
+  Json results = Json::array();
+  std::size_t tokens = 0;
+  for (std::size_t i = 0; i < texts.size(); ++i)
+    tokens += require_reranker().model().tokenizer.encode_pair(query, texts[i], require_reranker().max_tokens()).ids.size();
+  for (std::size_t index : order) {
+    Json item = {{"index", index}, {"relevance_score", sigmoid(logits[index])}};
+    if (return_documents) item["document"] = {{"text", texts[index]}};
+    results.push_back(item);
+  }
+  return json_response({{"model", field<std::string>(body, "model", require_reranker().model().spec.id)},
+                        {"results", results},
+                        {"usage", {{"total_tokens", tokens}}}});
+}
+
+HttpResponse Api::search(const HttpRequest& request) const {
+  const auto start = std::chrono::steady_clock::now();
+  const Json body = parse_body(request);
+  if (!engine_) reject(503, "no index is loaded (start ksearch serve with --db DIR, or in an indexed folder)", "unhealthy");
+  const std::string query = field<std::string>(body, "query", "");
+  if (query.find_first_not_of(" \t\r\n") == std::string::npos) reject(400, "'query' is missing or empty");
+  SearchOptions options;
+  const long long top_k = field<long long>(body, "top_k", 10);
+  if (top_k <= 0 || top_k > static_cast<long long>(config_.limits.max_top_k))
+    reject(400, cat("top_k must be between 1 and ", config_.limits.max_top_k));
+  options.k = static_cast<std::size_t>(top_k);
+  try {
+    options.mode = parse_search_mode(field<std::string>(body, "mode", "auto"));
+  } catch (const Error& e) {
+    reject(400, e.what());
+  }
+  options.rerank = field<bool>(body, "rerank", false);
+  if (options.rerank) require_reranker();
+  if (const auto filter = body.find("filter"); filter != body.end() && !filter->is_null()) {
+    if (!filter->is_object()) reject(400, "'filter' must be an object");
+    options.path_glob = field<std::string>(*filter, "path_glob", "");
+    if (const auto ext = filter->find("ext"); ext != filter->end() && !ext->is_null()) {
+      if (ext->is_string()) options.extensions = {ext->get<std::string>()};
+      else options.extensions = field<std::vector<std::string>>(*filter, "ext", {});
+    }
+  }
+  const bool dense = engine_->has_model() && options.mode != SearchMode::Lexical;
+  if (dense) {
+    const Embedder& embedder = *engine_->embedder();
+    const Encoding encoding = embedder.tokenize(query, TextKind::Query);
+    Embeddings embeddings = worker_->embed(embedder, {encoding.ids}).get();
+    normalize_rows(embeddings);
+    options.query_embedding = embeddings.values;
+  }
+  SearchResponse response;
+  if (options.rerank) {
+    // The cross-encoder runs on the model thread; retrieval itself is cheap and runs here.
+    worker_->run([&] { response = engine_->search(query, options); }).get();
+  } else {
+    response = engine_->search(query, options);
+  }
+  Json results = Json::array();
+  for (const SearchHit& hit : response.results)
+    results.push_back({{"rank", hit.rank},
+                       {"score", hit.score},
+                       {"path", hit.chunk.path},
+                       {"chunk", hit.chunk.ordinal},
+                       {"text", hit.chunk.text},
+                       {"start_line", hit.chunk.line_begin},
+                       {"end_line", hit.chunk.line_end},
+                       {"page", hit.chunk.page > 0 ? Json(hit.chunk.page) : Json()}});
+  return json_response({{"results", results},
+                        {"mode", search_mode_name(response.mode)},
+                        {"score", response.score_kind},
+                        {"took_ms", elapsed_ms(start)}});
+}
+
+}  // namespace ksearch

@@ -1,0 +1,34 @@
+// HTTP/1.1 request-head parsing (request line and headers), kept apart from the sockets so it can be fuzzed.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "server/api.h"
+
+namespace ksearch {
+
+struct RequestHead {
+  HttpRequest request;             // method, path, lower-cased headers (body not yet read)
+  std::size_t content_length = 0;
+  bool keep_alive = true;          // HTTP/1.1 default, "Connection: close" ends it; HTTP/1.0 needs keep-alive
+  bool expects_continue = false;   // "Expect: 100-continue"
+};
+
+struct HeadError {
+  int status;  // 400 malformed, 411 chunked bodies, 413 too large, 431 headers too large, 505 version
+  std::string message;
+};
+
+// Parses `head` (everything before the blank line, without it).  Returns the head, or the error to answer.
+// `max_body_bytes` bounds Content-Length.
+std::optional<RequestHead> parse_request_head(std::string_view head, std::size_t max_body_bytes, HeadError& error);
+
+// Serialises a response (status line, Content-Type, Content-Length, Connection).
+std::string format_response(const HttpResponse& response, bool keep_alive);
+
+std::string_view reason_phrase(int status);
+
+}  // namespace ksearch

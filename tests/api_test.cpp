@@ -1,0 +1,247 @@
+// The HTTP API handlers as plain functions: every route, its response shape, and its errors.
+#include "server/api.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "search/indexer.h"
+#include "tests/test_support.h"
+
+namespace ksearch {
+namespace {
+
+class ApiTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    folder = std::make_unique<testing::TempDir>();
+    testing::write_text(*folder / "docs" / "seoul.md", "# 서울\n\n서울특별시는 대한민국의 수도이다.\n");
+    testing::write_text(*folder / "docs" / "busan.txt", "부산은 항구 도시이다.\n");
+    IndexOptions options;
+    options.folders = {*folder / "docs"};
+    options.model = testing::fixture("tiny-e5-bert").string();
+    run_index(options);
+    embedder = std::make_shared<const Embedder>(Model::load_dir(testing::fixture("tiny-e5-bert"), "tiny-e5"));
+    reranker = std::make_shared<const CrossEncoder>(Model::load_dir(testing::test_data("models/tiny-reranker"), "tiny-reranker"));
+    EngineOptions engine_options;
+    engine_options.reranker = reranker;
+    engine = SearchEngine::open(IndexLocation::for_folder(*folder / "docs"), engine_options);
+  }
+  static void TearDownTestSuite() {
+    engine.reset();
+    folder.reset();
+  }
+
+  HttpResponse call(const std::string& method, const std::string& path, const std::string& body,
+                    const ApiConfig& config = {}) {
+    const Api api(config, engine, embedder, reranker);
+    return api.handle({method, path, {{"authorization", "Bearer key"}}, body});
+  }
+  Json ok(const std::string& path, const Json& body) {
+    const HttpResponse response = call("POST", path, body.dump());
+    EXPECT_EQ(response.status, 200) << path << ": " << response.body;
+    return Json::parse(response.body);
+  }
+  // Status and the error message, from either error shape.
+  std::pair<int, std::string> error(const std::string& path, const std::string& body, const ApiConfig& config = {}) {
+    const HttpResponse response = call("POST", path, body, config);
+    const Json json = Json::parse(response.body);
+    const std::string message = json["error"].is_object() ? json["error"]["message"].get<std::string>()
+                                                          : json["error"].get<std::string>();
+    return {response.status, message};
+  }
+
+  static inline std::unique_ptr<testing::TempDir> folder;
+  static inline std::shared_ptr<const Embedder> embedder;
+  static inline std::shared_ptr<const CrossEncoder> reranker;
+  static inline std::shared_ptr<SearchEngine> engine;
+};
+
+std::vector<float> decode_base64_floats(const std::string& text) {
+  std::string bytes;
+  int value = 0, bits = -8;
+  for (char c : text) {
+    const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const char* at = std::strchr(alphabet, c);
+    if (c == '=' || at == nullptr) break;
+    value = (value << 6) + static_cast<int>(at - alphabet);
+    bits += 6;
+    if (bits >= 0) {
+      bytes.push_back(static_cast<char>((value >> bits) & 0xFF));
+      bits -= 8;
+    }
+  }
+  std::vector<float> out(bytes.size() / 4);
+  std::memcpy(out.data(), bytes.data(), out.size() * 4);
+  return out;
+}
+
+TEST_F(ApiTest, OpenAiEmbeddings) {
+  Json response = ok("/v1/embeddings", {{"input", {"서울", "부산"}}, {"model", "text-embedding-3-small"}});
+  EXPECT_EQ(response["object"], "list");
+  EXPECT_EQ(response["model"], "text-embedding-3-small");
+  ASSERT_EQ(response["data"].size(), 2u);
+  EXPECT_EQ(response["data"][1]["object"], "embedding");
+  EXPECT_EQ(response["data"][1]["index"], 1);
+  const auto first = response["data"][0]["embedding"].get<std::vector<float>>();
+  EXPECT_EQ(first.size(), 64u);
+  EXPECT_GT(response["usage"]["prompt_tokens"].get<int>(), 0);
+  EXPECT_EQ(response["usage"]["prompt_tokens"], response["usage"]["total_tokens"]);
+  // Same as the library's embedding of the text.
+  const auto direct = embedder->embed(std::vector<std::string>{"서울"}, TextKind::Raw);
+  for (std::size_t i = 0; i < first.size(); ++i) EXPECT_NEAR(first[i], direct.row(0)[i], 1e-6);
+
+  // base64 = little-endian float32, as the openai SDK requests by default.
+  response = ok("/embeddings", {{"input", "서울"}, {"encoding_format", "base64"}});
+  const auto decoded = decode_base64_floats(response["data"][0]["embedding"].get<std::string>());
+  ASSERT_EQ(decoded.size(), 64u);
+  for (std::size_t i = 0; i < decoded.size(); ++i) EXPECT_FLOAT_EQ(decoded[i], first[i]);
+
+  // dimensions: truncated and renormalised.
+  response = ok("/v1/embeddings", {{"input", "서울"}, {"dimensions", 8}});
+  const auto short_vector = response["data"][0]["embedding"].get<std::vector<float>>();
+  ASSERT_EQ(short_vector.size(), 8u);
+  double norm = 0;
+  for (float v : short_vector) norm += v * v;
+  EXPECT_NEAR(norm, 1.0, 1e-5);
+}
+
+TEST_F(ApiTest, OpenAiErrors) {
+  EXPECT_EQ(error("/v1/embeddings", R"({"input": [[1, 2, 3]]})").first, 400);
+  EXPECT_NE(error("/v1/embeddings", R"({"input": [1, 2, 3]})").second.find("check_embedding_ctx_length=False"),
+            std::string::npos);
+  EXPECT_EQ(error("/v1/embeddings", R"({"input": []})").first, 400);
+  EXPECT_EQ(error("/v1/embeddings", R"({"input": [""]})").first, 400);
+  EXPECT_EQ(error("/v1/embeddings", R"({"input": 5})").first, 400);
+  EXPECT_EQ(error("/v1/embeddings", R"({"inputs": "x"})").first, 400);
+  EXPECT_EQ(error("/v1/embeddings", R"({"input": "x", "dimensions": 65})").first, 400);
+  EXPECT_EQ(error("/v1/embeddings", R"({"input": "x", "encoding_format": "int8"})").first, 400);
+  EXPECT_EQ(error("/v1/embeddings", "{not json").first, 400);
+  EXPECT_EQ(error("/v1/embeddings", "[1]").first, 400);
+  EXPECT_EQ(error("/v1/embeddings", "").first, 400);
+  EXPECT_EQ(error("/v1/embeddings", "{\"input\": \"\xFF\xFE\"}").first, 400);
+  std::string deep(100000, '[');
+  EXPECT_EQ(error("/v1/embeddings", deep).first, 400);
+  const HttpResponse shaped = call("POST", "/v1/embeddings", R"({"input": []})");
+  const Json json = Json::parse(shaped.body);
+  EXPECT_TRUE(json["error"].contains("message"));
+  EXPECT_EQ(json["error"]["type"], "invalid_request_error");
+  EXPECT_TRUE(json["error"].contains("code"));
+}
+
+TEST_F(ApiTest, LimitsGive413And429) {
+  ApiConfig config;
+  config.limits.max_inputs = 2;
+  EXPECT_EQ(error("/v1/embeddings", R"({"input": ["a", "b", "c"]})", config).first, 413);
+  config.limits.max_body_bytes = 16;
+  EXPECT_EQ(error("/v1/embeddings", R"({"input": "a long enough body"})", config).first, 413);
+  std::string long_text;
+  for (int i = 0; i < 400; ++i) long_text += "서울 부산 ";
+  const auto [status, message] = error("/embed", Json{{"inputs", long_text}}.dump());
+  EXPECT_EQ(status, 413);
+  EXPECT_NE(message.find("truncate"), std::string::npos);
+  EXPECT_EQ(ok("/embed", {{"inputs", long_text}, {"truncate", true}}).size(), 1u);
+
+  // A full queue answers 429 (overloaded) rather than waiting without bound.
+  ModelWorker worker(16, 0);
+  EXPECT_THROW(worker.run([] {}), Overloaded);
+}
+
+TEST_F(ApiTest, TeiRoutes) {
+  Json vectors = ok("/embed", {{"inputs", "서울"}});
+  ASSERT_TRUE(vectors.is_array());
+  ASSERT_EQ(vectors.size(), 1u);
+  EXPECT_EQ(vectors[0].size(), 64u);
+  const Json raw = ok("/embed", {{"inputs", {"서울"}}, {"normalize", false}});
+  double norm = 0;
+  for (float v : raw[0].get<std::vector<float>>()) norm += v * v;
+  EXPECT_GT(std::abs(norm - 1.0), 1e-3);  // the unnormalised mean-pooled vector
+  EXPECT_EQ(error("/embed", R"({"inputs": "x", "prompt_name": "bogus"})").first, 422);
+  EXPECT_EQ(error("/embed", R"({"inputs": "x", "normalize": "yes"})").first, 422);
+
+  const Json ranked = ok("/rerank", {{"query", "대한민국의 수도"}, {"texts", {"부산은 항구", "서울은 수도"}}, {"return_text", true}});
+  ASSERT_EQ(ranked.size(), 2u);
+  EXPECT_GE(ranked[0]["score"].get<double>(), ranked[1]["score"].get<double>());
+  EXPECT_TRUE(ranked[0].contains("text"));
+  const auto logits = reranker->score("대한민국의 수도", std::vector<std::string>{"부산은 항구", "서울은 수도"});
+  const Json raw_scores = ok("/rerank", {{"query", "대한민국의 수도"}, {"texts", {"부산은 항구", "서울은 수도"}}, {"raw_scores", true}});
+  for (const auto& item : raw_scores) EXPECT_NEAR(item["score"].get<double>(), logits[item["index"].get<std::size_t>()], 1e-5);
+  for (const auto& item : ranked)
+    EXPECT_NEAR(item["score"].get<double>(), sigmoid(logits[item["index"].get<std::size_t>()]), 1e-5);
+  EXPECT_EQ(error("/rerank", R"({"query": "", "texts": ["a"]})").first, 422);
+
+  const Json tokens = ok("/tokenize", {{"inputs", "서울"}});
+  EXPECT_EQ(tokens[0][0]["id"], 0);
+  EXPECT_EQ(tokens[0][0]["special"], true);
+  EXPECT_EQ(tokens[0].back()["id"], 2);
+
+  const HttpResponse info = call("GET", "/info", "");
+  ASSERT_EQ(info.status, 200);
+  const Json details = Json::parse(info.body);
+  EXPECT_EQ(details["model_id"], "tiny-e5");
+  EXPECT_EQ(details["model_type"]["embedding"]["pooling"], "mean");
+  EXPECT_EQ(details["max_input_length"], 512);
+  EXPECT_TRUE(details.contains("max_batch_tokens"));
+  EXPECT_EQ(Json::parse(call("POST", "/embed", R"({"inputs": []})").body)["error_type"], "validation");
+}
+
+TEST_F(ApiTest, JinaCohereRerank) {
+  const Json response = ok("/v1/rerank", {{"model", "jina-reranker"},
+                                          {"query", "대한민국의 수도"},
+                                          {"documents", {"부산은 항구", Json{{"text", "서울은 수도"}}, "김치"}},
+                                          {"top_n", 2},
+                                          {"return_documents", true}});
+  EXPECT_EQ(response["model"], "jina-reranker");
+  ASSERT_EQ(response["results"].size(), 2u);
+  EXPECT_TRUE(response["results"][0].contains("relevance_score"));
+  EXPECT_TRUE(response["results"][0]["document"].contains("text"));
+  EXPECT_GE(response["results"][0]["relevance_score"].get<double>(), response["results"][1]["relevance_score"].get<double>());
+  EXPECT_GT(response["usage"]["total_tokens"].get<int>(), 0);
+  EXPECT_EQ(error("/v1/rerank", R"({"query": "q", "documents": [1]})").first, 400);
+  EXPECT_EQ(error("/v1/rerank", R"({"query": "q", "documents": ["a"], "top_n": 0})").first, 400);
+}
+
+TEST_F(ApiTest, Search) {
+  Json response = ok("/v1/search", {{"query", "서울에서"}, {"top_k", 1}, {"mode", "lexical"}});
+  ASSERT_EQ(response["results"].size(), 1u);
+  const Json& hit = response["results"][0];
+  EXPECT_EQ(hit["path"], "seoul.md");
+  for (const char* key : {"rank", "score", "path", "chunk", "text", "start_line", "end_line", "page"})
+    EXPECT_TRUE(hit.contains(key)) << key;
+  EXPECT_TRUE(response.contains("took_ms"));
+  response = ok("/v1/search", {{"query", "항구"}, {"filter", {{"ext", {"txt"}}, {"path_glob", "*.txt"}}}});
+  EXPECT_EQ(response["results"][0]["path"], "busan.txt");
+  EXPECT_EQ(response["mode"], "hybrid");
+  response = ok("/v1/search", {{"query", "수도"}, {"rerank", true}, {"top_k", 2}});
+  EXPECT_EQ(response["score"], "rerank");
+  EXPECT_EQ(error("/v1/search", R"({"query": ""})").first, 400);
+  EXPECT_EQ(error("/v1/search", R"({"query": "x", "top_k": 0})").first, 400);
+  EXPECT_EQ(error("/v1/search", R"({"query": "x", "mode": "fuzzy"})").first, 400);
+  EXPECT_EQ(error("/v1/search", R"({"query": "x", "filter": 3})").first, 400);
+}
+
+TEST_F(ApiTest, AuthenticationAndRouting) {
+  ApiConfig config;
+  config.api_key = "key";
+  const Api api(config, engine, embedder, reranker);
+  EXPECT_EQ(api.handle({"GET", "/health", {}, ""}).status, 200);
+  EXPECT_EQ(api.handle({"GET", "/info", {}, ""}).status, 401);
+  EXPECT_EQ(api.handle({"GET", "/info", {{"authorization", "Bearer nope"}}, ""}).status, 401);
+  EXPECT_EQ(api.handle({"GET", "/info", {{"authorization", "key"}}, ""}).status, 401);
+  EXPECT_EQ(api.handle({"GET", "/info", {{"authorization", "Bearer key"}}, ""}).status, 200);
+  const HttpResponse denied = api.handle({"POST", "/v1/embeddings", {}, R"({"input": "x"})"});
+  EXPECT_EQ(denied.status, 401);
+  EXPECT_EQ(Json::parse(denied.body)["error"]["code"], "invalid_api_key");
+  EXPECT_EQ(api.handle({"GET", "/v1/embeddings", {{"authorization", "Bearer key"}}, ""}).status, 405);
+  EXPECT_EQ(api.handle({"GET", "/nope", {}, ""}).status, 404);
+
+  const Api empty({}, nullptr, nullptr, nullptr, "reranker unavailable: model 'x' not found");
+  EXPECT_EQ(empty.handle({"POST", "/v1/search", {}, R"({"query": "x"})"}).status, 503);
+  const HttpResponse no_reranker = empty.handle({"POST", "/rerank", {}, R"({"query": "x", "texts": ["y"]})"});
+  EXPECT_EQ(no_reranker.status, 503);
+  EXPECT_NE(no_reranker.body.find("model 'x' not found"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ksearch
