@@ -6,23 +6,23 @@
 
 namespace ksearch {
 
-struct Sha256::State {
+struct Digest::State {
   EVP_MD_CTX* context = nullptr;
 };
 
-Sha256::Sha256() : state_(std::make_unique<State>()) {
+Digest::Digest(Kind kind) : state_(std::make_unique<State>()) {
   state_->context = EVP_MD_CTX_new();
   KSEARCH_ASSERT(state_->context != nullptr);
-  KSEARCH_ASSERT(EVP_DigestInit_ex(state_->context, EVP_sha256(), nullptr) == 1);
+  KSEARCH_ASSERT(EVP_DigestInit_ex(state_->context, kind == Kind::Sha1 ? EVP_sha1() : EVP_sha256(), nullptr) == 1);
 }
 
-Sha256::~Sha256() { EVP_MD_CTX_free(state_->context); }
+Digest::~Digest() { EVP_MD_CTX_free(state_->context); }
 
-void Sha256::update(std::string_view data) {
+void Digest::update(std::string_view data) {
   KSEARCH_ASSERT(EVP_DigestUpdate(state_->context, data.data(), data.size()) == 1);
 }
 
-std::string Sha256::hex_digest() {
+std::string Digest::hex() {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   KSEARCH_ASSERT(EVP_DigestFinal_ex(state_->context, digest, &length) == 1);
@@ -36,9 +36,9 @@ std::string Sha256::hex_digest() {
 }
 
 std::string sha256_hex(std::string_view data) {
-  Sha256 hash;
-  hash.update(data);
-  return hash.hex_digest();
+  Digest digest;
+  digest.update(data);
+  return digest.hex();
 }
 
 }  // namespace ksearch

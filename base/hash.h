@@ -1,4 +1,5 @@
-// SHA-256 (OpenSSL libcrypto): content hashes for incremental indexing, tokenizer fingerprints, download checks.
+// SHA-256 and SHA-1 (OpenSSL libcrypto): content hashes for incremental indexing, tokenizer fingerprints, and
+// download verification (LFS files carry SHA-256, other git blobs SHA-1).
 #pragma once
 
 #include <memory>
@@ -7,15 +8,16 @@
 
 namespace ksearch {
 
-class Sha256 {
+class Digest {
  public:
-  Sha256();
-  ~Sha256();
-  Sha256(const Sha256&) = delete;
-  Sha256& operator=(const Sha256&) = delete;
+  enum class Kind { Sha1, Sha256 };
+  explicit Digest(Kind kind = Kind::Sha256);
+  ~Digest();
+  Digest(const Digest&) = delete;
+  Digest& operator=(const Digest&) = delete;
 
   void update(std::string_view data);
-  std::string hex_digest();  // finishes the hash; lowercase hex
+  std::string hex();  // finishes the hash; lowercase hex
 
  private:
   struct State;

@@ -15,6 +15,7 @@ void add_embed_commands(CLI::App& app);   // embed, tokenize
 void add_index_commands(CLI::App& app);   // index, status, rm
 void add_search_commands(CLI::App& app);  // search, shell (also `ksearch` alone), eval
 void add_serve_commands(CLI::App& app);   // serve, rerank
+void add_model_commands(CLI::App& app);   // model pull|list|info|rm
 
 // The index named by --db, else the nearest .ksearch/ upward from the working folder.
 IndexLocation locate_index(const std::optional<std::string>& db);

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   ksearch::cli::add_index_commands(app);
   ksearch::cli::add_search_commands(app);
   ksearch::cli::add_serve_commands(app);
+  ksearch::cli::add_model_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Renders examples/corpus.py into examples/docs/ in several formats and encodings.
+"""Renders examples/corpus.py into examples/docs/ in several formats and encodings (Markdown, text in UTF-8, UTF-16 and
+CP949, HTML, PDF, DOCX, HWPX).
 
   /usr/bin/python3 examples/make_examples.py      (needs python3-reportlab and fonts-nanum for the PDFs)
 
@@ -52,10 +53,72 @@ def render_pdf(path, title, paragraphs):
     SimpleDocTemplate(path, pagesize=A5, title=title, author='ksearch examples', invariant=1).build(story)
 
 
+def docx_xml(title, paragraphs):
+    def para(text):
+        return f'<w:p><w:r><w:t xml:space="preserve">{html.escape(text)}</w:t></w:r></w:p>'
+    body, rows = [para(title)], []
+    for p in paragraphs + ['']:
+        if p.startswith('|'):
+            cells = p.strip('|').split('|')
+            rows.append('<w:tr>' + ''.join(f'<w:tc>{para(c)}</w:tc>' for c in cells) + '</w:tr>')
+            continue
+        if rows:
+            body.append('<w:tbl>' + ''.join(rows) + '</w:tbl>')
+            rows = []
+        if p:
+            body.append(para(p))
+    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:document '
+            'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>' + ''.join(body) +
+            '</w:body></w:document>')
+
+
+def render_docx(path, title, paragraphs):
+    import zipfile
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with zipfile.ZipFile(path, 'w', zipfile.ZIP_DEFLATED) as z:
+        z.writestr('[Content_Types].xml', '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.'
+                   'openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/'
+                   'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/'
+                   'xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-'
+                   'officedocument.wordprocessingml.document.main+xml"/></Types>')
+        z.writestr('_rels/.rels', '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+                   'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.'
+                   'openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/>'
+                   '</Relationships>')
+        z.writestr('word/document.xml', docx_xml(title, paragraphs))
+
+
+def render_hwpx(path, title, paragraphs):
+    import zipfile
+    def para(text, inner=''):
+        return f'<hp:p><hp:run><hp:t>{html.escape(text)}</hp:t>{inner}</hp:run></hp:p>'
+    body, rows = [para(title)], []
+    for p in paragraphs + ['']:
+        if p.startswith('|'):
+            cells = p.strip('|').split('|')
+            rows.append('<hp:tr>' + ''.join(f'<hp:tc><hp:subList>{para(c)}</hp:subList></hp:tc>' for c in cells) + '</hp:tr>')
+            continue
+        if rows:
+            body.append(para('', '<hp:tbl>' + ''.join(rows) + '</hp:tbl>'))
+            rows = []
+        if p:
+            body.append(para(p))
+    section = ('<?xml version="1.0" encoding="UTF-8"?><hs:sec xmlns:hs="http://www.hancom.co.kr/hwpml/2011/section" '
+               'xmlns:hp="http://www.hancom.co.kr/hwpml/2011/paragraph">' + ''.join(body) + '</hs:sec>')
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with zipfile.ZipFile(path, 'w', zipfile.ZIP_DEFLATED) as z:
+        z.writestr(zipfile.ZipInfo('mimetype'), 'application/hwp+zip')
+        z.writestr('Contents/section0.xml', section)
+
+
 for name, (title, paragraphs) in DOCUMENTS.items():
     path = os.path.join(out_root, name)
     if name.endswith('.pdf'):
         render_pdf(path, title, paragraphs)
+    elif name.endswith('.docx'):
+        render_docx(path, title, paragraphs)
+    elif name.endswith('.hwpx'):
+        render_hwpx(path, title, paragraphs)
     elif name.endswith('.html'):
         write(path, render_html(title, paragraphs).encode('utf-8'))
     elif name.endswith('.md'):

@@ -18,7 +18,8 @@ std::string lower_extension(const std::filesystem::path& path) {
 }  // namespace
 
 bool is_supported_extension(std::string_view extension) {
-  for (std::string_view known : {".txt", ".text", ".md", ".markdown", ".html", ".htm", ".xhtml", ".pdf"})
+  for (std::string_view known :
+       {".txt", ".text", ".md", ".markdown", ".html", ".htm", ".xhtml", ".pdf", ".docx", ".hwpx", ".hwp", ".hwpml"})
     if (extension == known) return true;
   return false;
 }
@@ -34,6 +35,10 @@ Document parse_document(const std::filesystem::path& path, std::string_view byte
   const std::string extension = lower_extension(path);
   // Content decides over the extension where the two disagree.
   if (bytes.starts_with("%PDF") || extension == ".pdf") return read_pdf(bytes);
+  if (bytes.starts_with("\xD0\xCF\x11\xE0") || looks_like_hwpml(bytes)) return read_hwp(bytes);
+  if (extension == ".hwp" || extension == ".hwpml") return read_hwp(bytes);
+  if (extension == ".docx") return read_docx(bytes);
+  if (extension == ".hwpx") return read_hwpx(bytes);
   if (extension == ".html" || extension == ".htm" || extension == ".xhtml") return read_html(bytes);
   if (extension == ".md" || extension == ".markdown") return read_plain_text(bytes, "markdown");
   if (extension == ".txt" || extension == ".text") return read_plain_text(bytes, "text");

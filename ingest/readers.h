@@ -11,5 +11,10 @@ namespace ksearch {
 Document read_plain_text(std::string_view bytes, std::string_view format);
 Document read_html(std::string_view bytes);
 Document read_pdf(std::string_view bytes);
+Document read_docx(std::string_view bytes);
+Document read_hwpx(std::string_view bytes);
+// HWP 5.0 binary, or HWPML (XML) by content.
+Document read_hwp(std::string_view bytes);
+bool looks_like_hwpml(std::string_view bytes);
 
 }  // namespace ksearch

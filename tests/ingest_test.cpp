@@ -209,3 +209,47 @@ TEST(Chunker, OverlapRepeatsWholeSentencesAndPagesAreKept) {
 
 }  // namespace
 }  // namespace ksearch
+
+namespace ksearch {
+namespace {
+
+// The samples' comparison rule: strip trailing whitespace on each line, drop empty lines, on both sides.
+std::vector<std::string> comparable_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r')) line.pop_back();
+    if (!line.empty()) lines.push_back(line);
+    start = end + 1;
+  }
+  return lines;
+}
+
+class DocumentSample : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(DocumentSample, ReproducesExpectedText) {
+  const auto dir = testing::shared_dir() / "data" / "doc-samples";
+  const Document document = read_document(dir / GetParam());
+  const std::string stem = fs::path(GetParam()).stem().string();
+  const auto expected = comparable_lines(read_file(dir / (stem + ".expected.txt")));
+  const auto actual = comparable_lines(document.text);
+  EXPECT_EQ(actual, expected) << GetParam();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Samples, DocumentSample,
+    ::testing::Values("hwp-noori-press-release.hwp", "hwp-fields-korean-prose.hwp", "hwp-table-uncompressed.hwp",
+                      "hwp-v5022-fields-picture-table.hwp", "hwp-distribution-tender-notice.hwp",
+                      "hwpx-table-grades.hwpx", "hwpx-table-merged-cells.hwpx", "hwpx-korean-prose-hanja.hwpx",
+                      "docx-sample-korean-line.docx", "docx-tables-latin.docx"),
+    [](const auto& info) {
+      std::string name = fs::path(info.param).stem().string();
+      std::replace(name.begin(), name.end(), '-', '_');
+      return name;
+    });
+
+}  // namespace
+}  // namespace ksearch

@@ -1,0 +1,367 @@
+#include "embed/model_hub.h"
+
+#include <curl/curl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <regex>
+#include <set>
+
+#include "base/error.h"
+#include "base/files.h"
+#include "base/hash.h"
+#include "base/json.h"
+#include "embed/model_spec.h"
+
+namespace ksearch {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr int kAttempts = 4;
+
+std::string env(const char* name) {
+  const char* value = std::getenv(name);
+  return value != nullptr ? value : "";
+}
+
+bool truthy(const std::string& value) { return value == "1" || value == "true" || value == "TRUE" || value == "yes"; }
+
+struct Response {
+  long status = 0;
+  std::map<std::string, std::string> headers;  // of the first response (before redirects): the hub's metadata
+  std::map<std::string, std::string> final_headers;
+  std::string body;
+  std::string error;  // transport error, empty when the exchange completed
+};
+
+struct Transfer {
+  Response* response;
+  std::FILE* sink = nullptr;  // body to a file instead of `response->body`
+  int responses = 0;          // responses seen so far (redirects included)
+  std::uint64_t received = 0;
+  std::uint64_t offset = 0;
+  std::uint64_t total = 0;
+  const std::function<void(std::uint64_t, std::uint64_t)>* on_progress = nullptr;
+};
+
+std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  std::string line(data, size * count);
+  if (line.starts_with("HTTP/")) {
+    ++transfer->responses;
+    transfer->response->final_headers.clear();
+    return size * count;
+  }
+  const auto colon = line.find(':');
+  if (colon == std::string::npos) return size * count;
+  std::string name = line.substr(0, colon);
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::string value = line.substr(colon + 1);
+  while (!value.empty() && (value.front() == ' ')) value.erase(0, 1);
+  while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.pop_back();
+  transfer->response->final_headers[name] = value;
+  if (transfer->responses == 1) transfer->response->headers[name] = value;
+  return size * count;
+}
+
+std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  const std::size_t bytes = size * count;
+  if (transfer->sink != nullptr) {
+    if (std::fwrite(data, 1, bytes, transfer->sink) != bytes) return 0;
+  } else {
+    transfer->response->body.append(data, bytes);
+  }
+  transfer->received += bytes;
+  if (transfer->on_progress != nullptr && *transfer->on_progress)
+    (*transfer->on_progress)(transfer->offset + transfer->received, transfer->total);
+  return bytes;
+}
+
+class Http {
+ public:
+  Http(std::string token) : token_(std::move(token)) {
+    static std::once_flag once;
+    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  }
+
+  // GET (or HEAD) `url`; the body goes to `sink` when given, appended from `offset` with a Range request.
+  Response request(const std::string& url, bool head, std::FILE* sink = nullptr, std::uint64_t offset = 0,
+                   std::uint64_t total = 0, const std::function<void(std::uint64_t, std::uint64_t)>* progress = nullptr) {
+    Response response;
+    CURL* curl = curl_easy_init();
+    if (curl == nullptr) fail("libcurl initialisation failed");
+    Transfer transfer{&response, sink, 0, 0, offset, total, progress};
+    curl_slist* headers = nullptr;
+    headers = curl_slist_append(headers, "User-Agent: ksearch/0.1 (+libcurl)");
+    if (!token_.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + token_).c_str());
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, head ? 0L : 1L);
+    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
+    curl_easy_setopt(curl, CURLOPT_NOBODY, head ? 1L : 0L);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);  // abort stalled transfers (< 1 KiB/s for 60 s)
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 60L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    if (offset > 0) curl_easy_setopt(curl, CURLOPT_RESUME_FROM_LARGE, static_cast<curl_off_t>(offset));
+    const CURLcode code = curl_easy_perform(curl);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+    if (code != CURLE_OK) response.error = curl_easy_strerror(code);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    return response;
+  }
+
+ private:
+  std::string token_;
+};
+
+std::string strip_quotes(std::string value) {
+  if (value.starts_with("W/")) value.erase(0, 2);
+  if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+  return value;
+}
+
+[[noreturn]] void fail_status(const std::string& id, const std::string& what, const Response& response) {
+  if (response.status == 401 || response.status == 403)
+    fail(what, ": access denied (HTTP ", response.status, "): ", id,
+         " is private or gated; set HF_TOKEN to a Hugging Face token with access to it");
+  if (response.status == 404) fail(what, ": not found on the hub (HTTP 404): check the model id '", id, "' and revision");
+  if (!response.error.empty()) fail(what, ": ", response.error);
+  fail(what, ": HTTP ", response.status);
+}
+
+bool is_model_file(const std::string& name) {
+  static const std::set<std::string> kFiles = {"config.json", "model.safetensors", "model.safetensors.index.json",
+                                               "sentencepiece.bpe.model", "tokenizer.json", "tokenizer_config.json",
+                                               "special_tokens_map.json", "modules.json", "sentence_bert_config.json",
+                                               "config_sentence_transformers.json", "1_Pooling/config.json"};
+  static const std::regex shard(R"(model-\d+-of-\d+\.safetensors)");
+  return kFiles.contains(name) || std::regex_match(name, shard);
+}
+
+// A safe repository-relative path: no absolute paths, no "..".
+void check_relative(const std::string& name) {
+  if (name.empty() || name.front() == '/' || name.find("..") != std::string::npos || name.find('\\') != std::string::npos)
+    fail("refusing unsafe file name from the hub: '", name, "'");
+}
+
+std::string file_digest(const fs::path& path, Digest::Kind kind, std::string_view prefix) {
+  Digest digest(kind);
+  digest.update(prefix);
+  std::ifstream in(path, std::ios::binary);
+  std::string buffer(1 << 20, '\0');
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    digest.update(std::string_view(buffer.data(), static_cast<std::size_t>(in.gcount())));
+  }
+  return digest.hex();
+}
+
+void link_atomically(const fs::path& target, const fs::path& link) {
+  fs::create_directories(link.parent_path());
+  const fs::path temp = link.string() + ".tmp." + std::to_string(::getpid());
+  std::error_code ignored;
+  fs::remove(temp, ignored);
+  fs::create_symlink(target, temp);
+  fs::rename(temp, link);
+}
+
+}  // namespace
+
+fs::path hub_cache_dir() {
+  if (const std::string hub = env("HF_HUB_CACHE"); !hub.empty()) return hub;
+  if (const std::string home = env("HF_HOME"); !home.empty()) return fs::path(home) / "hub";
+  return fs::path(env("HOME")) / ".cache" / "huggingface" / "hub";
+}
+
+std::vector<HubFile> select_model_files(const std::vector<HubFile>& available) {
+  std::vector<HubFile> out;
+  bool single = false;
+  for (const auto& file : available) single |= file.name == "model.safetensors";
+  for (const auto& file : available) {
+    if (!is_model_file(file.name)) continue;
+    const bool sharded_part = file.name != "model.safetensors" && file.name.ends_with(".safetensors");
+    if (single && (sharded_part || file.name == "model.safetensors.index.json")) continue;
+    out.push_back(file);
+  }
+  const auto has = [&](const std::string& name) {
+    return std::any_of(out.begin(), out.end(), [&](const HubFile& f) { return f.name == name; });
+  };
+  if (!has("model.safetensors") && !has("model.safetensors.index.json"))
+    fail("the repository has no safetensors weights (model.safetensors); ksearch does not read pytorch_model.bin");
+  if (!has("config.json")) fail("the repository has no config.json");
+  if (!has("sentencepiece.bpe.model")) fail("the repository has no sentencepiece.bpe.model (not an XLM-R-tokenizer model)");
+  return out;
+}
+
+PullResult pull_model(const std::string& id, const PullOptions& options) {
+  if (id.find('/') == std::string::npos || id.find("..") != std::string::npos || id.front() == '/')
+    fail("'", id, "' is not a Hugging Face model id (ORG/NAME)");
+  const fs::path cache = options.cache.empty() ? hub_cache_dir() : options.cache;
+  const fs::path repo = cache / hf_cache_folder_name(id);
+  if (truthy(env("HF_HUB_OFFLINE"))) {
+    try {
+      const ResolvedModel resolved = resolve_model(id);
+      return {id, "", resolved.dir, {}, 0};
+    } catch (const Error&) {
+      fail("HF_HUB_OFFLINE is set, so ", id, " cannot be downloaded, and it is not in the cache (",
+           (repo).string(), ")");
+    }
+  }
+  std::string endpoint = options.endpoint.empty() ? env("HF_ENDPOINT") : options.endpoint;
+  if (endpoint.empty()) endpoint = "https://huggingface.co";
+  while (endpoint.ends_with("/")) endpoint.pop_back();
+  Http http(options.token.value_or(env("HF_TOKEN")));
+
+  const std::string info_url = endpoint + "/api/models/" + id + "/revision/" + options.revision + "?blobs=true";
+  const Response info = http.request(info_url, false);
+  if (!info.error.empty() || info.status != 200) fail_status(id, "cannot fetch model information for " + id, info);
+  const Json json = parse_json(info.body, info_url);
+  const std::string commit = json.value("sha", "");
+  if (commit.empty() || commit.find('/') != std::string::npos) fail(info_url, ": no commit sha in the answer");
+  std::vector<HubFile> available;
+  for (const auto& sibling : json.value("siblings", Json::array())) {
+    HubFile file;
+    file.name = sibling.value("rfilename", "");
+    check_relative(file.name);
+    file.size = sibling.value("size", std::uint64_t{0});
+    file.blob_id = sibling.value("blobId", "");
+    if (const auto lfs = sibling.find("lfs"); lfs != sibling.end() && lfs->is_object()) {
+      file.sha256 = lfs->value("sha256", "");
+      file.size = lfs->value("size", file.size);
+    }
+    available.push_back(std::move(file));
+  }
+  const std::vector<HubFile> files = select_model_files(available);
+
+  PullResult result{id, commit, repo / "snapshots" / commit, {}, 0};
+  fs::create_directories(repo / "blobs");
+  for (const HubFile& file : files) {
+    const std::string url = endpoint + "/" + id + "/resolve/" + commit + "/" + file.name;
+    // The hub's own headers (before the CDN redirect) name the blob: X-Linked-Etag for LFS files, else ETag.
+    const Response head = http.request(url, true);
+    if (!head.error.empty() || (head.status != 200 && (head.status < 300 || head.status >= 400)))
+      fail_status(id, "cannot fetch " + file.name, head);
+    std::string etag = strip_quotes(head.headers.count("x-linked-etag") ? head.headers.at("x-linked-etag")
+                                                                         : head.headers.count("etag") ? head.headers.at("etag") : "");
+    if (etag.empty()) etag = !file.sha256.empty() ? file.sha256 : file.blob_id;
+    if (etag.empty() || etag.find('/') != std::string::npos || etag.find("..") != std::string::npos)
+      fail("no usable ETag for ", file.name, " from ", url);
+    std::uint64_t expected_size = file.size;
+    if (const auto it = head.headers.find("x-linked-size"); it != head.headers.end()) expected_size = std::stoull(it->second);
+    else if (const auto length = head.headers.find("content-length"); length != head.headers.end() && expected_size == 0)
+      expected_size = std::stoull(length->second);
+    const std::string sha256 = !file.sha256.empty() ? file.sha256 : (head.headers.count("x-linked-etag") ? etag : "");
+
+    const fs::path blob = repo / "blobs" / etag;
+    const fs::path partial = blob.string() + ".incomplete";
+    std::error_code error;
+    if (!(fs::exists(blob, error) && (expected_size == 0 || fs::file_size(blob, error) == expected_size))) {
+      const auto start = std::chrono::steady_clock::now();
+      const std::function<void(std::uint64_t, std::uint64_t)> report = [&](std::uint64_t done, std::uint64_t total) {
+        if (options.progress)
+          options.progress({file.name, done, total,
+                            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()});
+      };
+      Response download;
+      for (int attempt = 0; attempt < kAttempts; ++attempt) {
+        // Resume what an earlier, interrupted attempt (or run) left.
+        const std::uint64_t have = fs::exists(partial, error) ? fs::file_size(partial, error) : 0;
+        if (expected_size > 0 && have >= expected_size) break;
+        std::FILE* sink = std::fopen(partial.c_str(), "ab");
+        if (sink == nullptr) fail(partial.string(), ": cannot write");
+        download = http.request(url, false, sink, have, expected_size, &report);
+        std::fclose(sink);
+        if (download.status == 416) {  // the server has nothing past `have`: the partial file is complete or wrong
+          download.error.clear();
+          break;
+        }
+        if (download.status == 200 && have > 0) {
+          // The server ignored the Range request: it sent the whole file, appended after the partial bytes.
+          fs::remove(partial);
+          continue;
+        }
+        if (download.error.empty() && (download.status == 200 || download.status == 206)) break;
+        if (download.status >= 400 && download.status != 429 && download.status < 500) fail_status(id, "cannot download " + file.name, download);
+      }
+      if (!download.error.empty() && download.status != 416) fail_status(id, "download of " + file.name + " failed", download);
+      const std::uint64_t size = fs::file_size(partial, error);
+      if (expected_size > 0 && size != expected_size) {
+        fs::remove(partial, error);
+        fail(file.name, ": downloaded ", size, " bytes, expected ", expected_size, " (transfer incomplete)");
+      }
+      // Verify the content: LFS files by SHA-256, other files by their git blob id (SHA-1 of "blob N\0" + bytes).
+      if (!sha256.empty()) {
+        const std::string actual = file_digest(partial, Digest::Kind::Sha256, "");
+        if (actual != sha256) {
+          fs::remove(partial, error);
+          fail(file.name, ": SHA-256 mismatch (expected ", sha256, ", got ", actual, "); the download is corrupt");
+        }
+      } else if (!file.blob_id.empty()) {
+        const std::string prefix = "blob " + std::to_string(size) + std::string(1, '\0');
+        const std::string actual = file_digest(partial, Digest::Kind::Sha1, prefix);
+        if (actual != file.blob_id) {
+          fs::remove(partial, error);
+          fail(file.name, ": git blob id mismatch (expected ", file.blob_id, ", got ", actual, "); the download is corrupt");
+        }
+      }
+      sync_path(partial);
+      fs::rename(partial, blob);
+      result.bytes_downloaded += size;
+    }
+    // snapshots/COMMIT/FILE -> ../../blobs/ETAG (one more ../ per folder level in FILE)
+    fs::path target = "../..";
+    for (std::size_t slash = file.name.find('/'); slash != std::string::npos; slash = file.name.find('/', slash + 1))
+      target /= "..";
+    link_atomically(target / "blobs" / etag, result.snapshot / file.name);
+    result.files.push_back(file.name);
+  }
+  if (options.revision != commit) {
+    fs::create_directories(repo / "refs");
+    write_file_atomically(repo / "refs" / options.revision, commit);
+  }
+  return result;
+}
+
+std::vector<CachedModel> cached_models(const fs::path& cache) {
+  std::vector<CachedModel> out;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(cache, error)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with("models--")) continue;
+    CachedModel model;
+    model.repo = entry.path();
+    std::string id = name.substr(8);
+    if (const auto dash = id.find("--"); dash != std::string::npos) id.replace(dash, 2, "/");
+    model.id = id;
+    const fs::path ref = entry.path() / "refs" / "main";
+    if (fs::exists(ref, error)) {
+      model.revision = read_file(ref);
+      while (!model.revision.empty() && std::isspace(static_cast<unsigned char>(model.revision.back())))
+        model.revision.pop_back();
+      model.snapshot = entry.path() / "snapshots" / model.revision;
+    } else {
+      for (const auto& snapshot : fs::directory_iterator(entry.path() / "snapshots", error)) model.snapshot = snapshot.path();
+      model.revision = model.snapshot.filename().string();
+    }
+    for (const auto& blob : fs::directory_iterator(entry.path() / "blobs", error))
+      if (blob.is_regular_file(error)) model.bytes += blob.file_size(error);
+    out.push_back(std::move(model));
+  }
+  std::sort(out.begin(), out.end(), [](const CachedModel& a, const CachedModel& b) { return a.id < b.id; });
+  return out;
+}
+
+}  // namespace ksearch
