@@ -28,6 +28,8 @@ Json parse_json(std::string_view text, std::string_view where) {
   }
 }
 
+std::string to_json_text(const Json& value) { return value.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
 Json read_json_file(const std::filesystem::path& path) {
   return parse_json(read_file(path), path.string());
 }

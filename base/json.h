@@ -17,6 +17,9 @@ using Json = nlohmann::json;
 // Deeper documents are rejected before parsing, so hostile input cannot exhaust the stack.
 inline constexpr int kMaxJsonDepth = 128;
 
+// Compact JSON text; invalid UTF-8 in strings (file names with odd bytes) becomes U+FFFD instead of an exception.
+std::string to_json_text(const Json& value);
+
 // Parses a JSON file; throws Error "PATH: invalid JSON: ..." or "PATH: cannot read".
 Json read_json_file(const std::filesystem::path& path);
 

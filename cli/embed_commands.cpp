@@ -47,7 +47,7 @@ void run_embed(const EmbedFlags& flags) {
         line["truncated"] = true;
         std::cerr << "ksearch: input " << first + i << " truncated to " << embeddings.token_counts[i] << " tokens\n";
       }
-      std::cout << line.dump() << '\n';
+      std::cout << to_json_text(line) << '\n';
     }
   }
   std::cout.flush();
@@ -67,7 +67,7 @@ void run_tokenize(const EmbedFlags& flags, bool pieces) {
       line["pieces"] = names;
     }
     if (encoding.truncated()) line["truncated"] = true;
-    std::cout << line.dump() << '\n';
+    std::cout << to_json_text(line) << '\n';
   }
   std::cout.flush();
 }

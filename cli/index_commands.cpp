@@ -1,11 +1,13 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "base/json.h"
 #include "cli/commands.h"
 #include "cli/terminal.h"
 #include "ingest/file_walker.h"
+#include "search/doctor.h"
 #include "search/indexer.h"
 #include "search/searcher.h"
 #include "store/chunk_store.h"
@@ -111,7 +113,7 @@ void run_index_command(const IndexFlags& flags) {
   if (show_progress) std::fprintf(stderr, "\r\x1b[K");
   if (!summary.notice.empty() && !flags.json) std::cerr << "ksearch: " << summary.notice << '\n';
   if (flags.json) {
-    std::cout << summary_json(summary).dump() << '\n';
+    std::cout << to_json_text(summary_json(summary)) << '\n';
   } else if (!flags.quiet) {
     print_summary(summary);
   }
@@ -128,7 +130,7 @@ void run_status(const std::optional<std::string>& db, bool json) {
   std::string spec = "none";
   if (!settings.model_id.empty()) spec = settings.index_spec;
   if (json) {
-    std::cout << Json{{"index", location.dir.string()},
+    std::cout << to_json_text(Json{{"index", location.dir.string()},
                       {"root", location.root.string()},
                       {"files", counts.files},
                       {"indexed_files", counts.indexed_files},
@@ -144,7 +146,7 @@ void run_status(const std::optional<std::string>& db, bool json) {
                       {"roots", settings.roots},
                       {"database_bytes", db_bytes},
                       {"vector_file_bytes", vector_bytes}}
-                     .dump()
+                     )
               << '\n';
     return;
   }
@@ -182,6 +184,28 @@ void run_rm(const std::vector<std::string>& paths, const std::optional<std::stri
   std::cout << "removed " << store.remove_files(targets) << " file(s) from the index\n";
 }
 
+void run_doctor_command(const std::optional<std::string>& db, bool repair, bool json) {
+  const IndexLocation location = locate_index(db);
+  std::optional<IndexLock> lock;
+  if (repair) lock.emplace(location, false);
+  const DoctorReport report = run_doctor(location, repair);
+  if (json) {
+    std::cout << to_json_text(Json{{"index", location.dir.string()}, {"healthy", report.healthy_after}, {"problems", report.problems},
+                      {"repairs", report.repairs}, {"notes", report.notes}, {"generation", report.generation},
+                      {"files", report.files}, {"chunks", report.chunks}, {"vectors", report.vectors},
+                      {"vector_file_count", report.vector_file_count}})
+              << '\n';
+  } else {
+    for (const auto& problem : report.problems) std::cout << "problem: " << problem << '\n';
+    for (const auto& repair_done : report.repairs) std::cout << "repaired: " << repair_done << '\n';
+    for (const auto& note : report.notes) std::cout << "note: " << note << '\n';
+    std::cout << (report.healthy_after ? "index is consistent" : "index has problems; run `ksearch doctor --repair`")
+              << " (" << report.files << " files, " << report.chunks << " chunks, " << report.vectors << " vectors, "
+              << "generation " << report.generation << ")\n";
+  }
+  if (!report.healthy_after) std::exit(1);
+}
+
 }  // namespace
 
 void add_index_commands(CLI::App& app) {
@@ -207,6 +231,15 @@ void add_index_commands(CLI::App& app) {
   status->add_option("--db", *status_db, "index folder (default: nearest .ksearch/ upward)");
   status->add_flag("--json", *status_json, "print JSON");
   status->callback([status_db, status_json] { run_status(*status_db, *status_json); });
+
+  auto doctor_db = std::make_shared<std::optional<std::string>>();
+  auto doctor_repair = std::make_shared<bool>(false);
+  auto doctor_json = std::make_shared<bool>(false);
+  CLI::App* doctor = app.add_subcommand("doctor", "check the index for consistency (and repair it)");
+  doctor->add_option("--db", *doctor_db, "index folder (default: nearest .ksearch/ upward)");
+  doctor->add_flag("--repair", *doctor_repair, "rebuild what is inconsistent from the database");
+  doctor->add_flag("--json", *doctor_json, "print JSON");
+  doctor->callback([doctor_db, doctor_repair, doctor_json] { run_doctor_command(*doctor_db, *doctor_repair, *doctor_json); });
 
   auto rm_paths = std::make_shared<std::vector<std::string>>();
   auto rm_db = std::make_shared<std::optional<std::string>>();

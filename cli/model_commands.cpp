@@ -55,7 +55,7 @@ void run_list(bool json) {
                     {"path", model.snapshot.string()}});
   }
   if (json) {
-    std::cout << rows.dump() << '\n';
+    std::cout << to_json_text(rows) << '\n';
     return;
   }
   if (rows.empty()) std::cout << "no models in " << cache.string() << " (fetch one: ksearch model pull " << kDefaultEmbeddingModel << ")\n";
@@ -90,7 +90,7 @@ void run_info(const std::string& name, bool json) {
                      {"weights_dtype", dtype},
                      {"default_chunk_tokens", spec.default_chunk_tokens}};
   if (json) {
-    std::cout << info.dump() << '\n';
+    std::cout << to_json_text(info) << '\n';
     return;
   }
   for (const auto& [key, value] : info.items())

@@ -37,7 +37,7 @@ void run_search(const SearchFlags& flags) {
   const auto engine = SearchEngine::open(locate_index(flags.db), engine_options);
   const SearchResponse response = engine->search(flags.query, options);
   if (flags.json)
-    std::cout << response_json(flags.query, response).dump() << '\n';
+    std::cout << to_json_text(response_json(flags.query, response)) << '\n';
   else
     print_response(flags.query, response, is_terminal(stdout));
 }
@@ -72,7 +72,7 @@ void run_eval(const EvalFlags& flags) {
                      {"recall@10", r.recall_at_10},  {"mrr@10", r.mrr_at_10},       {"index_seconds", r.index_seconds},
                      {"search_seconds", r.search_seconds}};
   if (flags.json) {
-    std::cout << json.dump() << '\n';
+    std::cout << to_json_text(json) << '\n';
     return;
   }
   std::printf("%zu documents, %zu queries · %s%s%s\n", r.documents, r.queries, r.mode.c_str(),

@@ -77,7 +77,7 @@ void run_serve(ServeFlags flags) {
               << (engine ? cat(" · index ", engine->location().dir.string()) : std::string())
               << (embedder ? " · model " + embedder->spec().id : std::string())
               << (reranker ? " · reranker " + reranker->model().spec.id : std::string()) << std::endl;
-    std::cout << Json{{"port", port}}.dump() << std::endl;
+    std::cout << to_json_text(Json{{"port", port}}) << std::endl;
   });
 }
 
@@ -98,7 +98,7 @@ void run_rerank(const RerankFlags& flags) {
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return logits[a] > logits[b]; });
   for (std::size_t index : order)
-    std::cout << Json{{"index", index}, {"score", flags.sigmoid ? sigmoid(logits[index]) : logits[index]}}.dump() << '\n';
+    std::cout << to_json_text(Json{{"index", index}, {"score", flags.sigmoid ? sigmoid(logits[index]) : logits[index]}}) << '\n';
 }
 
 }  // namespace

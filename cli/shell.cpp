@@ -82,7 +82,7 @@ int run_shell(const std::optional<std::string>& db) {
         engine->refresh();
         last = engine->search(line, options);
         if (json)
-          std::cout << response_json(line, last).dump() << '\n';
+          std::cout << to_json_text(response_json(line, last)) << '\n';
         else
           print_response(line, last, color);
         continue;

@@ -126,13 +126,16 @@ std::string decode_text(std::string_view bytes, Document& document) {
     return converted;
   } catch (const SkipFile&) {
   }
-  // Mostly UTF-8 with a few broken bytes: keep the text, replace the bytes, and say so.
-  std::size_t bad = 0;
+  // Mostly UTF-8 with a few broken bytes (valid multi-byte characters far outnumber the bad bytes): keep the text,
+  // replace the bytes, and say so.
+  std::size_t bad = 0, multibyte = 0;
   for (std::size_t pos = 0; pos < bytes.size();) {
     const std::size_t start = pos;
-    if (utf8::decode(bytes, pos) == utf8::kReplacement && pos - start == 1) ++bad;
+    const char32_t c = utf8::decode(bytes, pos);
+    if (c == utf8::kReplacement && pos - start == 1) ++bad;
+    else if (pos - start > 1) ++multibyte;
   }
-  if (bad * 100 > bytes.size()) throw SkipFile("unknown text encoding (neither UTF-8, UTF-16 nor CP949/EUC-KR)");
+  if (multibyte < 4 * bad) throw SkipFile("unknown text encoding (neither UTF-8, UTF-16 nor CP949/EUC-KR)");
   document.encoding = "utf-8";
   document.warning = cat(bad, " invalid UTF-8 byte(s) replaced with U+FFFD");
   return utf8::sanitize(bytes);

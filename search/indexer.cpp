@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
+#include <fstream>
 #include <set>
 
 #include "base/error.h"
@@ -12,6 +14,7 @@
 #include "ingest/chunker.h"
 #include "ingest/document.h"
 #include "ingest/file_walker.h"
+#include "ingest/text_stream.h"
 #include "search/vector_sync.h"
 #include "store/chunk_store.h"
 
@@ -19,8 +22,23 @@ namespace ksearch {
 namespace fs = std::filesystem;
 namespace {
 
-// Extractions shorter than this (in characters) are flagged as near-empty (e.g. scanned PDFs).
+// Extractions shorter than this (in characters) from files larger than kNearEmptyMinBytes are flagged as near-empty
+// (e.g. scanned PDFs, or documents whose text the reader could not find).
 constexpr std::int64_t kNearEmptyCharacters = 32;
+constexpr std::int64_t kNearEmptyMinBytes = 4096;
+// Plain-text files above this size are streamed block by block (bounded memory) and committed in several
+// transactions; other formats above kMaxDocumentBytes are skipped.
+constexpr std::int64_t kStreamBytes = 32ll << 20;
+constexpr std::int64_t kMaxDocumentBytes = 256ll << 20;
+
+bool is_plain_text(const std::string& path) {
+  for (const char* extension : {".txt", ".text", ".md", ".markdown"})
+    if (path.size() >= std::strlen(extension) &&
+        std::equal(path.end() - static_cast<std::ptrdiff_t>(std::strlen(extension)), path.end(), extension,
+                   [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; }))
+      return true;
+  return false;
+}
 
 IndexLocation locate(const IndexOptions& options) {
   if (options.db_dir) {
@@ -60,6 +78,7 @@ class IndexRun {
     summary_.location = locate(options_);
     fs::create_directories(summary_.location.dir);
     IndexLock lock(summary_.location, options_.wait_for_lock);
+    remove_stale_temp_files();
     store_ = std::make_unique<ChunkStore>(summary_.location.database(), true);
     configure();
     const WalkResult walk = walk_documents(folders_, summary_.location.root, {excludes_});
@@ -74,9 +93,16 @@ class IndexRun {
     summary_.removed = store_->remove_files(plan.removed);
     summary_.unchanged = plan.unchanged;
     progress_state_.files_total = plan.candidates.size();
-    for (std::size_t first = 0; first < plan.candidates.size(); first += options_.files_per_commit)
-      process_group(std::span(plan.candidates).subspan(first, std::min(options_.files_per_commit,
-                                                                        plan.candidates.size() - first)));
+    std::vector<FoundFile> regular;
+    for (const FoundFile& file : plan.candidates) {
+      if (file.size > kStreamBytes && is_plain_text(file.relative)) {
+        process_large_text(file);
+      } else {
+        regular.push_back(file);
+      }
+    }
+    for (std::size_t first = 0; first < regular.size(); first += options_.files_per_commit)
+      process_group(std::span(regular).subspan(first, std::min(options_.files_per_commit, regular.size() - first)));
     finish_vectors();
     summary_.seconds = elapsed();
     return summary_;
@@ -85,6 +111,13 @@ class IndexRun {
  private:
   double elapsed() const {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+  // A writer killed while saving leaves "NAME.tmp.PID" files; with the lock held, no save is in progress.
+  void remove_stale_temp_files() {
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(summary_.location.dir, error))
+      if (entry.path().filename().string().find(".tmp.") != std::string::npos) fs::remove(entry.path(), error);
   }
 
   void add_notice(const std::string& text) { summary_.notice += (summary_.notice.empty() ? "" : "\n") + text; }
@@ -211,7 +244,8 @@ class IndexRun {
     for (const FoundFile& file : walk.files) {
       found.insert(file.relative);
       const auto it = existing.find(file.relative);
-      if (!force_ && it != existing.end() && it->second.size == file.size && it->second.mtime_ns == file.mtime_ns)
+      if (!force_ && it != existing.end() && it->second.size == file.size && it->second.mtime_ns == file.mtime_ns &&
+          it->second.status != "partial")
         ++plan.unchanged;
       else
         plan.candidates.push_back(file);
@@ -241,6 +275,9 @@ class IndexRun {
       update.file.mtime_ns = file.mtime_ns;
       std::string bytes;
       try {
+        if (file.size > kMaxDocumentBytes)
+          throw Error(cat("too large (", file.size >> 20, " MiB; documents other than plain text are limited to ",
+                          kMaxDocumentBytes >> 20, " MiB)"));
         bytes = read_file(file.absolute);
       } catch (const Error& e) {
         // The message starts with the path, which the summary already shows.
@@ -274,7 +311,7 @@ class IndexRun {
           std::vector<std::string> warnings;
           if (!document.warning.empty()) warnings.push_back(document.warning);
           if (!document.empty_pages.empty()) warnings.push_back(describe_empty_pages(document.empty_pages));
-          if (update.file.chars < kNearEmptyCharacters)
+          if (update.file.chars < kNearEmptyCharacters && file.size > kNearEmptyMinBytes)
             warnings.push_back(cat("near-empty extraction (", update.file.chars, " characters)"));
           for (const auto& warning : warnings) {
             summary_.warnings.emplace_back(file.relative, warning);
@@ -311,6 +348,82 @@ class IndexRun {
     summary_.tokens_embedded = progress_state_.tokens;
     if (vectors_) catch_up(*vectors_, *store_);
     report();
+  }
+
+  // A large plain-text file: hashed, then read, chunked, embedded and committed block by block.
+  void process_large_text(const FoundFile& file) {
+    progress_state_.current = file.relative;
+    report();
+    FileRecord record;
+    record.path = file.relative;
+    record.size = file.size;
+    record.mtime_ns = file.mtime_ns;
+    try {
+      Digest digest;
+      std::ifstream in(file.absolute, std::ios::binary);
+      if (!in) throw SkipFile(cat("cannot open: ", std::strerror(errno)));
+      std::string buffer(8u << 20, '\0');
+      while (in) {
+        in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+        digest.update(std::string_view(buffer.data(), static_cast<std::size_t>(in.gcount())));
+      }
+      if (in.bad()) throw SkipFile(cat("read error: ", std::strerror(errno)));
+      record.hash = digest.hex();
+      const auto known = store_->find_file(file.relative);
+      if (!force_ && known && known->hash == record.hash && known->status != "partial") {
+        store_->touch_file(known->id, file.size, file.mtime_ns);
+        ++summary_.unchanged;
+        ++progress_state_.files_done;
+        return;
+      }
+      TextStream stream(file.absolute);
+      const std::int64_t file_id = store_->begin_partial_file(record);
+      std::size_t offset = 0, line = 1, ordinal = 0;
+      while (auto block = stream.next()) {
+        Document document;
+        document.text = std::move(*block);
+        auto chunks =
+            chunk_document(document, [this](std::string_view text) { return token_offsets(text); }, chunk_options_);
+        std::vector<ChunkRecord> records;
+        std::vector<std::string> texts;
+        for (const TextChunk& chunk : chunks) {
+          records.push_back({0, file_id, file.relative, static_cast<int>(ordinal++),
+                             static_cast<std::int64_t>(offset + chunk.byte_begin),
+                             static_cast<std::int64_t>(offset + chunk.byte_end),
+                             static_cast<int>(line + chunk.line_begin - 1), static_cast<int>(line + chunk.line_end - 1), 0,
+                             static_cast<int>(chunk.tokens), chunk.text});
+          texts.push_back(chunk.text);
+        }
+        std::vector<float> embeddings;
+        if (embedder_ && !texts.empty()) {
+          const Embeddings embedded = embedder_->embed(texts, TextKind::Passage);
+          embeddings = embedded.values;
+          for (std::size_t count : embedded.token_counts) progress_state_.tokens += count;
+        }
+        store_->append_chunks(file_id, records, embeddings, settings_.dimension);
+        if (vectors_) catch_up(*vectors_, *store_);
+        offset += document.text.size();
+        line += static_cast<std::size_t>(std::count(document.text.begin(), document.text.end(), '\n'));
+        record.chars += static_cast<std::int64_t>(utf8::length(document.text));
+        progress_state_.chunks += records.size();
+        summary_.chunks_added = progress_state_.chunks;
+        summary_.tokens_embedded = progress_state_.tokens;
+        report();
+      }
+      record.status = "indexed";
+      if (stream.replaced() > 0) {
+        record.reason = cat(stream.replaced(), " invalid byte sequence(s) replaced with U+FFFD");
+        summary_.warnings.emplace_back(file.relative, record.reason);
+      }
+      store_->finish_file(file_id, record);
+      ++summary_.indexed;
+    } catch (const SkipFile& e) {
+      FileUpdate update;
+      update.file = record;
+      skip(update, e.what());
+      store_->replace_files(std::span(&update, 1), settings_.dimension);
+    }
+    ++progress_state_.files_done;
   }
 
   void skip(FileUpdate& update, const std::string& reason) {

@@ -27,7 +27,7 @@ struct ApiError {
 }
 
 HttpResponse json_response(const Json& body, int status = 200) {
-  return {status, body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json"};
+  return {status, to_json_text(body), "application/json"};
 }
 
 HttpResponse error_response(Family family, const ApiError& error) {

@@ -108,7 +108,7 @@ bool receive(int fd, std::string& buffer, Clock::time_point deadline) {
 
 HttpResponse transport_error(int status, const std::string& message) {
   const std::string type = status >= 500 ? "server_error" : "invalid_request_error";
-  return {status, Json{{"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", nullptr}}}}.dump(),
+  return {status, to_json_text(Json{{"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", nullptr}}}}),
           "application/json"};
 }
 

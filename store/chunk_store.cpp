@@ -196,38 +196,77 @@ std::vector<FileRecord> ChunkStore::files() const {
   return out;
 }
 
+namespace {
+
+// Inserts (replacing any file at the same path) and returns the new file id.
+std::int64_t insert_file(sql::Database& db, const FileRecord& f) {
+  db.prepare("DELETE FROM files WHERE path = ?1").bind(1, f.path).run();
+  auto insert = db.prepare(
+      "INSERT INTO files(path, size, mtime_ns, hash, status, reason, chars, pages, indexed_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+  insert.bind(1, f.path).bind(2, f.size).bind(3, f.mtime_ns).bind(4, f.hash).bind(5, f.status);
+  insert.bind(6, f.reason).bind(7, f.chars).bind(8, f.pages).bind(9, now_seconds()).run();
+  return db.last_insert_id();
+}
+
+void insert_chunks(sql::Database& db, std::int64_t file_id, std::span<const ChunkRecord> chunks,
+                   std::span<const float> embeddings, int dimension, std::int64_t generation) {
+  const auto width = static_cast<std::size_t>(dimension);
+  KSEARCH_ASSERT(embeddings.empty() || embeddings.size() == chunks.size() * width);
+  auto insert_chunk = db.prepare(
+      "INSERT INTO chunks(file_id, ordinal, byte_begin, byte_end, line_begin, line_end, page, tokens, text) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+  auto insert_vector = db.prepare("INSERT INTO vectors(chunk_id, generation, embedding) VALUES (?1, ?2, ?3)");
+  for (std::size_t i = 0; i < chunks.size(); ++i) {
+    const ChunkRecord& c = chunks[i];
+    insert_chunk.bind(1, file_id).bind(2, c.ordinal).bind(3, c.byte_begin).bind(4, c.byte_end);
+    insert_chunk.bind(5, c.line_begin).bind(6, c.line_end).bind(7, c.page).bind(8, c.tokens).bind(9, c.text).run();
+    if (embeddings.empty()) continue;
+    const std::int64_t chunk_id = db.last_insert_id();
+    const auto* bytes = reinterpret_cast<const std::byte*>(embeddings.data() + i * width);
+    insert_vector.bind(1, chunk_id).bind(2, generation).bind_blob(3, {bytes, width * sizeof(float)}).run();
+  }
+}
+
+}  // namespace
+
 void ChunkStore::replace_files(std::span<const FileUpdate> updates, int dimension) {
   if (updates.empty()) return;
   sql::Transaction transaction(*db_);
   bump_generation(*db_);
   const auto generation = static_cast<std::int64_t>(this->generation());
-  auto remove = db_->prepare("DELETE FROM files WHERE path = ?1");
-  auto insert_file = db_->prepare(
-      "INSERT INTO files(path, size, mtime_ns, hash, status, reason, chars, pages, indexed_at) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-  auto insert_chunk = db_->prepare(
-      "INSERT INTO chunks(file_id, ordinal, byte_begin, byte_end, line_begin, line_end, page, tokens, text) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-  auto insert_vector = db_->prepare("INSERT INTO vectors(chunk_id, generation, embedding) VALUES (?1, ?2, ?3)");
-  const auto width = static_cast<std::size_t>(dimension);
-  for (const FileUpdate& update : updates) {
-    KSEARCH_ASSERT(update.embeddings.empty() || update.embeddings.size() == update.chunks.size() * width);
-    remove.bind(1, update.file.path).run();
-    const FileRecord& f = update.file;
-    insert_file.bind(1, f.path).bind(2, f.size).bind(3, f.mtime_ns).bind(4, f.hash).bind(5, f.status);
-    insert_file.bind(6, f.reason).bind(7, f.chars).bind(8, f.pages).bind(9, now_seconds()).run();
-    const std::int64_t file_id = db_->last_insert_id();
-    for (std::size_t i = 0; i < update.chunks.size(); ++i) {
-      const ChunkRecord& c = update.chunks[i];
-      insert_chunk.bind(1, file_id).bind(2, c.ordinal).bind(3, c.byte_begin).bind(4, c.byte_end);
-      insert_chunk.bind(5, c.line_begin).bind(6, c.line_end).bind(7, c.page).bind(8, c.tokens).bind(9, c.text).run();
-      if (update.embeddings.empty()) continue;
-      const std::int64_t chunk_id = db_->last_insert_id();
-      const auto* bytes = reinterpret_cast<const std::byte*>(update.embeddings.data() + i * width);
-      insert_vector.bind(1, chunk_id).bind(2, generation).bind_blob(3, {bytes, width * sizeof(float)}).run();
-    }
-  }
+  for (const FileUpdate& update : updates)
+    insert_chunks(*db_, insert_file(*db_, update.file), update.chunks, update.embeddings, dimension, generation);
   transaction.commit();
+}
+
+std::int64_t ChunkStore::begin_partial_file(const FileRecord& file) {
+  sql::Transaction transaction(*db_);
+  bump_generation(*db_);
+  FileRecord partial = file;
+  partial.status = "partial";
+  const std::int64_t id = insert_file(*db_, partial);
+  transaction.commit();
+  return id;
+}
+
+void ChunkStore::append_chunks(std::int64_t file_id, std::span<const ChunkRecord> chunks,
+                               std::span<const float> embeddings, int dimension) {
+  sql::Transaction transaction(*db_);
+  bump_generation(*db_);
+  insert_chunks(*db_, file_id, chunks, embeddings, dimension, static_cast<std::int64_t>(generation()));
+  transaction.commit();
+}
+
+void ChunkStore::finish_file(std::int64_t file_id, const FileRecord& file) {
+  db_->prepare("UPDATE files SET status = ?2, hash = ?3, reason = ?4, chars = ?5, pages = ?6 WHERE id = ?1")
+      .bind(1, file_id)
+      .bind(2, file.status)
+      .bind(3, file.hash)
+      .bind(4, file.reason)
+      .bind(5, file.chars)
+      .bind(6, file.pages)
+      .run();
 }
 
 void ChunkStore::touch_file(std::int64_t file_id, std::int64_t size, std::int64_t mtime_ns) {

@@ -42,7 +42,7 @@ struct FileRecord {
   std::int64_t size = 0;
   std::int64_t mtime_ns = 0;
   std::string hash;
-  std::string status;  // "indexed" or "skipped"
+  std::string status;  // "indexed", "skipped", or "partial" (a large file whose indexing was interrupted)
   std::string reason;  // why skipped, or a warning ("near-empty extraction")
   std::int64_t chars = 0;
   std::int64_t pages = 0;
@@ -91,6 +91,13 @@ class ChunkStore {
   std::vector<FileRecord> files() const;
   // Replaces the chunks (and vectors) of each file in one transaction; files not yet known are inserted.
   void replace_files(std::span<const FileUpdate> updates, int dimension);
+  // A file too large to commit at once is written in several transactions: begin_partial_file() replaces it with
+  // an empty record of status "partial", append_chunks() adds chunk batches, finish_file() marks it complete.  A run
+  // interrupted in between leaves a "partial" file, which the next run indexes again.
+  std::int64_t begin_partial_file(const FileRecord& file);
+  void append_chunks(std::int64_t file_id, std::span<const ChunkRecord> chunks, std::span<const float> embeddings,
+                     int dimension);
+  void finish_file(std::int64_t file_id, const FileRecord& file);
   // Refreshes size/mtime of an unchanged file (content hash equal) without touching its chunks.
   void touch_file(std::int64_t file_id, std::int64_t size, std::int64_t mtime_ns);
   // Deletes files (and their chunks and vectors).  Returns the number deleted.

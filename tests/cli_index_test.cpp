@@ -14,7 +14,6 @@
 #include <thread>
 
 #include "base/files.h"
-#include "store/chunk_store.h"
 #include "tests/test_support.h"
 
 namespace ksearch {
@@ -132,67 +131,6 @@ TEST(CliIndex, NoIndexAndBadFlagsAreClearErrors) {
   const auto bad_spec = testing::run_ksearch({"index", (dir / "d").string(), "--model", kModel, "--index", "Bogus"});
   EXPECT_NE(bad_spec.exit_code, 0);
   EXPECT_NE(bad_spec.err.find("invalid FAISS index spec"), std::string::npos) << bad_spec.err;
-}
-
-// The set of (path, ordinal, text) of every chunk, and whether each has exactly one vector.
-std::set<std::string> chunk_set(const fs::path& index_dir) {
-  ChunkStore store(index_dir / "index.db", false);
-  EXPECT_EQ(store.chunks_without_vectors(), 0);
-  std::set<std::string> out;
-  for (const auto& file : store.files())
-    for (const auto& chunk : store.chunks_of_file(file.id))
-      out.insert(chunk.path + "#" + std::to_string(chunk.ordinal) + "#" + chunk.text);
-  return out;
-}
-
-TEST(CliIndex, KillNineMidIndexThenResume) {
-  testing::TempDir dir;
-  const fs::path docs = dir / "docs";
-  std::mt19937 random(11);
-  for (int i = 0; i < 400; ++i) {
-    std::string text;
-    for (int s = 0; s < 30; ++s)
-      text += "문서 " + std::to_string(i) + "의 문장 " + std::to_string(s) + "은 서울과 부산 이야기를 담고 있다. ";
-    testing::write_text(docs / ("d" + std::to_string(i % 7)) / ("f" + std::to_string(i) + ".txt"), text);
-  }
-  // Reference: an uninterrupted run on a copy.
-  fs::copy(docs, dir / "reference", fs::copy_options::recursive);
-  ASSERT_EQ(testing::run_ksearch({"index", (dir / "reference").string(), "--model", kModel, "-q", "--chunk-tokens", "96"})
-                .exit_code,
-            0);
-  const auto expected = chunk_set(dir / "reference" / ".ksearch");
-  ASSERT_GT(expected.size(), 400u);
-
-  for (int attempt = 0; attempt < 6; ++attempt) {
-    const pid_t pid = fork();
-    if (pid == 0) {
-      const int devnull = open("/dev/null", O_WRONLY);
-      dup2(devnull, 1), dup2(devnull, 2);
-      execl(KSEARCH_BINARY, KSEARCH_BINARY, "index", docs.c_str(), "--model", kModel.c_str(), "-q", "--chunk-tokens", "96",
-            nullptr);
-      _exit(127);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(20, 400)(random)));
-    kill(pid, SIGKILL);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    // Whatever was committed is consistent: status works and every chunk has its vector.
-    if (fs::exists(docs / ".ksearch" / "index.db")) {
-      const auto result = testing::run_ksearch({"status", "--json"}, "", {}, docs);
-      ASSERT_EQ(result.exit_code, 0) << result.err;
-      chunk_set(docs / ".ksearch");
-    }
-  }
-  const auto finish = testing::run_ksearch({"index", docs.string(), "--model", kModel, "--json", "--chunk-tokens", "96"});
-  ASSERT_EQ(finish.exit_code, 0) << finish.err;
-  EXPECT_EQ(chunk_set(docs / ".ksearch"), expected);
-  const auto a = json_of(testing::run_ksearch({"search", "문서 17의 문장", "--json"}, "", {}, docs));
-  const auto b = json_of(testing::run_ksearch({"search", "문서 17의 문장", "--json"}, "", {}, dir / "reference"));
-  ASSERT_EQ(a["results"].size(), b["results"].size());
-  for (std::size_t i = 0; i < a["results"].size(); ++i) {
-    EXPECT_EQ(a["results"][i]["path"], b["results"][i]["path"]);
-    EXPECT_EQ(a["results"][i]["text"], b["results"][i]["text"]);
-  }
 }
 
 TEST(CliShell, ReadsQueriesAndCommandsFromStdin) {

@@ -1,0 +1,132 @@
+// Broken and hostile input: odd files are skipped or handled with a reason and the run continues; a 210 MB text file
+// is indexed in bounded memory; broken model folders give a clear error and a non-zero exit, never a crash.
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "base/files.h"
+#include "tests/test_support.h"
+
+namespace ksearch {
+namespace {
+namespace fs = std::filesystem;
+
+TEST(HostileInput, OddFilesAreSkippedWithReasonsAndTheRunContinues) {
+  testing::TempDir dir;
+  const fs::path docs = dir / "docs";
+  testing::write_text(docs / "good.txt", "정상적인 한국어 문서입니다. 서울에 관한 이야기.");
+  testing::write_text(docs / "empty.txt", "");
+  testing::write_text(docs / "nul.txt", std::string("텍스트\0\0\0바이너리", 24));
+  testing::write_text(docs / "invalid.txt", "앞부분은 정상 \xFF\xFE 뒷부분도 정상인 문장이 꽤 길게 이어집니다. 서울과 부산.");
+  testing::write_text(docs / "long-line.txt", [] {
+    std::string line;
+    while (line.size() < (6u << 20)) line += "줄바꿈없이계속이어지는아주긴문장 ";
+    return line;
+  }());
+  testing::write_text(docs / (std::string("\xFF\xFE") + "odd-name.txt"), "이상한 이름의 파일도 색인됩니다.");
+  testing::write_text(docs / "markup.html", "<html><body><p>태그가 <b>닫히지 않은<p>HTML 문서<script>x()</body>");
+  fs::create_symlink("/proc/self/mem", docs / "unreadable.txt");  // stat says a regular file; reading fails
+  fs::create_directory_symlink(docs, docs / "loop");
+  testing::write_text(docs / "fake.pdf", "%PDF-1.7 not really");
+  testing::write_text(docs / "fake.docx", "PK\x03\x04 truncated zip");
+
+  const auto run = testing::run_ksearch({"index", docs.string(), "--no-model", "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const Json summary = Json::parse(run.out);
+  std::map<std::string, std::string> skipped;
+  for (const auto& item : summary["skipped_files"]) skipped[item["path"]] = item["reason"];
+  EXPECT_NE(skipped["empty.txt"].find("no text"), std::string::npos);
+  EXPECT_NE(skipped["nul.txt"].find("binary"), std::string::npos);
+  EXPECT_FALSE(skipped["unreadable.txt"].empty());
+  EXPECT_FALSE(skipped["fake.pdf"].empty());
+  EXPECT_NE(skipped["fake.docx"].find("ZIP"), std::string::npos);
+  EXPECT_TRUE(skipped.contains("loop"));
+  bool warned = false;
+  for (const auto& item : summary["warnings"])
+    if (item["path"] == "invalid.txt") warned = item["warning"].get<std::string>().find("U+FFFD") != std::string::npos;
+  EXPECT_TRUE(warned);
+  EXPECT_EQ(summary["indexed"], 5);  // good, invalid, long-line, odd name, markup
+
+  // The odd-byte name comes back as valid JSON (U+FFFD for the bytes).
+  const auto search = testing::run_ksearch({"search", "이상한 이름", "--json", "-k", "1"}, "", {}, docs);
+  ASSERT_EQ(search.exit_code, 0) << search.err;
+  EXPECT_NE(Json::parse(search.out)["results"][0]["path"].get<std::string>().find("odd-name.txt"), std::string::npos);
+  const auto html = testing::run_ksearch({"search", "닫히지 않은 HTML", "--json", "-k", "1"}, "", {}, docs);
+  EXPECT_EQ(Json::parse(html.out)["results"][0]["path"], "markup.html");
+}
+
+TEST(HostileInput, HugeTextFileIsStreamedInBoundedMemory) {
+  testing::TempDir dir;
+  {
+    fs::create_directories(dir / "docs");
+    std::ofstream out(dir / "docs" / "huge.txt", std::ios::binary);
+    std::string paragraph;
+    for (int i = 0; i < 30; ++i) paragraph += "아주 큰 텍스트 파일의 문장 " + std::to_string(i) + "번입니다. ";
+    paragraph += "\n\n";
+    for (std::size_t written = 0; written < (210u << 20); written += paragraph.size()) out << paragraph;
+  }
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1), dup2(devnull, 2);
+    execl(KSEARCH_BINARY, KSEARCH_BINARY, "index", (dir / "docs").c_str(), "--no-model", "-q", nullptr);
+    _exit(127);
+  }
+  int status = 0;
+  rusage usage{};
+  wait4(pid, &status, 0, &usage);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  const long peak_mib = usage.ru_maxrss / 1024;
+  std::cerr << "peak RSS indexing a 210 MiB file: " << peak_mib << " MiB\n";
+  EXPECT_LT(peak_mib, 300);
+  const auto status_run = testing::run_ksearch({"status", "--json"}, "", {}, dir / "docs");
+  EXPECT_GT(Json::parse(status_run.out)["chunks"].get<int>(), 50000);
+  const auto hit = testing::run_ksearch({"search", "문장 29번", "--json", "-k", "1"}, "", {}, dir / "docs");
+  EXPECT_EQ(Json::parse(hit.out)["results"][0]["path"], "huge.txt");
+}
+
+TEST(HostileInput, BrokenModelsFailCleanly) {
+  testing::TempDir dir;
+  const auto broken = [&](const std::string& name, const std::function<void(const fs::path&)>& damage) {
+    const fs::path model = dir / name;
+    testing::copy_model(testing::fixture("tiny-e5-bert"), model);
+    damage(model);
+    return model;
+  };
+  const auto edit_config = [](const fs::path& model, const std::string& key, const Json& value) {
+    Json config = read_json_file(model / "config.json");
+    config[key] = value;
+    testing::write_text(model / "config.json", config.dump());
+  };
+  const std::vector<std::pair<fs::path, std::string>> cases = {
+      {broken("no-config", [](const fs::path& m) { fs::remove(m / "config.json"); }), "config.json"},
+      {broken("no-weights", [](const fs::path& m) { fs::remove(m / "model.safetensors"); }), "model.safetensors"},
+      {broken("no-tokenizer", [](const fs::path& m) { fs::remove(m / "sentencepiece.bpe.model"); }), "sentencepiece"},
+      {broken("bad-tokenizer", [](const fs::path& m) { testing::write_text(m / "sentencepiece.bpe.model", "junk"); }),
+       "sentencepiece"},
+      {broken("truncated", [](const fs::path& m) {
+         const std::string bytes = read_file(m / "model.safetensors");
+         testing::write_text(m / "model.safetensors", bytes.substr(0, bytes.size() - 1000));
+       }), "truncated"},
+      {broken("zero-heads", [&](const fs::path& m) { edit_config(m, "num_attention_heads", 0); }), "num_attention_heads"},
+      {broken("indivisible", [&](const fs::path& m) { edit_config(m, "num_attention_heads", 5); }), "not divisible"},
+      {broken("wrong-shape", [&](const fs::path& m) { edit_config(m, "intermediate_size", 256); }), "has shape"},
+      {broken("small-vocab", [&](const fs::path& m) { edit_config(m, "vocab_size", 100); }), "do not belong together"},
+      {broken("bad-json", [](const fs::path& m) { testing::write_text(m / "config.json", "{\"model_type\": "); }),
+       "invalid JSON"},
+  };
+  for (const auto& [model, message] : cases) {
+    const auto result = testing::run_ksearch({"embed", "-m", model.string()}, "안녕\n");
+    EXPECT_EQ(result.exit_code, 1) << model.filename();
+    EXPECT_NE(result.err.find(message), std::string::npos) << model.filename() << ": " << result.err;
+  }
+}
+
+}  // namespace
+}  // namespace ksearch
