@@ -18,6 +18,7 @@ struct EmbedFlags {
   bool passage = false;
   std::size_t batch_size = 32;
   std::size_t max_tokens = 0;
+  std::string precision = "fp32";
 };
 
 void add_input_flags(CLI::App& command, EmbedFlags& flags) {
@@ -27,12 +28,15 @@ void add_input_flags(CLI::App& command, EmbedFlags& flags) {
       ->transform(CLI::CheckedTransformer(std::map<std::string, InputFormat>{{"text", InputFormat::Text},
                                                                              {"jsonl", InputFormat::Jsonl}}));
   command.add_option("--max-tokens", flags.max_tokens, "truncate inputs to N tokens (default: the model's limit)");
+  command.add_option("--precision", flags.precision, "encoder precision: fp32 (exact), bf16 or int8 (faster)")
+      ->check(CLI::IsMember({"fp32", "bf16", "int8"}))
+      ->capture_default_str();
 }
 
 void run_embed(const EmbedFlags& flags) {
   EmbedOptions options;
   options.max_tokens = flags.max_tokens;
-  const Embedder embedder(Model::load(flags.model), options);
+  const Embedder embedder(Model::load(flags.model, parse_precision(flags.precision)), options);
   const TextKind kind = flags.query ? TextKind::Query : flags.passage ? TextKind::Passage : TextKind::Raw;
   const std::vector<std::string> inputs = read_inputs(flags.input, flags.format);
   const std::size_t batch = std::max<std::size_t>(1, flags.batch_size);

@@ -39,6 +39,7 @@ struct IndexFlags {
   bool wait = false;
   bool json = false;
   bool quiet = false;
+  std::string precision = "fp32";
 };
 
 void print_progress(const IndexProgress& progress) {
@@ -106,6 +107,7 @@ void run_index_command(const IndexFlags& flags) {
   options.excludes = flags.excludes;
   options.rebuild = flags.rebuild;
   options.wait_for_lock = flags.wait;
+  options.precision = parse_precision(flags.precision);
   const bool show_progress = !flags.json && !flags.quiet && is_terminal(stderr);
   std::function<void(const IndexProgress&)> progress;
   if (show_progress) progress = print_progress;
@@ -221,6 +223,8 @@ void add_index_commands(CLI::App& app) {
   index->add_option("--exclude", flags->excludes, "skip paths matching GLOB (gitignore syntax); repeatable");
   index->add_flag("--rebuild", flags->rebuild, "drop the index and rebuild it (needed to change the model)");
   index->add_flag("--wait", flags->wait, "wait for another running `ksearch index` instead of failing");
+  index->add_option("--precision", flags->precision, "encoder precision: fp32 (exact), bf16 or int8 (2-3x faster)")
+      ->check(CLI::IsMember({"fp32", "bf16", "int8"}));
   index->add_flag("--json", flags->json, "print the summary as JSON");
   index->add_flag("-q,--quiet", flags->quiet, "no progress and no summary");
   index->callback([flags] { run_index_command(*flags); });

@@ -20,6 +20,7 @@ struct SearchFlags {
   std::optional<std::string> rerank;  // present: rerank (value: model, "" = default)
   std::size_t rerank_top = 50;
   std::optional<std::string> model;
+  std::string precision = "fp32";
 };
 
 void run_search(const SearchFlags& flags) {
@@ -34,6 +35,7 @@ void run_search(const SearchFlags& flags) {
   engine_options.model = flags.model;
   if (flags.rerank && !flags.rerank->empty()) engine_options.rerank_model = *flags.rerank;
   engine_options.load_model = options.mode != SearchMode::Lexical;
+  engine_options.precision = parse_precision(flags.precision);
   const auto engine = SearchEngine::open(locate_index(flags.db), engine_options);
   const SearchResponse response = engine->search(flags.query, options);
   if (flags.json)
@@ -52,6 +54,7 @@ struct EvalFlags {
   std::optional<std::size_t> limit;
   std::optional<std::string> rerank;
   int chunk_tokens = 0;
+  std::string precision = "fp32";
 };
 
 void run_eval(const EvalFlags& flags) {
@@ -65,6 +68,7 @@ void run_eval(const EvalFlags& flags) {
   options.rerank = flags.rerank.has_value();
   if (flags.rerank && !flags.rerank->empty()) options.rerank_model = *flags.rerank;
   options.chunk_tokens = flags.chunk_tokens;
+  options.precision = parse_precision(flags.precision);
   const EvalReport r = evaluate(set, options);
   const Json json = {{"documents", r.documents},     {"queries", r.queries},         {"mode", r.mode},
                      {"model", r.model.empty() ? Json() : Json(r.model)},            {"rerank", options.rerank},
@@ -101,6 +105,8 @@ void add_search_commands(CLI::App& app) {
       ->default_str("");
   search->add_option("--rerank-top", flags->rerank_top, "candidates to rerank")->capture_default_str();
   search->add_option("-m,--model", flags->model, "embedding model to use instead of the index's (same weights)");
+  search->add_option("--precision", flags->precision, "encoder precision: fp32, bf16 or int8")
+      ->check(CLI::IsMember({"fp32", "bf16", "int8"}));
   search->callback([flags] { run_search(*flags); });
 
   auto eval_flags = std::make_shared<EvalFlags>();
@@ -114,6 +120,8 @@ void add_search_commands(CLI::App& app) {
   eval->add_option("--limit", eval_flags->limit, "evaluate only the first N queries");
   eval->add_option("--rerank", eval_flags->rerank, "rerank with a cross-encoder")->expected(0, 1)->default_str("");
   eval->add_option("--chunk-tokens", eval_flags->chunk_tokens, "chunk size in model tokens");
+  eval->add_option("--precision", eval_flags->precision, "encoder precision: fp32, bf16 or int8")
+      ->check(CLI::IsMember({"fp32", "bf16", "int8"}));
   eval->add_flag("--json", eval_flags->json, "print JSON");
   eval->callback([eval_flags] { run_eval(*eval_flags); });
 

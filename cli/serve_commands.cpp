@@ -20,6 +20,7 @@ struct ServeFlags {
   ServeOptions serve;
   std::string api_key;
   ApiLimits limits;
+  std::string precision = "fp32";
 };
 
 void run_serve(ServeFlags flags) {
@@ -43,7 +44,7 @@ void run_serve(ServeFlags flags) {
   std::shared_ptr<const Embedder> embedder;
   const std::string model_name = flags.model.value_or(index_model.empty() ? std::string(kDefaultEmbeddingModel) : index_model);
   try {
-    embedder = std::make_shared<const Embedder>(Model::load(model_name));
+    embedder = std::make_shared<const Embedder>(Model::load(model_name, parse_precision(flags.precision)));
   } catch (const Error& e) {
     if (flags.model) throw;
     std::cerr << "ksearch: " << e.what() << "\nksearch: serving without an embedding model\n";
@@ -53,7 +54,7 @@ void run_serve(ServeFlags flags) {
   if (!flags.no_rerank) {
     try {
       reranker = std::make_shared<const CrossEncoder>(
-          Model::load(flags.rerank_model.value_or(std::string(kDefaultRerankModel))));
+          Model::load(flags.rerank_model.value_or(std::string(kDefaultRerankModel)), parse_precision(flags.precision)));
     } catch (const Error& e) {
       if (flags.rerank_model) throw;
       reranker_problem = cat("reranker unavailable: ", e.what());
@@ -64,6 +65,7 @@ void run_serve(ServeFlags flags) {
   if (location) {
     EngineOptions options;
     options.reranker = reranker;
+    options.precision = parse_precision(flags.precision);
     if (embedder && embedder->spec().id == index_model) options.embedder = embedder;
     engine = SearchEngine::open(*location, options);
     if (!engine->notice().empty()) std::cerr << "ksearch: " << engine->notice() << '\n';
@@ -110,6 +112,8 @@ void add_serve_commands(CLI::App& app) {
   serve->add_option("-m,--model", flags->model, "embedding model (default: the index's, else the default model)");
   serve->add_option("--rerank-model", flags->rerank_model, "cross-encoder (default: dragonkue/bge-reranker-v2-m3-ko)");
   serve->add_flag("--no-rerank", flags->no_rerank, "do not load a reranker");
+  serve->add_option("--precision", flags->precision, "encoder precision: fp32, bf16 or int8")
+      ->check(CLI::IsMember({"fp32", "bf16", "int8"}));
   serve->add_option("--host", flags->serve.host, "address to bind")->capture_default_str();
   serve->add_option("--port", flags->serve.port, "port (0: any free port)")->capture_default_str();
   serve->add_option("--api-key", flags->api_key, "require 'Authorization: Bearer KEY' (also $KSEARCH_API_KEY)");

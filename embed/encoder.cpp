@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 #include "base/error.h"
+#include "embed/linear.h"
 #include "embed/ops.h"
 #include "embed/safetensors.h"
 
@@ -40,22 +42,13 @@ FloatTensor bind(const TensorStore& store, const std::string& name, std::vector<
   return tensor;
 }
 
-struct Dense {
-  FloatTensor weight;  // [out, in]
-  FloatTensor bias;    // [out]
-  std::size_t in = 0, out = 0;
-  void apply(const float* x, std::size_t ldx, std::size_t rows, float* y, std::size_t ldy) const {
-    ops::linear(x, ldx, rows, in, weight.data, bias.data, out, y, ldy);
-  }
-};
-
-Dense bind_dense(const TensorStore& store, const std::string& prefix, int out, int in) {
-  Dense dense;
-  dense.weight = bind(store, prefix + ".weight", {out, in});
-  dense.bias = bind(store, prefix + ".bias", {out});
-  dense.in = static_cast<std::size_t>(in);
-  dense.out = static_cast<std::size_t>(out);
-  return dense;
+// A dense layer's weights, packed for the chosen precision (the checkpoint's tensors are read once, at load).
+Linear bind_dense(const TensorStore& store, const std::string& prefix, int out, int in, Precision precision,
+                  Activation activation = Activation::None) {
+  const FloatTensor weight = bind(store, prefix + ".weight", {out, in});
+  const FloatTensor bias = bind(store, prefix + ".bias", {out});
+  return Linear(weight.data, bias.data, static_cast<std::size_t>(out), static_cast<std::size_t>(in), precision,
+                activation);
 }
 
 struct Norm {
@@ -67,7 +60,7 @@ Norm bind_norm(const TensorStore& store, const std::string& prefix, int width) {
 }
 
 struct Layer {
-  Dense query, key, value, attention_output, intermediate, output;
+  Linear query, key, value, attention_output, intermediate, output;
   Norm attention_norm, output_norm;
 };
 
@@ -78,13 +71,13 @@ struct TransformerEncoder::Weights {
   FloatTensor position_embeddings, token_type_embeddings;
   Norm embedding_norm;
   std::vector<Layer> layers;
-  // Classification head (cross-encoders only).
-  bool has_head = false;
-  Dense head_dense, head_out;
+  // Classification head (cross-encoders only), kept in fp32: it runs on one token per pair.
+  std::optional<Linear> head_dense, head_out;
 };
 
-TransformerEncoder::TransformerEncoder(const TransformerConfig& config, std::shared_ptr<const TensorStore> store)
-    : config_(config), store_(std::move(store)), weights_(std::make_unique<Weights>()) {
+TransformerEncoder::TransformerEncoder(const TransformerConfig& config, std::shared_ptr<const TensorStore> store,
+                                       Precision precision)
+    : config_(config), store_(std::move(store)), weights_(std::make_unique<Weights>()), precision_(precision) {
   const TensorStore& s = *store_;
   const int hidden = config.hidden_size;
   const int ffn = config.intermediate_size;
@@ -103,26 +96,21 @@ TransformerEncoder::TransformerEncoder(const TransformerConfig& config, std::sha
   w.embedding_norm = bind_norm(s, "embeddings.LayerNorm", hidden);
   for (int i = 0; i < config.num_layers; ++i) {
     const std::string p = "encoder.layer." + std::to_string(i) + ".";
-    Layer layer;
-    layer.query = bind_dense(s, p + "attention.self.query", hidden, hidden);
-    layer.key = bind_dense(s, p + "attention.self.key", hidden, hidden);
-    layer.value = bind_dense(s, p + "attention.self.value", hidden, hidden);
-    layer.attention_output = bind_dense(s, p + "attention.output.dense", hidden, hidden);
-    layer.attention_norm = bind_norm(s, p + "attention.output.LayerNorm", hidden);
-    layer.intermediate = bind_dense(s, p + "intermediate.dense", ffn, hidden);
-    layer.output = bind_dense(s, p + "output.dense", hidden, ffn);
-    layer.output_norm = bind_norm(s, p + "output.LayerNorm", hidden);
-    w.layers.push_back(std::move(layer));
+    w.layers.push_back(Layer{bind_dense(s, p + "attention.self.query", hidden, hidden, precision),
+                             bind_dense(s, p + "attention.self.key", hidden, hidden, precision),
+                             bind_dense(s, p + "attention.self.value", hidden, hidden, precision),
+                             bind_dense(s, p + "attention.output.dense", hidden, hidden, precision),
+                             bind_dense(s, p + "intermediate.dense", ffn, hidden, precision, Activation::GeluErf),
+                             bind_dense(s, p + "output.dense", hidden, ffn, precision),
+                             bind_norm(s, p + "attention.output.LayerNorm", hidden),
+                             bind_norm(s, p + "output.LayerNorm", hidden)});
   }
   if (config.num_labels > 0) {
-    w.has_head = true;
-    if (s.find("classifier.out_proj.weight") != nullptr) {  // XLMRobertaClassificationHead
-      w.head_dense = bind_dense(s, "classifier.dense", hidden, hidden);
-      w.head_out = bind_dense(s, "classifier.out_proj", config.num_labels, hidden);
-    } else {  // BertForSequenceClassification: pooler then classifier
-      w.head_dense = bind_dense(s, "pooler.dense", hidden, hidden);
-      w.head_out = bind_dense(s, "classifier", config.num_labels, hidden);
-    }
+    const bool roberta_head = s.find("classifier.out_proj.weight") != nullptr;  // XLMRobertaClassificationHead
+    // BertForSequenceClassification: pooler (dense + tanh) then classifier.
+    w.head_dense = bind_dense(s, roberta_head ? "classifier.dense" : "pooler.dense", hidden, hidden, Precision::Fp32);
+    w.head_out = bind_dense(s, roberta_head ? "classifier.out_proj" : "classifier", config.num_labels, hidden,
+                            Precision::Fp32);
   }
 }
 
@@ -185,9 +173,9 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
                                          std::vector<float>(std::min(longest, kQueryBlock) * longest));
 
   for (const Layer& layer : w.layers) {
-    layer.query.apply(x, hidden, tokens, q.data(), hidden);
-    layer.key.apply(x, hidden, tokens, k.data(), hidden);
-    layer.value.apply(x, hidden, tokens, v.data(), hidden);
+    layer.query.forward(x, tokens, q.data());
+    layer.key.forward(x, tokens, k.data());
+    layer.value.forward(x, tokens, v.data());
 
     // Work items: (sequence, head, query block).
     struct Item {
@@ -198,7 +186,8 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
       for (std::size_t h = 0; h < heads; ++h)
         for (std::size_t r = 0; r < batch[s].size(); r += kQueryBlock)
           items.push_back({s, h, r, std::min(kQueryBlock, batch[s].size() - r)});
-#pragma omp parallel for num_threads(threads) schedule(dynamic)
+    // Tiny batches (a single query) run attention on one thread: the team's wake-up would cost more.
+#pragma omp parallel for num_threads(threads) schedule(dynamic) if (tokens > 64)
     for (std::size_t i = 0; i < items.size(); ++i) {
       const Item& item = items[i];
       const std::size_t begin = out.offsets[item.sequence];
@@ -212,12 +201,11 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
       ops::gemm_serial(false, item.rows, head_dim, length, 1.0f, s, length, v.data() + begin * hidden + column, hidden,
                        0.0f, context.data() + (begin + item.row_begin) * hidden + column, hidden);
     }
-    layer.attention_output.apply(context.data(), hidden, tokens, attention_out.data(), hidden);
+    layer.attention_output.forward(context.data(), tokens, attention_out.data());
     ops::add_layer_norm(attention_out.data(), x, tokens, hidden, layer.attention_norm.gamma.data,
                         layer.attention_norm.beta.data, config_.layer_norm_eps);
-    layer.intermediate.apply(attention_out.data(), hidden, tokens, intermediate.data(), ffn);
-    ops::gelu_erf(intermediate.data(), tokens * ffn);
-    layer.output.apply(intermediate.data(), ffn, tokens, x, hidden);
+    layer.intermediate.forward(attention_out.data(), tokens, intermediate.data());  // GELU fused
+    layer.output.forward(intermediate.data(), tokens, x);
     ops::add_layer_norm(x, attention_out.data(), tokens, hidden, layer.output_norm.gamma.data,
                         layer.output_norm.beta.data, config_.layer_norm_eps);
   }
@@ -226,16 +214,16 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
 
 std::vector<float> TransformerEncoder::classify(const PackedHidden& hidden_states) const {
   const Weights& w = *weights_;
-  if (!w.has_head) fail("model has no sequence-classification head (config.json declares no *ForSequenceClassification)");
+  if (!w.head_dense) fail("model has no sequence-classification head (config.json declares no *ForSequenceClassification)");
   const std::size_t batch = hidden_states.offsets.size() - 1;
   const auto hidden = static_cast<std::size_t>(config_.hidden_size);
   std::vector<float> first(batch * hidden), dense(batch * hidden);
   for (std::size_t s = 0; s < batch; ++s)
     std::memcpy(first.data() + s * hidden, hidden_states.row(hidden_states.offsets[s]), hidden * sizeof(float));
-  w.head_dense.apply(first.data(), hidden, batch, dense.data(), hidden);
+  w.head_dense->forward(first.data(), batch, dense.data());
   ops::tanh_inplace(dense.data(), dense.size());
   std::vector<float> logits(batch * static_cast<std::size_t>(config_.num_labels));
-  w.head_out.apply(dense.data(), hidden, batch, logits.data(), static_cast<std::size_t>(config_.num_labels));
+  w.head_out->forward(dense.data(), batch, logits.data());
   return logits;
 }
 

@@ -13,6 +13,7 @@
 #include <span>
 #include <vector>
 
+#include "embed/linear.h"
 #include "embed/model_spec.h"
 #include "embed/tokenizer.h"
 
@@ -32,7 +33,8 @@ class TransformerEncoder {
  public:
   // Binds the weights of `store` (keeps `store` alive); validates every tensor's presence, dtype and shape
   // against `config`, naming the file, tensor and both shapes on mismatch.
-  TransformerEncoder(const TransformerConfig& config, std::shared_ptr<const TensorStore> store);
+  TransformerEncoder(const TransformerConfig& config, std::shared_ptr<const TensorStore> store,
+                     Precision precision = Precision::Fp32);
   ~TransformerEncoder();
   TransformerEncoder(TransformerEncoder&&) noexcept;
 
@@ -45,12 +47,14 @@ class TransformerEncoder {
   std::vector<float> classify(const PackedHidden& hidden) const;
 
   const TransformerConfig& config() const { return config_; }
+  Precision precision() const { return precision_; }
 
  private:
   struct Weights;
   TransformerConfig config_;
   std::shared_ptr<const TensorStore> store_;
   std::unique_ptr<Weights> weights_;
+  Precision precision_;
 };
 
 }  // namespace ksearch

@@ -18,8 +18,9 @@ struct Model {
   // Resolves `name` (alias, hub id or folder), reads its files and binds its weights.  Throws Error naming the file
   // and field for anything missing or inconsistent, including a tokenizer whose vocabulary does not fit the
   // embedding matrix.
-  static std::shared_ptr<const Model> load(std::string_view name);
-  static std::shared_ptr<const Model> load_dir(const std::filesystem::path& dir, const std::string& id);
+  static std::shared_ptr<const Model> load(std::string_view name, Precision precision = Precision::Fp32);
+  static std::shared_ptr<const Model> load_dir(const std::filesystem::path& dir, const std::string& id,
+                                               Precision precision = Precision::Fp32);
 };
 
 }  // namespace ksearch

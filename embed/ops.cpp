@@ -5,11 +5,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
 #include <Eigen/Core>
-#include <unsupported/Eigen/SpecialFunctions>
 
 #include "base/error.h"
 
@@ -24,6 +24,9 @@ void check(dnnl_status_t status, const char* what) {
 
 }  // namespace
 
+// Below this many elements a loop runs on one thread: waking the team costs more than it saves (single queries).
+constexpr std::size_t kParallelThreshold = 1 << 15;
+
 int thread_count() {
   static const int threads = [] {
     if (const char* value = std::getenv("KSEARCH_THREADS"); value != nullptr && std::atoi(value) > 0)
@@ -31,19 +34,6 @@ int thread_count() {
     return omp_get_max_threads();
   }();
   return threads;
-}
-
-void linear(const float* x, std::size_t ldx, std::size_t rows, std::size_t in, const float* w, const float* bias,
-            std::size_t out, float* y, std::size_t ldy) {
-  if (rows == 0) return;
-  check(dnnl_sgemm('N', 'T', static_cast<dnnl_dim_t>(rows), static_cast<dnnl_dim_t>(out),
-                   static_cast<dnnl_dim_t>(in), 1.0f, x, static_cast<dnnl_dim_t>(ldx), w,
-                   static_cast<dnnl_dim_t>(in), 0.0f, y, static_cast<dnnl_dim_t>(ldy)),
-        "sgemm");
-  if (bias == nullptr) return;
-  const Eigen::Map<const Eigen::ArrayXf> b(bias, static_cast<Eigen::Index>(out));
-#pragma omp parallel for num_threads(thread_count()) schedule(static)
-  for (std::size_t r = 0; r < rows; ++r) ArrayMap(y + r * ldy, static_cast<Eigen::Index>(out)) += b;
 }
 
 void gemm_serial(bool b_transposed, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
@@ -58,7 +48,7 @@ void add_layer_norm(float* x, const float* residual, std::size_t rows, std::size
                     const float* beta, float eps) {
   const auto n = static_cast<Eigen::Index>(width);
   const Eigen::Map<const Eigen::ArrayXf> g(gamma, n), b(beta, n);
-#pragma omp parallel for num_threads(thread_count()) schedule(static)
+#pragma omp parallel for num_threads(thread_count()) schedule(static) if (rows * width > kParallelThreshold)
   for (std::size_t r = 0; r < rows; ++r) {
     ArrayMap row(x + r * width, n);
     if (residual != nullptr) row += Eigen::Map<const Eigen::ArrayXf>(residual + r * width, n);
@@ -69,24 +59,107 @@ void add_layer_norm(float* x, const float* residual, std::size_t rows, std::size
   }
 }
 
-void gelu_erf(float* x, std::size_t count) {
-  constexpr std::size_t kBlock = 4096;
-  const std::size_t blocks = (count + kBlock - 1) / kBlock;
-#pragma omp parallel for num_threads(thread_count()) schedule(static)
-  for (std::size_t i = 0; i < blocks; ++i) {
-    const std::size_t begin = i * kBlock;
-    ArrayMap v(x + begin, static_cast<Eigen::Index>(std::min(kBlock, count - begin)));
-    v = 0.5f * v * (1.0f + (v * static_cast<float>(M_SQRT1_2)).erf());
+// Transcendental kernels: plain loops the compiler vectorises, built for AVX-512, AVX2 and baseline x86-64 and chosen
+// at run time (GCC target_clones), so one binary runs everywhere and uses the widest vectors the CPU has.
+#define KSEARCH_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+
+namespace {
+
+// e^x to about 2e-7 relative: x = n·ln2 + r with |r| ≤ ln2/2, degree-6 Taylor polynomial, 2^n from the exponent bits.
+inline float exp_approx(float x) {
+  x = std::min(std::max(x, -87.0f), 88.0f);
+  const float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;  // round to nearest without a libm call
+  const float r = (x - n * 0.693145752f) - n * 1.42860677e-6f;
+  const float p =
+      1.0f + r * (1.0f + r * (0.5f + r * (0.166666672f + r * (0.0416666679f + r * (0.00833333377f + r * 0.00138888892f)))));
+  const std::int32_t bits = (static_cast<std::int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+// erf(x) to 1.5e-7 absolute (Abramowitz & Stegun 7.1.26).
+inline float erf_approx(float x) {
+  const float a = std::abs(x);
+  const float t = 1.0f / (1.0f + 0.3275911f * a);
+  const float poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
+  const float y = 1.0f - poly * exp_approx(-a * a);
+  return x < 0 ? -y : y;
+}
+
+KSEARCH_VECTOR_CLONES void gelu_block(float* x, std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) x[i] = 0.5f * x[i] * (1.0f + erf_approx(x[i] * 0.707106781f));
+}
+
+KSEARCH_VECTOR_CLONES void softmax_row(float* x, std::size_t width, float scale) {
+  float max = x[0];
+  for (std::size_t i = 1; i < width; ++i) max = std::max(max, x[i]);
+  float sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (std::size_t i = 0; i < width; ++i) {
+    x[i] = exp_approx((x[i] - max) * scale);
+    sum += x[i];
+  }
+  const float inverse = 1.0f / sum;
+  for (std::size_t i = 0; i < width; ++i) x[i] *= inverse;
+}
+
+KSEARCH_VECTOR_CLONES void quantize_row(const float* x, std::size_t width, std::int8_t* q, float* scale_out) {
+  float max = 0;
+  for (std::size_t i = 0; i < width; ++i) max = std::max(max, std::abs(x[i]));
+  const float scale = max > 0 ? max / 127.0f : 1.0f;
+  const float inverse = 1.0f / scale;
+  for (std::size_t i = 0; i < width; ++i) {
+    const float rounded = (x[i] * inverse + 12582912.0f) - 12582912.0f;  // round half to even
+    q[i] = static_cast<std::int8_t>(static_cast<std::int32_t>(rounded));
+  }
+  *scale_out = scale;
+}
+
+KSEARCH_VECTOR_CLONES void rescale_row(const std::int32_t* sums, std::size_t columns, float row_scale,
+                                       const float* column_scales, const float* bias, float* y) {
+  for (std::size_t c = 0; c < columns; ++c) y[c] = static_cast<float>(sums[c]) * row_scale * column_scales[c] + bias[c];
+}
+
+KSEARCH_VECTOR_CLONES void bfloat16_block(const float* x, std::size_t count, std::uint16_t* y) {
+  for (std::size_t i = 0; i < count; ++i) {
+    std::uint32_t bits;
+    std::memcpy(&bits, &x[i], sizeof bits);
+    bits += 0x7FFFu + ((bits >> 16) & 1u);
+    y[i] = static_cast<std::uint16_t>(bits >> 16);
   }
 }
 
+}  // namespace
+
+void quantize_rows(const float* x, std::size_t rows, std::size_t width, std::int8_t* q, float* scales) {
+#pragma omp parallel for num_threads(thread_count()) schedule(static) if (rows * width > kParallelThreshold)
+  for (std::size_t r = 0; r < rows; ++r) quantize_row(x + r * width, width, q + r * width, scales + r);
+}
+
+void rescale_products(const std::int32_t* sums, std::size_t rows, std::size_t columns, const float* row_scales,
+                      const float* column_scales, const float* bias, float* y) {
+#pragma omp parallel for num_threads(thread_count()) schedule(static) if (rows * columns > kParallelThreshold)
+  for (std::size_t r = 0; r < rows; ++r)
+    rescale_row(sums + r * columns, columns, row_scales[r], column_scales, bias, y + r * columns);
+}
+
+void to_bfloat16(const float* x, std::size_t count, std::uint16_t* y) {
+  constexpr std::size_t kBlock = 8192;
+  const std::size_t blocks = (count + kBlock - 1) / kBlock;
+#pragma omp parallel for num_threads(thread_count()) schedule(static) if (count > kParallelThreshold)
+  for (std::size_t i = 0; i < blocks; ++i) bfloat16_block(x + i * kBlock, std::min(kBlock, count - i * kBlock), y + i * kBlock);
+}
+
+void gelu_erf(float* x, std::size_t count) {
+  constexpr std::size_t kBlock = 4096;
+  const std::size_t blocks = (count + kBlock - 1) / kBlock;
+#pragma omp parallel for num_threads(thread_count()) schedule(static) if (count > kParallelThreshold)
+  for (std::size_t i = 0; i < blocks; ++i) gelu_block(x + i * kBlock, std::min(kBlock, count - i * kBlock));
+}
+
 void softmax_rows(float* x, std::size_t rows, std::size_t width, std::size_t ld, float scale) {
-  for (std::size_t r = 0; r < rows; ++r) {
-    ArrayMap row(x + r * ld, static_cast<Eigen::Index>(width));
-    const float max = row.maxCoeff();
-    row = ((row - max) * scale).exp();
-    row *= 1.0f / row.sum();
-  }
+  for (std::size_t r = 0; r < rows; ++r) softmax_row(x + r * ld, width, scale);
 }
 
 void tanh_inplace(float* x, std::size_t count) {

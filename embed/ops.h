@@ -1,17 +1,13 @@
 // Compute primitives of the encoder.  Matrices are row-major float32; "rows" are tokens.
 //
-// Matrix products go through oneDNN (runtime CPU dispatch: the same binary uses AVX-512 where present and SSE/AVX2
-// elsewhere); the element-wise steps are fused loops over rows, parallel over both cores.
+// Dense layers are embed/linear.h; here are the attention products (oneDNN sgemm, dispatched on the CPU at run time)
+// and the element-wise steps, fused loops over rows, parallel over both cores.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace ksearch::ops {
-
-// y[rows, out] = x[rows, in] · wᵀ (+ bias), w is [out, in] row-major (PyTorch Linear layout).
-// ldx / ldy are row strides of x and y (elements).
-void linear(const float* x, std::size_t ldx, std::size_t rows, std::size_t in, const float* w, const float* bias,
-            std::size_t out, float* y, std::size_t ldy);
 
 // c[m, n] = alpha · a[m, k] · op(b) (+ beta · c), op(b) = bᵀ when b_transposed (b is [n, k]) else b ([k, n]).
 // Single-threaded: callers parallelise over heads.
@@ -33,6 +29,16 @@ void tanh_inplace(float* x, std::size_t count);
 
 // Rows of x divided by their L2 norm (rows with zero norm stay zero).
 void l2_normalize_rows(float* x, std::size_t rows, std::size_t width);
+
+// int8 dynamic quantisation: each row of x[rows, width] gets scale = max|row| / 127 and q = round(x / scale).
+void quantize_rows(const float* x, std::size_t rows, std::size_t width, std::int8_t* q, float* scales);
+
+// y[r, c] = sums[r, c] · row_scales[r] · column_scales[c] + bias[c]  (int8 products back to fp32).
+void rescale_products(const std::int32_t* sums, std::size_t rows, std::size_t columns, const float* row_scales,
+                      const float* column_scales, const float* bias, float* y);
+
+// fp32 -> bfloat16 (round to nearest even), as raw 16-bit patterns.
+void to_bfloat16(const float* x, std::size_t count, std::uint16_t* y);
 
 // Number of threads the parallel loops use (both cores by default; KSEARCH_THREADS overrides).
 int thread_count();

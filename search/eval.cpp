@@ -167,6 +167,7 @@ EvalReport evaluate(const EvalSet& set, const EvalOptions& options) {
   if (options.model) index.model = options.model;
   else index.no_model = true;
   index.chunk_tokens = options.chunk_tokens;
+  index.precision = options.precision;
   const auto index_start = std::chrono::steady_clock::now();
   const IndexSummary summary = run_index(index);
   report.index_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - index_start).count();
@@ -174,6 +175,7 @@ EvalReport evaluate(const EvalSet& set, const EvalOptions& options) {
 
   EngineOptions engine_options;
   engine_options.rerank_model = options.rerank_model;
+  engine_options.precision = options.precision;
   const auto engine = SearchEngine::open(summary.location, engine_options);
   SearchOptions search;
   search.mode = options.mode;

@@ -39,6 +39,7 @@ struct EvalOptions {
   std::optional<std::string> rerank_model;
   int chunk_tokens = 0;
   std::optional<std::size_t> limit_queries;
+  Precision precision = Precision::Fp32;
 };
 
 struct EvalReport {

@@ -141,7 +141,7 @@ class IndexRun {
     std::shared_ptr<const Model> model;
     if (!model_name.empty()) {
       try {
-        model = Model::load(model_name);
+        model = Model::load(model_name, options_.precision);
       } catch (const Error& e) {
         if (options_.model || !fresh) throw;
         add_notice(cat("no embedding model available (", e.what(), ")\nindexing for lexical search only; to add ",

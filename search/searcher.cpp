@@ -75,7 +75,7 @@ std::shared_ptr<SearchEngine> SearchEngine::open(const IndexLocation& location, 
       model = std::shared_ptr<const Model>(options.embedder, &options.embedder->model());
     } else {
       try {
-        model = Model::load(name);
+        model = Model::load(name, options.precision);
       } catch (const Error& e) {
         engine->notice_ = cat("embedding model unavailable (", e.what(), "); using lexical search");
       }
@@ -120,7 +120,7 @@ const CrossEncoder* SearchEngine::reranker() const {
   std::lock_guard lock(reranker_mutex_);
   if (!reranker_)
     reranker_ = std::make_shared<const CrossEncoder>(
-        Model::load(options_.rerank_model.value_or(std::string(kDefaultRerankModel))));
+        Model::load(options_.rerank_model.value_or(std::string(kDefaultRerankModel)), options_.precision));
   return reranker_.get();
 }
 

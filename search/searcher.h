@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "embed/linear.h"
 #include "search/index_location.h"
 #include "store/chunk_store.h"
 
@@ -61,6 +62,7 @@ struct EngineOptions {
   std::optional<std::string> model;         // override the index's model name (same weights elsewhere)
   std::optional<std::string> rerank_model;  // loaded on first use when reranking is asked
   bool load_model = true;                   // false: lexical only (no model loading cost)
+  Precision precision = Precision::Fp32;    // encoder precision for query embedding
   std::shared_ptr<const Embedder> embedder;      // an already loaded model to use (must match the index)
   std::shared_ptr<const CrossEncoder> reranker;  // an already loaded reranker to use
 };

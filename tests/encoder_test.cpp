@@ -218,3 +218,30 @@ TEST(CrossEncoder, MatchesReferenceLogits) {
 
 }  // namespace
 }  // namespace ksearch
+
+namespace ksearch {
+namespace {
+
+// bf16 and int8 stay within cosine 0.99 of the reference embeddings on both fixtures (and our F16 model).
+TEST(ReducedPrecision, CosineToReferenceAtLeast099) {
+  for (const auto& dir : {testing::fixture("tiny-e5-bert"), testing::fixture("tiny-bge-m3-xlmr"),
+                          testing::test_data("models/tiny-xlmr-f16")}) {
+    const auto expected = testing::read_jsonl(dir / "expected.jsonl");
+    std::vector<std::string> texts;
+    for (const auto& line : expected) texts.push_back(line["text"]);
+    for (Precision precision : {Precision::Bf16, Precision::Int8}) {
+      const Embedder embedder(Model::load_dir(dir, "p", precision));
+      EXPECT_EQ(embedder.model().encoder.precision(), precision);
+      const Embeddings got = embedder.embed(texts, TextKind::Raw);
+      for (std::size_t i = 0; i < texts.size(); ++i) {
+        const auto want = expected[i]["embedding"].get<std::vector<float>>();
+        double dot = 0;
+        for (std::size_t d = 0; d < want.size(); ++d) dot += got.row(i)[d] * want[d];
+        EXPECT_GE(dot, 0.99) << dir.filename() << " " << precision_name(precision) << " " << texts[i];
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ksearch

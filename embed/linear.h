@@ -1,0 +1,44 @@
+// A dense layer y = x·Wᵀ + b on oneDNN's matmul primitive with weights packed once, at load, into the blocked layout
+// the CPU's kernel wants (so every call streams each weight once: this is what makes single queries fast).
+//
+// Precision (per model, chosen at load; CPU features detected at run time by oneDNN):
+//   fp32  exact
+//   bf16  weights and activations rounded to bfloat16, products accumulated in fp32 (AVX512_BF16 dot products)
+//   int8  weights quantised per output channel, activations per row on the fly (dynamic), int32 accumulation
+//         (AVX512_VNNI); results rescaled to fp32
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string_view>
+
+namespace ksearch {
+
+enum class Precision { Fp32, Bf16, Int8 };
+// An activation fused into the layer (computed while the output is still in cache).
+enum class Activation { None, GeluErf };
+std::string_view precision_name(Precision precision);
+Precision parse_precision(std::string_view name);  // "fp32" | "bf16" | "int8"; throws Error otherwise
+
+class Linear {
+ public:
+  // `weight` is [out, in] row-major (PyTorch layout); it is copied into the packed layout, so it may be freed.
+  Linear(const float* weight, const float* bias, std::size_t out, std::size_t in, Precision precision,
+         Activation activation = Activation::None);
+  ~Linear();
+  Linear(Linear&&) noexcept;
+  Linear& operator=(Linear&&) noexcept;
+
+  // y[rows, out] = activation(x[rows, in]·Wᵀ + b), x and y contiguous.  Thread-safe.
+  void forward(const float* x, std::size_t rows, float* y) const;
+
+  std::size_t in() const { return in_; }
+  std::size_t out() const { return out_; }
+
+ private:
+  struct Impl;
+  std::size_t in_ = 0, out_ = 0;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ksearch

@@ -1,0 +1,130 @@
+#include "fuzz/fuzz_targets.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+
+#include "base/error.h"
+#include "base/json.h"
+#include "base/utf8.h"
+#include "embed/embedder.h"
+#include "embed/safetensors.h"
+#include "ingest/chunker.h"
+#include "ingest/document.h"
+#include "ingest/readers.h"
+#include "server/api.h"
+#include "server/http_parser.h"
+
+namespace ksearch::fuzz {
+namespace {
+
+// The tiny fixture model, for targets that need a tokenizer or an encoder ($KSEARCH_FUZZ_MODEL overrides).
+std::shared_ptr<const Model> fixture_model() {
+  static const std::shared_ptr<const Model> model = [] {
+    const char* configured = std::getenv("KSEARCH_FUZZ_MODEL");
+    const std::filesystem::path dir = configured != nullptr ? configured : KSEARCH_FUZZ_FIXTURE;
+    return Model::load_dir(dir, "fuzz");
+  }();
+  return model;
+}
+
+bool utf8_invalid(std::string_view text) { return utf8::find_invalid(text).has_value(); }
+
+template <typename Function>
+void expecting_errors(Function&& function) {
+  try {
+    function();
+  } catch (const Error&) {
+    // Bad input is expected to be refused with an Error (SkipFile included).
+  }
+}
+
+void reader(std::string_view data, Document (*read)(std::string_view)) {
+  expecting_errors([&] {
+    const Document document = read(data);
+    KSEARCH_ASSERT(!utf8_invalid(document.text));
+  });
+}
+
+}  // namespace
+
+void safetensors_header(std::string_view data) {
+  expecting_errors([&] {
+    std::map<std::string, std::string> metadata;
+    const auto bytes = std::span(reinterpret_cast<const std::byte*>(data.data()), data.size());
+    for (const TensorView& tensor : SafetensorsFile::parse_header(bytes, "fuzz", &metadata))
+      if (tensor.dtype == DType::F32 || tensor.dtype == DType::F16 || tensor.dtype == DType::BF16) to_float32(tensor);
+  });
+}
+
+void model_config(std::string_view data) {
+  expecting_errors([&] { TransformerConfig::from_json(parse_json(data, "config.json"), "config.json"); });
+}
+
+void tokenizer(std::string_view data) {
+  const auto model = fixture_model();
+  expecting_errors([&] {
+    const std::size_t split = data.empty() ? 0 : static_cast<unsigned char>(data[0]) % (data.size() + 1);
+    model->tokenizer.encode(data, 512);
+    model->tokenizer.encode(data, 3);
+    model->tokenizer.encode_pair(data.substr(0, split), data.substr(split), 64);
+    for (const auto& span : model->tokenizer.tokenize_with_offsets(data)) KSEARCH_ASSERT(span.end <= data.size());
+  });
+}
+
+void text_decoding(std::string_view data) {
+  expecting_errors([&] {
+    Document document;
+    KSEARCH_ASSERT(!utf8_invalid(decode_text(data, document)));
+  });
+}
+
+void html_reader(std::string_view data) { reader(data, read_html); }
+void pdf_reader(std::string_view data) { reader(data, read_pdf); }
+void docx_reader(std::string_view data) { reader(data, read_docx); }
+void hwpx_reader(std::string_view data) { reader(data, read_hwpx); }
+void hwp_reader(std::string_view data) { reader(data, read_hwp); }
+
+void chunker(std::string_view data) {
+  Document document;
+  document.text = std::string(data);
+  if (utf8_invalid(document.text)) return;  // the chunker's contract: valid UTF-8 in
+  ChunkOptions options;
+  options.max_tokens = 16 + (data.empty() ? 0 : static_cast<unsigned char>(data[0]) % 64);
+  options.overlap_tokens = options.max_tokens / 4;
+  for (const TextChunk& chunk : chunk_document(document, estimated_token_offsets, options)) {
+    KSEARCH_ASSERT(chunk.byte_end <= document.text.size() && chunk.byte_begin <= chunk.byte_end);
+    KSEARCH_ASSERT(!utf8_invalid(chunk.text));
+  }
+}
+
+void http_request(std::string_view data) {
+  static const std::unique_ptr<Api> api = [] {
+    auto model = fixture_model();
+    return std::make_unique<Api>(ApiConfig{}, nullptr, std::make_shared<const Embedder>(model), nullptr);
+  }();
+  const std::size_t head_end = data.find("\r\n\r\n");
+  HeadError error{};
+  if (head_end == std::string_view::npos) {
+    parse_request_head(data, 1 << 20, error);
+    return;
+  }
+  auto head = parse_request_head(data.substr(0, head_end), 1 << 20, error);
+  if (!head) return;
+  head->request.body = std::string(data.substr(head_end + 4));
+  const HttpResponse response = api->handle(head->request);
+  KSEARCH_ASSERT(response.status >= 200 && response.status < 600);
+  format_response(response, head->keep_alive);
+}
+
+const std::vector<Target>& targets() {
+  static const std::vector<Target> all = {
+      {"safetensors", safetensors_header}, {"config", model_config},   {"tokenizer", tokenizer},
+      {"text", text_decoding},             {"html", html_reader},      {"pdf", pdf_reader},
+      {"docx", docx_reader},               {"hwpx", hwpx_reader},      {"hwp", hwp_reader},
+      {"chunker", chunker},                {"http", http_request},
+  };
+  return all;
+}
+
+}  // namespace ksearch::fuzz

@@ -1,0 +1,30 @@
+// Entry points exercised by the libFuzzer targets (fuzz/) and replayed by tests/fuzz_regression_test.cpp on the
+// crashers kept in tests/data/fuzz/TARGET/.  Each takes arbitrary bytes; expected failures (ksearch::Error,
+// SkipFile) are swallowed, anything else (a crash, a sanitizer report, another exception) is a bug.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ksearch::fuzz {
+
+void safetensors_header(std::string_view data);
+void model_config(std::string_view data);  // config.json and sentence-transformers JSON
+void tokenizer(std::string_view data);     // encode / encode_pair / offsets on arbitrary bytes
+void text_decoding(std::string_view data);  // BOM, UTF-16, CP949/EUC-KR detection
+void html_reader(std::string_view data);
+void pdf_reader(std::string_view data);
+void docx_reader(std::string_view data);
+void hwpx_reader(std::string_view data);
+void hwp_reader(std::string_view data);
+void chunker(std::string_view data);
+void http_request(std::string_view data);  // request-head parser, then the API handlers on the body
+
+struct Target {
+  const char* name;
+  void (*run)(std::string_view);
+};
+const std::vector<Target>& targets();
+
+}  // namespace ksearch::fuzz
