@@ -11,6 +11,7 @@
 
 #include <Eigen/Core>
 
+#include "base/cpu_dispatch.h"
 #include "base/error.h"
 
 namespace ksearch::ops {
@@ -59,9 +60,7 @@ void add_layer_norm(float* x, const float* residual, std::size_t rows, std::size
   }
 }
 
-// Transcendental kernels: plain loops the compiler vectorises, built for AVX-512, AVX2 and baseline x86-64 and chosen
-// at run time (GCC target_clones), so one binary runs everywhere and uses the widest vectors the CPU has.
-#define KSEARCH_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+// Transcendental kernels: plain loops the compiler vectorises, dispatched on the CPU at run time (base/cpu_dispatch.h).
 
 namespace {
 

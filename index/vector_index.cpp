@@ -1,18 +1,22 @@
 #include "index/vector_index.h"
 
+#include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVF.h>
+#include <faiss/IndexRefine.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/io.h>
 #include <faiss/index_factory.h>
 #include <faiss/index_io.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
+#include <numeric>
 
+#include "base/cpu_dispatch.h"
 #include "base/error.h"
 #include "base/files.h"
 
@@ -22,6 +26,7 @@ namespace {
 constexpr char kMagic[8] = {'K', 'S', 'V', 'E', 'C', 'T', '0', '1'};
 constexpr std::size_t kHnswEfSearch = 96;
 constexpr std::size_t kIvfProbes = 32;
+constexpr float kRefineFactor = 8;
 
 // File layout: magic, then this header, then the spec string, then the FAISS payload.
 struct FileHeader {
@@ -42,6 +47,41 @@ std::string damaged(const std::filesystem::path& path, const std::string& why) {
 faiss::Index* unwrap(faiss::Index* index) {
   if (auto* map = dynamic_cast<faiss::IndexIDMap*>(index)) return map->index;
   return index;
+}
+
+KSEARCH_VECTOR_CLONES void inner_products(const float* base, std::size_t rows, std::size_t dimension, const float* query,
+                                          float* out) {
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* row = base + r * dimension;
+    float sum = 0;
+#pragma omp simd reduction(+ : sum)
+    for (std::size_t i = 0; i < dimension; ++i) sum += row[i] * query[i];
+    out[r] = sum;
+  }
+}
+
+// Exact search over a flat index with ksearch's own scan: Debian's FAISS is built for baseline x86-64, where its scan
+// runs at about 1 GFLOP/s; this one uses the CPU's widest vectors and splits long scans over the cores.
+std::vector<VectorHit> flat_search(const faiss::IndexFlat& flat, const std::vector<faiss::Index::idx_t>& ids,
+                                   std::span<const float> query, std::size_t k) {
+  const auto count = static_cast<std::size_t>(flat.ntotal);
+  const auto dimension = static_cast<std::size_t>(flat.d);
+  std::vector<float> scores(count);
+  constexpr std::size_t kBlock = 4096;
+  const std::size_t blocks = (count + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static) if (count * dimension > (1u << 21))
+  for (std::size_t b = 0; b < blocks; ++b)
+    inner_products(flat.get_xb() + b * kBlock * dimension, std::min(kBlock, count - b * kBlock), dimension,
+                   query.data(), scores.data() + b * kBlock);
+  std::vector<std::size_t> order(count);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  const auto better = [&](std::size_t a, std::size_t b) { return scores[a] > scores[b] || (scores[a] == scores[b] && a < b); };
+  k = std::min(k, count);
+  std::nth_element(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(), better);
+  std::sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), better);
+  std::vector<VectorHit> hits;
+  for (std::size_t i = 0; i < k; ++i) hits.push_back({ids[order[i]], scores[order[i]]});
+  return hits;
 }
 
 std::uint32_t crc_of(const std::uint8_t* data, std::size_t size) {
@@ -79,6 +119,10 @@ VectorIndex& VectorIndex::operator=(VectorIndex&&) noexcept = default;
 void VectorIndex::configure_search() {
   // Debian's FAISS 1.7.3 IndexIDMap::search rejects SearchParameters, so effort is set on the wrapped index.
   faiss::Index* inner = unwrap(index_.get());
+  if (auto* refine = dynamic_cast<faiss::IndexRefine*>(inner)) {
+    refine->k_factor = kRefineFactor;  // re-rank this many times k candidates with exact distances
+    inner = refine->base_index;
+  }
   if (auto* hnsw = dynamic_cast<faiss::IndexHNSW*>(inner)) hnsw->hnsw.efSearch = kHnswEfSearch;
   if (auto* ivf = dynamic_cast<faiss::IndexIVF*>(inner)) ivf->nprobe = std::min<std::size_t>(kIvfProbes, ivf->nlist);
 }
@@ -100,7 +144,9 @@ bool VectorIndex::is_trained() const { return index_->is_trained; }
 
 std::size_t VectorIndex::training_size() const {
   if (is_trained()) return 0;
-  if (auto* ivf = dynamic_cast<faiss::IndexIVF*>(unwrap(index_.get()))) return std::max<std::size_t>(ivf->nlist * 39, 256);
+  faiss::Index* inner = unwrap(index_.get());
+  if (auto* refine = dynamic_cast<faiss::IndexRefine*>(inner)) inner = refine->base_index;
+  if (auto* ivf = dynamic_cast<faiss::IndexIVF*>(inner)) return std::max<std::size_t>(ivf->nlist * 39, 256);
   return 256;
 }
 
@@ -111,18 +157,29 @@ void VectorIndex::add(std::span<const std::int64_t> ids, std::span<const float> 
   index_->add_with_ids(static_cast<faiss::Index::idx_t>(ids.size()), vectors.data(), ids.data());
 }
 
-bool VectorIndex::supports_remove() const { return dynamic_cast<faiss::IndexHNSW*>(unwrap(index_.get())) == nullptr; }
+bool VectorIndex::supports_remove() const {
+  const faiss::Index* inner = unwrap(index_.get());
+  return dynamic_cast<const faiss::IndexHNSW*>(inner) == nullptr && dynamic_cast<const faiss::IndexRefine*>(inner) == nullptr;
+}
 
 std::size_t VectorIndex::remove(std::span<const std::int64_t> ids) {
   if (ids.empty() || !supports_remove()) return 0;
   faiss::IDSelectorBatch selector(ids.size(), ids.data());
-  return index_->remove_ids(selector);
+  try {
+    return index_->remove_ids(selector);
+  } catch (const faiss::FaissException&) {
+    return 0;  // this index kind cannot delete: the ids stay until compaction, and searches drop them
+  }
 }
 
 std::vector<VectorHit> VectorIndex::search(std::span<const float> query, std::size_t k) const {
   KSEARCH_ASSERT(query.size() == static_cast<std::size_t>(dimension_));
   k = std::min<std::size_t>(k, static_cast<std::size_t>(std::max<std::int64_t>(size(), 0)));
   if (k == 0) return {};
+  const auto* map = dynamic_cast<const faiss::IndexIDMap*>(index_.get());
+  if (const auto* flat = map ? dynamic_cast<const faiss::IndexFlat*>(map->index) : nullptr;
+      flat != nullptr && flat->metric_type == faiss::METRIC_INNER_PRODUCT)
+    return flat_search(*flat, map->id_map, query, k);
   std::vector<float> scores(k);
   std::vector<faiss::Index::idx_t> labels(k);
   index_->search(1, query.data(), static_cast<faiss::Index::idx_t>(k), scores.data(), labels.data());

@@ -17,10 +17,16 @@ Database::Database(const std::filesystem::path& path, Mode mode) : path_(path) {
   }
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, 10000);
-  exec("PRAGMA foreign_keys = ON");
-  if (mode == Mode::ReadWrite) {
-    exec("PRAGMA journal_mode = WAL");
-    exec("PRAGMA synchronous = NORMAL");
+  try {
+    exec("PRAGMA foreign_keys = ON");
+    if (mode == Mode::ReadWrite) {
+      exec("PRAGMA journal_mode = WAL");
+      exec("PRAGMA synchronous = NORMAL");
+    }
+  } catch (...) {
+    sqlite3_close_v2(db_);  // the destructor does not run for a constructor that throws
+    db_ = nullptr;
+    throw;
   }
 }
 
