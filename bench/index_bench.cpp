@@ -1,6 +1,7 @@
 // Vector index at scale: build time, memory, queries per second and recall@10 against exact search, for FAISS
 // factory strings through ksearch's VectorIndex (inner product over normalised vectors).
-//   ksearch_index_bench [--count 1000000] [--dim 384] [--queries 1000] [--specs Flat,HNSW32,IVF4096,PQ48]
+//   ksearch_index_bench [--count 1000000] [--dim 384] [--queries 1000] [--specs "auto;IVF1024,PQ48,RFlat;Flat"]
+//                       [--breadths 64,96,160,256]   (efSearch / nprobe values measured on each approximate index)
 // Data: synthetic embeddings of low intrinsic dimension (see Generator); queries are fresh draws from the same
 // distribution.  QPS: two threads issuing one query at a time, as the server does.  One JSON line per spec.
 #include <unistd.h>
@@ -89,12 +90,14 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 int main(int argc, char** argv) {
   std::size_t count = 1'000'000, queries = 1000;
   int dim = 384;
-  std::string specs = "Flat;HNSW32;IVF4096,PQ48";
+  std::string specs = "auto;IVF1024,PQ48,RFlat;Flat";
+  std::string breadths_text;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--count") == 0) count = std::stoul(argv[i + 1]);
     if (std::strcmp(argv[i], "--dim") == 0) dim = std::stoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--queries") == 0) queries = std::stoul(argv[i + 1]);
     if (std::strcmp(argv[i], "--specs") == 0) specs = argv[i + 1];  // ';'-separated (factory strings hold commas)
+    if (std::strcmp(argv[i], "--breadths") == 0) breadths_text = argv[i + 1];
   }
   const Generator generator(dim, 7);
   const auto data = generator.draw(count, 1);
@@ -131,30 +134,39 @@ int main(int argc, char** argv) {
     }
     const double build_seconds = seconds_since(build_start);
     const double memory = resident_mib() - memory_before;
-    std::atomic<std::size_t> found = 0;
-    std::vector<double> latencies(queries);
-    const auto search_start = std::chrono::steady_clock::now();
-    std::vector<std::thread> threads;
-    for (int t = 0; t < 2; ++t)
-      threads.emplace_back([&, t] {
-        for (std::size_t q = t; q < queries; q += 2) {
-          const auto start = std::chrono::steady_clock::now();
-          const auto hits = index.search(std::span(query_vectors).subspan(q * dim, dim), 10);
-          latencies[q] = seconds_since(start) * 1e3;
-          std::size_t hit_count = 0;
-          for (const auto& hit : hits) hit_count += truth[q].count(hit.id);
-          found += hit_count;
-        }
-      });
-    for (auto& thread : threads) thread.join();
-    const double search_seconds = seconds_since(search_start);
-    std::sort(latencies.begin(), latencies.end());
-    std::printf("{\"spec\": \"%s\", \"requested\": \"%s\", \"count\": %zu, \"dim\": %d, \"build_s\": %.1f, "
-                "\"memory_mib\": %.0f, \"qps\": %.0f, \"p50_ms\": %.3f, \"recall_at_10\": %.4f}\n",
-                spec.c_str(), requested.c_str(), count, dim, build_seconds, memory,
-                static_cast<double>(queries) / search_seconds, latencies[queries / 2],
-                static_cast<double>(found.load()) / (10.0 * static_cast<double>(queries)));
-    std::fflush(stdout);
+    std::vector<long> breadths = {0};  // 0: ksearch's default
+    for (std::size_t start = 0; !breadths_text.empty() && spec != "Flat" && start < breadths_text.size();) {
+      const auto comma = breadths_text.find(',', start);
+      breadths.push_back(std::stol(breadths_text.substr(start, comma - start)));
+      start = comma == std::string::npos ? breadths_text.size() : comma + 1;
+    }
+    for (const long breadth : breadths) {
+      if (breadth > 0) index.set_search_breadth(static_cast<std::size_t>(breadth));
+      std::atomic<std::size_t> found = 0;
+      std::vector<double> latencies(queries);
+      const auto search_start = std::chrono::steady_clock::now();
+      std::vector<std::thread> threads;
+      for (int t = 0; t < 2; ++t)
+        threads.emplace_back([&, t] {
+          for (std::size_t q = t; q < queries; q += 2) {
+            const auto start = std::chrono::steady_clock::now();
+            const auto hits = index.search(std::span(query_vectors).subspan(q * dim, dim), 10);
+            latencies[q] = seconds_since(start) * 1e3;
+            std::size_t hit_count = 0;
+            for (const auto& hit : hits) hit_count += truth[q].count(hit.id);
+            found += hit_count;
+          }
+        });
+      for (auto& thread : threads) thread.join();
+      const double search_seconds = seconds_since(search_start);
+      std::sort(latencies.begin(), latencies.end());
+      std::printf("{\"spec\": \"%s\", \"requested\": \"%s\", \"breadth\": %ld, \"count\": %zu, \"dim\": %d, "
+                  "\"build_s\": %.1f, \"memory_mib\": %.0f, \"qps\": %.0f, \"p50_ms\": %.3f, \"recall_at_10\": %.4f}\n",
+                  spec.c_str(), requested.c_str(), breadth, count, dim, build_seconds, memory,
+                  static_cast<double>(queries) / search_seconds, latencies[queries / 2],
+                  static_cast<double>(found.load()) / (10.0 * static_cast<double>(queries)));
+      std::fflush(stdout);
+    }
   }
   return 0;
 }

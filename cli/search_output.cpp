@@ -18,21 +18,7 @@ std::string score_meaning(const std::string& kind) {
 
 Json response_json(std::string_view query, const SearchResponse& response) {
   Json results = Json::array();
-  for (const SearchHit& hit : response.results) {
-    Json scores = Json::object();
-    if (hit.dense) scores["dense"] = *hit.dense;
-    if (hit.lexical) scores["lexical"] = *hit.lexical;
-    if (hit.rerank) scores["rerank"] = *hit.rerank;
-    results.push_back({{"rank", hit.rank},
-                       {"score", hit.score},
-                       {"path", hit.chunk.path},
-                       {"chunk", hit.chunk.ordinal},
-                       {"start_line", hit.chunk.line_begin},
-                       {"end_line", hit.chunk.line_end},
-                       {"page", hit.chunk.page > 0 ? Json(hit.chunk.page) : Json()},
-                       {"text", hit.chunk.text},
-                       {"scores", scores}});
-  }
+  for (const SearchHit& hit : response.results) results.push_back(search_hit_json(hit));
   Json out = {{"query", query},
               {"mode", search_mode_name(response.mode)},
               {"score", response.score_kind},

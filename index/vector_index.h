@@ -25,7 +25,7 @@ struct VectorHit {
 };
 
 // FAISS factory string for a collection of `count` vectors when the user asked for "auto":
-// exact "Flat" below 200,000 vectors, "HNSW32" (efSearch 96) above; see README "Vector index".
+// exact "Flat" below 200,000 vectors, "HNSW32" (efSearch 160) above; see README "Vector index".
 std::string choose_index_spec(std::size_t count, int dimension);
 
 class VectorIndex {
@@ -52,6 +52,9 @@ class VectorIndex {
   // Removes ids where the index supports it; returns how many were removed (0 for HNSW: the caller filters).
   std::size_t remove(std::span<const std::int64_t> ids);
   bool supports_remove() const;
+
+  // How widely approximate indexes search: HNSW efSearch, IVF nprobe (defaults: 160 and 32).  No effect on Flat.
+  void set_search_breadth(std::size_t breadth);
 
   // Top `k` by inner product, best first.
   std::vector<VectorHit> search(std::span<const float> query, std::size_t k) const;

@@ -30,6 +30,22 @@ SearchMode parse_search_mode(std::string_view name) {
   fail("unknown search mode '", name, "' (use dense, lexical or hybrid)");
 }
 
+Json search_hit_json(const SearchHit& hit) {
+  Json scores = Json::object();
+  if (hit.dense) scores["dense"] = *hit.dense;
+  if (hit.lexical) scores["lexical"] = *hit.lexical;
+  if (hit.rerank) scores["rerank"] = *hit.rerank;
+  return {{"rank", hit.rank},
+          {"score", hit.score},
+          {"path", hit.chunk.path},
+          {"chunk", hit.chunk.ordinal},
+          {"text", hit.chunk.text},
+          {"start_line", hit.chunk.line_begin},
+          {"end_line", hit.chunk.line_end},
+          {"page", hit.chunk.page > 0 ? Json(hit.chunk.page) : Json()},
+          {"scores", scores}};
+}
+
 class SearchEngine::StoreLease {
  public:
   StoreLease(const SearchEngine& engine, std::unique_ptr<ChunkStore> store) : engine_(engine), store_(std::move(store)) {}
@@ -154,21 +170,14 @@ bool SearchEngine::accepts(const ChunkRecord& chunk, const SearchOptions& option
   return true;
 }
 
-std::vector<SearchHit> SearchEngine::dense(std::string_view query, std::size_t depth,
-                                           const SearchOptions& options) const {
-  const auto index = vectors();
-  if (!index || !embedder_) return {};
-  std::vector<float> query_vector = options.query_embedding;
-  if (query_vector.empty())
-    query_vector = embedder_->embed(std::vector<std::string>{std::string(query)}, TextKind::Query).values;
-  if (query_vector.size() != static_cast<std::size_t>(index->dimension()))
-    fail("query embedding has ", query_vector.size(), " dimensions, the index ", index->dimension());
+std::vector<SearchHit> SearchEngine::collect(const std::function<std::vector<ScoredId>(std::size_t)>& retrieve,
+                                             std::size_t depth, bool dense_scores, const SearchOptions& options) const {
   auto lease = store();
   const bool filtering = !options.extensions.empty() || !options.path_glob.empty();
   std::size_t fetch = filtering ? depth * 4 : depth + 8;
   std::vector<SearchHit> hits;
   while (true) {
-    const auto found = index->search(query_vector, fetch);
+    const auto found = retrieve(fetch);
     std::vector<std::int64_t> ids;
     for (const auto& hit : found) ids.push_back(hit.id);
     std::unordered_map<std::int64_t, ChunkRecord> chunks;
@@ -180,14 +189,33 @@ std::vector<SearchHit> SearchEngine::dense(std::string_view query, std::size_t d
       SearchHit out;
       out.chunk = std::move(it->second);
       out.score = hit.score;
-      out.dense = hit.score;
+      (dense_scores ? out.dense : out.lexical) = hit.score;
       hits.push_back(std::move(out));
       if (hits.size() == depth) break;
     }
-    if (hits.size() >= depth || found.size() < fetch || fetch >= static_cast<std::size_t>(index->size())) break;
+    // Done when enough passed the filters, or when the retriever has nothing more to give.
+    if (hits.size() >= depth || found.size() < fetch) break;
     fetch *= 4;
   }
   return hits;
+}
+
+std::vector<SearchHit> SearchEngine::dense(std::string_view query, std::size_t depth,
+                                           const SearchOptions& options) const {
+  const auto index = vectors();
+  if (!index || !embedder_) return {};
+  std::vector<float> query_vector = options.query_embedding;
+  if (query_vector.empty())
+    query_vector = embedder_->embed(std::vector<std::string>{std::string(query)}, TextKind::Query).values;
+  if (query_vector.size() != static_cast<std::size_t>(index->dimension()))
+    fail("query embedding has ", query_vector.size(), " dimensions, the index ", index->dimension());
+  return collect(
+      [&](std::size_t fetch) {
+        std::vector<ScoredId> found;
+        for (const auto& hit : index->search(query_vector, fetch)) found.push_back({hit.id, hit.score});
+        return found;
+      },
+      depth, true, options);
 }
 
 std::vector<SearchHit> SearchEngine::lexical(std::string_view query, std::size_t depth,
@@ -195,30 +223,13 @@ std::vector<SearchHit> SearchEngine::lexical(std::string_view query, std::size_t
   const std::string expression = fts_match_expression(query);
   if (expression.empty()) return {};
   auto lease = store();
-  const bool filtering = !options.extensions.empty() || !options.path_glob.empty();
-  std::size_t fetch = filtering ? depth * 4 : depth;
-  std::vector<SearchHit> hits;
-  while (true) {
-    const auto found = lease->lexical_search(expression, fetch);
-    std::vector<std::int64_t> ids;
-    for (const auto& hit : found) ids.push_back(hit.chunk_id);
-    std::unordered_map<std::int64_t, ChunkRecord> chunks;
-    for (auto& chunk : lease->chunks(ids)) chunks.emplace(chunk.id, std::move(chunk));
-    hits.clear();
-    for (const auto& hit : found) {
-      auto it = chunks.find(hit.chunk_id);
-      if (it == chunks.end() || !accepts(it->second, options)) continue;
-      SearchHit out;
-      out.chunk = std::move(it->second);
-      out.score = hit.score;
-      out.lexical = hit.score;
-      hits.push_back(std::move(out));
-      if (hits.size() == depth) break;
-    }
-    if (hits.size() >= depth || found.size() < fetch) break;
-    fetch *= 4;
-  }
-  return hits;
+  return collect(
+      [&](std::size_t fetch) {
+        std::vector<ScoredId> found;
+        for (const auto& hit : lease->lexical_search(expression, fetch)) found.push_back({hit.chunk_id, hit.score});
+        return found;
+      },
+      depth, false, options);
 }
 
 SearchResponse SearchEngine::search(std::string_view query, const SearchOptions& options) const {

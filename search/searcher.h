@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -14,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/json.h"
 #include "embed/linear.h"
 #include "search/index_location.h"
 #include "store/chunk_store.h"
@@ -48,6 +50,10 @@ struct SearchHit {
   std::optional<double> lexical;  // BM25
   std::optional<double> rerank;   // cross-encoder logit
 };
+
+// The JSON form of a hit shared by `ksearch search --json` and `/v1/search`: rank, score, path, chunk, text,
+// start_line, end_line, page (null without pages), and scores {dense, lexical, rerank} as present.
+Json search_hit_json(const SearchHit& hit);
 
 struct SearchResponse {
   std::vector<SearchHit> results;
@@ -95,6 +101,14 @@ class SearchEngine {
   SearchEngine() = default;
   StoreLease store() const;
   std::shared_ptr<const VectorIndex> vectors() const;
+  struct ScoredId {
+    std::int64_t id;
+    double score;
+  };
+  // Hits from `retrieve(fetch)` joined with their chunks and filtered, fetching deeper until `depth` pass or the
+  // retriever runs dry.
+  std::vector<SearchHit> collect(const std::function<std::vector<ScoredId>(std::size_t)>& retrieve, std::size_t depth,
+                                 bool dense_scores, const SearchOptions& options) const;
   std::vector<SearchHit> dense(std::string_view query, std::size_t depth, const SearchOptions& options) const;
   std::vector<SearchHit> lexical(std::string_view query, std::size_t depth, const SearchOptions& options) const;
   bool accepts(const ChunkRecord& chunk, const SearchOptions& options) const;

@@ -464,15 +464,7 @@ HttpResponse Api::search(const HttpRequest& request) const {
     response = engine_->search(query, options);
   }
   Json results = Json::array();
-  for (const SearchHit& hit : response.results)
-    results.push_back({{"rank", hit.rank},
-                       {"score", hit.score},
-                       {"path", hit.chunk.path},
-                       {"chunk", hit.chunk.ordinal},
-                       {"text", hit.chunk.text},
-                       {"start_line", hit.chunk.line_begin},
-                       {"end_line", hit.chunk.line_end},
-                       {"page", hit.chunk.page > 0 ? Json(hit.chunk.page) : Json()}});
+  for (const SearchHit& hit : response.results) results.push_back(search_hit_json(hit));
   return json_response({{"results", results},
                         {"mode", search_mode_name(response.mode)},
                         {"score", response.score_kind},

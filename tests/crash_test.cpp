@@ -36,23 +36,6 @@ std::set<std::string> chunk_set(const fs::path& index_dir, bool with_vectors) {
   return out;
 }
 
-pid_t start_index(const std::vector<std::string>& arguments) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, 1), dup2(devnull, 2);
-    std::vector<char*> argv;
-    std::string binary = KSEARCH_BINARY;
-    argv.push_back(binary.data());
-    std::vector<std::string> copies = arguments;
-    for (auto& argument : copies) argv.push_back(argument.data());
-    argv.push_back(nullptr);
-    execv(binary.c_str(), argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
 void kill_and_reap(pid_t pid) {
   kill(pid, SIGKILL);
   int status = 0;
@@ -106,7 +89,7 @@ TEST(CrashSafety, ThirtyKillsAndKillsDuringTheVectorSave) {
   std::mt19937 random(2024);
   int consistent = 0, saves_caught = 0;
   for (int attempt = 0; attempt < 30; ++attempt) {
-    const pid_t pid = start_index(index);
+    const pid_t pid = testing::spawn_ksearch(index);
     std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(5, 900)(random)));
     kill_and_reap(pid);
     if (!fs::exists(docs / ".ksearch" / "index.db")) continue;
@@ -128,7 +111,7 @@ TEST(CrashSafety, ThirtyKillsAndKillsDuringTheVectorSave) {
     testing::write_text(docs / "extra" / ("e" + std::to_string(attempt) + ".txt"), "추가 문서 " + std::to_string(attempt));
     testing::write_text(dir / "reference" / "extra" / ("e" + std::to_string(attempt) + ".txt"),
                         "추가 문서 " + std::to_string(attempt));
-    if (kill_during_vector_save(start_index(index), docs / ".ksearch")) ++saves_caught;
+    if (kill_during_vector_save(testing::spawn_ksearch(index), docs / ".ksearch")) ++saves_caught;
     const Json report = doctor(docs);
     EXPECT_EQ(report["healthy"], true) << report.dump();
   }
@@ -162,7 +145,7 @@ TEST(CrashSafety, InterruptedLargeFileIsRedone) {
     testing::write_text(docs / "big.txt", text);
   }
   testing::write_text(docs / "small.txt", "작은 파일");
-  const pid_t pid = start_index({"index", docs.string(), "--no-model", "-q"});
+  const pid_t pid = testing::spawn_ksearch({"index", docs.string(), "--no-model", "-q"});
   // Wait until some blocks of the big file are committed (status "partial"), then kill.
   bool partial = false;
   for (int i = 0; i < 400 && !partial; ++i) {

@@ -71,13 +71,7 @@ TEST(HostileInput, HugeTextFileIsStreamedInBoundedMemory) {
     paragraph += "\n\n";
     for (std::size_t written = 0; written < (210u << 20); written += paragraph.size()) out << paragraph;
   }
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, 1), dup2(devnull, 2);
-    execl(KSEARCH_BINARY, KSEARCH_BINARY, "index", (dir / "docs").c_str(), "--no-model", "-q", nullptr);
-    _exit(127);
-  }
+  const pid_t pid = testing::spawn_ksearch({"index", (dir / "docs").string(), "--no-model", "-q"});
   int status = 0;
   rusage usage{};
   wait4(pid, &status, 0, &usage);

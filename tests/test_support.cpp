@@ -38,6 +38,31 @@ TempDir::~TempDir() {
   fs::remove_all(path_, ignored);
 }
 
+namespace {
+
+[[noreturn]] void exec_ksearch(const std::vector<std::string>& arguments) {
+  std::vector<char*> argv;
+  std::string binary = KSEARCH_BINARY;
+  argv.push_back(binary.data());
+  std::vector<std::string> copies = arguments;
+  for (auto& argument : copies) argv.push_back(argument.data());
+  argv.push_back(nullptr);
+  execv(binary.c_str(), argv.data());
+  _exit(127);
+}
+
+}  // namespace
+
+int spawn_ksearch(const std::vector<std::string>& arguments) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1), dup2(devnull, 2);
+    exec_ksearch(arguments);
+  }
+  return pid;
+}
+
 CommandResult run_ksearch(const std::vector<std::string>& arguments, const std::string& input,
                           const std::map<std::string, std::string>& environment, const fs::path& working_dir) {
   TempDir io;
@@ -51,14 +76,7 @@ CommandResult run_ksearch(const std::vector<std::string>& arguments, const std::
     dup2(in, 0), dup2(out, 1), dup2(err, 2);
     if (!working_dir.empty() && chdir(working_dir.c_str()) != 0) _exit(127);
     for (const auto& [key, value] : environment) setenv(key.c_str(), value.c_str(), 1);
-    std::vector<char*> argv;
-    std::string binary = KSEARCH_BINARY;
-    argv.push_back(binary.data());
-    std::vector<std::string> copies = arguments;
-    for (auto& argument : copies) argv.push_back(argument.data());
-    argv.push_back(nullptr);
-    execv(binary.c_str(), argv.data());
-    _exit(127);
+    exec_ksearch(arguments);
   }
   int status = 0;
   waitpid(pid, &status, 0);

@@ -37,6 +37,9 @@ CommandResult run_ksearch(const std::vector<std::string>& arguments, const std::
                           const std::map<std::string, std::string>& environment = {},
                           const std::filesystem::path& working_dir = {});
 
+// Starts the ksearch binary in the background (output discarded); the caller waits for or kills the process.
+int spawn_ksearch(const std::vector<std::string>& arguments);
+
 void write_text(const std::filesystem::path& path, const std::string& text);
 
 // Reads fixture expected.jsonl: one JSON object per line.
