@@ -8,12 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-3}
-shared=$(cd ../shared && pwd)
-models=build/bench-models
-if [ ! -f "$models/full-bge-m3/model.safetensors" ]; then
-  /usr/bin/python3 "$shared/tools/tiny-models/make_tiny_models.py" \
-    "$shared/fixtures/tiny-e5-bert/sentencepiece.bpe.model" "$models" --full
-fi
+source bench/bench_models.sh
 cmake --build build --target ksearch_encoder_bench >/dev/null
 shapes=1x16,32x128,8x512
 results=$(mktemp)

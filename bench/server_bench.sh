@@ -5,12 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
-shared=$(cd ../shared && pwd)
-models=build/bench-models
-if [ ! -f "$models/full-e5-small/model.safetensors" ]; then
-  /usr/bin/python3 "$shared/tools/tiny-models/make_tiny_models.py" \
-    "$shared/fixtures/tiny-e5-bert/sentencepiece.bpe.model" "$models" --full
-fi
+source bench/bench_models.sh
 cmake --build build --target ksearch ksearch_http_load >/dev/null
 index=build/bench-server-index
 rm -rf "$index"

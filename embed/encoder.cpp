@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <optional>
 
 #include "base/error.h"
@@ -94,17 +95,29 @@ TransformerEncoder::TransformerEncoder(const TransformerConfig& config, std::sha
   w.position_embeddings = bind(s, "embeddings.position_embeddings.weight", {config.max_position_embeddings, hidden});
   w.token_type_embeddings = bind(s, "embeddings.token_type_embeddings.weight", {config.type_vocab_size, hidden});
   w.embedding_norm = bind_norm(s, "embeddings.LayerNorm", hidden);
+  // Packing the weights is most of the load time: layers are packed in parallel, each on one thread.  An error is
+  // reported for the first failing layer, as a serial load would.
+  std::vector<std::optional<Layer>> layers(static_cast<std::size_t>(config.num_layers));
+  std::vector<std::exception_ptr> errors(layers.size());
+#pragma omp parallel for num_threads(ops::thread_count()) schedule(dynamic)
   for (int i = 0; i < config.num_layers; ++i) {
     const std::string p = "encoder.layer." + std::to_string(i) + ".";
-    w.layers.push_back(Layer{bind_dense(s, p + "attention.self.query", hidden, hidden, precision),
-                             bind_dense(s, p + "attention.self.key", hidden, hidden, precision),
-                             bind_dense(s, p + "attention.self.value", hidden, hidden, precision),
-                             bind_dense(s, p + "attention.output.dense", hidden, hidden, precision),
-                             bind_dense(s, p + "intermediate.dense", ffn, hidden, precision, Activation::GeluErf),
-                             bind_dense(s, p + "output.dense", hidden, ffn, precision),
-                             bind_norm(s, p + "attention.output.LayerNorm", hidden),
-                             bind_norm(s, p + "output.LayerNorm", hidden)});
+    try {
+      layers[static_cast<std::size_t>(i)].emplace(
+          Layer{bind_dense(s, p + "attention.self.query", hidden, hidden, precision),
+                bind_dense(s, p + "attention.self.key", hidden, hidden, precision),
+                bind_dense(s, p + "attention.self.value", hidden, hidden, precision),
+                bind_dense(s, p + "attention.output.dense", hidden, hidden, precision),
+                bind_dense(s, p + "intermediate.dense", ffn, hidden, precision, Activation::GeluErf),
+                bind_dense(s, p + "output.dense", hidden, ffn, precision),
+                bind_norm(s, p + "attention.output.LayerNorm", hidden), bind_norm(s, p + "output.LayerNorm", hidden)});
+    } catch (...) {
+      errors[static_cast<std::size_t>(i)] = std::current_exception();
+    }
   }
+  for (const auto& error : errors)
+    if (error) std::rethrow_exception(error);
+  for (auto& layer : layers) w.layers.push_back(std::move(*layer));
   if (config.num_labels > 0) {
     const bool roberta_head = s.find("classifier.out_proj.weight") != nullptr;  // XLMRobertaClassificationHead
     // BertForSequenceClassification: pooler (dense + tanh) then classifier.

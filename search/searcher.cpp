@@ -173,8 +173,7 @@ bool SearchEngine::accepts(const ChunkRecord& chunk, const SearchOptions& option
 std::vector<SearchHit> SearchEngine::collect(const std::function<std::vector<ScoredId>(std::size_t)>& retrieve,
                                              std::size_t depth, bool dense_scores, const SearchOptions& options) const {
   auto lease = store();
-  const bool filtering = !options.extensions.empty() || !options.path_glob.empty();
-  std::size_t fetch = filtering ? depth * 4 : depth + 8;
+  std::size_t fetch = filtered(options) ? depth * 4 : depth + 8;
   std::vector<SearchHit> hits;
   while (true) {
     const auto found = retrieve(fetch);
@@ -200,19 +199,24 @@ std::vector<SearchHit> SearchEngine::collect(const std::function<std::vector<Sco
   return hits;
 }
 
+std::vector<float> SearchEngine::query_vector(std::string_view query, const SearchOptions& options,
+                                             const VectorIndex& index) const {
+  std::vector<float> vector = options.query_embedding;
+  if (vector.empty()) vector = embedder_->embed(std::vector<std::string>{std::string(query)}, TextKind::Query).values;
+  if (vector.size() != static_cast<std::size_t>(index.dimension()))
+    fail("query embedding has ", vector.size(), " dimensions, the index ", index.dimension());
+  return vector;
+}
+
 std::vector<SearchHit> SearchEngine::dense(std::string_view query, std::size_t depth,
                                            const SearchOptions& options) const {
   const auto index = vectors();
   if (!index || !embedder_) return {};
-  std::vector<float> query_vector = options.query_embedding;
-  if (query_vector.empty())
-    query_vector = embedder_->embed(std::vector<std::string>{std::string(query)}, TextKind::Query).values;
-  if (query_vector.size() != static_cast<std::size_t>(index->dimension()))
-    fail("query embedding has ", query_vector.size(), " dimensions, the index ", index->dimension());
+  const std::vector<float> vector = query_vector(query, options, *index);
   return collect(
       [&](std::size_t fetch) {
         std::vector<ScoredId> found;
-        for (const auto& hit : index->search(query_vector, fetch)) found.push_back({hit.id, hit.score});
+        for (const auto& hit : index->search(vector, fetch)) found.push_back({hit.id, hit.score});
         return found;
       },
       depth, true, options);
@@ -230,6 +234,78 @@ std::vector<SearchHit> SearchEngine::lexical(std::string_view query, std::size_t
         return found;
       },
       depth, false, options);
+}
+
+bool SearchEngine::filtered(const SearchOptions& options) {
+  return !options.extensions.empty() || !options.path_glob.empty();
+}
+
+std::vector<SearchHit> SearchEngine::fused(std::string_view query, std::size_t depth, std::size_t wanted,
+                                           const SearchOptions& options) const {
+  // Without filters fusion needs only ids, so just the fused top `wanted` chunks are read from SQLite.
+  std::vector<std::vector<std::int64_t>> lists(2);
+  std::unordered_map<std::int64_t, double> dense_scores, lexical_scores;
+  if (const auto index = vectors()) {
+    for (const auto& hit : index->search(query_vector(query, options, *index), depth)) {
+      lists[0].push_back(hit.id);
+      dense_scores.emplace(hit.id, hit.score);
+    }
+  }
+  auto lease = store();
+  if (const std::string expression = fts_match_expression(query); !expression.empty()) {
+    for (const auto& hit : lease->lexical_search(expression, depth)) {
+      lists[1].push_back(hit.chunk_id);
+      lexical_scores.emplace(hit.chunk_id, hit.score);
+    }
+  }
+  const std::vector<FusedHit> ranking = reciprocal_rank_fusion(lists, options.rrf_k);
+  std::vector<SearchHit> hits;
+  for (std::size_t begin = 0; begin < ranking.size() && hits.size() < wanted;) {
+    // Chunks removed since the vector snapshot are skipped, so read a few more than still needed.
+    const std::size_t end = std::min(ranking.size(), begin + (wanted - hits.size()) + 8);
+    std::vector<std::int64_t> ids;
+    for (std::size_t i = begin; i < end; ++i) ids.push_back(ranking[i].id);
+    std::unordered_map<std::int64_t, ChunkRecord> chunks;
+    for (auto& chunk : lease->chunks(ids)) chunks.emplace(chunk.id, std::move(chunk));
+    for (std::size_t i = begin; i < end && hits.size() < wanted; ++i) {
+      const auto chunk = chunks.find(ranking[i].id);
+      if (chunk == chunks.end()) continue;
+      SearchHit hit;
+      hit.chunk = std::move(chunk->second);
+      hit.score = ranking[i].score;
+      if (const auto it = dense_scores.find(hit.chunk.id); it != dense_scores.end()) hit.dense = it->second;
+      if (const auto it = lexical_scores.find(hit.chunk.id); it != lexical_scores.end()) hit.lexical = it->second;
+      hits.push_back(std::move(hit));
+    }
+    begin = end;
+  }
+  return hits;
+}
+
+std::vector<SearchHit> SearchEngine::fused_filtered(std::string_view query, std::size_t depth, std::size_t wanted,
+                                                    const SearchOptions& options) const {
+  // Each list is filtered before fusion, so ranks count only the chunks that pass.
+  auto dense_hits = dense(query, depth, options);
+  auto lexical_hits = lexical(query, depth, options);
+  std::vector<std::vector<std::int64_t>> lists(2);
+  std::unordered_map<std::int64_t, SearchHit> by_id;
+  for (auto& hit : dense_hits) {
+    lists[0].push_back(hit.chunk.id);
+    by_id.emplace(hit.chunk.id, std::move(hit));
+  }
+  for (auto& hit : lexical_hits) {
+    lists[1].push_back(hit.chunk.id);
+    auto [it, inserted] = by_id.try_emplace(hit.chunk.id, hit);
+    if (!inserted) it->second.lexical = hit.lexical;
+  }
+  std::vector<SearchHit> hits;
+  for (const FusedHit& item : reciprocal_rank_fusion(lists, options.rrf_k)) {
+    SearchHit hit = std::move(by_id.at(item.id));
+    hit.score = item.score;
+    hits.push_back(std::move(hit));
+    if (hits.size() == wanted) break;
+  }
+  return hits;
 }
 
 SearchResponse SearchEngine::search(std::string_view query, const SearchOptions& options) const {
@@ -258,25 +334,7 @@ SearchResponse SearchEngine::search(std::string_view query, const SearchOptions&
     hits = lexical(query, wanted, options);
     response.score_kind = "bm25";
   } else {
-    auto dense_hits = dense(query, depth, options);
-    auto lexical_hits = lexical(query, depth, options);
-    std::vector<std::vector<std::int64_t>> lists(2);
-    std::unordered_map<std::int64_t, SearchHit> by_id;
-    for (auto& hit : dense_hits) {
-      lists[0].push_back(hit.chunk.id);
-      by_id.emplace(hit.chunk.id, std::move(hit));
-    }
-    for (auto& hit : lexical_hits) {
-      lists[1].push_back(hit.chunk.id);
-      auto [it, inserted] = by_id.try_emplace(hit.chunk.id, hit);
-      if (!inserted) it->second.lexical = hit.lexical;
-    }
-    for (const FusedHit& fused : reciprocal_rank_fusion(lists, options.rrf_k)) {
-      SearchHit hit = std::move(by_id.at(fused.id));
-      hit.score = fused.score;
-      hits.push_back(std::move(hit));
-      if (hits.size() == wanted) break;
-    }
+    hits = filtered(options) ? fused_filtered(query, depth, wanted, options) : fused(query, depth, wanted, options);
     response.score_kind = "rrf";
   }
 

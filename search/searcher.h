@@ -109,8 +109,16 @@ class SearchEngine {
   // retriever runs dry.
   std::vector<SearchHit> collect(const std::function<std::vector<ScoredId>(std::size_t)>& retrieve, std::size_t depth,
                                  bool dense_scores, const SearchOptions& options) const;
+  // The query's embedding: the precomputed one, or encoded with the query prefix.
+  std::vector<float> query_vector(std::string_view query, const SearchOptions& options, const VectorIndex& index) const;
   std::vector<SearchHit> dense(std::string_view query, std::size_t depth, const SearchOptions& options) const;
   std::vector<SearchHit> lexical(std::string_view query, std::size_t depth, const SearchOptions& options) const;
+  // Hybrid: the two lists of `depth` fused by reciprocal rank, best `wanted` returned.
+  std::vector<SearchHit> fused(std::string_view query, std::size_t depth, std::size_t wanted,
+                               const SearchOptions& options) const;
+  std::vector<SearchHit> fused_filtered(std::string_view query, std::size_t depth, std::size_t wanted,
+                                        const SearchOptions& options) const;
+  static bool filtered(const SearchOptions& options);
   bool accepts(const ChunkRecord& chunk, const SearchOptions& options) const;
 
   IndexLocation location_;
