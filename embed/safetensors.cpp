@@ -92,7 +92,10 @@ std::int64_t TensorView::element_count() const {
 
 std::string TensorView::shape_string() const {
   std::string out = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) out += (i ? "," : "") + std::to_string(shape[i]);
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(shape[i]);
+  }
   return out + "]";
 }
 
