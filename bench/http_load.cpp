@@ -85,7 +85,8 @@ int main(int argc, char** argv) {
   std::string status_text;
   for (const auto& [status, count] : statuses) {
     if (status != 200) failed += count;
-    status_text += (status_text.empty() ? "" : ", ") + ("\"" + std::to_string(status) + "\": " + std::to_string(count));
+    if (!status_text.empty()) status_text.append(", ");
+    status_text.append("\"").append(std::to_string(status)).append("\": ").append(std::to_string(count));
   }
   std::printf("{\"path\": \"%s\", \"connections\": %d, \"seconds\": %.1f, \"requests\": %zu, \"errors\": %zu, "
               "\"qps\": %.1f, \"p50_ms\": %.2f, \"p99_ms\": %.2f, \"statuses\": {%s}}\n",

@@ -28,7 +28,9 @@ const std::string kModel = testing::fixture("tiny-bge-m3-xlmr").string();
 // Every chunk as "path#ordinal#text", checking that each has exactly one vector when the index has a model.
 std::set<std::string> chunk_set(const fs::path& index_dir, bool with_vectors) {
   ChunkStore store(index_dir / "index.db", false);
-  if (with_vectors) EXPECT_EQ(store.chunks_without_vectors(), 0);
+  if (with_vectors) {
+    EXPECT_EQ(store.chunks_without_vectors(), 0);
+  }
   std::set<std::string> out;
   for (const auto& file : store.files())
     for (const auto& chunk : store.chunks_of_file(file.id))
@@ -77,8 +79,10 @@ TEST(CrashSafety, ThirtyKillsAndKillsDuringTheVectorSave) {
   for (int i = 0; i < 300; ++i) {
     std::string text;
     for (int s = 0; s < 25; ++s)
-      text += "문서 " + std::to_string(i) + "의 문장 " + std::to_string(s) + "은 서울과 부산 이야기를 담고 있다. ";
-    testing::write_text(docs / ("d" + std::to_string(i % 7)) / ("f" + std::to_string(i) + ".txt"), text);
+      text.append("문서 ").append(std::to_string(i)).append("의 문장 ").append(std::to_string(s)).append(
+          "은 서울과 부산 이야기를 담고 있다. ");
+    const std::string folder = std::string("d").append(std::to_string(i % 7));
+    testing::write_text(docs / folder / std::string("f").append(std::to_string(i)).append(".txt"), text);
   }
   const std::vector<std::string> index = {"index", docs.string(), "--model", kModel, "-q", "--chunk-tokens", "96"};
   fs::copy(docs, dir / "reference", fs::copy_options::recursive);

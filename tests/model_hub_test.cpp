@@ -213,15 +213,24 @@ TEST(ModelHub, PrivateRepositoryNeedsAToken) {
 }
 
 TEST(ModelHub, ShardedWeightsAndMissingSafetensors) {
-  std::vector<HubFile> listing = {{"config.json"}, {"sentencepiece.bpe.model"}, {"model.safetensors.index.json"},
-                                  {"model-00001-of-00002.safetensors"}, {"model-00002-of-00002.safetensors"},
-                                  {"pytorch_model.bin"}, {"onnx/model.onnx"}, {"1_Pooling/config.json"}};
+  const auto files = [](std::initializer_list<const char*> names) {
+    std::vector<HubFile> out;
+    for (const char* name : names) {
+      HubFile file;
+      file.name = name;
+      out.push_back(file);
+    }
+    return out;
+  };
+  const std::vector<HubFile> listing =
+      files({"config.json", "sentencepiece.bpe.model", "model.safetensors.index.json", "model-00001-of-00002.safetensors",
+             "model-00002-of-00002.safetensors", "pytorch_model.bin", "onnx/model.onnx", "1_Pooling/config.json"});
   std::vector<std::string> names;
   for (const auto& file : select_model_files(listing)) names.push_back(file.name);
   EXPECT_EQ(names, (std::vector<std::string>{"config.json", "sentencepiece.bpe.model", "model.safetensors.index.json",
                                              "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
                                              "1_Pooling/config.json"}));
-  EXPECT_THROW(select_model_files({{"config.json"}, {"sentencepiece.bpe.model"}, {"pytorch_model.bin"}}), Error);
+  EXPECT_THROW(select_model_files(files({"config.json", "sentencepiece.bpe.model", "pytorch_model.bin"})), Error);
 }
 
 TEST(ModelHub, CommandLinePullListInfoRemove) {
