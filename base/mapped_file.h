@@ -1,4 +1,5 @@
-// Read-only memory map of a whole file.  Model weights are used in place from the map (no copy for F32).
+// Read-only memory map of a whole file.  Embedding tables and small tensors are used in place from the map; dense
+// weights are packed into their own buffers at load and their mapped pages released.
 #pragma once
 
 #include <cstddef>
@@ -18,6 +19,10 @@ class MappedFile {
   MappedFile& operator=(const MappedFile&) = delete;
 
   std::span<const std::byte> bytes() const { return {data_, size_}; }
+
+  // Gives the whole pages inside `range` (a part of some mapping) back to the kernel: data that was copied elsewhere
+  // (weights packed at load) stops counting twice.  The pages stay mapped; reading them again re-reads the file.
+  static void release_pages(std::span<const std::byte> range);
   const std::filesystem::path& path() const { return path_; }
 
  private:

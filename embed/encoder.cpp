@@ -48,8 +48,10 @@ Linear bind_dense(const TensorStore& store, const std::string& prefix, int out, 
                   Activation activation = Activation::None) {
   const FloatTensor weight = bind(store, prefix + ".weight", {out, in});
   const FloatTensor bias = bind(store, prefix + ".bias", {out});
-  return Linear(weight.data, bias.data, static_cast<std::size_t>(out), static_cast<std::size_t>(in), precision,
-                activation);
+  Linear layer(weight.data, bias.data, static_cast<std::size_t>(out), static_cast<std::size_t>(in), precision,
+               activation);
+  MappedFile::release_pages(store.require(prefix + ".weight").bytes);  // the packed copy is what runs
+  return layer;
 }
 
 struct Norm {
