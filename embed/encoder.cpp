@@ -21,6 +21,7 @@ struct FloatTensor {
   const float* data = nullptr;
   std::vector<float> owned;
   std::vector<std::int64_t> shape;
+  std::span<const std::byte> stored;  // the checkpoint's bytes in the mapped file
 };
 
 FloatTensor bind(const TensorStore& store, const std::string& name, std::vector<std::int64_t> expected) {
@@ -33,6 +34,7 @@ FloatTensor bind(const TensorStore& store, const std::string& name, std::vector<
   }
   FloatTensor tensor;
   tensor.shape = std::move(expected);
+  tensor.stored = view.bytes;
   const bool aligned = reinterpret_cast<std::uintptr_t>(view.bytes.data()) % alignof(float) == 0;
   if (view.dtype == DType::F32 && aligned) {
     tensor.data = reinterpret_cast<const float*>(view.bytes.data());
@@ -50,7 +52,7 @@ Linear bind_dense(const TensorStore& store, const std::string& prefix, int out, 
   const FloatTensor bias = bind(store, prefix + ".bias", {out});
   Linear layer(weight.data, bias.data, static_cast<std::size_t>(out), static_cast<std::size_t>(in), precision,
                activation);
-  MappedFile::release_pages(store.require(prefix + ".weight").bytes);  // the packed copy is what runs
+  MappedFile::release_pages(weight.stored);  // the packed copy is what runs
   return layer;
 }
 

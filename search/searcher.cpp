@@ -208,18 +208,26 @@ std::vector<float> SearchEngine::query_vector(std::string_view query, const Sear
   return vector;
 }
 
+std::vector<SearchEngine::ScoredId> SearchEngine::nearest(const VectorIndex& index, const std::vector<float>& vector,
+                                                          std::size_t count) {
+  std::vector<ScoredId> found;
+  for (const auto& hit : index.search(vector, count)) found.push_back({hit.id, hit.score});
+  return found;
+}
+
+std::vector<SearchEngine::ScoredId> SearchEngine::keyword_matches(const ChunkStore& store,
+                                                                  const std::string& expression, std::size_t count) {
+  std::vector<ScoredId> found;
+  for (const auto& hit : store.lexical_search(expression, count)) found.push_back({hit.chunk_id, hit.score});
+  return found;
+}
+
 std::vector<SearchHit> SearchEngine::dense(std::string_view query, std::size_t depth,
                                            const SearchOptions& options) const {
   const auto index = vectors();
   if (!index || !embedder_) return {};
   const std::vector<float> vector = query_vector(query, options, *index);
-  return collect(
-      [&](std::size_t fetch) {
-        std::vector<ScoredId> found;
-        for (const auto& hit : index->search(vector, fetch)) found.push_back({hit.id, hit.score});
-        return found;
-      },
-      depth, true, options);
+  return collect([&](std::size_t fetch) { return nearest(*index, vector, fetch); }, depth, true, options);
 }
 
 std::vector<SearchHit> SearchEngine::lexical(std::string_view query, std::size_t depth,
@@ -227,13 +235,7 @@ std::vector<SearchHit> SearchEngine::lexical(std::string_view query, std::size_t
   const std::string expression = fts_match_expression(query);
   if (expression.empty()) return {};
   auto lease = store();
-  return collect(
-      [&](std::size_t fetch) {
-        std::vector<ScoredId> found;
-        for (const auto& hit : lease->lexical_search(expression, fetch)) found.push_back({hit.chunk_id, hit.score});
-        return found;
-      },
-      depth, false, options);
+  return collect([&](std::size_t fetch) { return keyword_matches(*lease, expression, fetch); }, depth, false, options);
 }
 
 bool SearchEngine::filtered(const SearchOptions& options) {
@@ -243,19 +245,17 @@ bool SearchEngine::filtered(const SearchOptions& options) {
 std::vector<SearchHit> SearchEngine::fused(std::string_view query, std::size_t depth, std::size_t wanted,
                                            const SearchOptions& options) const {
   // Without filters fusion needs only ids, so just the fused top `wanted` chunks are read from SQLite.
-  std::vector<std::vector<std::int64_t>> lists(2);
-  std::unordered_map<std::int64_t, double> dense_scores, lexical_scores;
-  if (const auto index = vectors()) {
-    for (const auto& hit : index->search(query_vector(query, options, *index), depth)) {
-      lists[0].push_back(hit.id);
-      dense_scores.emplace(hit.id, hit.score);
-    }
-  }
+  std::vector<ScoredId> ranked[2];  // dense, lexical
+  if (const auto index = vectors()) ranked[0] = nearest(*index, query_vector(query, options, *index), depth);
   auto lease = store();
-  if (const std::string expression = fts_match_expression(query); !expression.empty()) {
-    for (const auto& hit : lease->lexical_search(expression, depth)) {
-      lists[1].push_back(hit.chunk_id);
-      lexical_scores.emplace(hit.chunk_id, hit.score);
+  if (const std::string expression = fts_match_expression(query); !expression.empty())
+    ranked[1] = keyword_matches(*lease, expression, depth);
+  std::vector<std::vector<std::int64_t>> lists(2);
+  std::unordered_map<std::int64_t, double> scores[2];
+  for (std::size_t list = 0; list < 2; ++list) {
+    for (const ScoredId& hit : ranked[list]) {
+      lists[list].push_back(hit.id);
+      scores[list].emplace(hit.id, hit.score);
     }
   }
   const std::vector<FusedHit> ranking = reciprocal_rank_fusion(lists, options.rrf_k);
@@ -273,8 +273,8 @@ std::vector<SearchHit> SearchEngine::fused(std::string_view query, std::size_t d
       SearchHit hit;
       hit.chunk = std::move(chunk->second);
       hit.score = ranking[i].score;
-      if (const auto it = dense_scores.find(hit.chunk.id); it != dense_scores.end()) hit.dense = it->second;
-      if (const auto it = lexical_scores.find(hit.chunk.id); it != lexical_scores.end()) hit.lexical = it->second;
+      if (const auto it = scores[0].find(hit.chunk.id); it != scores[0].end()) hit.dense = it->second;
+      if (const auto it = scores[1].find(hit.chunk.id); it != scores[1].end()) hit.lexical = it->second;
       hits.push_back(std::move(hit));
     }
     begin = end;

@@ -109,6 +109,10 @@ class SearchEngine {
   // retriever runs dry.
   std::vector<SearchHit> collect(const std::function<std::vector<ScoredId>(std::size_t)>& retrieve, std::size_t depth,
                                  bool dense_scores, const SearchOptions& options) const;
+  // Ranked ids with their scores, best first: cosine from the vector index, BM25 from FTS5.
+  static std::vector<ScoredId> nearest(const VectorIndex& index, const std::vector<float>& vector, std::size_t count);
+  static std::vector<ScoredId> keyword_matches(const ChunkStore& store, const std::string& expression,
+                                               std::size_t count);
   // The query's embedding: the precomputed one, or encoded with the query prefix.
   std::vector<float> query_vector(std::string_view query, const SearchOptions& options, const VectorIndex& index) const;
   std::vector<SearchHit> dense(std::string_view query, std::size_t depth, const SearchOptions& options) const;
