@@ -81,16 +81,16 @@ int main(int argc, char** argv) {
     }
 
     // The depth SearchEngine uses for each list of a hybrid search.
-    const std::size_t fetch = std::max<std::size_t>(50, 4 * k);
+    const std::size_t depth = std::max<std::size_t>(50, 4 * k);
     std::size_t results = 0;
     for (std::size_t round = 0; round < rounds; ++round) {
       for (std::size_t q = 0; q < queries.size(); ++q) {
         start = Clock::now();
-        const auto vector_hits = vectors->search(embeddings[q], fetch);
+        const auto vector_hits = vectors->search(embeddings[q], depth);
         const double faiss_us = micros_since(start);
 
         start = Clock::now();
-        const auto lexical_hits = store.lexical_search(ksearch::fts_match_expression(queries[q]), fetch);
+        const auto lexical_hits = store.lexical_search(ksearch::fts_match_expression(queries[q]), depth);
         const double fts_us = micros_since(start);
 
         std::vector<std::vector<std::int64_t>> lists(2);
@@ -130,9 +130,9 @@ int main(int argc, char** argv) {
     }
 
     const auto counts = engine->counts();
-    std::printf("{\"chunks\": %lld, \"queries\": %zu, \"rounds\": %zu, \"k\": %zu, \"fetch\": %zu, \"results\": %zu, "
+    std::printf("{\"chunks\": %lld, \"queries\": %zu, \"rounds\": %zu, \"k\": %zu, \"depth\": %zu, \"results\": %zu, "
                 "\"open_ms\": %.1f, \"first_encode_ms\": %.1f",
-                static_cast<long long>(counts.chunks), queries.size(), rounds, k, fetch, results, open_us / 1000,
+                static_cast<long long>(counts.chunks), queries.size(), rounds, k, depth, results, open_us / 1000,
                 encode.micros.front() / 1000);
     for (const Samples* samples : {&encode, &faiss, &fts, &lookup, &fusion, &dense, &lexical, &hybrid, &overhead})
       std::printf(", \"%s_us\": {\"p50\": %.1f, \"p99\": %.1f}", samples->name, percentile(samples->micros, 0.5),
