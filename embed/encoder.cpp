@@ -7,6 +7,7 @@
 #include <cstring>
 #include <exception>
 #include <optional>
+#include <thread>
 
 #include "base/error.h"
 #include "embed/linear.h"
@@ -99,6 +100,9 @@ TransformerEncoder::TransformerEncoder(const TransformerConfig& config, std::sha
   w.position_embeddings = bind(s, "embeddings.position_embeddings.weight", {config.max_position_embeddings, hidden});
   w.token_type_embeddings = bind(s, "embeddings.token_type_embeddings.weight", {config.type_vocab_size, hidden});
   w.embedding_norm = bind_norm(s, "embeddings.LayerNorm", hidden);
+  // oneDNN generates its sgemm kernels (the attention products) on the first call in a process, about 30 ms on one
+  // core, a one-off query's largest single cost after the packing: done on a side thread while the weights pack.
+  const std::jthread gemm_warm_up(ops::prepare_gemm);
   // Packing the weights is most of the load time: layers are packed in parallel, each on one thread.  An error is
   // reported for the first failing layer, as a serial load would.
   std::vector<std::optional<Layer>> layers(static_cast<std::size_t>(config.num_layers));

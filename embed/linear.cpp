@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/page_buffer.h"
 #include "embed/ops.h"
 
 namespace ksearch {
@@ -56,7 +57,8 @@ struct Linear::Impl {
   Type source_type;
   Type result_type;
   memory::desc packed_desc;
-  memory packed;
+  PageBuffer packed_storage;
+  memory packed;  // over packed_storage
   memory bias;                       // fp32 and bf16: applied by the primitive
   std::vector<float> bias_values;    // int8: applied while rescaling
   std::vector<float> weight_scales;  // int8: per output channel
@@ -103,7 +105,8 @@ Linear::Linear(const float* weight, const float* bias, std::size_t out, std::siz
     fail("precision ", precision_name(precision), " is not supported on this CPU (oneDNN: ", e.what(),
          "); use --precision fp32");
   }
-  impl.packed = memory(impl.packed_desc, cpu_engine());
+  impl.packed_storage = PageBuffer(impl.packed_desc.get_size());
+  impl.packed = memory(impl.packed_desc, cpu_engine(), impl.packed_storage.data());
   dnnl::stream stream(cpu_engine());
 
   // PyTorch's [out, in] row-major weight is the matmul's K×N weight in column-major ("ba") order.

@@ -4,6 +4,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -23,6 +24,22 @@ void check(dnnl_status_t status, const char* what) {
   if (status != dnnl_success) fail("oneDNN ", what, " failed with status ", static_cast<int>(status));
 }
 
+dnnl_status_t serial_sgemm(bool b_transposed, std::size_t m, std::size_t n, std::size_t k, float alpha,
+                           const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta, float* c,
+                           std::size_t ldc) {
+  // Outside a parallel region oneDNN's sgemm spreads even a tiny product over the team, and a team wake-up per
+  // product costs more than the product (a 64-token bge-m3 query ran 2.5x slower): one thread, always.
+  const bool outside_team = !omp_in_parallel();
+  const int team = omp_get_max_threads();
+  if (outside_team) omp_set_num_threads(1);
+  const dnnl_status_t status =
+      dnnl_sgemm('N', b_transposed ? 'T' : 'N', static_cast<dnnl_dim_t>(m), static_cast<dnnl_dim_t>(n),
+                 static_cast<dnnl_dim_t>(k), alpha, a, static_cast<dnnl_dim_t>(lda), b, static_cast<dnnl_dim_t>(ldb),
+                 beta, c, static_cast<dnnl_dim_t>(ldc));
+  if (outside_team) omp_set_num_threads(team);
+  return status;
+}
+
 }  // namespace
 
 // Below this many elements a loop runs on one thread: waking the team costs more than it saves (single queries).
@@ -39,10 +56,16 @@ int thread_count() {
 
 void gemm_serial(bool b_transposed, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
                  std::size_t lda, const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
-  check(dnnl_sgemm('N', b_transposed ? 'T' : 'N', static_cast<dnnl_dim_t>(m), static_cast<dnnl_dim_t>(n),
-                   static_cast<dnnl_dim_t>(k), alpha, a, static_cast<dnnl_dim_t>(lda), b,
-                   static_cast<dnnl_dim_t>(ldb), beta, c, static_cast<dnnl_dim_t>(ldc)),
-        "sgemm");
+  check(serial_sgemm(b_transposed, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc), "sgemm");
+}
+
+void prepare_gemm() noexcept {
+  // Kernels are made per variant: both products attention runs (q·kᵀ, p·v), on a query-sized problem.  A failure
+  // is not reported here: it comes back, with its error, from the first real product.
+  constexpr std::size_t n = 16;
+  std::array<float, n * n> a{}, b{}, c{};
+  serial_sgemm(true, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+  serial_sgemm(false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
 }
 
 void add_layer_norm(float* x, const float* residual, std::size_t rows, std::size_t width, const float* gamma,
@@ -91,8 +114,11 @@ KSEARCH_VECTOR_CLONES void gelu_block(float* x, std::size_t count) {
 }
 
 KSEARCH_VECTOR_CLONES void softmax_row(float* x, std::size_t width, float scale) {
+  // `omp simd` on the max: without it the compiler keeps a float max reduction scalar, a latency-bound chain that
+  // took half of the softmax.
   float max = x[0];
-  for (std::size_t i = 1; i < width; ++i) max = std::max(max, x[i]);
+#pragma omp simd reduction(max : max)
+  for (std::size_t i = 1; i < width; ++i) max = x[i] > max ? x[i] : max;
   float sum = 0;
 #pragma omp simd reduction(+ : sum)
   for (std::size_t i = 0; i < width; ++i) {
@@ -105,7 +131,8 @@ KSEARCH_VECTOR_CLONES void softmax_row(float* x, std::size_t width, float scale)
 
 KSEARCH_VECTOR_CLONES void quantize_row(const float* x, std::size_t width, std::int8_t* q, float* scale_out) {
   float max = 0;
-  for (std::size_t i = 0; i < width; ++i) max = std::max(max, std::abs(x[i]));
+#pragma omp simd reduction(max : max)
+  for (std::size_t i = 0; i < width; ++i) max = std::abs(x[i]) > max ? std::abs(x[i]) : max;
   const float scale = max > 0 ? max / 127.0f : 1.0f;
   const float inverse = 1.0f / scale;
   for (std::size_t i = 0; i < width; ++i) {

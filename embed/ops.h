@@ -14,6 +14,9 @@ namespace ksearch::ops {
 void gemm_serial(bool b_transposed, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
                  std::size_t lda, const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc);
 
+// Makes oneDNN generate its sgemm kernels now (it does so on the first gemm call in a process).
+void prepare_gemm() noexcept;
+
 // In place: x = LayerNorm(x + residual) · gamma + beta over rows of width `width`; residual may be null.
 void add_layer_norm(float* x, const float* residual, std::size_t rows, std::size_t width, const float* gamma,
                     const float* beta, float eps);
