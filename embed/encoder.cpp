@@ -100,7 +100,7 @@ TransformerEncoder::TransformerEncoder(const TransformerConfig& config, std::sha
   w.position_embeddings = bind(s, "embeddings.position_embeddings.weight", {config.max_position_embeddings, hidden});
   w.token_type_embeddings = bind(s, "embeddings.token_type_embeddings.weight", {config.type_vocab_size, hidden});
   w.embedding_norm = bind_norm(s, "embeddings.LayerNorm", hidden);
-  // oneDNN generates its sgemm kernels (the attention products) on the first call in a process, about 30 ms on one
+  // oneDNN generates its sgemm kernels (the attention products) on the first call in a process, about 45 ms on one
   // core, a one-off query's largest single cost after the packing: done on a side thread while the weights pack.
   const std::jthread gemm_warm_up(ops::prepare_gemm);
   // Packing the weights is most of the load time: layers are packed in parallel, each on one thread.  An error is

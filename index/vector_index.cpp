@@ -117,21 +117,19 @@ VectorIndex::VectorIndex(VectorIndex&&) noexcept = default;
 VectorIndex& VectorIndex::operator=(VectorIndex&&) noexcept = default;
 
 void VectorIndex::configure_search() {
-  // Debian's FAISS 1.7.3 IndexIDMap::search rejects SearchParameters, so effort is set on the wrapped index.
-  faiss::Index* inner = unwrap(index_.get());
-  if (auto* refine = dynamic_cast<faiss::IndexRefine*>(inner)) {
+  if (auto* refine = dynamic_cast<faiss::IndexRefine*>(unwrap(index_.get())))
     refine->k_factor = kRefineFactor;  // re-rank this many times k candidates with exact distances
-    inner = refine->base_index;
-  }
-  if (auto* hnsw = dynamic_cast<faiss::IndexHNSW*>(inner)) hnsw->hnsw.efSearch = kHnswEfSearch;
-  if (auto* ivf = dynamic_cast<faiss::IndexIVF*>(inner)) ivf->nprobe = std::min<std::size_t>(kIvfProbes, ivf->nlist);
+  set_effort(kHnswEfSearch, kIvfProbes);
 }
 
-void VectorIndex::set_search_breadth(std::size_t breadth) {
+void VectorIndex::set_search_breadth(std::size_t breadth) { set_effort(breadth, breadth); }
+
+void VectorIndex::set_effort(std::size_t ef_search, std::size_t probes) {
+  // Debian's FAISS 1.7.3 IndexIDMap::search rejects SearchParameters, so effort is set on the wrapped index.
   faiss::Index* inner = unwrap(index_.get());
   if (auto* refine = dynamic_cast<faiss::IndexRefine*>(inner)) inner = refine->base_index;
-  if (auto* hnsw = dynamic_cast<faiss::IndexHNSW*>(inner)) hnsw->hnsw.efSearch = static_cast<int>(breadth);
-  if (auto* ivf = dynamic_cast<faiss::IndexIVF*>(inner)) ivf->nprobe = std::min<std::size_t>(breadth, ivf->nlist);
+  if (auto* hnsw = dynamic_cast<faiss::IndexHNSW*>(inner)) hnsw->hnsw.efSearch = static_cast<int>(ef_search);
+  if (auto* ivf = dynamic_cast<faiss::IndexIVF*>(inner)) ivf->nprobe = std::min<std::size_t>(probes, ivf->nlist);
 }
 
 void VectorIndex::train(std::span<const float> vectors) {

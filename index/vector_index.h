@@ -68,6 +68,7 @@ class VectorIndex {
  private:
   VectorIndex() = default;
   void configure_search();
+  void set_effort(std::size_t ef_search, std::size_t probes);  // HNSW efSearch, IVF nprobe
 
   int dimension_ = 0;
   std::string spec_;
