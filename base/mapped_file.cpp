@@ -14,7 +14,7 @@
 
 namespace ksearch {
 
-MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
+MappedFile::MappedFile(const std::filesystem::path& path, Prefault prefault) : path_(path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail(path.string(), ": cannot open: ", std::strerror(errno));
   struct stat info {};
@@ -24,7 +24,7 @@ MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
   }
   size_ = static_cast<std::size_t>(info.st_size);
   if (size_ > 0) {
-    void* mapped = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    void* mapped = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE | (prefault == Prefault::Yes ? MAP_POPULATE : 0), fd, 0);
     if (mapped == MAP_FAILED) {
       int err = errno;
       ::close(fd);

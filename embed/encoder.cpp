@@ -3,15 +3,19 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <exception>
+#include <iostream>
+#include <map>
 #include <optional>
 #include <thread>
 
 #include "base/error.h"
 #include "embed/linear.h"
 #include "embed/ops.h"
+#include "embed/packed_cache.h"
 #include "embed/safetensors.h"
 
 namespace ksearch {
@@ -25,7 +29,8 @@ struct FloatTensor {
   std::span<const std::byte> stored;  // the checkpoint's bytes in the mapped file
 };
 
-FloatTensor bind(const TensorStore& store, const std::string& name, std::vector<std::int64_t> expected) {
+const TensorView& require_shape(const TensorStore& store, const std::string& name,
+                                const std::vector<std::int64_t>& expected) {
   const TensorView& view = store.require(name);
   if (view.shape != expected) {
     TensorView wanted;
@@ -33,6 +38,11 @@ FloatTensor bind(const TensorStore& store, const std::string& name, std::vector<
     fail(view.file.string(), ": tensor ", view.name, " has shape ", view.shape_string(), ", config expects ",
          wanted.shape_string());
   }
+  return view;
+}
+
+FloatTensor bind(const TensorStore& store, const std::string& name, std::vector<std::int64_t> expected) {
+  const TensorView& view = require_shape(store, name, expected);
   FloatTensor tensor;
   tensor.shape = std::move(expected);
   tensor.stored = view.bytes;
@@ -46,13 +56,32 @@ FloatTensor bind(const TensorStore& store, const std::string& name, std::vector<
   return tensor;
 }
 
-// A dense layer's weights, packed for the chosen precision (the checkpoint's tensors are read once, at load).
+// The packed-weight cache's layers for this load, and whether any layer had to be packed afresh.
+struct Packing {
+  std::map<std::string, PackedWeights, std::less<>> cached;
+  std::atomic<bool> packed_afresh = false;
+};
+
+// A dense layer's weights, packed for the chosen precision: taken from the cache when it holds them in this CPU's
+// layout, else read from the checkpoint (once, at load) and packed.  `packing` is null for layers kept out of the
+// cache.
 Linear bind_dense(const TensorStore& store, const std::string& prefix, int out, int in, Precision precision,
-                  Activation activation = Activation::None) {
-  const FloatTensor weight = bind(store, prefix + ".weight", {out, in});
+                  Packing* packing, Activation activation = Activation::None) {
   const FloatTensor bias = bind(store, prefix + ".bias", {out});
-  Linear layer(weight.data, bias.data, static_cast<std::size_t>(out), static_cast<std::size_t>(in), precision,
-               activation);
+  const auto rows = static_cast<std::size_t>(out), columns = static_cast<std::size_t>(in);
+  if (packing != nullptr) {
+    require_shape(store, prefix + ".weight", {out, in});
+    if (auto it = packing->cached.find(prefix); it != packing->cached.end()) {
+      try {
+        return Linear(it->second, bias.data, rows, columns, precision, activation);
+      } catch (const Error&) {
+        // Packed for another layout (the file came from another CPU or oneDNN): packed afresh below.
+      }
+    }
+    packing->packed_afresh = true;
+  }
+  const FloatTensor weight = bind(store, prefix + ".weight", {out, in});
+  Linear layer(weight.data, bias.data, rows, columns, precision, activation);
   MappedFile::release_pages(weight.stored);  // the packed copy is what runs
   return layer;
 }
@@ -69,6 +98,27 @@ struct Layer {
   Linear query, key, value, attention_output, intermediate, output;
   Norm attention_norm, output_norm;
 };
+
+// Writes every layer's packed weights to the cache.  A cache that cannot be written only costs the next load time, so
+// the failure is reported and the load goes on.
+void save_packed(const PackedWeightCache& cache, const std::vector<Layer>& layers) {
+  std::vector<std::pair<std::string, PackedWeights>> packed;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const std::string p = "encoder.layer." + std::to_string(i) + ".";
+    const Layer& layer = layers[i];
+    packed.emplace_back(p + "attention.self.query", layer.query.packed());
+    packed.emplace_back(p + "attention.self.key", layer.key.packed());
+    packed.emplace_back(p + "attention.self.value", layer.value.packed());
+    packed.emplace_back(p + "attention.output.dense", layer.attention_output.packed());
+    packed.emplace_back(p + "intermediate.dense", layer.intermediate.packed());
+    packed.emplace_back(p + "output.dense", layer.output.packed());
+  }
+  try {
+    cache.save(packed);
+  } catch (const Error& e) {
+    std::cerr << "ksearch: warning: " << e.what() << " (the model works; the next load packs its weights again)\n";
+  }
+}
 
 }  // namespace
 
@@ -103,8 +153,12 @@ TransformerEncoder::TransformerEncoder(const TransformerConfig& config, std::sha
   // oneDNN generates its sgemm kernels (the attention products) on the first call in a process, about 45 ms on one
   // core, a one-off query's largest single cost after the packing: done on a side thread while the weights pack.
   const std::jthread gemm_warm_up(ops::prepare_gemm);
-  // Packing the weights is most of the load time: layers are packed in parallel, each on one thread.  An error is
-  // reported for the first failing layer, as a serial load would.
+  // Packing the weights is most of the load time: they come from the packed-weight cache when it has them, and
+  // otherwise layers are packed in parallel, each on one thread.  An error is reported for the first failing layer,
+  // as a serial load would.
+  const PackedWeightCache cache(s, precision);
+  Packing packing;
+  packing.cached = cache.load();
   std::vector<std::optional<Layer>> layers(static_cast<std::size_t>(config.num_layers));
   std::vector<std::exception_ptr> errors(layers.size());
 #pragma omp parallel for num_threads(ops::thread_count()) schedule(dynamic)
@@ -112,12 +166,12 @@ TransformerEncoder::TransformerEncoder(const TransformerConfig& config, std::sha
     const std::string p = "encoder.layer." + std::to_string(i) + ".";
     try {
       layers[static_cast<std::size_t>(i)].emplace(
-          Layer{bind_dense(s, p + "attention.self.query", hidden, hidden, precision),
-                bind_dense(s, p + "attention.self.key", hidden, hidden, precision),
-                bind_dense(s, p + "attention.self.value", hidden, hidden, precision),
-                bind_dense(s, p + "attention.output.dense", hidden, hidden, precision),
-                bind_dense(s, p + "intermediate.dense", ffn, hidden, precision, Activation::GeluErf),
-                bind_dense(s, p + "output.dense", hidden, ffn, precision),
+          Layer{bind_dense(s, p + "attention.self.query", hidden, hidden, precision, &packing),
+                bind_dense(s, p + "attention.self.key", hidden, hidden, precision, &packing),
+                bind_dense(s, p + "attention.self.value", hidden, hidden, precision, &packing),
+                bind_dense(s, p + "attention.output.dense", hidden, hidden, precision, &packing),
+                bind_dense(s, p + "intermediate.dense", ffn, hidden, precision, &packing, Activation::GeluErf),
+                bind_dense(s, p + "output.dense", hidden, ffn, precision, &packing),
                 bind_norm(s, p + "attention.output.LayerNorm", hidden), bind_norm(s, p + "output.LayerNorm", hidden)});
     } catch (...) {
       errors[static_cast<std::size_t>(i)] = std::current_exception();
@@ -126,12 +180,15 @@ TransformerEncoder::TransformerEncoder(const TransformerConfig& config, std::sha
   for (const auto& error : errors)
     if (error) std::rethrow_exception(error);
   for (auto& layer : layers) w.layers.push_back(std::move(*layer));
+  packing.cached.clear();
+  if (cache.enabled() && packing.packed_afresh) save_packed(cache, w.layers);
   if (config.num_labels > 0) {
     const bool roberta_head = s.find("classifier.out_proj.weight") != nullptr;  // XLMRobertaClassificationHead
     // BertForSequenceClassification: pooler (dense + tanh) then classifier.
-    w.head_dense = bind_dense(s, roberta_head ? "classifier.dense" : "pooler.dense", hidden, hidden, Precision::Fp32);
+    w.head_dense =
+        bind_dense(s, roberta_head ? "classifier.dense" : "pooler.dense", hidden, hidden, Precision::Fp32, nullptr);
     w.head_out = bind_dense(s, roberta_head ? "classifier.out_proj" : "classifier", config.num_labels, hidden,
-                            Precision::Fp32);
+                            Precision::Fp32, nullptr);
   }
 }
 

@@ -33,6 +33,23 @@ memory::dim padded_rows(std::size_t rows) {
 
 constexpr std::size_t kMaxCachedPrimitives = 64;
 
+// Everything that fixes where each weight lies in a blocked layout (oneDNN 2.x descriptor fields).
+std::string describe_layout(const memory::desc& desc) {
+  const dnnl_memory_desc_t& d = desc.data;
+  if (d.format_kind != dnnl_blocked) return {};
+  std::string text = cat("type", static_cast<int>(d.data_type), ":extra", d.extra.flags);
+  const auto list = [&](const char* label, const dnnl_dims_t& values, int count) {
+    text += cat(":", label);
+    for (int i = 0; i < count; ++i) text += cat(i ? "," : "", values[i]);
+  };
+  list("dims", d.dims, d.ndims);
+  list("padded", d.padded_dims, d.ndims);
+  list("strides", d.format_desc.blocking.strides, d.ndims);
+  list("blocks", d.format_desc.blocking.inner_blks, d.format_desc.blocking.inner_nblks);
+  list("block_dims", d.format_desc.blocking.inner_idxs, d.format_desc.blocking.inner_nblks);
+  return text;
+}
+
 }  // namespace
 
 std::string_view precision_name(Precision precision) {
@@ -57,8 +74,8 @@ struct Linear::Impl {
   Type source_type;
   Type result_type;
   memory::desc packed_desc;
-  PageBuffer packed_storage;
-  memory packed;  // over packed_storage
+  std::shared_ptr<const void> packed_owner;
+  memory packed;  // over memory packed_owner keeps alive; oneDNN only reads it
   memory bias;                       // fp32 and bf16: applied by the primitive
   std::vector<float> bias_values;    // int8: applied while rescaling
   std::vector<float> weight_scales;  // int8: per output channel
@@ -86,31 +103,41 @@ struct Linear::Impl {
     }
     return {dnnl::matmul::desc(source, weights, bias_desc, result), attributes, cpu_engine()};
   }
+
+  // Chooses the packed layout (once, for a mid-sized batch; it serves every row count) and binds the bias.
+  void prepare(Precision chosen, Activation fused, std::size_t in, std::size_t out, const float* bias_data) {
+    precision = chosen;
+    activation = fused;
+    source_type = precision == Precision::Fp32 ? Type::f32 : precision == Precision::Bf16 ? Type::bf16 : Type::s8;
+    result_type = precision == Precision::Int8 ? Type::s32 : Type::f32;
+    const memory::desc any({static_cast<memory::dim>(in), static_cast<memory::dim>(out)}, source_type, Tag::any);
+    try {
+      packed_desc = describe(256, in, out, any).weights_desc();
+    } catch (const dnnl::error& e) {
+      fail("precision ", precision_name(precision), " is not supported on this CPU (oneDNN: ", e.what(),
+           "); use --precision fp32");
+    }
+    if (precision == Precision::Int8) {
+      bias_values.assign(bias_data, bias_data + out);
+    } else {
+      bias = memory({{1, static_cast<memory::dim>(out)}, Type::f32, Tag::ab}, cpu_engine());
+      std::memcpy(bias.get_data_handle(), bias_data, out * sizeof(float));
+    }
+  }
 };
 
 Linear::Linear(const float* weight, const float* bias, std::size_t out, std::size_t in, Precision precision,
                Activation activation)
     : in_(in), out_(out), impl_(std::make_unique<Impl>()) {
   Impl& impl = *impl_;
-  impl.precision = precision;
-  impl.activation = activation;
-  impl.source_type = precision == Precision::Fp32 ? Type::f32 : precision == Precision::Bf16 ? Type::bf16 : Type::s8;
-  impl.result_type = precision == Precision::Int8 ? Type::s32 : Type::f32;
-  const auto k = static_cast<memory::dim>(in), n = static_cast<memory::dim>(out);
-  // The packed layout is chosen once (for a mid-sized batch) and used for every row count.
-  const memory::desc any({k, n}, impl.source_type, Tag::any);
-  try {
-    impl.packed_desc = impl.describe(256, in, out, any).weights_desc();
-  } catch (const dnnl::error& e) {
-    fail("precision ", precision_name(precision), " is not supported on this CPU (oneDNN: ", e.what(),
-         "); use --precision fp32");
-  }
-  impl.packed_storage = PageBuffer(impl.packed_desc.get_size());
-  impl.packed = memory(impl.packed_desc, cpu_engine(), impl.packed_storage.data());
+  impl.prepare(precision, activation, in, out, bias);
+  auto storage = std::make_shared<PageBuffer>(impl.packed_desc.get_size());
+  impl.packed = memory(impl.packed_desc, cpu_engine(), storage->data());
+  impl.packed_owner = std::move(storage);
   dnnl::stream stream(cpu_engine());
 
   // PyTorch's [out, in] row-major weight is the matmul's K×N weight in column-major ("ba") order.
-  const float* plain = weight;
+  const auto k = static_cast<memory::dim>(in), n = static_cast<memory::dim>(out);
   if (precision == Precision::Int8) {
     impl.weight_scales.resize(out);
     std::vector<std::int8_t> quantized(out * in);
@@ -124,14 +151,36 @@ Linear::Linear(const float* weight, const float* bias, std::size_t out, std::siz
     }
     memory plain_memory({{k, n}, Type::s8, Tag::ba}, cpu_engine(), quantized.data());
     dnnl::reorder(plain_memory, impl.packed).execute(stream, plain_memory, impl.packed);
-    impl.bias_values.assign(bias, bias + out);
   } else {
-    memory plain_memory({{k, n}, Type::f32, Tag::ba}, cpu_engine(), const_cast<float*>(plain));
+    memory plain_memory({{k, n}, Type::f32, Tag::ba}, cpu_engine(), const_cast<float*>(weight));
     dnnl::reorder(plain_memory, impl.packed).execute(stream, plain_memory, impl.packed);
-    impl.bias = memory({{1, n}, Type::f32, Tag::ab}, cpu_engine());
-    std::memcpy(impl.bias.get_data_handle(), bias, out * sizeof(float));
   }
   stream.wait();
+}
+
+Linear::Linear(PackedWeights packed, const float* bias, std::size_t out, std::size_t in, Precision precision,
+               Activation activation)
+    : in_(in), out_(out), impl_(std::make_unique<Impl>()) {
+  Impl& impl = *impl_;
+  impl.prepare(precision, activation, in, out, bias);
+  const std::size_t scale_count = precision == Precision::Int8 ? out : 0;
+  const std::string layout = describe_layout(impl.packed_desc);
+  if (layout.empty() || packed.layout != layout || packed.bytes.size() != impl.packed_desc.get_size() ||
+      packed.scales.size() != scale_count)
+    fail("packed ", precision_name(precision), " weights (", packed.bytes.size(), " bytes, ", packed.scales.size(),
+         " scales, layout ", packed.layout, ") do not fit a ", out, "x", in, " layer on this CPU (",
+         impl.packed_desc.get_size(), " bytes, ", scale_count, " scales, layout ", layout, ")");
+  impl.weight_scales.assign(packed.scales.begin(), packed.scales.end());
+  impl.packed = memory(impl.packed_desc, cpu_engine(), const_cast<std::byte*>(packed.bytes.data()));
+  impl.packed_owner = std::move(packed.owner);
+}
+
+PackedWeights Linear::packed() const {
+  const Impl& impl = *impl_;
+  return {{static_cast<const std::byte*>(impl.packed.get_data_handle()), impl.packed_desc.get_size()},
+          impl.weight_scales,
+          describe_layout(impl.packed_desc),
+          impl.packed_owner};
 }
 
 Linear::~Linear() = default;

@@ -10,6 +10,8 @@
 
 #include <cstddef>
 #include <memory>
+#include <span>
+#include <string>
 #include <string_view>
 
 namespace ksearch {
@@ -20,10 +22,23 @@ enum class Activation { None, GeluErf };
 std::string_view precision_name(Precision precision);
 Precision parse_precision(std::string_view name);  // "fp32" | "bf16" | "int8"; throws Error otherwise
 
+// A layer's weights in the layout oneDNN's kernel wants: depends on the oneDNN version and the CPU's instruction set,
+// so it is only valid where it was made (see embed/packed_cache.h).
+struct PackedWeights {
+  std::span<const std::byte> bytes;
+  std::span<const float> scales;       // int8: one per output channel; empty otherwise
+  std::string layout;                  // oneDNN's block structure, in words: reused only where it is the same
+  std::shared_ptr<const void> owner;   // keeps `bytes` and `scales` alive where they come from a file
+};
+
 class Linear {
  public:
   // `weight` is [out, in] row-major (PyTorch layout); it is copied into the packed layout, so it may be freed.
   Linear(const float* weight, const float* bias, std::size_t out, std::size_t in, Precision precision,
+         Activation activation = Activation::None);
+  // Weights packed earlier by a Linear of the same shape and precision.  Throws Error if their layout or size is not
+  // the one this CPU and oneDNN use.
+  Linear(PackedWeights packed, const float* bias, std::size_t out, std::size_t in, Precision precision,
          Activation activation = Activation::None);
   ~Linear();
   Linear(Linear&&) noexcept;
@@ -32,6 +47,8 @@ class Linear {
   // y[rows, out] = activation(x[rows, in]·Wᵀ + b), x and y contiguous.  Thread-safe.
   void forward(const float* x, std::size_t rows, float* y) const;
 
+  // This layer's packed weights (valid while the layer lives).
+  PackedWeights packed() const;
   std::size_t in() const { return in_; }
   std::size_t out() const { return out_; }
 

@@ -48,6 +48,7 @@ class SafetensorsFile {
 
   const std::vector<TensorView>& tensors() const { return tensors_; }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  const std::filesystem::path& path() const { return file_->path(); }
 
  private:
   std::shared_ptr<MappedFile> file_;
@@ -66,6 +67,7 @@ class TensorStore {
   // Throws Error "FILE: missing tensor NAME" when absent.
   const TensorView& require(std::string_view name) const;
   std::filesystem::path describe() const;  // the file (or index) the store was opened from
+  const std::vector<SafetensorsFile>& files() const { return files_; }
 
  private:
   std::vector<SafetensorsFile> files_;
