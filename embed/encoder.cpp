@@ -247,37 +247,74 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
   std::size_t longest = 0;
   for (const auto& ids : batch) longest = std::max(longest, ids.size());
   const int threads = ops::thread_count();
-  std::vector<std::vector<float>> scores(static_cast<std::size_t>(threads),
-                                         std::vector<float>(std::min(longest, kQueryBlock) * longest));
+  // At the reduced precisions the attention products run in bfloat16 too, where the CPU has its dot products.
+  const bool bf16_attention = precision_ != Precision::Fp32 && ops::has_bf16_gemm();
+  struct Scratch {
+    std::vector<float> scores;
+    std::vector<std::uint16_t> probabilities, keys, values;  // bf16 attention only
+    std::vector<float> inverse_sums;                         // bf16 attention only
+  };
+  std::vector<Scratch> scratch(static_cast<std::size_t>(threads));
+  const std::size_t even_longest = (longest + 1) / 2 * 2;
+  for (Scratch& buffers : scratch) {
+    buffers.scores.resize(std::min(longest, kQueryBlock) * longest);
+    if (!bf16_attention) continue;
+    buffers.probabilities.resize(std::min(longest, kQueryBlock) * even_longest);
+    buffers.inverse_sums.resize(std::min(longest, kQueryBlock));
+    buffers.keys.resize(ops::bf16_packed_size(head_dim, longest));
+    buffers.values.resize(ops::bf16_packed_size(longest, head_dim));
+  }
+  std::vector<std::uint16_t> q_bf16, k_bf16, v_bf16;
+  if (bf16_attention) {
+    q_bf16.resize(tokens * hidden);
+    k_bf16.resize(tokens * hidden);
+    v_bf16.resize(tokens * hidden);
+  }
 
   for (const Layer& layer : w.layers) {
     layer.query.forward(x, tokens, q.data());
     layer.key.forward(x, tokens, k.data());
     layer.value.forward(x, tokens, v.data());
+    if (bf16_attention) {
+      ops::to_bfloat16(q.data(), tokens * hidden, q_bf16.data());
+      ops::to_bfloat16(k.data(), tokens * hidden, k_bf16.data());
+      ops::to_bfloat16(v.data(), tokens * hidden, v_bf16.data());
+    }
 
-    // Work items: (sequence, head, query block).
-    struct Item {
-      std::size_t sequence, head, row_begin, rows;
-    };
-    std::vector<Item> items;
-    for (std::size_t s = 0; s < batch.size(); ++s)
-      for (std::size_t h = 0; h < heads; ++h)
-        for (std::size_t r = 0; r < batch[s].size(); r += kQueryBlock)
-          items.push_back({s, h, r, std::min(kQueryBlock, batch[s].size() - r)});
+    // Work items: (sequence, head); the query rows go in blocks so the scores stay bounded for long inputs.
+    const std::size_t items = batch.size() * heads;
     // Tiny batches (a single query) run attention on one thread: the team's wake-up would cost more.
 #pragma omp parallel for num_threads(threads) schedule(dynamic) if (tokens > 64)
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      const Item& item = items[i];
-      const std::size_t begin = out.offsets[item.sequence];
-      const std::size_t length = out.offsets[item.sequence + 1] - begin;
-      float* s = scores[static_cast<std::size_t>(omp_get_thread_num())].data();
-      const std::size_t column = item.head * head_dim;
-      const float* q_rows = q.data() + (begin + item.row_begin) * hidden + column;
-      ops::gemm_serial(true, item.rows, length, head_dim, scale, q_rows, hidden, k.data() + begin * hidden + column,
-                       hidden, 0.0f, s, length);
-      ops::softmax_rows(s, item.rows, length, length, 1.0f);
-      ops::gemm_serial(false, item.rows, head_dim, length, 1.0f, s, length, v.data() + begin * hidden + column, hidden,
-                       0.0f, context.data() + (begin + item.row_begin) * hidden + column, hidden);
+    for (std::size_t item = 0; item < items; ++item) {
+      const std::size_t sequence = item / heads, column = item % heads * head_dim;
+      const std::size_t begin = out.offsets[sequence];
+      const std::size_t length = out.offsets[sequence + 1] - begin;
+      Scratch& buffers = scratch[static_cast<std::size_t>(omp_get_thread_num())];
+      float* s = buffers.scores.data();
+      const std::size_t first = begin * hidden + column;  // this head's columns of the sequence's first row
+      if (bf16_attention) {
+        const std::size_t stride = (length + 1) / 2 * 2;
+        ops::pack_bf16(true, k_bf16.data() + first, head_dim, length, hidden, buffers.keys.data());  // kᵀ
+        ops::pack_bf16(false, v_bf16.data() + first, length, head_dim, hidden, buffers.values.data());
+        for (std::size_t row = 0; row < length; row += kQueryBlock) {
+          const std::size_t rows = std::min(kQueryBlock, length - row);
+          ops::gemm_bf16(rows, length, head_dim, scale, nullptr, q_bf16.data() + first + row * hidden, hidden,
+                         buffers.keys.data(), s, length);
+          ops::softmax_rows_bf16(s, rows, length, length, buffers.probabilities.data(), stride,
+                                 buffers.inverse_sums.data());
+          ops::gemm_bf16(rows, head_dim, length, 1.0f, buffers.inverse_sums.data(), buffers.probabilities.data(),
+                         stride, buffers.values.data(), context.data() + first + row * hidden, hidden);
+        }
+      } else {
+        for (std::size_t row = 0; row < length; row += kQueryBlock) {
+          const std::size_t rows = std::min(kQueryBlock, length - row);
+          ops::gemm_serial(true, rows, length, head_dim, scale, q.data() + first + row * hidden, hidden,
+                           k.data() + first, hidden, 0.0f, s, length);
+          ops::softmax_rows(s, rows, length, length, 1.0f);
+          ops::gemm_serial(false, rows, head_dim, length, 1.0f, s, length, v.data() + first, hidden, 0.0f,
+                           context.data() + first + row * hidden, hidden);
+        }
+      }
     }
     layer.attention_output.forward(context.data(), tokens, attention_out.data());
     ops::add_layer_norm(attention_out.data(), x, tokens, hidden, layer.attention_norm.gamma.data,

@@ -241,8 +241,7 @@ void Linear::forward(const float* x, std::size_t rows, float* y) const {
   matmul.execute(stream, {{DNNL_ARG_SRC, source_memory}, {DNNL_ARG_WEIGHTS, impl.packed}, {DNNL_ARG_DST, result_memory}});
   stream.wait();
   ops::rescale_products(static_cast<const std::int32_t*>(result_memory.get_data_handle()), rows, out_, row_scales.data(),
-                        impl.weight_scales.data(), impl.bias_values.data(), y);
-  if (impl.activation == Activation::GeluErf) ops::gelu_erf(y, rows * out_);
+                        impl.weight_scales.data(), impl.bias_values.data(), impl.activation == Activation::GeluErf, y);
 }
 
 }  // namespace ksearch

@@ -129,6 +129,31 @@ KSEARCH_VECTOR_CLONES void softmax_row(float* x, std::size_t width, float scale)
   for (std::size_t i = 0; i < width; ++i) x[i] *= inverse;
 }
 
+KSEARCH_VECTOR_CLONES void bfloat16_block(const float* x, std::size_t count, std::uint16_t* y) {
+  for (std::size_t i = 0; i < count; ++i) {
+    std::uint32_t bits;
+    std::memcpy(&bits, &x[i], sizeof bits);
+    bits += 0x7FFFu + ((bits >> 16) & 1u);
+    y[i] = static_cast<std::uint16_t>(bits >> 16);
+  }
+}
+
+// x = exp(x − max x), y = bf16(x); returns 1 / Σ x.  (Two loops: GCC does not vectorise the exp and the 16-bit
+// store in one.)
+KSEARCH_VECTOR_CLONES float exp_row_bf16(float* x, std::size_t width, std::uint16_t* y) {
+  float max = x[0];
+#pragma omp simd reduction(max : max)
+  for (std::size_t i = 1; i < width; ++i) max = x[i] > max ? x[i] : max;
+  float sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (std::size_t i = 0; i < width; ++i) {
+    x[i] = exp_approx(x[i] - max);
+    sum += x[i];
+  }
+  bfloat16_block(x, width, y);
+  return 1.0f / sum;
+}
+
 KSEARCH_VECTOR_CLONES void quantize_row(const float* x, std::size_t width, std::int8_t* q, float* scale_out) {
   float max = 0;
 #pragma omp simd reduction(max : max)
@@ -147,15 +172,6 @@ KSEARCH_VECTOR_CLONES void rescale_row(const std::int32_t* sums, std::size_t col
   for (std::size_t c = 0; c < columns; ++c) y[c] = static_cast<float>(sums[c]) * row_scale * column_scales[c] + bias[c];
 }
 
-KSEARCH_VECTOR_CLONES void bfloat16_block(const float* x, std::size_t count, std::uint16_t* y) {
-  for (std::size_t i = 0; i < count; ++i) {
-    std::uint32_t bits;
-    std::memcpy(&bits, &x[i], sizeof bits);
-    bits += 0x7FFFu + ((bits >> 16) & 1u);
-    y[i] = static_cast<std::uint16_t>(bits >> 16);
-  }
-}
-
 }  // namespace
 
 void quantize_rows(const float* x, std::size_t rows, std::size_t width, std::int8_t* q, float* scales) {
@@ -164,10 +180,12 @@ void quantize_rows(const float* x, std::size_t rows, std::size_t width, std::int
 }
 
 void rescale_products(const std::int32_t* sums, std::size_t rows, std::size_t columns, const float* row_scales,
-                      const float* column_scales, const float* bias, float* y) {
+                      const float* column_scales, const float* bias, bool gelu, float* y) {
 #pragma omp parallel for num_threads(thread_count()) schedule(static) if (rows * columns > kParallelThreshold)
-  for (std::size_t r = 0; r < rows; ++r)
+  for (std::size_t r = 0; r < rows; ++r) {
     rescale_row(sums + r * columns, columns, row_scales[r], column_scales, bias, y + r * columns);
+    if (gelu) gelu_block(y + r * columns, columns);
+  }
 }
 
 void to_bfloat16(const float* x, std::size_t count, std::uint16_t* y) {
@@ -177,15 +195,16 @@ void to_bfloat16(const float* x, std::size_t count, std::uint16_t* y) {
   for (std::size_t i = 0; i < blocks; ++i) bfloat16_block(x + i * kBlock, std::min(kBlock, count - i * kBlock), y + i * kBlock);
 }
 
-void gelu_erf(float* x, std::size_t count) {
-  constexpr std::size_t kBlock = 4096;
-  const std::size_t blocks = (count + kBlock - 1) / kBlock;
-#pragma omp parallel for num_threads(thread_count()) schedule(static) if (count > kParallelThreshold)
-  for (std::size_t i = 0; i < blocks; ++i) gelu_block(x + i * kBlock, std::min(kBlock, count - i * kBlock));
-}
-
 void softmax_rows(float* x, std::size_t rows, std::size_t width, std::size_t ld, float scale) {
   for (std::size_t r = 0; r < rows; ++r) softmax_row(x + r * ld, width, scale);
+}
+
+void softmax_rows_bf16(float* x, std::size_t rows, std::size_t width, std::size_t ld, std::uint16_t* y,
+                       std::size_t ldy, float* inverse_sums) {
+  for (std::size_t r = 0; r < rows; ++r) {
+    inverse_sums[r] = exp_row_bf16(x + r * ld, width, y + r * ldy);
+    if (width % 2 != 0) y[r * ldy + width] = 0;
+  }
 }
 
 void tanh_inplace(float* x, std::size_t count) {

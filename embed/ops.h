@@ -17,15 +17,33 @@ void gemm_serial(bool b_transposed, std::size_t m, std::size_t n, std::size_t k,
 // Makes oneDNN generate its sgemm kernels now (it does so on the first gemm call in a process).
 void prepare_gemm() noexcept;
 
+// bfloat16 products for attention at the reduced precisions: AVX512_BF16 dot products (two bf16 products summed
+// into an fp32 lane per instruction), accumulated in fp32.  Only where has_bf16_gemm(); callers fall back to
+// gemm_serial elsewhere.  Single-threaded.
+bool has_bf16_gemm();
+
+// op(b)[k, n] in bfloat16, laid out for gemm_bf16: blocks of 16 columns, rows in pairs, [n/16][k/2][16][2],
+// zero-padded to whole blocks and pairs.  op(b) = bᵀ when b_transposed (b is [n, k]) else b ([k, n]).
+std::size_t bf16_packed_size(std::size_t k, std::size_t n);  // in 16-bit elements
+void pack_bf16(bool b_transposed, const std::uint16_t* b, std::size_t k, std::size_t n, std::size_t ldb,
+               std::uint16_t* packed);
+
+// c[m, n] = alpha · row_scales[m] · a[m, k] · B, a in bfloat16 row-major with its rows padded to an even length
+// (the pad zero), B from pack_bf16; row_scales may be null (all 1).
+void gemm_bf16(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* row_scales,
+               const std::uint16_t* a, std::size_t lda, const std::uint16_t* b_packed, float* c, std::size_t ldc);
+
 // In place: x = LayerNorm(x + residual) · gamma + beta over rows of width `width`; residual may be null.
 void add_layer_norm(float* x, const float* residual, std::size_t rows, std::size_t width, const float* gamma,
                     const float* beta, float eps);
 
-// In place: x = gelu(x) with the exact erf form 0.5·x·(1 + erf(x/√2)).
-void gelu_erf(float* x, std::size_t count);
-
 // In place, each row: softmax(row · scale).
 void softmax_rows(float* x, std::size_t rows, std::size_t width, std::size_t ld, float scale);
+// Softmax for a bf16 product, normalisation left to the product: y = bf16(exp(x − max x)) per row (row stride ldy,
+// padded with a zero to an even width) and inverse_sums[r] = 1 / Σ exp, to pass to gemm_bf16 as row scales.  x is
+// overwritten.
+void softmax_rows_bf16(float* x, std::size_t rows, std::size_t width, std::size_t ld, std::uint16_t* y,
+                       std::size_t ldy, float* inverse_sums);
 
 // In place: x = tanh(x).
 void tanh_inplace(float* x, std::size_t count);
@@ -36,9 +54,10 @@ void l2_normalize_rows(float* x, std::size_t rows, std::size_t width);
 // int8 dynamic quantisation: each row of x[rows, width] gets scale = max|row| / 127 and q = round(x / scale).
 void quantize_rows(const float* x, std::size_t rows, std::size_t width, std::int8_t* q, float* scales);
 
-// y[r, c] = sums[r, c] · row_scales[r] · column_scales[c] + bias[c]  (int8 products back to fp32).
+// y[r, c] = sums[r, c] · row_scales[r] · column_scales[c] + bias[c]  (int8 products back to fp32), then the exact
+// GELU when `gelu` (while the row is in cache).
 void rescale_products(const std::int32_t* sums, std::size_t rows, std::size_t columns, const float* row_scales,
-                      const float* column_scales, const float* bias, float* y);
+                      const float* column_scales, const float* bias, bool gelu, float* y);
 
 // fp32 -> bfloat16 (round to nearest even), as raw 16-bit patterns.
 void to_bfloat16(const float* x, std::size_t count, std::uint16_t* y);

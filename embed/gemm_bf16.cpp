@@ -1,0 +1,115 @@
+// bfloat16 products for attention (embed/ops.h).  oneDNN 2.6 has no public bf16 gemm, and its matmul primitive
+// wants a shape fixed at creation, while attention runs one small product per sequence, head and query block: so
+// this is a register-tiled kernel of our own, compiled for AVX512_BF16 and called only where the CPU has it.
+//
+// vdpbf16ps multiplies 16 pairs of bf16 and adds both products of each pair to an fp32 lane: with B packed as
+// [column block of 16][row pair][16 columns][2 rows], one 64-byte load gives the pairs of 16 columns, and a row of A
+// contributes the matching pair of its own, broadcast to all lanes.  A tile of up to 8 rows × 32 columns keeps 16
+// accumulators in registers for the whole k loop.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <utility>
+
+#include "embed/ops.h"
+
+#define KSEARCH_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+
+namespace ksearch::ops {
+namespace {
+
+constexpr std::size_t kLanes = 16;      // columns per packed block: the fp32 lanes of one register
+constexpr std::size_t kTileRows = 8;    // rows of A per tile
+constexpr std::size_t kTileBlocks = 2;  // column blocks per tile
+
+std::size_t pairs_of(std::size_t k) { return (k + 1) / 2; }
+
+template <std::size_t Rows, std::size_t Blocks>
+KSEARCH_BF16_TARGET void tile(std::size_t pairs, const std::uint16_t* a, std::size_t lda, const std::uint16_t* b,
+                              std::size_t block_stride, float alpha, const float* row_scales, float* c,
+                              std::size_t ldc, std::size_t columns) {
+  __m512 sums[Rows][Blocks];
+  for (auto& row : sums)
+    for (auto& sum : row) sum = _mm512_setzero_ps();
+  for (std::size_t pair = 0; pair < pairs; ++pair) {
+    __m512i columns_pairs[Blocks];
+    for (std::size_t block = 0; block < Blocks; ++block)
+      columns_pairs[block] = _mm512_loadu_si512(b + block * block_stride + pair * 2 * kLanes);
+    for (std::size_t row = 0; row < Rows; ++row) {
+      std::int32_t row_pair;
+      std::memcpy(&row_pair, a + row * lda + 2 * pair, sizeof row_pair);
+      const __m512i broadcast = _mm512_set1_epi32(row_pair);
+      for (std::size_t block = 0; block < Blocks; ++block)
+        sums[row][block] = _mm512_dpbf16_ps(sums[row][block], (__m512bh)broadcast, (__m512bh)columns_pairs[block]);
+    }
+  }
+  for (std::size_t row = 0; row < Rows; ++row) {
+    const __m512 scale = _mm512_set1_ps(row_scales != nullptr ? alpha * row_scales[row] : alpha);
+    for (std::size_t block = 0; block < Blocks; ++block) {
+      const std::size_t valid = std::min(kLanes, columns - block * kLanes);
+      const auto mask = static_cast<__mmask16>((1u << valid) - 1);
+      _mm512_mask_storeu_ps(c + row * ldc + block * kLanes, mask, _mm512_mul_ps(sums[row][block], scale));
+    }
+  }
+}
+
+using Tile = void (*)(std::size_t, const std::uint16_t*, std::size_t, const std::uint16_t*, std::size_t, float,
+                      const float*, float*, std::size_t, std::size_t);
+
+// tiles[rows - 1][blocks - 1]: full tiles and the edges of the matrix.
+template <std::size_t... Rows>
+constexpr std::array<std::array<Tile, kTileBlocks>, kTileRows> make_tiles(std::index_sequence<Rows...>) {
+  return {{{&tile<Rows + 1, 1>, &tile<Rows + 1, 2>}...}};
+}
+constexpr auto kTiles = make_tiles(std::make_index_sequence<kTileRows>());
+
+}  // namespace
+
+bool has_bf16_gemm() {
+  static const bool supported = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16");
+  return supported;
+}
+
+std::size_t bf16_packed_size(std::size_t k, std::size_t n) {
+  return (n + kLanes - 1) / kLanes * kLanes * pairs_of(k) * 2;
+}
+
+void pack_bf16(bool b_transposed, const std::uint16_t* b, std::size_t k, std::size_t n, std::size_t ldb,
+               std::uint16_t* packed) {
+  // Element (row, column) of op(b) lies at b[row · row_step + column · column_step].
+  const std::size_t row_step = b_transposed ? 1 : ldb, column_step = b_transposed ? ldb : 1;
+  for (std::size_t first_column = 0; first_column < n; first_column += kLanes) {
+    const std::size_t columns = std::min(kLanes, n - first_column);
+    for (std::size_t row = 0; row < k; row += 2, packed += 2 * kLanes) {
+      const std::uint16_t* first = b + row * row_step + first_column * column_step;
+      const std::uint16_t* second = row + 1 < k ? first + row_step : nullptr;
+      for (std::size_t column = 0; column < columns; ++column) {
+        packed[2 * column] = first[column * column_step];
+        packed[2 * column + 1] = second != nullptr ? second[column * column_step] : 0;
+      }
+      std::fill(packed + 2 * columns, packed + 2 * kLanes, std::uint16_t{0});
+    }
+  }
+}
+
+void gemm_bf16(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* row_scales,
+               const std::uint16_t* a, std::size_t lda, const std::uint16_t* b_packed, float* c, std::size_t ldc) {
+  const std::size_t pairs = pairs_of(k), block_stride = pairs * 2 * kLanes;
+  const std::size_t blocks = (n + kLanes - 1) / kLanes;
+  for (std::size_t block = 0; block < blocks; block += kTileBlocks) {
+    const std::size_t tile_blocks = std::min(kTileBlocks, blocks - block);
+    const std::size_t columns = std::min(kTileBlocks * kLanes, n - block * kLanes);
+    for (std::size_t row = 0; row < m; row += kTileRows) {
+      const std::size_t tile_rows = std::min(kTileRows, m - row);
+      kTiles[tile_rows - 1][tile_blocks - 1](pairs, a + row * lda, lda, b_packed + block * block_stride, block_stride,
+                                             alpha, row_scales != nullptr ? row_scales + row : nullptr,
+                                             c + row * ldc + block * kLanes, ldc, columns);
+    }
+  }
+}
+
+}  // namespace ksearch::ops

@@ -1,0 +1,103 @@
+#include "embed/ops.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+namespace ksearch {
+namespace {
+
+std::uint16_t to_bf16(float x) {
+  std::uint32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  bits += 0x7FFFu + ((bits >> 16) & 1u);
+  return static_cast<std::uint16_t>(bits >> 16);
+}
+
+float from_bf16(std::uint16_t x) {
+  const std::uint32_t bits = static_cast<std::uint32_t>(x) << 16;
+  float value;
+  std::memcpy(&value, &bits, sizeof value);
+  return value;
+}
+
+std::vector<std::uint16_t> random_bf16(std::size_t count, unsigned seed) {
+  std::mt19937 random(seed);
+  std::normal_distribution<float> normal;
+  std::vector<std::uint16_t> values(count);
+  for (auto& v : values) v = to_bf16(normal(random));
+  return values;
+}
+
+// Every shape edge: single elements, odd k (a padded pair), n off the 16-column blocks, m off the 8-row tiles,
+// B given either way round, with and without row scales.
+TEST(Bf16Gemm, MatchesExactProductsOfTheRoundedInputs) {
+  if (!ops::has_bf16_gemm()) GTEST_SKIP() << "this CPU has no AVX512_BF16 (the encoder uses fp32 attention here)";
+  struct Shape {
+    std::size_t m, n, k;
+  };
+  for (const Shape shape : {Shape{1, 1, 1}, Shape{13, 37, 33}, Shape{8, 32, 64}, Shape{17, 5, 2}, Shape{3, 70, 7}}) {
+    for (const bool transposed : {false, true}) {
+      for (const bool scaled : {false, true}) {
+        const auto [m, n, k] = shape;
+        const std::size_t lda = k + 3;  // rows with room past the pad
+        auto a = random_bf16(m * lda, 1);
+        for (std::size_t r = 0; r < m; ++r)
+          if (k % 2 != 0) a[r * lda + k] = 0;  // the pad the caller provides
+        const std::size_t ldb = (transposed ? k : n) + 5;
+        const auto b = random_bf16((transposed ? n : k) * ldb, 2);
+        std::vector<float> row_scales(m);
+        for (std::size_t r = 0; r < m; ++r) row_scales[r] = 0.5f + static_cast<float>(r);
+        std::vector<std::uint16_t> packed(ops::bf16_packed_size(k, n));
+        ops::pack_bf16(transposed, b.data(), k, n, ldb, packed.data());
+        const std::size_t ldc = n + 2;
+        std::vector<float> c(m * ldc, -7.0f);
+        ops::gemm_bf16(m, n, k, 0.25f, scaled ? row_scales.data() : nullptr, a.data(), lda, packed.data(), c.data(),
+                       ldc);
+        for (std::size_t r = 0; r < m; ++r) {
+          for (std::size_t j = 0; j < n; ++j) {
+            double want = 0, magnitude = 0;
+            for (std::size_t i = 0; i < k; ++i) {
+              const double term = static_cast<double>(from_bf16(a[r * lda + i])) *
+                                  from_bf16(transposed ? b[j * ldb + i] : b[i * ldb + j]);
+              want += term;
+              magnitude += std::abs(term);
+            }
+            want *= 0.25 * (scaled ? row_scales[r] : 1.0);
+            EXPECT_NEAR(c[r * ldc + j], want, 1e-5 * (magnitude + 1)) << m << "x" << n << "x" << k << " " << r << "," << j;
+          }
+          for (std::size_t j = n; j < ldc; ++j) EXPECT_EQ(c[r * ldc + j], -7.0f) << "wrote past column " << n;
+        }
+      }
+    }
+  }
+}
+
+TEST(SoftmaxBf16, ExponentialsInBf16AndInverseSums) {
+  const std::size_t rows = 3, width = 35, ld = 40, ldy = 36;
+  std::mt19937 random(3);
+  std::normal_distribution<float> normal(0.0f, 4.0f);
+  std::vector<float> x(rows * ld);
+  for (auto& v : x) v = normal(random);
+  const std::vector<float> original = x;
+  std::vector<std::uint16_t> y(rows * ldy, 0xFFFF);
+  std::vector<float> inverse_sums(rows);
+  ops::softmax_rows_bf16(x.data(), rows, width, ld, y.data(), ldy, inverse_sums.data());
+  for (std::size_t r = 0; r < rows; ++r) {
+    double max = original[r * ld], sum = 0;
+    for (std::size_t i = 0; i < width; ++i) max = std::max<double>(max, original[r * ld + i]);
+    for (std::size_t i = 0; i < width; ++i) {
+      const double e = std::exp(original[r * ld + i] - max);
+      sum += e;
+      EXPECT_NEAR(from_bf16(y[r * ldy + i]), e, e / 128 + 1e-30) << r << "," << i;  // bf16: 8 significant bits
+    }
+    EXPECT_NEAR(inverse_sums[r], 1.0 / sum, 1e-5 / sum);
+    EXPECT_EQ(y[r * ldy + width], 0) << "the odd width is padded to a zero pair";
+  }
+}
+
+}  // namespace
+}  // namespace ksearch
