@@ -138,22 +138,6 @@ KSEARCH_VECTOR_CLONES void bfloat16_block(const float* x, std::size_t count, std
   }
 }
 
-// x = exp(x − max x), y = bf16(x); returns 1 / Σ x.  (Two loops: GCC does not vectorise the exp and the 16-bit
-// store in one.)
-KSEARCH_VECTOR_CLONES float exp_row_bf16(float* x, std::size_t width, std::uint16_t* y) {
-  float max = x[0];
-#pragma omp simd reduction(max : max)
-  for (std::size_t i = 1; i < width; ++i) max = x[i] > max ? x[i] : max;
-  float sum = 0;
-#pragma omp simd reduction(+ : sum)
-  for (std::size_t i = 0; i < width; ++i) {
-    x[i] = exp_approx(x[i] - max);
-    sum += x[i];
-  }
-  bfloat16_block(x, width, y);
-  return 1.0f / sum;
-}
-
 KSEARCH_VECTOR_CLONES void quantize_row(const float* x, std::size_t width, std::int8_t* q, float* scale_out) {
   float max = 0;
 #pragma omp simd reduction(max : max)
@@ -197,14 +181,6 @@ void to_bfloat16(const float* x, std::size_t count, std::uint16_t* y) {
 
 void softmax_rows(float* x, std::size_t rows, std::size_t width, std::size_t ld, float scale) {
   for (std::size_t r = 0; r < rows; ++r) softmax_row(x + r * ld, width, scale);
-}
-
-void softmax_rows_bf16(float* x, std::size_t rows, std::size_t width, std::size_t ld, std::uint16_t* y,
-                       std::size_t ldy, float* inverse_sums) {
-  for (std::size_t r = 0; r < rows; ++r) {
-    inverse_sums[r] = exp_row_bf16(x + r * ld, width, y + r * ldy);
-    if (width % 2 != 0) y[r * ldy + width] = 0;
-  }
 }
 
 void tanh_inplace(float* x, std::size_t count) {

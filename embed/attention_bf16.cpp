@@ -1,4 +1,5 @@
-// bfloat16 products for attention (embed/ops.h).  oneDNN 2.6 has no public bf16 gemm, and its matmul primitive
+// bfloat16 kernels for attention (embed/ops.h): the two products and the softmax between them.  oneDNN 2.6 has no
+// public bf16 gemm, and its matmul primitive
 // wants a shape fixed at creation, while attention runs one small product per sequence, head and query block: so
 // this is a register-tiled kernel of our own, compiled for AVX512_BF16 and called only where the CPU has it.
 //
@@ -6,10 +7,18 @@
 // [column block of 16][row pair][16 columns][2 rows], one 64-byte load gives the pairs of 16 columns, and a row of A
 // contributes the matching pair of its own, broadcast to all lanes.  A tile of up to 8 rows × 32 columns keeps 16
 // accumulators in registers for the whole k loop.
+//
+// The softmax writes exp(x − max) straight to bf16 (the CPU's own rounding conversion) and leaves the division by the
+// sum to the second product's row scales: one pass over the scores after the maximum.
+// GCC 12's AVX-512 headers pass deliberately undefined registers as merge sources, which -Wmaybe-uninitialized
+// reports once the intrinsics are inlined into a target("avx512...") function (GCC bug 105593).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <utility>
@@ -66,6 +75,42 @@ constexpr std::array<std::array<Tile, kTileBlocks>, kTileRows> make_tiles(std::i
 }
 constexpr auto kTiles = make_tiles(std::make_index_sequence<kTileRows>());
 
+// e^x for x ≤ 0 to about 1e-6 relative (bf16 keeps 8 bits): x = n·ln2 + r, degree-5 polynomial in r, and
+// vscalefps for the 2^n (no exponent-field arithmetic, and underflow to 0 below -87).
+KSEARCH_BF16_TARGET inline __m512 exp_nonpositive(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145752f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860677e-6f), r);
+  __m512 p = _mm512_set1_ps(0.00833333377f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.0416666679f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.166666672f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(p, n);
+}
+
+// y = bf16(exp(x − max x)) for one row; returns 1 / Σ exp(x − max x), summed before rounding.
+KSEARCH_BF16_TARGET float exp_row(const float* x, std::size_t width, std::uint16_t* y) {
+  const auto tail_mask = [&](std::size_t i) {
+    return static_cast<__mmask16>(width - i >= kLanes ? 0xFFFF : (1u << (width - i)) - 1);
+  };
+  __m512 max = _mm512_set1_ps(-INFINITY);
+  for (std::size_t i = 0; i < width; i += kLanes)
+    max = _mm512_max_ps(max, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), tail_mask(i), x + i));
+  const __m512 row_max = _mm512_set1_ps(_mm512_reduce_max_ps(max));
+  __m512 sum = _mm512_setzero_ps();
+  for (std::size_t i = 0; i < width; i += kLanes) {
+    const __mmask16 mask = tail_mask(i);
+    const __m512 e = _mm512_maskz_mov_ps(mask, exp_nonpositive(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, x + i), row_max)));
+    sum = _mm512_add_ps(sum, e);
+    _mm256_mask_storeu_epi16(y + i, mask, (__m256i)_mm512_cvtneps_pbh(e));
+  }
+  return 1.0f / _mm512_reduce_add_ps(sum);
+}
+
 }  // namespace
 
 bool has_bf16_gemm() {
@@ -93,6 +138,14 @@ void pack_bf16(bool b_transposed, const std::uint16_t* b, std::size_t k, std::si
       }
       std::fill(packed + 2 * columns, packed + 2 * kLanes, std::uint16_t{0});
     }
+  }
+}
+
+void softmax_rows_bf16(const float* x, std::size_t rows, std::size_t width, std::size_t ld, std::uint16_t* y,
+                       std::size_t ldy, float* inverse_sums) {
+  for (std::size_t r = 0; r < rows; ++r) {
+    inverse_sums[r] = exp_row(x + r * ld, width, y + r * ldy);
+    if (width % 2 != 0) y[r * ldy + width] = 0;
   }
 }
 
