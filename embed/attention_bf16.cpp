@@ -1,7 +1,6 @@
 // bfloat16 kernels for attention (embed/ops.h): the two products and the softmax between them.  oneDNN 2.6 has no
-// public bf16 gemm, and its matmul primitive
-// wants a shape fixed at creation, while attention runs one small product per sequence, head and query block: so
-// this is a register-tiled kernel of our own, compiled for AVX512_BF16 and called only where the CPU has it.
+// public bf16 gemm, and its matmul primitive wants a shape fixed at creation while attention is one small product
+// per sequence and head: so these are our own, compiled for AVX512_BF16 and called only where the CPU has it.
 //
 // vdpbf16ps multiplies 16 pairs of bf16 and adds both products of each pair to an fp32 lane: with B packed as
 // [column block of 16][row pair][16 columns][2 rows], one 64-byte load gives the pairs of 16 columns, and a row of A
@@ -10,6 +9,7 @@
 //
 // The softmax writes exp(x − max) straight to bf16 (the CPU's own rounding conversion) and leaves the division by the
 // sum to the second product's row scales: one pass over the scores after the maximum.
+
 // GCC 12's AVX-512 headers pass deliberately undefined registers as merge sources, which -Wmaybe-uninitialized
 // reports once the intrinsics are inlined into a target("avx512...") function (GCC bug 105593).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -75,7 +75,7 @@ constexpr std::array<std::array<Tile, kTileBlocks>, kTileRows> make_tiles(std::i
 }
 constexpr auto kTiles = make_tiles(std::make_index_sequence<kTileRows>());
 
-// e^x for x ≤ 0 to about 1e-6 relative (bf16 keeps 8 bits): x = n·ln2 + r, degree-5 polynomial in r, and
+// e^x for x ≤ 0 to about 3e-6 relative (bf16 keeps 8 bits): x = n·ln2 + r, degree-5 polynomial in r, and
 // vscalefps for the 2^n (no exponent-field arithmetic, and underflow to 0 below -87).
 KSEARCH_BF16_TARGET inline __m512 exp_nonpositive(__m512 x) {
   x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
