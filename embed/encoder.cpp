@@ -116,7 +116,9 @@ void save_packed(const PackedWeightCache& cache, const std::vector<Layer>& layer
   try {
     cache.save(packed);
   } catch (const Error& e) {
-    std::cerr << "ksearch: warning: " << e.what() << " (the model works; the next load packs its weights again)\n";
+    std::cerr << "ksearch: warning: " << e.what()
+              << " (the model works; the next load packs its weights again: set KSEARCH_CACHE_DIR to a writable "
+                 "folder, or to off)\n";
   }
 }
 
