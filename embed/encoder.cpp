@@ -95,6 +95,14 @@ Norm bind_norm(const TensorStore& store, const std::string& prefix, int width) {
 }
 
 struct Layer {
+  // Checkpoint names of the dense products, below "encoder.layer.N.".
+  static constexpr const char* kQuery = "attention.self.query";
+  static constexpr const char* kKey = "attention.self.key";
+  static constexpr const char* kValue = "attention.self.value";
+  static constexpr const char* kAttentionOutput = "attention.output.dense";
+  static constexpr const char* kIntermediate = "intermediate.dense";
+  static constexpr const char* kOutput = "output.dense";
+
   Linear query, key, value, attention_output, intermediate, output;
   Norm attention_norm, output_norm;
 };
@@ -106,12 +114,12 @@ void save_packed(const PackedWeightCache& cache, const std::vector<Layer>& layer
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const std::string p = "encoder.layer." + std::to_string(i) + ".";
     const Layer& layer = layers[i];
-    packed.emplace_back(p + "attention.self.query", layer.query.packed());
-    packed.emplace_back(p + "attention.self.key", layer.key.packed());
-    packed.emplace_back(p + "attention.self.value", layer.value.packed());
-    packed.emplace_back(p + "attention.output.dense", layer.attention_output.packed());
-    packed.emplace_back(p + "intermediate.dense", layer.intermediate.packed());
-    packed.emplace_back(p + "output.dense", layer.output.packed());
+    for (const auto& [name, dense] : {std::pair{Layer::kQuery, &layer.query}, std::pair{Layer::kKey, &layer.key},
+                                      std::pair{Layer::kValue, &layer.value},
+                                      std::pair{Layer::kAttentionOutput, &layer.attention_output},
+                                      std::pair{Layer::kIntermediate, &layer.intermediate},
+                                      std::pair{Layer::kOutput, &layer.output}})
+      packed.emplace_back(p + name, dense->packed());
   }
   try {
     cache.save(packed);
@@ -131,6 +139,8 @@ struct TransformerEncoder::Weights {
   std::vector<Layer> layers;
   // Classification head (cross-encoders only), kept in fp32: it runs on one token per pair.
   std::optional<Linear> head_dense, head_out;
+  // At the reduced precisions attention runs in bfloat16 too, where the CPU has its dot products (else fp32 sgemm).
+  bool bf16_attention = false;
 };
 
 TransformerEncoder::TransformerEncoder(const TransformerConfig& config, std::shared_ptr<const TensorStore> store,
@@ -152,9 +162,11 @@ TransformerEncoder::TransformerEncoder(const TransformerConfig& config, std::sha
   w.position_embeddings = bind(s, "embeddings.position_embeddings.weight", {config.max_position_embeddings, hidden});
   w.token_type_embeddings = bind(s, "embeddings.token_type_embeddings.weight", {config.type_vocab_size, hidden});
   w.embedding_norm = bind_norm(s, "embeddings.LayerNorm", hidden);
-  // oneDNN generates its sgemm kernels (the attention products) on the first call in a process, about 45 ms on one
-  // core, a one-off query's largest single cost after the packing: done on a side thread while the weights pack.
-  const std::jthread gemm_warm_up(ops::prepare_gemm);
+  w.bf16_attention = precision != Precision::Fp32 && ops::has_bf16_gemm();
+  // oneDNN generates its sgemm kernels (fp32 attention) on the first call in a process, about 45 ms on one core, a
+  // one-off query's largest single cost after the weights: made on a side thread while the weights load.
+  std::jthread gemm_warm_up;
+  if (!w.bf16_attention) gemm_warm_up = std::jthread(ops::prepare_gemm);
   // Packing the weights is most of the load time: they come from the packed-weight cache when it has them, and
   // otherwise layers are packed in parallel, each on one thread.  An error is reported for the first failing layer,
   // as a serial load would.
@@ -168,12 +180,12 @@ TransformerEncoder::TransformerEncoder(const TransformerConfig& config, std::sha
     const std::string p = "encoder.layer." + std::to_string(i) + ".";
     try {
       layers[static_cast<std::size_t>(i)].emplace(
-          Layer{bind_dense(s, p + "attention.self.query", hidden, hidden, precision, &packing),
-                bind_dense(s, p + "attention.self.key", hidden, hidden, precision, &packing),
-                bind_dense(s, p + "attention.self.value", hidden, hidden, precision, &packing),
-                bind_dense(s, p + "attention.output.dense", hidden, hidden, precision, &packing),
-                bind_dense(s, p + "intermediate.dense", ffn, hidden, precision, &packing, Activation::GeluErf),
-                bind_dense(s, p + "output.dense", hidden, ffn, precision, &packing),
+          Layer{bind_dense(s, p + Layer::kQuery, hidden, hidden, precision, &packing),
+                bind_dense(s, p + Layer::kKey, hidden, hidden, precision, &packing),
+                bind_dense(s, p + Layer::kValue, hidden, hidden, precision, &packing),
+                bind_dense(s, p + Layer::kAttentionOutput, hidden, hidden, precision, &packing),
+                bind_dense(s, p + Layer::kIntermediate, ffn, hidden, precision, &packing, Activation::GeluErf),
+                bind_dense(s, p + Layer::kOutput, hidden, ffn, precision, &packing),
                 bind_norm(s, p + "attention.output.LayerNorm", hidden), bind_norm(s, p + "output.LayerNorm", hidden)});
     } catch (...) {
       errors[static_cast<std::size_t>(i)] = std::current_exception();
@@ -249,8 +261,7 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
   std::size_t longest = 0;
   for (const auto& ids : batch) longest = std::max(longest, ids.size());
   const int threads = ops::thread_count();
-  // At the reduced precisions the attention products run in bfloat16 too, where the CPU has its dot products.
-  const bool bf16_attention = precision_ != Precision::Fp32 && ops::has_bf16_gemm();
+  const bool bf16_attention = w.bf16_attention;
   struct Scratch {
     std::vector<float> scores;
     std::vector<std::uint16_t> probabilities, keys, values;  // bf16 attention only
