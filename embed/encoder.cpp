@@ -296,8 +296,7 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
 
     // Work items: (sequence, head); the query rows go in blocks so the scores stay bounded for long inputs.
     const std::size_t items = batch.size() * heads;
-    // Tiny batches (a single query) run attention on one thread: the team's wake-up would cost more.
-#pragma omp parallel for num_threads(threads) schedule(dynamic) if (tokens > 64)
+#pragma omp parallel for num_threads(threads) schedule(dynamic)
     for (std::size_t item = 0; item < items; ++item) {
       const std::size_t sequence = item / heads, column = item % heads * head_dim;
       const std::size_t begin = out.offsets[sequence];

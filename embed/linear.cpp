@@ -33,6 +33,22 @@ memory::dim padded_rows(std::size_t rows) {
 
 constexpr std::size_t kMaxCachedPrimitives = 64;
 
+// Up to this many rows, fp32 products in oneDNN's panel layout go to ops::gemm_panels (measured faster there, and
+// slower from 24 rows on).
+constexpr std::size_t kPanelGemmRows = 16;
+
+// Floats from one 64-column panel to the next when `desc` is oneDNN's fp32 panel layout (16×64 blocks, k blocks
+// consecutive inside a panel: the "BA16a64b" that ops::gemm_panels reads), else 0.
+std::size_t panel_stride(const memory::desc& desc) {
+  const dnnl_memory_desc_t& d = desc.data;
+  if (d.format_kind != dnnl_blocked || d.data_type != dnnl_f32 || d.ndims != 2 || d.extra.flags != 0) return 0;
+  const auto& blocking = d.format_desc.blocking;
+  const bool panels = blocking.inner_nblks == 2 && blocking.inner_blks[0] == 16 && blocking.inner_idxs[0] == 0 &&
+                      blocking.inner_blks[1] == 64 && blocking.inner_idxs[1] == 1 && blocking.strides[0] == 16 * 64 &&
+                      blocking.strides[1] == d.padded_dims[0] * 64;
+  return panels ? static_cast<std::size_t>(blocking.strides[1]) : 0;
+}
+
 // Everything that fixes where each weight lies in a blocked layout (oneDNN 2.x descriptor fields).
 std::string describe_layout(const memory::desc& desc) {
   const dnnl_memory_desc_t& d = desc.data;
@@ -79,6 +95,7 @@ struct Linear::Impl {
   memory bias;                       // fp32 and bf16: applied by the primitive
   std::vector<float> bias_values;    // int8: applied while rescaling
   std::vector<float> weight_scales;  // int8: per output channel
+  std::size_t panel_stride = 0;      // fp32 in oneDNN's panel layout on an AVX-512 CPU: ops::gemm_panels serves few rows
   mutable std::mutex mutex;
   mutable std::unordered_map<memory::dim, dnnl::matmul> primitives;  // by row count
 
@@ -117,6 +134,7 @@ struct Linear::Impl {
       fail("precision ", precision_name(precision), " is not supported on this CPU (oneDNN: ", e.what(),
            "); use --precision fp32");
     }
+    if (precision == Precision::Fp32 && ops::has_panel_gemm()) panel_stride = ksearch::panel_stride(packed_desc);
     if (precision == Precision::Int8) {
       bias_values.assign(bias_data, bias_data + out);
     } else {
@@ -190,6 +208,11 @@ Linear& Linear::operator=(Linear&&) noexcept = default;
 void Linear::forward(const float* x, std::size_t rows, float* y) const {
   if (rows == 0) return;
   const Impl& impl = *impl_;
+  if (impl.panel_stride != 0 && rows <= kPanelGemmRows) {
+    ops::gemm_panels(rows, out_, in_, x, static_cast<const float*>(impl.packed.get_data_handle()), impl.panel_stride,
+                     static_cast<const float*>(impl.bias.get_data_handle()), impl.activation == Activation::GeluErf, y);
+    return;
+  }
   const memory::dim padded = padded_rows(rows);
   const dnnl::matmul matmul = impl.primitive(padded, in_, out_);
   const memory::desc source_desc({padded, static_cast<memory::dim>(in_)}, impl.source_type, Tag::ab);

@@ -172,6 +172,8 @@ void rescale_products(const std::int32_t* sums, std::size_t rows, std::size_t co
   }
 }
 
+void gelu_inplace(float* x, std::size_t count) { gelu_block(x, count); }
+
 void to_bfloat16(const float* x, std::size_t count, std::uint16_t* y) {
   constexpr std::size_t kBlock = 8192;
   const std::size_t blocks = (count + kBlock - 1) / kBlock;

@@ -38,6 +38,17 @@ void softmax_rows_bf16(const float* x, std::size_t rows, std::size_t width, std:
 void gemm_bf16(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* row_scales,
                const std::uint16_t* a, std::size_t lda, const std::uint16_t* b_packed, float* c, std::size_t ldc);
 
+// fp32 products for a few rows straight from the weights a fp32 Linear packed with oneDNN on an AVX-512 CPU:
+// panels of 64 columns, each k (padded to 16) rows of 64 floats, `panel_stride` floats apart, columns past n zero.
+// c[m, n] = a[m, k] · W + bias, then the exact GELU when `gelu`.  Faster than oneDNN's matmul up to 16 rows; only
+// where has_panel_gemm() (AVX-512F).  Parallel over the panels.
+bool has_panel_gemm();
+void gemm_panels(std::size_t m, std::size_t n, std::size_t k, const float* a, const float* panels,
+                 std::size_t panel_stride, const float* bias, bool gelu, float* c);
+
+// In place: x = GELU(x) = x · Φ(x), with erf to 1.5e-7.
+void gelu_inplace(float* x, std::size_t count);
+
 // In place: x = LayerNorm(x + residual) · gamma + beta over rows of width `width`; residual may be null.
 void add_layer_norm(float* x, const float* residual, std::size_t rows, std::size_t width, const float* gamma,
                     const float* beta, float eps);

@@ -99,5 +99,49 @@ TEST(SoftmaxBf16, ExponentialsInBf16AndInverseSums) {
   }
 }
 
+// oneDNN's fp32 panel layout built by hand: 64-column panels, k padded to 16, zeros past n and k.
+std::vector<float> pack_panels(const std::vector<float>& w, std::size_t k, std::size_t n, std::size_t& panel_stride) {
+  panel_stride = (k + 15) / 16 * 16 * 64;
+  std::vector<float> panels((n + 63) / 64 * panel_stride, 0.0f);
+  for (std::size_t i = 0; i < k; ++i)
+    for (std::size_t j = 0; j < n; ++j) panels[j / 64 * panel_stride + i * 64 + j % 64] = w[i * n + j];
+  return panels;
+}
+
+// Rows 1 to 16 (the 8-row tiles and their remainders), k off the 64-row chunks and the 16-row blocks, n off the
+// 32-column halves and the 64-column panels, with and without GELU; nothing written past the last column.
+TEST(PanelGemm, MatchesExactProductsOfTheWeights) {
+  if (!ops::has_panel_gemm()) GTEST_SKIP() << "this CPU has no AVX-512F (fp32 dense layers use oneDNN throughout)";
+  struct Shape {
+    std::size_t m, n, k;
+  };
+  for (const Shape shape : {Shape{1, 1, 1}, Shape{3, 37, 20}, Shape{8, 64, 64}, Shape{9, 100, 130}, Shape{16, 200, 70},
+                            Shape{16, 384, 384}, Shape{5, 33, 1}, Shape{12, 130, 200}}) {
+    for (const bool gelu : {false, true}) {
+      const auto [m, n, k] = shape;
+      std::mt19937 random(static_cast<unsigned>(m * 1000 + n * 10 + k));
+      std::normal_distribution<float> normal;
+      std::vector<float> a(m * k), w(k * n), bias(n);
+      for (auto& v : a) v = normal(random);
+      for (auto& v : w) v = normal(random);
+      for (auto& v : bias) v = normal(random);
+      std::size_t panel_stride = 0;
+      const std::vector<float> panels = pack_panels(w, k, n, panel_stride);
+      constexpr float kSentinel = 12345.0f;
+      std::vector<float> c(m * n + 64, kSentinel);
+      ops::gemm_panels(m, n, k, a.data(), panels.data(), panel_stride, bias.data(), gelu, c.data());
+      for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < n; ++j) {
+          double expected = bias[j];
+          for (std::size_t l = 0; l < k; ++l) expected += static_cast<double>(a[i * k + l]) * w[l * n + j];
+          if (gelu) expected = 0.5 * expected * (1.0 + std::erf(expected / std::sqrt(2.0)));
+          EXPECT_NEAR(c[i * n + j], expected, 1e-5 * (1 + std::sqrt(static_cast<double>(k))))
+              << m << "x" << n << "x" << k << (gelu ? " gelu" : "") << " at " << i << "," << j;
+        }
+      for (std::size_t i = m * n; i < c.size(); ++i) ASSERT_EQ(c[i], kSentinel) << m << "x" << n << "x" << k;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ksearch

@@ -38,44 +38,11 @@ std::vector<float> random_values(std::size_t count, unsigned seed) {
   return values;
 }
 
-std::vector<float> run(const Linear& layer, const std::vector<float>& x, std::size_t rows) {
-  std::vector<float> y(rows * layer.out());
-  layer.forward(x.data(), rows, y.data());
-  return y;
-}
-
 std::vector<fs::path> cache_files(const fs::path& root) {
   std::vector<fs::path> files;
   if (!fs::exists(root / "packed")) return files;
   for (const auto& entry : fs::directory_iterator(root / "packed")) files.push_back(entry.path());
   return files;
-}
-
-TEST(Linear, RepackedWeightsGiveTheSameResults) {
-  constexpr std::size_t out = 48, in = 40, rows = 5;
-  const auto weight = random_values(out * in, 1), bias = random_values(out, 2), x = random_values(rows * in, 3);
-  for (Precision precision : {Precision::Fp32, Precision::Bf16, Precision::Int8}) {
-    const Linear packed_now(weight.data(), bias.data(), out, in, precision, Activation::GeluErf);
-    const PackedWeights packed = packed_now.packed();
-    EXPECT_FALSE(packed.layout.empty());
-    EXPECT_EQ(packed.scales.size(), precision == Precision::Int8 ? out : 0);
-    const Linear reused(packed, bias.data(), out, in, precision, Activation::GeluErf);
-    EXPECT_EQ(run(packed_now, x, rows), run(reused, x, rows)) << precision_name(precision);
-  }
-}
-
-TEST(Linear, PackedWeightsOfAnotherLayoutAreRejected) {
-  constexpr std::size_t out = 16, in = 32;
-  const auto weight = random_values(out * in, 4), bias = random_values(out, 5);
-  const Linear layer(weight.data(), bias.data(), out, in, Precision::Fp32);
-  PackedWeights other_layout = layer.packed();
-  other_layout.layout += ":x";
-  EXPECT_THROW(Linear(other_layout, bias.data(), out, in, Precision::Fp32), Error);
-  PackedWeights short_bytes = layer.packed();
-  short_bytes.bytes = short_bytes.bytes.first(short_bytes.bytes.size() - 64);
-  EXPECT_THROW(Linear(short_bytes, bias.data(), out, in, Precision::Fp32), Error);
-  // Another precision is another layout.
-  EXPECT_THROW(Linear(layer.packed(), bias.data(), out, in, Precision::Bf16), Error);
 }
 
 class PackedWeightCacheTest : public ::testing::Test {

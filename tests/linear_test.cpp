@@ -1,0 +1,81 @@
+#include "embed/linear.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "base/error.h"
+
+namespace ksearch {
+namespace {
+
+std::vector<float> random_values(std::size_t count, unsigned seed) {
+  std::mt19937 random(seed);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  std::vector<float> values(count);
+  for (float& v : values) v = uniform(random);
+  return values;
+}
+
+std::vector<float> run(const Linear& layer, const std::vector<float>& x, std::size_t rows) {
+  std::vector<float> y(rows * layer.out());
+  layer.forward(x.data(), rows, y.data());
+  return y;
+}
+
+TEST(Linear, RepackedWeightsGiveTheSameResults) {
+  constexpr std::size_t out = 48, in = 40, rows = 5;
+  const auto weight = random_values(out * in, 1), bias = random_values(out, 2), x = random_values(rows * in, 3);
+  for (Precision precision : {Precision::Fp32, Precision::Bf16, Precision::Int8}) {
+    const Linear packed_now(weight.data(), bias.data(), out, in, precision, Activation::GeluErf);
+    const PackedWeights packed = packed_now.packed();
+    EXPECT_FALSE(packed.layout.empty());
+    EXPECT_EQ(packed.scales.size(), precision == Precision::Int8 ? out : 0);
+    const Linear reused(packed, bias.data(), out, in, precision, Activation::GeluErf);
+    EXPECT_EQ(run(packed_now, x, rows), run(reused, x, rows)) << precision_name(precision);
+  }
+}
+
+TEST(Linear, PackedWeightsOfAnotherLayoutAreRejected) {
+  constexpr std::size_t out = 16, in = 32;
+  const auto weight = random_values(out * in, 4), bias = random_values(out, 5);
+  const Linear layer(weight.data(), bias.data(), out, in, Precision::Fp32);
+  PackedWeights other_layout = layer.packed();
+  other_layout.layout += ":x";
+  EXPECT_THROW(Linear(other_layout, bias.data(), out, in, Precision::Fp32), Error);
+  PackedWeights short_bytes = layer.packed();
+  short_bytes.bytes = short_bytes.bytes.first(short_bytes.bytes.size() - 64);
+  EXPECT_THROW(Linear(short_bytes, bias.data(), out, in, Precision::Fp32), Error);
+  // Another precision is another layout.
+  EXPECT_THROW(Linear(layer.packed(), bias.data(), out, in, Precision::Bf16), Error);
+}
+
+
+// A query's few rows take another path than a batch's (embed/ops.h gemm_panels, up to 16 rows, on AVX-512 CPUs):
+// each row must come out the same either way, for shapes off every block size, with and without the fused GELU.
+TEST(Linear, FewRowsMatchTheSameRowsInsideABatch) {
+  struct Shape {
+    std::size_t out, in;
+  };
+  for (const Shape shape : {Shape{100, 70}, Shape{384, 384}, Shape{1, 33}, Shape{130, 16}}) {
+    for (const Activation activation : {Activation::None, Activation::GeluErf}) {
+      const auto seed = static_cast<unsigned>(shape.out * 100 + shape.in);
+      const auto weight = random_values(shape.out * shape.in, seed), bias = random_values(shape.out, seed + 1);
+      const Linear layer(weight.data(), bias.data(), shape.out, shape.in, Precision::Fp32, activation);
+      constexpr std::size_t kBatchRows = 40;
+      const auto x = random_values(kBatchRows * shape.in, seed + 2);
+      const std::vector<float> batch_out = run(layer, x, kBatchRows);
+      for (std::size_t rows = 1; rows <= 17; ++rows) {
+        const std::vector<float> out = run(layer, x, rows);
+        for (std::size_t i = 0; i < out.size(); ++i)
+          ASSERT_NEAR(out[i], batch_out[i], 1e-5f * (1 + std::abs(batch_out[i])))
+              << shape.out << "x" << shape.in << ", " << rows << " rows, at " << i;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ksearch
