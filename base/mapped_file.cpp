@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "base/error.h"
+#include "base/page_buffer.h"
 
 namespace ksearch {
 
@@ -24,13 +25,14 @@ MappedFile::MappedFile(const std::filesystem::path& path, Prefault prefault) : p
   }
   size_ = static_cast<std::size_t>(info.st_size);
   if (size_ > 0) {
-    void* mapped = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE | (prefault == Prefault::Yes ? MAP_POPULATE : 0), fd, 0);
+    void* mapped = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
     if (mapped == MAP_FAILED) {
       int err = errno;
       ::close(fd);
       fail(path.string(), ": cannot mmap: ", std::strerror(err));
     }
     data_ = static_cast<const std::byte*>(mapped);
+    if (prefault == Prefault::Yes) populate_pages(mapped, size_, false);
   }
   ::close(fd);
 }

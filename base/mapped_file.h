@@ -10,8 +10,8 @@ namespace ksearch {
 
 class MappedFile {
  public:
-  // Whether every page is mapped at once (one call, MAP_POPULATE) rather than faulted in on first touch, one fault per
-  // 4 KiB: for files that are read whole right after opening.
+  // Whether every page is mapped at once (populate_pages: one call, 2 MiB pages where the page cache has them) rather
+  // than faulted in on first touch, one fault per 4 KiB: for files that are read whole right after opening.
   enum class Prefault { No, Yes };
   // Maps `path` read-only; throws Error naming the path if it cannot be opened or mapped.
   explicit MappedFile(const std::filesystem::path& path, Prefault prefault = Prefault::No);
