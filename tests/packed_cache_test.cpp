@@ -169,7 +169,7 @@ TEST_F(PackedWeightCacheTest, EncoderLoadsFromTheCacheWithTheSameResults) {
   expect_reference(first);
   const PackedWeightCache cache(*store_, Precision::Fp32);
   ASSERT_TRUE(fs::exists(cache.path()));
-  EXPECT_EQ(cache.load().size(), 2u * 6);  // two layers of six dense products
+  EXPECT_EQ(cache.load().size(), 2u * 4);  // two layers of four dense products (query, key, value stacked in one)
   const auto modified = fs::last_write_time(cache.path());
 
   EXPECT_EQ(embed(), first);  // from the cache
@@ -177,7 +177,7 @@ TEST_F(PackedWeightCacheTest, EncoderLoadsFromTheCacheWithTheSameResults) {
 
   fs::resize_file(cache.path(), fs::file_size(cache.path()) / 2);
   EXPECT_EQ(embed(), first);  // damaged: packed afresh and rewritten
-  EXPECT_EQ(cache.load().size(), 2u * 6);
+  EXPECT_EQ(cache.load().size(), 2u * 4);
 
   const CacheDir unwritable((temp_ / "model" / "config.json").string());  // a file, not a folder
   ::testing::internal::CaptureStderr();
