@@ -2,10 +2,12 @@
 #include <clocale>
 #include <iostream>
 
+#include "base/blas_threads.h"
 #include "base/error.h"
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
+  ksearch::release_blas_threads();
   // Only the character type: number formatting and parsing must stay in the "C" locale.
   std::setlocale(LC_CTYPE, "");
   CLI::App app{"ksearch: semantic search for Korean documents"};

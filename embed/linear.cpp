@@ -134,7 +134,7 @@ struct Linear::Impl {
       fail("precision ", precision_name(precision), " is not supported on this CPU (oneDNN: ", e.what(),
            "); use --precision fp32");
     }
-    if (precision == Precision::Fp32 && ops::has_panel_gemm()) panel_stride = ksearch::panel_stride(packed_desc);
+    if (precision == Precision::Fp32 && ops::has_fp32_tiles()) panel_stride = ksearch::panel_stride(packed_desc);
     if (precision == Precision::Int8) {
       bias_values.assign(bias_data, bias_data + out);
     } else {

@@ -38,13 +38,24 @@ void softmax_rows_bf16(const float* x, std::size_t rows, std::size_t width, std:
 void gemm_bf16(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* row_scales,
                const std::uint16_t* a, std::size_t lda, const std::uint16_t* b_packed, float* c, std::size_t ldc);
 
-// fp32 products for a few rows straight from the weights a fp32 Linear packed with oneDNN on an AVX-512 CPU:
+// fp32 products on our own register tiles, where the CPU has AVX-512F (has_fp32_tiles()); callers use oneDNN
+// elsewhere.  gemm_panels: a few rows straight from the weights a fp32 Linear packed with oneDNN on an AVX-512 CPU:
 // panels of 64 columns, each k (padded to 16) rows of 64 floats, `panel_stride` floats apart, columns past n zero.
-// c[m, n] = a[m, k] · W + bias, then the exact GELU when `gelu`.  Faster than oneDNN's matmul up to 16 rows; only
-// where has_panel_gemm() (AVX-512F).  Parallel over the panels.
-bool has_panel_gemm();
+// c[m, n] = a[m, k] · W + bias, then the exact GELU when `gelu`.  Faster than oneDNN's matmul up to 16 rows; parallel
+// over the panels.
+bool has_fp32_tiles();
 void gemm_panels(std::size_t m, std::size_t n, std::size_t k, const float* a, const float* panels,
                  std::size_t panel_stride, const float* bias, bool gelu, float* c);
+
+// c[m, n] = a[m, k] · b[k, n], all row-major with the given row strides: attention's products.  b's rows are read
+// whole tiles wide: to n rounded up to a multiple of kSmallGemmColumns (what lies past n is ignored, but must be
+// readable).  Single-threaded: callers parallelise over heads.
+constexpr std::size_t kSmallGemmColumns = 32;
+void gemm_small(std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t lda, const float* b,
+                std::size_t ldb, float* c, std::size_t ldc);
+
+// y[columns, rows] = x[rows, columns]ᵀ, x and y with row strides ldx and ldy.
+void transpose(const float* x, std::size_t rows, std::size_t columns, std::size_t ldx, float* y, std::size_t ldy);
 
 // In place: x = GELU(x) = x · Φ(x), with erf to 1.5e-7.
 void gelu_inplace(float* x, std::size_t count);

@@ -3,21 +3,15 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 #include <vector>
 
 #include "base/error.h"
+#include "tests/test_support.h"
 
 namespace ksearch {
 namespace {
 
-std::vector<float> random_values(std::size_t count, unsigned seed) {
-  std::mt19937 random(seed);
-  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  std::vector<float> values(count);
-  for (float& v : values) v = uniform(random);
-  return values;
-}
+using testing::random_values;
 
 std::vector<float> run(const Linear& layer, const std::vector<float>& x, std::size_t rows) {
   std::vector<float> y(rows * layer.out());

@@ -111,7 +111,7 @@ std::vector<float> pack_panels(const std::vector<float>& w, std::size_t k, std::
 // Rows 1 to 16 (the 8-row tiles and their remainders), k off the 64-row chunks and the 16-row blocks, n off the
 // 32-column halves and the 64-column panels, with and without GELU; nothing written past the last column.
 TEST(PanelGemm, MatchesExactProductsOfTheWeights) {
-  if (!ops::has_panel_gemm()) GTEST_SKIP() << "this CPU has no AVX-512F (fp32 dense layers use oneDNN throughout)";
+  if (!ops::has_fp32_tiles()) GTEST_SKIP() << "this CPU has no AVX-512F (fp32 dense layers use oneDNN throughout)";
   struct Shape {
     std::size_t m, n, k;
   };
@@ -141,6 +141,44 @@ TEST(PanelGemm, MatchesExactProductsOfTheWeights) {
       for (std::size_t i = m * n; i < c.size(); ++i) ASSERT_EQ(c[i], kSentinel) << m << "x" << n << "x" << k;
     }
   }
+}
+
+// Attention's shapes and strides: a and b inside wider rows (a head's columns), k across several 64-row chunks, n and
+// m off the 32-column and 8-row tiles; nothing written outside c's m × n block.
+TEST(SmallGemm, MatchesExactProductsWithStrides) {
+  if (!ops::has_fp32_tiles()) GTEST_SKIP() << "this CPU has no AVX-512F (attention uses oneDNN's sgemm)";
+  struct Shape {
+    std::size_t m, n, k;
+  };
+  for (const Shape shape : {Shape{1, 1, 1}, Shape{24, 24, 32}, Shape{9, 64, 24}, Shape{17, 33, 130}, Shape{3, 100, 64}}) {
+    const auto [m, n, k] = shape;
+    const std::size_t lda = k + 5, ldb = n + 7, ldc = n + 3;
+    const std::size_t readable = (n + ops::kSmallGemmColumns - 1) / ops::kSmallGemmColumns * ops::kSmallGemmColumns;
+    std::mt19937 random(static_cast<unsigned>(m * 1000 + n * 10 + k));
+    std::normal_distribution<float> normal;
+    std::vector<float> a(m * lda), b(k * ldb + readable - n);  // the last row readable whole tiles wide
+    for (auto& v : a) v = normal(random);
+    for (auto& v : b) v = normal(random);
+    constexpr float kSentinel = 12345.0f;
+    std::vector<float> c(m * ldc, kSentinel);
+    ops::gemm_small(m, n, k, a.data(), lda, b.data(), ldb, c.data(), ldc);
+    for (std::size_t i = 0; i < m; ++i) {
+      for (std::size_t j = 0; j < n; ++j) {
+        double expected = 0;
+        for (std::size_t l = 0; l < k; ++l) expected += static_cast<double>(a[i * lda + l]) * b[l * ldb + j];
+        EXPECT_NEAR(c[i * ldc + j], expected, 1e-5 * (1 + std::sqrt(static_cast<double>(k))))
+            << m << "x" << n << "x" << k << " at " << i << "," << j;
+      }
+      for (std::size_t j = n; j < ldc; ++j) ASSERT_EQ(c[i * ldc + j], kSentinel) << m << "x" << n << "x" << k;
+    }
+  }
+}
+
+TEST(Transpose, SwapsRowsAndColumns) {
+  const std::vector<float> x = {1, 2, 3, 0, 4, 5, 6, 0};  // 2 × 3 with row stride 4
+  std::vector<float> y(9, -1.0f);                          // 3 × 2 with row stride 3
+  ops::transpose(x.data(), 2, 3, 4, y.data(), 3);
+  EXPECT_EQ(y, (std::vector<float>{1, 4, -1, 2, 5, -1, 3, 6, -1}));
 }
 
 }  // namespace

@@ -5,7 +5,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <random>
 
 #include "base/error.h"
 #include "base/files.h"
@@ -15,6 +14,8 @@
 
 namespace ksearch {
 namespace {
+
+using testing::random_values;
 namespace fs = std::filesystem;
 
 // Points the cache at a folder for one test (CTest gives every test a shared build-tree cache).
@@ -29,14 +30,6 @@ class CacheDir {
  private:
   std::string old_;
 };
-
-std::vector<float> random_values(std::size_t count, unsigned seed) {
-  std::mt19937 random(seed);
-  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  std::vector<float> values(count);
-  for (float& v : values) v = uniform(random);
-  return values;
-}
 
 std::vector<fs::path> cache_files(const fs::path& root) {
   std::vector<fs::path> files;

@@ -53,6 +53,9 @@ struct RawTensor {
 };
 void write_safetensors(const std::filesystem::path& path, const std::map<std::string, RawTensor>& tensors);
 
+// `count` values uniform in [-1, 1), the same for the same seed.
+std::vector<float> random_values(std::size_t count, unsigned seed);
+
 // Copies a model folder (all files, recursively).
 void copy_model(const std::filesystem::path& from, const std::filesystem::path& to);
 

@@ -1,0 +1,150 @@
+// fp32 products on our own AVX-512 register tiles (embed/ops.h): where oneDNN's per-call cost or its rounding of the
+// rows outweighs its kernels.
+//
+// gemm_panels: a query's dense layers.  With 16 rows or fewer every weight is used 16 times at most, so the product
+// streams the weights from memory once and the question is how well that stream overlaps the arithmetic, plus what
+// each call costs on its own: a query runs 48 (e5-small) to 96 (bge-m3) of these back to back.  oneDNN's matmul
+// rounds the rows up to 8 and goes through its primitive machinery on every call; this goes straight to the tile.
+// oneDNN packs fp32 weights (K×N) for AVX-512 as panels of 64 columns, each panel K (padded to 16) rows of 64
+// consecutive floats, and gemm_panels reads them in place.  The k loop runs in chunks of 64 rows so the chunk (8 KB
+// of the panel's half) stays in L1 for the second group of rows, and the first group prefetches the next chunk into
+// L2: with the hardware prefetcher alone, or prefetching into L1 (evicting the chunk in use), the cores wait on
+// memory (e5-small's 72 products of a query in a microbenchmark: 4.7 ms this way, 7.0 prefetching into L1; oneDNN
+// 5.0).
+//
+// gemm_small: attention's two products per head, tiny for a query (24 × 24 × 32) where oneDNN's sgemm spent more
+// time dispatching than multiplying, and generating its kernels cost a one-off query ~45 ms of a core.
+//
+// The tile is up to 8 rows × 32 columns: 16 accumulators, two loads of a row of b and one broadcast per row of a for
+// every 16 FMAs.
+
+// GCC 12's AVX-512 headers pass deliberately undefined registers as merge sources, which -Wmaybe-uninitialized
+// reports once the intrinsics are inlined into a target("avx512f") function (GCC bug 105593).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+#include "embed/ops.h"
+
+#define KSEARCH_AVX512_TARGET __attribute__((target("avx512f")))
+
+namespace ksearch::ops {
+namespace {
+
+constexpr std::size_t kPanelColumns = 64;  // oneDNN's block of columns
+constexpr std::size_t kLanes = 16;
+constexpr std::size_t kTileColumns = 32;  // two registers
+constexpr std::size_t kTileRows = 8;
+constexpr std::size_t kChunkRows = 64;     // rows of k per pass: 64 × 32 floats = 8 KB of weights in L1
+constexpr std::size_t kPrefetchRows = 64;  // how far ahead (in k rows) the first row group prefetches
+
+__mmask16 lanes_mask(std::size_t valid) {
+  return valid >= kLanes ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << valid) - 1);
+}
+
+// c[0..Rows, 0..32) (+)= a[0..Rows, 0..k) · b[0..k, 0..32); `start` non-null means the sums start from it (the
+// bias: one row for all) instead of from c, `zero` that they start from zero.  b is read whole (32 columns of every
+// row); columns past `columns` are neither read from c nor written.
+// Whether a tile prefetches b's rows kPrefetchRows further on: a template argument, since with a branch (or with
+// masked loads of b) in the loop GCC 12 stored all 16 sums to the stack on every iteration.
+template <std::size_t Rows, bool Prefetch>
+KSEARCH_AVX512_TARGET void tile(std::size_t k, const float* a, std::size_t lda, const float* b, std::size_t ldb,
+                                float* c, std::size_t ldc, std::size_t columns, const float* start, bool zero,
+                                const float* prefetch) {
+  const __mmask16 mask0 = lanes_mask(columns), mask1 = lanes_mask(columns > kLanes ? columns - kLanes : 0);
+  __m512 sums0[Rows], sums1[Rows];
+  for (std::size_t row = 0; row < Rows; ++row) {
+    const float* first = start != nullptr ? start : c + row * ldc;
+    sums0[row] = _mm512_maskz_loadu_ps(zero ? 0 : mask0, first);  // an empty mask loads zeros
+    sums1[row] = _mm512_maskz_loadu_ps(zero ? 0 : mask1, first + kLanes);
+  }
+  for (std::size_t i = 0; i < k; ++i, b += ldb) {
+    const __m512 b0 = _mm512_loadu_ps(b);
+    const __m512 b1 = _mm512_loadu_ps(b + kLanes);
+    if constexpr (Prefetch) {
+      _mm_prefetch(reinterpret_cast<const char*>(prefetch), _MM_HINT_T1);
+      _mm_prefetch(reinterpret_cast<const char*>(prefetch + kLanes), _MM_HINT_T1);
+      prefetch += ldb;
+    }
+    for (std::size_t row = 0; row < Rows; ++row) {
+      const __m512 x = _mm512_set1_ps(a[row * lda + i]);
+      sums0[row] = _mm512_fmadd_ps(x, b0, sums0[row]);
+      sums1[row] = _mm512_fmadd_ps(x, b1, sums1[row]);
+    }
+  }
+  for (std::size_t row = 0; row < Rows; ++row) {
+    _mm512_mask_storeu_ps(c + row * ldc, mask0, sums0[row]);
+    _mm512_mask_storeu_ps(c + row * ldc + kLanes, mask1, sums1[row]);
+  }
+}
+
+using Tile = void (*)(std::size_t, const float*, std::size_t, const float*, std::size_t, float*, std::size_t,
+                      std::size_t, const float*, bool, const float*);
+
+template <bool Prefetch, std::size_t... Rows>
+constexpr std::array<Tile, kTileRows> make_tiles(std::index_sequence<Rows...>) {
+  return {{&tile<Rows + 1, Prefetch>...}};
+}
+// kTiles[prefetch][rows - 1]
+constexpr std::array<std::array<Tile, kTileRows>, 2> kTiles = {make_tiles<false>(std::make_index_sequence<kTileRows>()),
+                                                               make_tiles<true>(std::make_index_sequence<kTileRows>())};
+
+}  // namespace
+
+bool has_fp32_tiles() {
+  static const bool supported = __builtin_cpu_supports("avx512f");
+  return supported;
+}
+
+void gemm_panels(std::size_t m, std::size_t n, std::size_t k, const float* a, const float* panels,
+                 std::size_t panel_stride, const float* bias, bool gelu, float* c) {
+  const std::size_t panel_count = (n + kPanelColumns - 1) / kPanelColumns;
+  const int threads = static_cast<int>(std::min<std::size_t>(panel_count, static_cast<std::size_t>(thread_count())));
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    const auto thread = static_cast<std::size_t>(omp_get_thread_num());
+    const auto team = static_cast<std::size_t>(omp_get_num_threads());
+    for (std::size_t panel = panel_count * thread / team; panel < panel_count * (thread + 1) / team; ++panel) {
+      const float* weights = panels + panel * panel_stride;
+      const std::size_t first_column = panel * kPanelColumns;
+      for (std::size_t k0 = 0; k0 < k; k0 += kChunkRows) {
+        const std::size_t chunk = std::min(kChunkRows, k - k0);
+        for (std::size_t half = first_column; half < std::min(n, first_column + kPanelColumns); half += kTileColumns) {
+          const std::size_t offset = half - first_column;
+          const float* b = weights + k0 * kPanelColumns + offset;
+          // The first row group prefetches; past the end of the weights a prefetch is only a hint: it never faults.
+          const float* prefetch = b + kPrefetchRows * kPanelColumns;
+          for (std::size_t row = 0; row < m; row += kTileRows)
+            kTiles[row == 0][std::min(kTileRows, m - row) - 1](
+                chunk, a + row * k + k0, k, b, kPanelColumns, c + row * n + half, n, n - half,
+                k0 == 0 ? bias + half : nullptr, false, prefetch);
+        }
+      }
+      if (gelu)
+        for (std::size_t row = 0; row < m; ++row)
+          gelu_inplace(c + row * n + first_column, std::min(kPanelColumns, n - first_column));
+    }
+  }
+}
+
+void gemm_small(std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t lda, const float* b,
+                std::size_t ldb, float* c, std::size_t ldc) {
+  // The same loop order as gemm_panels: a chunk of b's rows stays in L1 for every row group (long inputs).
+  for (std::size_t k0 = 0; k0 < k; k0 += kChunkRows) {
+    const std::size_t chunk = std::min(kChunkRows, k - k0);
+    for (std::size_t column = 0; column < n; column += kTileColumns)
+      for (std::size_t row = 0; row < m; row += kTileRows)
+        kTiles[false][std::min(kTileRows, m - row) - 1](chunk, a + row * lda + k0, lda, b + k0 * ldb + column, ldb,
+                                                        c + row * ldc + column, ldc, n - column, nullptr, k0 == 0,
+                                                        nullptr);
+  }
+}
+
+}  // namespace ksearch::ops
