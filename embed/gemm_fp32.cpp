@@ -40,7 +40,7 @@ namespace {
 
 constexpr std::size_t kPanelColumns = 64;  // oneDNN's block of columns
 constexpr std::size_t kLanes = 16;
-constexpr std::size_t kTileColumns = 32;  // two registers
+constexpr std::size_t kTileColumns = kSmallGemmColumns;  // two registers
 constexpr std::size_t kTileRows = 8;
 constexpr std::size_t kChunkRows = 64;     // rows of k per pass: 64 × 32 floats = 8 KB of weights in L1
 constexpr std::size_t kPrefetchRows = 64;  // how far ahead (in k rows) the first row group prefetches
@@ -51,9 +51,9 @@ __mmask16 lanes_mask(std::size_t valid) {
 
 // c[0..Rows, 0..32) (+)= a[0..Rows, 0..k) · b[0..k, 0..32); `start` non-null means the sums start from it (the
 // bias: one row for all) instead of from c, `zero` that they start from zero.  b is read whole (32 columns of every
-// row); columns past `columns` are neither read from c nor written.
-// Whether a tile prefetches b's rows kPrefetchRows further on: a template argument, since with a branch (or with
-// masked loads of b) in the loop GCC 12 stored all 16 sums to the stack on every iteration.
+// row); columns past `columns` are neither read from c nor written.  With Prefetch, b's rows from `prefetch` on
+// (kPrefetchRows further) are prefetched into L2 alongside.  Prefetch is a template argument and b's loads are not
+// masked because with either in the loop GCC 12 stored all 16 sums to the stack on every iteration.
 template <std::size_t Rows, bool Prefetch>
 KSEARCH_AVX512_TARGET void tile(std::size_t k, const float* a, std::size_t lda, const float* b, std::size_t ldb,
                                 float* c, std::size_t ldc, std::size_t columns, const float* start, bool zero,
@@ -93,8 +93,8 @@ constexpr std::array<Tile, kTileRows> make_tiles(std::index_sequence<Rows...>) {
   return {{&tile<Rows + 1, Prefetch>...}};
 }
 // kTiles[prefetch][rows - 1]
-constexpr std::array<std::array<Tile, kTileRows>, 2> kTiles = {make_tiles<false>(std::make_index_sequence<kTileRows>()),
-                                                               make_tiles<true>(std::make_index_sequence<kTileRows>())};
+constexpr std::array<std::array<Tile, kTileRows>, 2> kTiles = {
+    make_tiles<false>(std::make_index_sequence<kTileRows>()), make_tiles<true>(std::make_index_sequence<kTileRows>())};
 
 }  // namespace
 

@@ -1,7 +1,8 @@
 // Compute primitives of the encoder.  Matrices are row-major float32; "rows" are tokens.
 //
-// Dense layers are embed/linear.h; here are the attention products (oneDNN sgemm, dispatched on the CPU at run time)
-// and the element-wise steps, fused loops over rows, parallel over both cores.
+// Dense layers are embed/linear.h; here are the kernels under them and attention: our own register tiles (fp32 on
+// AVX-512, bf16 on AVX512_BF16, each checked for at run time), oneDNN's sgemm where those are missing, and the
+// element-wise steps, fused loops over rows, parallel over both cores.
 #pragma once
 
 #include <cstddef>
