@@ -10,13 +10,6 @@
 // The softmax writes exp(x − max) straight to bf16 (the CPU's own rounding conversion) and leaves the division by the
 // sum to the second product's row scales: one pass over the scores after the maximum.
 
-// GCC 12's AVX-512 headers pass deliberately undefined registers as merge sources, which -Wmaybe-uninitialized
-// reports once the intrinsics are inlined into a target("avx512...") function (GCC bug 105593).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-#include <immintrin.h>
 
 #include <algorithm>
 #include <array>
@@ -25,6 +18,7 @@
 #include <cstring>
 #include <utility>
 
+#include "embed/avx512.h"
 #include "embed/ops.h"
 
 #define KSEARCH_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
@@ -32,7 +26,6 @@
 namespace ksearch::ops {
 namespace {
 
-constexpr std::size_t kLanes = 16;      // columns per packed block: the fp32 lanes of one register
 constexpr std::size_t kTileRows = 8;    // rows of A per tile
 constexpr std::size_t kTileBlocks = 2;  // column blocks per tile
 
@@ -59,11 +52,9 @@ KSEARCH_BF16_TARGET void tile(std::size_t pairs, const std::uint16_t* a, std::si
   }
   for (std::size_t row = 0; row < Rows; ++row) {
     const __m512 scale = _mm512_set1_ps(row_scales != nullptr ? alpha * row_scales[row] : alpha);
-    for (std::size_t block = 0; block < Blocks; ++block) {
-      const std::size_t valid = std::min(kLanes, columns - block * kLanes);
-      const auto mask = static_cast<__mmask16>((1u << valid) - 1);
-      _mm512_mask_storeu_ps(c + row * ldc + block * kLanes, mask, _mm512_mul_ps(sums[row][block], scale));
-    }
+    for (std::size_t block = 0; block < Blocks; ++block)
+      _mm512_mask_storeu_ps(c + row * ldc + block * kLanes, lanes_mask(columns - block * kLanes),
+                            _mm512_mul_ps(sums[row][block], scale));
   }
 }
 
@@ -96,16 +87,13 @@ KSEARCH_BF16_TARGET inline __m512 exp_nonpositive(__m512 x) {
 
 // y = bf16(exp(x − max x)) for one row; returns 1 / Σ exp(x − max x), summed before rounding.
 KSEARCH_BF16_TARGET float exp_row(const float* x, std::size_t width, std::uint16_t* y) {
-  const auto tail_mask = [&](std::size_t i) {
-    return static_cast<__mmask16>(width - i >= kLanes ? 0xFFFF : (1u << (width - i)) - 1);
-  };
   __m512 max = _mm512_set1_ps(-INFINITY);
   for (std::size_t i = 0; i < width; i += kLanes)
-    max = _mm512_max_ps(max, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), tail_mask(i), x + i));
+    max = _mm512_max_ps(max, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), lanes_mask(width - i), x + i));
   const __m512 row_max = _mm512_set1_ps(_mm512_reduce_max_ps(max));
   __m512 sum = _mm512_setzero_ps();
   for (std::size_t i = 0; i < width; i += kLanes) {
-    const __mmask16 mask = tail_mask(i);
+    const __mmask16 mask = lanes_mask(width - i);
     const __m512 e = _mm512_maskz_mov_ps(mask, exp_nonpositive(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, x + i), row_max)));
     sum = _mm512_add_ps(sum, e);
     _mm256_mask_storeu_epi16(y + i, mask, (__m256i)_mm512_cvtneps_pbh(e));

@@ -158,7 +158,7 @@ struct TransformerEncoder::Weights {
   std::vector<Layer> layers;
   // Classification head (cross-encoders only), kept in fp32: it runs on one token per pair.
   std::optional<Linear> head_dense, head_out;
-  // At the reduced precisions attention runs in bfloat16 too, where the CPU has its dot products (else fp32 sgemm).
+  // At the reduced precisions attention runs in bfloat16 too, where the CPU has its dot products (else in fp32).
   bool bf16_attention = false;
 };
 

@@ -18,19 +18,13 @@
 // The tile is up to 8 rows × 32 columns: 16 accumulators, two loads of a row of b and one broadcast per row of a for
 // every 16 FMAs.
 
-// GCC 12's AVX-512 headers pass deliberately undefined registers as merge sources, which -Wmaybe-uninitialized
-// reports once the intrinsics are inlined into a target("avx512f") function (GCC bug 105593).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <array>
 #include <utility>
 
+#include "embed/avx512.h"
 #include "embed/ops.h"
 
 #define KSEARCH_AVX512_TARGET __attribute__((target("avx512f")))
@@ -39,15 +33,10 @@ namespace ksearch::ops {
 namespace {
 
 constexpr std::size_t kPanelColumns = 64;  // oneDNN's block of columns
-constexpr std::size_t kLanes = 16;
 constexpr std::size_t kTileColumns = kSmallGemmColumns;  // two registers
 constexpr std::size_t kTileRows = 8;
 constexpr std::size_t kChunkRows = 64;     // rows of k per pass: 64 × 32 floats = 8 KB of weights in L1
 constexpr std::size_t kPrefetchRows = 64;  // how far ahead (in k rows) the first row group prefetches
-
-__mmask16 lanes_mask(std::size_t valid) {
-  return valid >= kLanes ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << valid) - 1);
-}
 
 // c[0..Rows, 0..32) (+)= a[0..Rows, 0..k) · b[0..k, 0..32); `start` non-null means the sums start from it (the
 // bias: one row for all) instead of from c, `zero` that they start from zero.  b is read whole (32 columns of every
