@@ -270,21 +270,29 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
       for (std::size_t i = 0; i < hidden; ++i) row[i] += position[i] + token_type[i];
     }
   }
+  const bool bf16_attention = w.bf16_attention;
+  // bf16 products chain in bfloat16: the layer norms also write their rows rounded, for the next product to read,
+  // and the query/key/value and intermediate products write bfloat16 for attention and the output product.  The
+  // results are those of converting each product's fp32 input, without the conversion passes.
+  const bool bf16_chain = precision_ == Precision::Bf16;
+  const bool bf16_qkv = bf16_chain && bf16_attention;
+  std::vector<std::uint16_t> x_rounded(bf16_chain ? tokens * hidden : 0);
   ops::add_layer_norm(x, nullptr, tokens, hidden, w.embedding_norm.gamma.data, w.embedding_norm.beta.data,
-                      config_.layer_norm_eps);
+                      config_.layer_norm_eps, bf16_chain ? x_rounded.data() : nullptr);
 
   // Row t of qkv: token t's query, key and value projections side by side (and ops::kSmallGemmColumns floats at the
   // end, which ops::gemm_small may read past the last head's values).
   const std::size_t qkv_width = 3 * hidden;
-  std::vector<float> qkv(tokens * qkv_width + ops::kSmallGemmColumns), context(tokens * hidden);
-  std::vector<float> attention_out(tokens * hidden), intermediate(tokens * ffn);
+  std::vector<float> qkv(bf16_qkv ? 0 : tokens * qkv_width + ops::kSmallGemmColumns), context(tokens * hidden);
+  std::vector<float> attention_out(tokens * hidden), intermediate(bf16_chain ? 0 : tokens * ffn);
+  std::vector<std::uint16_t> attention_out_rounded(bf16_chain ? tokens * hidden : 0);
+  std::vector<std::uint16_t> intermediate_rounded(bf16_chain ? tokens * ffn : 0);
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   // Attention scores are computed for blocks of query rows so memory stays bounded for 8k-token inputs.
   constexpr std::size_t kQueryBlock = 256;
   std::size_t longest = 0;
   for (const auto& ids : batch) longest = std::max(longest, ids.size());
   const int threads = ops::thread_count();
-  const bool bf16_attention = w.bf16_attention;
   // fp32 attention on our tiles (ops::gemm_small) up to 512 tokens; longer, oneDNN's sgemm, measured 7% faster on a
   // whole 2,048-token bge-m3 input.
   constexpr std::size_t kTiledAttentionTokens = 512;
@@ -312,8 +320,13 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
   std::vector<std::uint16_t> qkv_bf16(bf16_attention ? tokens * qkv_width : 0);
 
   for (const Layer& layer : w.layers) {
-    layer.query_key_value.forward(x, tokens, qkv.data());
-    if (bf16_attention) ops::to_bfloat16(qkv.data(), qkv_bf16.size(), qkv_bf16.data());
+    if (bf16_qkv)
+      layer.query_key_value.forward(x_rounded.data(), tokens, qkv_bf16.data());
+    else if (bf16_chain)
+      layer.query_key_value.forward(x_rounded.data(), tokens, qkv.data());
+    else
+      layer.query_key_value.forward(x, tokens, qkv.data());
+    if (bf16_attention && !bf16_qkv) ops::to_bfloat16(qkv.data(), qkv_bf16.size(), qkv_bf16.data());  // int8
 
     // Work items: (sequence, head); the query rows go in blocks so the scores stay bounded for long inputs.
     const std::size_t items = batch.size() * heads;
@@ -365,11 +378,18 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
     }
     layer.attention_output.forward(context.data(), tokens, attention_out.data());
     ops::add_layer_norm(attention_out.data(), x, tokens, hidden, layer.attention_norm.gamma.data,
-                        layer.attention_norm.beta.data, config_.layer_norm_eps);
-    layer.intermediate.forward(attention_out.data(), tokens, intermediate.data());  // GELU fused
-    layer.output.forward(intermediate.data(), tokens, x);
+                        layer.attention_norm.beta.data, config_.layer_norm_eps,
+                        bf16_chain ? attention_out_rounded.data() : nullptr);
+    // GELU fused into the intermediate product.
+    if (bf16_chain) {
+      layer.intermediate.forward(attention_out_rounded.data(), tokens, intermediate_rounded.data());
+      layer.output.forward(intermediate_rounded.data(), tokens, x);
+    } else {
+      layer.intermediate.forward(attention_out.data(), tokens, intermediate.data());
+      layer.output.forward(intermediate.data(), tokens, x);
+    }
     ops::add_layer_norm(x, attention_out.data(), tokens, hidden, layer.output_norm.gamma.data,
-                        layer.output_norm.beta.data, config_.layer_norm_eps);
+                        layer.output_norm.beta.data, config_.layer_norm_eps, bf16_chain ? x_rounded.data() : nullptr);
   }
   return out;
 }

@@ -97,17 +97,19 @@ struct Linear::Impl {
   std::vector<float> weight_scales;  // int8: per output channel
   std::size_t panel_stride = 0;      // fp32 in oneDNN's panel layout on an AVX-512 CPU: ops::gemm_panels serves few rows
   mutable std::mutex mutex;
-  mutable std::unordered_map<memory::dim, dnnl::matmul> primitives;  // by row count
+  // By row count and result type (bf16 layers write fp32 or bf16).
+  mutable std::unordered_map<memory::dim, dnnl::matmul> primitives;
 
-  dnnl::matmul primitive(memory::dim rows, std::size_t in, std::size_t out) const {
+  dnnl::matmul primitive(memory::dim rows, std::size_t in, std::size_t out, Type result) const {
+    const memory::dim key = rows * 2 + (result == Type::bf16 ? 1 : 0);
     std::lock_guard lock(mutex);
-    if (auto it = primitives.find(rows); it != primitives.end()) return it->second;
+    if (auto it = primitives.find(key); it != primitives.end()) return it->second;
     if (primitives.size() >= kMaxCachedPrimitives) primitives.clear();
-    return primitives.emplace(rows, dnnl::matmul(describe(rows, in, out, packed_desc))).first->second;
+    return primitives.emplace(key, dnnl::matmul(describe(rows, in, out, packed_desc, result))).first->second;
   }
 
-  dnnl::matmul::primitive_desc describe(memory::dim rows, std::size_t in, std::size_t out,
-                                        const memory::desc& weights) const {
+  dnnl::matmul::primitive_desc describe(memory::dim rows, std::size_t in, std::size_t out, const memory::desc& weights,
+                                        Type result_type) const {
     const memory::desc source({rows, static_cast<memory::dim>(in)}, source_type, Tag::ab);
     const memory::desc result({rows, static_cast<memory::dim>(out)}, result_type, Tag::ab);
     if (precision == Precision::Int8) return {dnnl::matmul::desc(source, weights, result), cpu_engine()};
@@ -129,7 +131,7 @@ struct Linear::Impl {
     result_type = precision == Precision::Int8 ? Type::s32 : Type::f32;
     const memory::desc any({static_cast<memory::dim>(in), static_cast<memory::dim>(out)}, source_type, Tag::any);
     try {
-      packed_desc = describe(256, in, out, any).weights_desc();
+      packed_desc = describe(256, in, out, any, result_type).weights_desc();
     } catch (const dnnl::error& e) {
       fail("precision ", precision_name(precision), " is not supported on this CPU (oneDNN: ", e.what(),
            "); use --precision fp32");
@@ -141,6 +143,33 @@ struct Linear::Impl {
       bias = memory({{1, static_cast<memory::dim>(out)}, Type::f32, Tag::ab}, cpu_engine());
       std::memcpy(bias.get_data_handle(), bias_data, out * sizeof(float));
     }
+  }
+
+  // bf16: `source` holds the rows in bfloat16, padded to padded_rows(rows); y gets `rows` rows of type `result`.
+  void multiply_bf16(const memory& source, std::size_t rows, std::size_t in, std::size_t out, Type result,
+                     void* y) const {
+    const memory::dim padded = padded_rows(rows);
+    const std::size_t extra = static_cast<std::size_t>(padded) - rows;
+    const dnnl::matmul matmul = primitive(padded, in, out, result);
+    const memory::desc result_desc({padded, static_cast<memory::dim>(out)}, result, Tag::ab);
+    memory result_memory = extra == 0 ? memory(result_desc, cpu_engine(), y) : memory(result_desc, cpu_engine());
+    dnnl::stream stream(cpu_engine());
+    matmul.execute(stream, {{DNNL_ARG_SRC, source}, {DNNL_ARG_WEIGHTS, packed}, {DNNL_ARG_BIAS, bias},
+                            {DNNL_ARG_DST, result_memory}});
+    stream.wait();
+    if (extra > 0) std::memcpy(y, result_memory.get_data_handle(), rows * out * memory::data_type_size(result));
+  }
+
+  // bf16 rows padded to padded_rows(rows): x itself when no padding is needed, else a zero-padded copy.
+  memory bf16_source(const std::uint16_t* x, std::size_t rows, std::size_t in) const {
+    const memory::dim padded = padded_rows(rows);
+    const memory::desc desc({padded, static_cast<memory::dim>(in)}, Type::bf16, Tag::ab);
+    if (static_cast<std::size_t>(padded) == rows) return memory(desc, cpu_engine(), const_cast<std::uint16_t*>(x));
+    memory copy(desc, cpu_engine());
+    auto* values = static_cast<std::uint16_t*>(copy.get_data_handle());
+    std::memcpy(values, x, rows * in * sizeof(std::uint16_t));
+    std::memset(values + rows * in, 0, (static_cast<std::size_t>(padded) - rows) * in * sizeof(std::uint16_t));
+    return copy;
   }
 };
 
@@ -214,7 +243,15 @@ void Linear::forward(const float* x, std::size_t rows, float* y) const {
     return;
   }
   const memory::dim padded = padded_rows(rows);
-  const dnnl::matmul matmul = impl.primitive(padded, in_, out_);
+  if (impl.precision == Precision::Bf16) {
+    memory source({{padded, static_cast<memory::dim>(in_)}, Type::bf16, Tag::ab}, cpu_engine());
+    auto* converted = static_cast<std::uint16_t*>(source.get_data_handle());
+    ops::to_bfloat16(x, rows * in_, converted);
+    std::memset(converted + rows * in_, 0, (static_cast<std::size_t>(padded) - rows) * in_ * sizeof(std::uint16_t));
+    impl.multiply_bf16(source, rows, in_, out_, Type::f32, y);
+    return;
+  }
+  const dnnl::matmul matmul = impl.primitive(padded, in_, out_, impl.result_type);
   const memory::desc source_desc({padded, static_cast<memory::dim>(in_)}, impl.source_type, Tag::ab);
   const memory::desc result_desc({padded, static_cast<memory::dim>(out_)}, impl.result_type, Tag::ab);
   dnnl::stream stream(cpu_engine());
@@ -241,19 +278,6 @@ void Linear::forward(const float* x, std::size_t rows, float* y) const {
     return;
   }
 
-  if (impl.precision == Precision::Bf16) {
-    memory source_memory(source_desc, cpu_engine());
-    auto* converted = static_cast<std::uint16_t*>(source_memory.get_data_handle());
-    ops::to_bfloat16(x, rows * in_, converted);
-    std::memset(converted + rows * in_, 0, extra * in_ * sizeof(std::uint16_t));
-    memory result_memory = extra == 0 ? memory(result_desc, cpu_engine(), y) : memory(result_desc, cpu_engine());
-    matmul.execute(stream, {{DNNL_ARG_SRC, source_memory}, {DNNL_ARG_WEIGHTS, impl.packed},
-                            {DNNL_ARG_BIAS, impl.bias}, {DNNL_ARG_DST, result_memory}});
-    stream.wait();
-    if (extra > 0) std::memcpy(y, result_memory.get_data_handle(), rows * out_ * sizeof(float));
-    return;
-  }
-
   // int8: quantise each activation row with its own scale, multiply in int32, rescale by row and column scales.
   memory source_memory(source_desc, cpu_engine());
   auto* quantized = static_cast<std::int8_t*>(source_memory.get_data_handle());
@@ -265,6 +289,18 @@ void Linear::forward(const float* x, std::size_t rows, float* y) const {
   stream.wait();
   ops::rescale_products(static_cast<const std::int32_t*>(result_memory.get_data_handle()), rows, out_, row_scales.data(),
                         impl.weight_scales.data(), impl.bias_values.data(), impl.activation == Activation::GeluErf, y);
+}
+
+void Linear::forward(const std::uint16_t* x, std::size_t rows, float* y) const {
+  if (rows == 0) return;
+  if (impl_->precision != Precision::Bf16) fail("bfloat16 activations given to a ", precision_name(impl_->precision), " layer");
+  impl_->multiply_bf16(impl_->bf16_source(x, rows, in_), rows, in_, out_, Type::f32, y);
+}
+
+void Linear::forward(const std::uint16_t* x, std::size_t rows, std::uint16_t* y) const {
+  if (rows == 0) return;
+  if (impl_->precision != Precision::Bf16) fail("bfloat16 activations given to a ", precision_name(impl_->precision), " layer");
+  impl_->multiply_bf16(impl_->bf16_source(x, rows, in_), rows, in_, out_, Type::bf16, y);
 }
 
 }  // namespace ksearch

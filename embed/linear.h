@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -46,6 +47,11 @@ class Linear {
 
   // y[rows, out] = activation(x[rows, in]·Wᵀ + b), x and y contiguous.  Thread-safe.
   void forward(const float* x, std::size_t rows, float* y) const;
+  // bf16 layers only, for chains of bf16 products: x already rounded to bfloat16 (ops::to_bfloat16's rounding; this
+  // skips the conversion), and y rounded to bfloat16 the same way when it is 16-bit.  Same results as forward on the
+  // fp32 values.
+  void forward(const std::uint16_t* x, std::size_t rows, float* y) const;
+  void forward(const std::uint16_t* x, std::size_t rows, std::uint16_t* y) const;
 
   // This layer's packed weights (valid while the layer lives).
   PackedWeights packed() const;

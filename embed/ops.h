@@ -61,9 +61,10 @@ void transpose(const float* x, std::size_t rows, std::size_t columns, std::size_
 // In place: x = GELU(x) = x · Φ(x), with erf to 1.5e-7.
 void gelu_inplace(float* x, std::size_t count);
 
-// In place: x = LayerNorm(x + residual) · gamma + beta over rows of width `width`; residual may be null.
+// In place: x = LayerNorm(x + residual) · gamma + beta over rows of width `width`; residual may be null.  Where
+// `rounded` is given, it also gets x rounded to bfloat16 (as to_bfloat16 rounds), for a bf16 product to read.
 void add_layer_norm(float* x, const float* residual, std::size_t rows, std::size_t width, const float* gamma,
-                    const float* beta, float eps);
+                    const float* beta, float eps, std::uint16_t* rounded = nullptr);
 
 // In place, each row: softmax(row · scale).
 void softmax_rows(float* x, std::size_t rows, std::size_t width, std::size_t ld, float scale);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include "base/error.h"
@@ -46,6 +47,34 @@ TEST(Linear, PackedWeightsOfAnotherLayoutAreRejected) {
   EXPECT_THROW(Linear(layer.packed(), bias.data(), out, in, Precision::Bf16), Error);
 }
 
+// A chain of bf16 products passes bfloat16 activations: the same results as converting the fp32 input inside the
+// layer, and a bf16 output that is the fp32 output rounded (to one bf16 step: the kernel may sum in another order).
+// Row counts padded for oneDNN (3), exact (8) and beyond the padding range (70); with and without the fused GELU.
+TEST(Linear, Bf16ActivationsGiveTheResultsOfConvertedInputs) {
+  constexpr std::size_t out = 72, in = 48;
+  const auto weight = random_values(out * in, 11), bias = random_values(out, 12);
+  for (const Activation activation : {Activation::None, Activation::GeluErf}) {
+    const Linear layer(weight.data(), bias.data(), out, in, Precision::Bf16, activation);
+    for (const std::size_t rows : {3, 8, 70}) {
+      const auto x = random_values(rows * in, static_cast<unsigned>(rows));
+      std::vector<std::uint16_t> x_rounded(x.size());
+      for (std::size_t i = 0; i < x.size(); ++i) x_rounded[i] = testing::to_bf16(x[i]);
+      const std::vector<float> expected = run(layer, x, rows);
+      std::vector<float> y(rows * out);
+      layer.forward(x_rounded.data(), rows, y.data());
+      EXPECT_EQ(y, expected) << rows << " rows";
+      std::vector<std::uint16_t> y_rounded(rows * out);
+      layer.forward(x_rounded.data(), rows, y_rounded.data());
+      for (std::size_t i = 0; i < y.size(); ++i)
+        ASSERT_NEAR(testing::from_bf16(y_rounded[i]), expected[i], std::abs(expected[i]) / 256 + 1e-6f)
+            << rows << " rows, at " << i;
+    }
+  }
+  const Linear exact(weight.data(), bias.data(), out, in, Precision::Fp32);
+  const std::vector<std::uint16_t> x_rounded(in, 0);
+  std::vector<float> y(out);
+  EXPECT_THROW(exact.forward(x_rounded.data(), 1, y.data()), Error);
+}
 
 // A query's few rows take another path than a batch's (embed/ops.h gemm_panels, up to 16 rows, on AVX-512 CPUs):
 // each row must come out the same either way, for shapes off every block size, with and without the fused GELU.

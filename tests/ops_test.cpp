@@ -7,22 +7,13 @@
 #include <random>
 #include <vector>
 
+#include "tests/test_support.h"
+
 namespace ksearch {
 namespace {
 
-std::uint16_t to_bf16(float x) {
-  std::uint32_t bits;
-  std::memcpy(&bits, &x, sizeof bits);
-  bits += 0x7FFFu + ((bits >> 16) & 1u);
-  return static_cast<std::uint16_t>(bits >> 16);
-}
-
-float from_bf16(std::uint16_t x) {
-  const std::uint32_t bits = static_cast<std::uint32_t>(x) << 16;
-  float value;
-  std::memcpy(&value, &bits, sizeof value);
-  return value;
-}
+using testing::from_bf16;
+using testing::to_bf16;
 
 std::vector<std::uint16_t> random_bf16(std::size_t count, unsigned seed) {
   std::mt19937 random(seed);
@@ -170,6 +161,36 @@ TEST(SmallGemm, MatchesExactProductsWithStrides) {
             << m << "x" << n << "x" << k << " at " << i << "," << j;
       }
       for (std::size_t j = n; j < ldc; ++j) ASSERT_EQ(c[i * ldc + j], kSentinel) << m << "x" << n << "x" << k;
+    }
+  }
+}
+
+// LayerNorm(x + residual) against a double-precision reference, with and without the residual, and the bf16 copy
+// it writes for a bf16 product: x's own values rounded to nearest even.
+TEST(LayerNorm, NormalisesRowsAndWritesTheirBf16Rounding) {
+  constexpr std::size_t rows = 3, width = 37;
+  constexpr float eps = 1e-5f;
+  const auto input = testing::random_values(rows * width, 7), residual = testing::random_values(rows * width, 8);
+  const auto gamma = testing::random_values(width, 9), beta = testing::random_values(width, 10);
+  for (const bool with_residual : {false, true}) {
+    std::vector<float> x = input;
+    std::vector<std::uint16_t> rounded(rows * width);
+    ops::add_layer_norm(x.data(), with_residual ? residual.data() : nullptr, rows, width, gamma.data(), beta.data(),
+                        eps, rounded.data());
+    for (std::size_t r = 0; r < rows; ++r) {
+      std::vector<double> sum(width);
+      double mean = 0, variance = 0;
+      for (std::size_t i = 0; i < width; ++i) {
+        sum[i] = input[r * width + i] + (with_residual ? residual[r * width + i] : 0.0);
+        mean += sum[i] / width;
+      }
+      for (std::size_t i = 0; i < width; ++i) variance += (sum[i] - mean) * (sum[i] - mean) / width;
+      for (std::size_t i = 0; i < width; ++i) {
+        const double expected = (sum[i] - mean) / std::sqrt(variance + eps) * gamma[i] + beta[i];
+        const std::size_t at = r * width + i;
+        ASSERT_NEAR(x[at], expected, 1e-5) << with_residual << " " << r << "," << i;
+        ASSERT_EQ(rounded[at], to_bf16(x[at])) << with_residual << " " << r << "," << i;
+      }
     }
   }
 }

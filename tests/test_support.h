@@ -1,6 +1,7 @@
 // Helpers shared by the tests: fixture paths, temp folders, running the ksearch binary, writing safetensors.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -55,6 +56,11 @@ void write_safetensors(const std::filesystem::path& path, const std::map<std::st
 
 // `count` values uniform in [-1, 1), the same for the same seed.
 std::vector<float> random_values(std::size_t count, unsigned seed);
+
+// bfloat16 as raw 16-bit patterns, written independently of the code under test: fp32 rounded to nearest even, and
+// back (exact).
+std::uint16_t to_bf16(float x);
+float from_bf16(std::uint16_t x);
 
 // Copies a model folder (all files, recursively).
 void copy_model(const std::filesystem::path& from, const std::filesystem::path& to);
