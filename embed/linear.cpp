@@ -145,31 +145,30 @@ struct Linear::Impl {
     }
   }
 
-  // bf16: `source` holds the rows in bfloat16, padded to padded_rows(rows); y gets `rows` rows of type `result`.
-  void multiply_bf16(const memory& source, std::size_t rows, std::size_t in, std::size_t out, Type result,
+  // bf16 layers: x is `rows` rows in bfloat16 (zero-padded to padded_rows(rows) in a copy where oneDNN needs it);
+  // y gets `rows` rows of type `result`.
+  void multiply_bf16(const std::uint16_t* x, std::size_t rows, std::size_t in, std::size_t out, Type result,
                      void* y) const {
+    if (precision != Precision::Bf16) fail("bfloat16 activations given to a ", precision_name(precision), " layer");
+    if (rows == 0) return;
     const memory::dim padded = padded_rows(rows);
     const std::size_t extra = static_cast<std::size_t>(padded) - rows;
-    const dnnl::matmul matmul = primitive(padded, in, out, result);
+    const memory::desc source_desc({padded, static_cast<memory::dim>(in)}, Type::bf16, Tag::ab);
+    memory source = extra == 0 ? memory(source_desc, cpu_engine(), const_cast<std::uint16_t*>(x))
+                               : memory(source_desc, cpu_engine());
+    if (extra > 0) {
+      auto* values = static_cast<std::uint16_t*>(source.get_data_handle());
+      std::memcpy(values, x, rows * in * sizeof(std::uint16_t));
+      std::memset(values + rows * in, 0, extra * in * sizeof(std::uint16_t));
+    }
     const memory::desc result_desc({padded, static_cast<memory::dim>(out)}, result, Tag::ab);
     memory result_memory = extra == 0 ? memory(result_desc, cpu_engine(), y) : memory(result_desc, cpu_engine());
     dnnl::stream stream(cpu_engine());
-    matmul.execute(stream, {{DNNL_ARG_SRC, source}, {DNNL_ARG_WEIGHTS, packed}, {DNNL_ARG_BIAS, bias},
-                            {DNNL_ARG_DST, result_memory}});
+    primitive(padded, in, out, result)
+        .execute(stream, {{DNNL_ARG_SRC, source}, {DNNL_ARG_WEIGHTS, packed}, {DNNL_ARG_BIAS, bias},
+                          {DNNL_ARG_DST, result_memory}});
     stream.wait();
     if (extra > 0) std::memcpy(y, result_memory.get_data_handle(), rows * out * memory::data_type_size(result));
-  }
-
-  // bf16 rows padded to padded_rows(rows): x itself when no padding is needed, else a zero-padded copy.
-  memory bf16_source(const std::uint16_t* x, std::size_t rows, std::size_t in) const {
-    const memory::dim padded = padded_rows(rows);
-    const memory::desc desc({padded, static_cast<memory::dim>(in)}, Type::bf16, Tag::ab);
-    if (static_cast<std::size_t>(padded) == rows) return memory(desc, cpu_engine(), const_cast<std::uint16_t*>(x));
-    memory copy(desc, cpu_engine());
-    auto* values = static_cast<std::uint16_t*>(copy.get_data_handle());
-    std::memcpy(values, x, rows * in * sizeof(std::uint16_t));
-    std::memset(values + rows * in, 0, (static_cast<std::size_t>(padded) - rows) * in * sizeof(std::uint16_t));
-    return copy;
   }
 };
 
@@ -242,15 +241,15 @@ void Linear::forward(const float* x, std::size_t rows, float* y) const {
                      static_cast<const float*>(impl.bias.get_data_handle()), impl.activation == Activation::GeluErf, y);
     return;
   }
-  const memory::dim padded = padded_rows(rows);
   if (impl.precision == Precision::Bf16) {
-    memory source({{padded, static_cast<memory::dim>(in_)}, Type::bf16, Tag::ab}, cpu_engine());
-    auto* converted = static_cast<std::uint16_t*>(source.get_data_handle());
-    ops::to_bfloat16(x, rows * in_, converted);
-    std::memset(converted + rows * in_, 0, (static_cast<std::size_t>(padded) - rows) * in_ * sizeof(std::uint16_t));
-    impl.multiply_bf16(source, rows, in_, out_, Type::f32, y);
+    memory converted({{static_cast<memory::dim>(rows), static_cast<memory::dim>(in_)}, Type::bf16, Tag::ab},
+                     cpu_engine());
+    auto* values = static_cast<std::uint16_t*>(converted.get_data_handle());
+    ops::to_bfloat16(x, rows * in_, values);
+    impl.multiply_bf16(values, rows, in_, out_, Type::f32, y);
     return;
   }
+  const memory::dim padded = padded_rows(rows);
   const dnnl::matmul matmul = impl.primitive(padded, in_, out_, impl.result_type);
   const memory::desc source_desc({padded, static_cast<memory::dim>(in_)}, impl.source_type, Tag::ab);
   const memory::desc result_desc({padded, static_cast<memory::dim>(out_)}, impl.result_type, Tag::ab);
@@ -292,15 +291,11 @@ void Linear::forward(const float* x, std::size_t rows, float* y) const {
 }
 
 void Linear::forward(const std::uint16_t* x, std::size_t rows, float* y) const {
-  if (rows == 0) return;
-  if (impl_->precision != Precision::Bf16) fail("bfloat16 activations given to a ", precision_name(impl_->precision), " layer");
-  impl_->multiply_bf16(impl_->bf16_source(x, rows, in_), rows, in_, out_, Type::f32, y);
+  impl_->multiply_bf16(x, rows, in_, out_, Type::f32, y);
 }
 
 void Linear::forward(const std::uint16_t* x, std::size_t rows, std::uint16_t* y) const {
-  if (rows == 0) return;
-  if (impl_->precision != Precision::Bf16) fail("bfloat16 activations given to a ", precision_name(impl_->precision), " layer");
-  impl_->multiply_bf16(impl_->bf16_source(x, rows, in_), rows, in_, out_, Type::bf16, y);
+  impl_->multiply_bf16(x, rows, in_, out_, Type::bf16, y);
 }
 
 }  // namespace ksearch
