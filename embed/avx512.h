@@ -12,6 +12,11 @@
 
 #include <cstddef>
 
+// Placed before the loops over a tile's rows and columns (trip counts are template arguments).  Unrolled early,
+// the accumulator arrays become registers throughout; otherwise GCC 12 keeps them in memory around the k loop,
+// zeroing, spilling and reloading all of them on each tile: a third of the time of a product with k = 32.
+#define KSEARCH_UNROLL _Pragma("GCC unroll 16")
+
 namespace ksearch::ops {
 
 constexpr std::size_t kLanes = 16;  // fp32 lanes of a 512-bit register

@@ -272,8 +272,9 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
   }
   const bool bf16_attention = w.bf16_attention;
   // bf16 products chain in bfloat16: the layer norms also write their rows rounded, for the next product to read,
-  // and the query/key/value and intermediate products write bfloat16 for attention and the output product.  The
-  // results are those of converting each product's fp32 input, without the conversion passes.
+  // the query/key/value and intermediate products write bfloat16 for attention and the output product, and
+  // attention writes its context in bfloat16 for the attention-output product.  The results are those of converting
+  // each product's fp32 input, without the conversion passes.
   const bool bf16_chain = precision_ == Precision::Bf16;
   const bool bf16_qkv = bf16_chain && bf16_attention;
   std::vector<std::uint16_t> x_rounded(bf16_chain ? tokens * hidden : 0);
@@ -283,7 +284,9 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
   // Row t of qkv: token t's query, key and value projections side by side (and ops::kSmallGemmColumns floats at the
   // end, which ops::gemm_small may read past the last head's values).
   const std::size_t qkv_width = 3 * hidden;
-  std::vector<float> qkv(bf16_qkv ? 0 : tokens * qkv_width + ops::kSmallGemmColumns), context(tokens * hidden);
+  std::vector<float> qkv(bf16_qkv ? 0 : tokens * qkv_width + ops::kSmallGemmColumns);
+  std::vector<float> context(bf16_qkv ? 0 : tokens * hidden);
+  std::vector<std::uint16_t> context_rounded(bf16_qkv ? tokens * hidden : 0);
   std::vector<float> attention_out(tokens * hidden), intermediate(bf16_chain ? 0 : tokens * ffn);
   std::vector<std::uint16_t> attention_out_rounded(bf16_chain ? tokens * hidden : 0);
   std::vector<std::uint16_t> intermediate_rounded(bf16_chain ? tokens * ffn : 0);
@@ -351,8 +354,13 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
                          buffers.keys.data(), s, length);
           ops::softmax_rows_bf16(s, rows, length, length, buffers.probabilities.data(), stride,
                                  buffers.inverse_sums.data());
-          ops::gemm_bf16(rows, head_dim, length, 1.0f, buffers.inverse_sums.data(), buffers.probabilities.data(),
-                         stride, buffers.values.data(), context.data() + first + row * hidden, hidden);
+          const std::size_t out = first + row * hidden;
+          if (bf16_qkv)
+            ops::gemm_bf16(rows, head_dim, length, 1.0f, buffers.inverse_sums.data(), buffers.probabilities.data(),
+                           stride, buffers.values.data(), context_rounded.data() + out, hidden);
+          else
+            ops::gemm_bf16(rows, head_dim, length, 1.0f, buffers.inverse_sums.data(), buffers.probabilities.data(),
+                           stride, buffers.values.data(), context.data() + out, hidden);
         }
       } else if (fp32_tiles && length <= kTiledAttentionTokens) {
         float* keys = buffers.keys_transposed.data();
@@ -376,7 +384,10 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
         }
       }
     }
-    layer.attention_output.forward(context.data(), tokens, attention_out.data());
+    if (bf16_qkv)
+      layer.attention_output.forward(context_rounded.data(), tokens, attention_out.data());
+    else
+      layer.attention_output.forward(context.data(), tokens, attention_out.data());
     ops::add_layer_norm(attention_out.data(), x, tokens, hidden, layer.attention_norm.gamma.data,
                         layer.attention_norm.beta.data, config_.layer_norm_eps,
                         bf16_chain ? attention_out_rounded.data() : nullptr);

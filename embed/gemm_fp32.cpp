@@ -49,7 +49,7 @@ KSEARCH_AVX512_TARGET void tile(std::size_t k, const float* a, std::size_t lda, 
                                 const float* prefetch) {
   const __mmask16 mask0 = lanes_mask(columns), mask1 = lanes_mask(columns > kLanes ? columns - kLanes : 0);
   __m512 sums0[Rows], sums1[Rows];
-  for (std::size_t row = 0; row < Rows; ++row) {
+  KSEARCH_UNROLL for (std::size_t row = 0; row < Rows; ++row) {
     const float* first = start != nullptr ? start : c + row * ldc;
     sums0[row] = _mm512_maskz_loadu_ps(zero ? 0 : mask0, first);  // an empty mask loads zeros
     sums1[row] = _mm512_maskz_loadu_ps(zero ? 0 : mask1, first + kLanes);
@@ -62,13 +62,13 @@ KSEARCH_AVX512_TARGET void tile(std::size_t k, const float* a, std::size_t lda, 
       _mm_prefetch(reinterpret_cast<const char*>(prefetch + kLanes), _MM_HINT_T1);
       prefetch += ldb;
     }
-    for (std::size_t row = 0; row < Rows; ++row) {
+    KSEARCH_UNROLL for (std::size_t row = 0; row < Rows; ++row) {
       const __m512 x = _mm512_set1_ps(a[row * lda + i]);
       sums0[row] = _mm512_fmadd_ps(x, b0, sums0[row]);
       sums1[row] = _mm512_fmadd_ps(x, b1, sums1[row]);
     }
   }
-  for (std::size_t row = 0; row < Rows; ++row) {
+  KSEARCH_UNROLL for (std::size_t row = 0; row < Rows; ++row) {
     _mm512_mask_storeu_ps(c + row * ldc, mask0, sums0[row]);
     _mm512_mask_storeu_ps(c + row * ldc + kLanes, mask1, sums1[row]);
   }

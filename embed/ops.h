@@ -38,6 +38,10 @@ void softmax_rows_bf16(const float* x, std::size_t rows, std::size_t width, std:
 // (the pad zero), B from pack_bf16; row_scales may be null (all 1).
 void gemm_bf16(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* row_scales,
                const std::uint16_t* a, std::size_t lda, const std::uint16_t* b_packed, float* c, std::size_t ldc);
+// The same with c rounded to bfloat16 (nearest even, as to_bfloat16 rounds), for a bf16 product to read.
+void gemm_bf16(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* row_scales,
+               const std::uint16_t* a, std::size_t lda, const std::uint16_t* b_packed, std::uint16_t* c,
+               std::size_t ldc);
 
 // fp32 products on our own register tiles, where the CPU has AVX-512F (has_fp32_tiles()); callers use oneDNN
 // elsewhere.  gemm_panels: a few rows straight from the weights a fp32 Linear packed with oneDNN on an AVX-512 CPU:

