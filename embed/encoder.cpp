@@ -276,7 +276,7 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
   // attention writes its context in bfloat16 for the attention-output product.  The results are those of converting
   // each product's fp32 input, without the conversion passes.
   const bool bf16_chain = precision_ == Precision::Bf16;
-  const bool bf16_qkv = bf16_chain && bf16_attention;
+  const bool bf16_through_attention = bf16_chain && bf16_attention;  // the chain runs through our bf16 attention
   std::vector<std::uint16_t> x_rounded(bf16_chain ? tokens * hidden : 0);
   ops::add_layer_norm(x, nullptr, tokens, hidden, w.embedding_norm.gamma.data, w.embedding_norm.beta.data,
                       config_.layer_norm_eps, bf16_chain ? x_rounded.data() : nullptr);
@@ -284,9 +284,9 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
   // Row t of qkv: token t's query, key and value projections side by side (and ops::kSmallGemmColumns floats at the
   // end, which ops::gemm_small may read past the last head's values).
   const std::size_t qkv_width = 3 * hidden;
-  std::vector<float> qkv(bf16_qkv ? 0 : tokens * qkv_width + ops::kSmallGemmColumns);
-  std::vector<float> context(bf16_qkv ? 0 : tokens * hidden);
-  std::vector<std::uint16_t> context_rounded(bf16_qkv ? tokens * hidden : 0);
+  std::vector<float> qkv(bf16_through_attention ? 0 : tokens * qkv_width + ops::kSmallGemmColumns);
+  std::vector<float> context(bf16_through_attention ? 0 : tokens * hidden);
+  std::vector<std::uint16_t> context_rounded(bf16_through_attention ? tokens * hidden : 0);
   std::vector<float> attention_out(tokens * hidden), intermediate(bf16_chain ? 0 : tokens * ffn);
   std::vector<std::uint16_t> attention_out_rounded(bf16_chain ? tokens * hidden : 0);
   std::vector<std::uint16_t> intermediate_rounded(bf16_chain ? tokens * ffn : 0);
@@ -323,13 +323,14 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
   std::vector<std::uint16_t> qkv_bf16(bf16_attention ? tokens * qkv_width : 0);
 
   for (const Layer& layer : w.layers) {
-    if (bf16_qkv)
+    if (bf16_through_attention)
       layer.query_key_value.forward(x_rounded.data(), tokens, qkv_bf16.data());
     else if (bf16_chain)
       layer.query_key_value.forward(x_rounded.data(), tokens, qkv.data());
     else
       layer.query_key_value.forward(x, tokens, qkv.data());
-    if (bf16_attention && !bf16_qkv) ops::to_bfloat16(qkv.data(), qkv_bf16.size(), qkv_bf16.data());  // int8
+    if (bf16_attention && !bf16_through_attention)  // int8
+      ops::to_bfloat16(qkv.data(), qkv_bf16.size(), qkv_bf16.data());
 
     // Work items: (sequence, head); the query rows go in blocks so the scores stay bounded for long inputs.
     const std::size_t items = batch.size() * heads;
@@ -355,7 +356,7 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
           ops::softmax_rows_bf16(s, rows, length, length, buffers.probabilities.data(), stride,
                                  buffers.inverse_sums.data());
           const std::size_t out = first + row * hidden;
-          if (bf16_qkv)
+          if (bf16_through_attention)
             ops::gemm_bf16(rows, head_dim, length, 1.0f, buffers.inverse_sums.data(), buffers.probabilities.data(),
                            stride, buffers.values.data(), context_rounded.data() + out, hidden);
           else
@@ -384,7 +385,7 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
         }
       }
     }
-    if (bf16_qkv)
+    if (bf16_through_attention)
       layer.attention_output.forward(context_rounded.data(), tokens, attention_out.data());
     else
       layer.attention_output.forward(context.data(), tokens, attention_out.data());
