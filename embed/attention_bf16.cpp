@@ -146,6 +146,70 @@ KSEARCH_BF16_TARGET float exp_row(const float* x, std::size_t width, std::uint16
   return 1.0f / _mm512_reduce_add_ps(_mm512_add_ps(sum0, sum1));
 }
 
+// A 16 × 16 matrix of 32-bit elements, one row per register, transposed in place: 32-bit interleaves, then 64-bit
+// interleaves (each 128-bit lane holds a 4 × 4 block), then two rounds of 128-bit lane shuffles that transpose the
+// 4 × 4 arrangement of those blocks.
+KSEARCH_BF16_TARGET void transpose_16x16(__m512i (&rows)[kLanes]) {
+  __m512i pairs[kLanes], quads[kLanes];
+  KSEARCH_UNROLL for (std::size_t i = 0; i < kLanes; i += 2) {
+    pairs[i] = _mm512_unpacklo_epi32(rows[i], rows[i + 1]);
+    pairs[i + 1] = _mm512_unpackhi_epi32(rows[i], rows[i + 1]);
+  }
+  // quads[4q + m], 128-bit lane L: column 4L + m of rows 4q … 4q + 3.
+  KSEARCH_UNROLL for (std::size_t q = 0; q < kLanes; q += 4) {
+    quads[q] = _mm512_unpacklo_epi64(pairs[q], pairs[q + 2]);
+    quads[q + 1] = _mm512_unpackhi_epi64(pairs[q], pairs[q + 2]);
+    quads[q + 2] = _mm512_unpacklo_epi64(pairs[q + 1], pairs[q + 3]);
+    quads[q + 3] = _mm512_unpackhi_epi64(pairs[q + 1], pairs[q + 3]);
+  }
+  KSEARCH_UNROLL for (std::size_t m = 0; m < 4; ++m) {
+    const __m512i even_low = _mm512_shuffle_i32x4(quads[m], quads[4 + m], 0x88);  // lanes 0, 2 of each
+    const __m512i odd_low = _mm512_shuffle_i32x4(quads[m], quads[4 + m], 0xDD);   // lanes 1, 3
+    const __m512i even_high = _mm512_shuffle_i32x4(quads[8 + m], quads[12 + m], 0x88);
+    const __m512i odd_high = _mm512_shuffle_i32x4(quads[8 + m], quads[12 + m], 0xDD);
+    rows[m] = _mm512_shuffle_i32x4(even_low, even_high, 0x88);
+    rows[4 + m] = _mm512_shuffle_i32x4(odd_low, odd_high, 0x88);
+    rows[8 + m] = _mm512_shuffle_i32x4(even_low, even_high, 0xDD);
+    rows[12 + m] = _mm512_shuffle_i32x4(odd_low, odd_high, 0xDD);
+  }
+}
+
+// op(b) = bᵀ, b [n, k]: a row pair of op(b) in a column is two neighbouring elements of a row of b, one 32-bit word,
+// so each block of 16 columns and 16 pairs is a 16 × 16 transpose of words.
+KSEARCH_BF16_TARGET void pack_transposed(const std::uint16_t* b, std::size_t k, std::size_t n, std::size_t ldb,
+                                         std::uint16_t* packed) {
+  const std::size_t pairs = pairs_of(k);
+  for (std::size_t first_column = 0; first_column < n; first_column += kLanes, packed += pairs * 2 * kLanes) {
+    const std::size_t columns = std::min(kLanes, n - first_column);
+    for (std::size_t first_pair = 0; first_pair < pairs; first_pair += kLanes) {
+      const std::size_t values = std::min(2 * kLanes, k - 2 * first_pair);  // of each row of b, the odd k's pad zero
+      const __mmask32 mask = values == 2 * kLanes ? ~__mmask32{0} : (__mmask32{1} << values) - 1;
+      __m512i words[kLanes];
+      KSEARCH_UNROLL for (std::size_t c = 0; c < kLanes; ++c)
+        words[c] = c < columns ? _mm512_maskz_loadu_epi16(mask, b + (first_column + c) * ldb + 2 * first_pair)
+                               : _mm512_setzero_si512();
+      transpose_16x16(words);
+      for (std::size_t pair = 0; pair < std::min(kLanes, pairs - first_pair); ++pair)
+        _mm512_storeu_si512(packed + (first_pair + pair) * 2 * kLanes, words[pair]);
+    }
+  }
+}
+
+// op(b) = b [k, n]: 16 columns of two rows widened to 32 bits, the second row's in the high halves.
+KSEARCH_BF16_TARGET void pack_rows(const std::uint16_t* b, std::size_t k, std::size_t n, std::size_t ldb,
+                                   std::uint16_t* packed) {
+  for (std::size_t first_column = 0; first_column < n; first_column += kLanes) {
+    const __mmask16 mask = lanes_mask(n - first_column);
+    for (std::size_t row = 0; row < k; row += 2, packed += 2 * kLanes) {
+      const __m512i first = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, b + row * ldb + first_column));
+      const __m512i second =
+          row + 1 < k ? _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, b + (row + 1) * ldb + first_column))
+                      : _mm512_setzero_si512();
+      _mm512_storeu_si512(packed, _mm512_or_si512(first, _mm512_slli_epi32(second, 16)));
+    }
+  }
+}
+
 }  // namespace
 
 bool has_bf16_gemm() {
@@ -160,20 +224,10 @@ std::size_t bf16_packed_size(std::size_t k, std::size_t n) {
 
 void pack_bf16(bool b_transposed, const std::uint16_t* b, std::size_t k, std::size_t n, std::size_t ldb,
                std::uint16_t* packed) {
-  // Element (row, column) of op(b) lies at b[row · row_step + column · column_step].
-  const std::size_t row_step = b_transposed ? 1 : ldb, column_step = b_transposed ? ldb : 1;
-  for (std::size_t first_column = 0; first_column < n; first_column += kLanes) {
-    const std::size_t columns = std::min(kLanes, n - first_column);
-    for (std::size_t row = 0; row < k; row += 2, packed += 2 * kLanes) {
-      const std::uint16_t* first = b + row * row_step + first_column * column_step;
-      const std::uint16_t* second = row + 1 < k ? first + row_step : nullptr;
-      for (std::size_t column = 0; column < columns; ++column) {
-        packed[2 * column] = first[column * column_step];
-        packed[2 * column + 1] = second != nullptr ? second[column * column_step] : 0;
-      }
-      std::fill(packed + 2 * columns, packed + 2 * kLanes, std::uint16_t{0});
-    }
-  }
+  if (b_transposed)
+    pack_transposed(b, k, n, ldb, packed);
+  else
+    pack_rows(b, k, n, ldb, packed);
 }
 
 void softmax_rows_bf16(const float* x, std::size_t rows, std::size_t width, std::size_t ld, std::uint16_t* y,

@@ -1,5 +1,5 @@
-// Shared by the files with our AVX-512 kernels (embed/attention_bf16.cpp, embed/gemm_fp32.cpp): compiled with target
-// attributes and called only where the CPU has the instructions (checked at run time).
+// Shared by the files with our AVX-512 kernels (embed/attention_bf16.cpp, embed/gemm_fp32.cpp, embed/layer_norm.cpp):
+// compiled with target attributes and called only where the CPU has the instructions (checked at run time).
 #pragma once
 
 // GCC 12's AVX-512 headers pass deliberately undefined registers as merge sources, which -Wmaybe-uninitialized
@@ -16,6 +16,8 @@
 // the accumulator arrays become registers throughout; otherwise GCC 12 keeps them in memory around the k loop,
 // zeroing, spilling and reloading all of them on each tile: a third of the time of a product with k = 32.
 #define KSEARCH_UNROLL _Pragma("GCC unroll 16")
+
+#define KSEARCH_AVX512_TARGET __attribute__((target("avx512f")))
 
 namespace ksearch::ops {
 

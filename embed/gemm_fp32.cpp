@@ -27,8 +27,6 @@
 #include "embed/avx512.h"
 #include "embed/ops.h"
 
-#define KSEARCH_AVX512_TARGET __attribute__((target("avx512f")))
-
 namespace ksearch::ops {
 namespace {
 

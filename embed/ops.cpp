@@ -159,22 +159,6 @@ void rescale_products(const std::int32_t* sums, std::size_t rows, std::size_t co
 
 void gelu_inplace(float* x, std::size_t count) { gelu_block(x, count); }
 
-void add_layer_norm(float* x, const float* residual, std::size_t rows, std::size_t width, const float* gamma,
-                    const float* beta, float eps, std::uint16_t* rounded) {
-  const auto n = static_cast<Eigen::Index>(width);
-  const Eigen::Map<const Eigen::ArrayXf> g(gamma, n), b(beta, n);
-#pragma omp parallel for num_threads(thread_count()) schedule(static) if (rows * width > kParallelThreshold)
-  for (std::size_t r = 0; r < rows; ++r) {
-    ArrayMap row(x + r * width, n);
-    if (residual != nullptr) row += Eigen::Map<const Eigen::ArrayXf>(residual + r * width, n);
-    const float mean = row.mean();
-    row -= mean;
-    const float variance = row.square().mean();
-    row = row * (1.0f / std::sqrt(variance + eps)) * g + b;
-    if (rounded != nullptr) bfloat16_block(x + r * width, width, rounded + r * width);
-  }
-}
-
 void transpose(const float* x, std::size_t rows, std::size_t columns, std::size_t ldx, float* y, std::size_t ldy) {
   for (std::size_t r = 0; r < rows; ++r)
     for (std::size_t c = 0; c < columns; ++c) y[c * ldy + r] = x[r * ldx + c];

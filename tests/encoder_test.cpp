@@ -95,6 +95,29 @@ TEST(Encoder, BatchedEqualsOneByOne) {
   }
 }
 
+// A batch of 2,000+ tokens runs in several groups of sequences (one of them a lone 512-token sequence): every
+// sequence's hidden states are those it gets alone, at every precision.
+TEST(Encoder, BatchesSpanningSeveralGroupsEqualOneByOne) {
+  const std::vector<std::size_t> lengths = {300, 5, 250, 1, 512, 100, 211, 64, 400, 2, 130, 77};
+  std::mt19937 random(11);
+  std::uniform_int_distribution<TokenId> token(4, 4001);
+  std::vector<std::vector<TokenId>> batch;
+  for (std::size_t length : lengths) {
+    batch.emplace_back(length);
+    for (TokenId& id : batch.back()) id = token(random);
+  }
+  for (Precision precision : {Precision::Fp32, Precision::Bf16, Precision::Int8}) {
+    const auto model = Model::load_dir(testing::fixture("tiny-bge-m3-xlmr"), "x", precision);
+    const PackedHidden together = model->encoder.forward(batch);
+    for (std::size_t s = 0; s < batch.size(); ++s) {
+      const PackedHidden alone = model->encoder.forward(std::span(batch).subspan(s, 1));
+      const auto hidden = static_cast<std::size_t>(together.hidden);
+      const std::span<const float> row(together.row(together.offsets[s]), lengths[s] * hidden);
+      EXPECT_LE(max_abs_diff(row, alone.values), 1e-5f) << precision_name(precision) << " sequence " << s;
+    }
+  }
+}
+
 TEST(Encoder, PrefixedF32CopyIsIdentical) {
   testing::TempDir dir;
   const auto source = testing::fixture("tiny-e5-bert");
