@@ -16,9 +16,6 @@
 namespace ksearch::ops {
 namespace {
 
-// Below this many elements a call runs on one thread (ops.cpp's threshold, for the same reason: single queries).
-constexpr std::size_t kParallelThreshold = 1 << 15;
-
 // bfloat16 rounding of y's lanes, nearest even (as to_bfloat16 rounds), stored to the lanes of `mask`.
 KSEARCH_AVX512_TARGET inline void store_rounded(std::uint16_t* out, __mmask16 mask, __m512 y) {
   const __m512i bits = _mm512_castps_si512(y);

@@ -42,9 +42,6 @@ dnnl_status_t serial_sgemm(bool b_transposed, std::size_t m, std::size_t n, std:
 
 }  // namespace
 
-// Below this many elements a loop runs on one thread: waking the team costs more than it saves (single queries).
-constexpr std::size_t kParallelThreshold = 1 << 15;
-
 int thread_count() {
   static const int threads = [] {
     if (const char* value = std::getenv("KSEARCH_THREADS"); value != nullptr && std::atoi(value) > 0)

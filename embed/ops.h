@@ -93,4 +93,8 @@ void to_bfloat16(const float* x, std::size_t count, std::uint16_t* y);
 // Number of threads the parallel loops use (both cores by default; KSEARCH_THREADS overrides).
 int thread_count();
 
+// Below this many elements an element-wise loop runs on one thread: waking the team costs more than it saves
+// (single queries).
+constexpr std::size_t kParallelThreshold = 1 << 15;
+
 }  // namespace ksearch::ops
