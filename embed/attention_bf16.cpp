@@ -14,12 +14,16 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstdint>
 #include <cstring>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
+#include "base/error.h"
 #include "embed/avx512.h"
 #include "embed/ops.h"
 
@@ -210,12 +214,58 @@ KSEARCH_BF16_TARGET void pack_rows(const std::uint16_t* b, std::size_t k, std::s
   }
 }
 
+// Seconds for a fixed number of independent vdpbf16ps (Dots) or vfmadd231ps: twelve accumulator chains, more than
+// latency × issue width on any CPU, so the loop measures throughput.
+template <bool Dots>
+KSEARCH_BF16_TARGET double seconds_for_chains() {
+  constexpr int kIterations = 1024;
+  __m512 sums[12];
+  KSEARCH_UNROLL for (auto& sum : sums) sum = _mm512_setzero_ps();
+  const __m512 x = _mm512_set1_ps(1e-3f);
+  const auto pairs = (__m512bh)_mm512_set1_epi32(0x3a833a83);  // bf16 pairs of ~1e-3
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < kIterations; ++i) {
+    KSEARCH_UNROLL for (auto& sum : sums) {
+      if constexpr (Dots)
+        sum = _mm512_dpbf16_ps(sum, pairs, pairs);
+      else
+        sum = _mm512_fmadd_ps(sum, x, x);
+    }
+  }
+  __m512 total = sums[0];
+  for (std::size_t i = 1; i < std::size(sums); ++i) total = _mm512_add_ps(total, sums[i]);
+  [[maybe_unused]] static volatile float sink;  // the sums are used, so the loop stays
+  sink = _mm512_reduce_add_ps(total);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 }  // namespace
 
 bool has_bf16_gemm() {
   static const bool supported = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                                 __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16");
   return supported;
+}
+
+bool bf16_dots_are_fast() {
+  if (!has_bf16_gemm()) return false;
+  if (const char* value = std::getenv("KSEARCH_BF16_DOTS"); value != nullptr && *value != '\0') {
+    const std::string_view setting(value);
+    if (setting != "0" && setting != "1") fail("KSEARCH_BF16_DOTS is '", setting, "': use 0 or 1");
+    return setting == "1";
+  }
+  // A dot product does two FMAs' work per lane: it wins where it issues at over 3/4 of the FMA's rate (Zen 4: the
+  // same rate; Sapphire and Emerald Rapids: a quarter).  Best of five tries each, alternating, so a clock ramp or a
+  // preemption in one try does not decide.
+  static const bool fast = [] {
+    double dots = 1e9, fmas = 1e9;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      dots = std::min(dots, seconds_for_chains<true>());
+      fmas = std::min(fmas, seconds_for_chains<false>());
+    }
+    return dots * 0.75 <= fmas;
+  }();
+  return fast;
 }
 
 std::size_t bf16_packed_size(std::size_t k, std::size_t n) {

@@ -158,8 +158,11 @@ struct TransformerEncoder::Weights {
   std::vector<Layer> layers;
   // Classification head (cross-encoders only), kept in fp32: it runs on one token per pair.
   std::optional<Linear> head_dense, head_out;
-  // At the reduced precisions attention runs in bfloat16 too, where the CPU has its dot products (else in fp32).
+  // At the reduced precisions attention runs in bfloat16 too, where the CPU's bf16 dot products outrun its fp32 FMAs
+  // (else in fp32).
   bool bf16_attention = false;
+  // bf16 layers take bfloat16 activations (they run on those dot products; elsewhere they take fp32 ones).
+  bool bf16_chain = false;
 };
 
 TransformerEncoder::TransformerEncoder(const TransformerConfig& config, std::shared_ptr<const TensorStore> store,
@@ -181,7 +184,9 @@ TransformerEncoder::TransformerEncoder(const TransformerConfig& config, std::sha
   w.position_embeddings = bind(s, "embeddings.position_embeddings.weight", {config.max_position_embeddings, hidden});
   w.token_type_embeddings = bind(s, "embeddings.token_type_embeddings.weight", {config.type_vocab_size, hidden});
   w.embedding_norm = bind_norm(s, "embeddings.LayerNorm", hidden);
-  w.bf16_attention = precision != Precision::Fp32 && ops::has_bf16_gemm();
+  const bool bf16_dots = ops::bf16_dots_are_fast();
+  w.bf16_attention = precision != Precision::Fp32 && bf16_dots;
+  w.bf16_chain = precision == Precision::Bf16 && bf16_dots;
   // Where fp32 attention runs on oneDNN's sgemm (CPUs without AVX-512), oneDNN generates its kernels on the first
   // call in a process, about 45 ms on one core, a one-off query's largest single cost after the weights: made on a
   // side thread while the weights load.
@@ -275,7 +280,7 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
   // the query/key/value and intermediate products write bfloat16 for attention and the output product, and
   // attention writes its context in bfloat16 for the attention-output product.  The results are those of converting
   // each product's fp32 input, without the conversion passes.
-  const bool bf16_chain = precision_ == Precision::Bf16;
+  const bool bf16_chain = w.bf16_chain;
   const bool bf16_through_attention = bf16_chain && bf16_attention;  // the chain runs through our bf16 attention
   std::vector<std::uint16_t> x_rounded(bf16_chain ? tokens * hidden : 0);
   ops::add_layer_norm(x, nullptr, tokens, hidden, w.embedding_norm.gamma.data, w.embedding_norm.beta.data,

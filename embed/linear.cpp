@@ -66,6 +66,9 @@ std::string describe_layout(const memory::desc& desc) {
   return text;
 }
 
+// The layout name of ops::pack_bf16_panels' weights, for the packed-weight cache.
+std::string bf16_panels_layout(std::size_t in, std::size_t out) { return cat("ksearch-bf16-panels64:", in, "x", out); }
+
 }  // namespace
 
 std::string_view precision_name(Precision precision) {
@@ -92,10 +95,14 @@ struct Linear::Impl {
   memory::desc packed_desc;
   std::shared_ptr<const void> packed_owner;
   memory packed;  // over memory packed_owner keeps alive; oneDNN only reads it
-  memory bias;                       // fp32 and bf16: applied by the primitive
-  std::vector<float> bias_values;    // int8: applied while rescaling
+  memory bias;                       // fp32 and bf16 on oneDNN: applied by the primitive
+  std::vector<float> bias_values;    // int8 (applied while rescaling) and bf16 panels
   std::vector<float> weight_scales;  // int8: per output channel
   std::size_t panel_stride = 0;      // fp32 in oneDNN's panel layout on an AVX-512 CPU: ops::gemm_panels serves few rows
+  // bf16 where the CPU's bf16 dot products are slow: weights in ops::pack_bf16_panels' layout, multiplied on the
+  // fp32 tiles (every row count), bias in bias_values; oneDNN is not used.
+  bool bf16_panels = false;
+  std::span<const std::byte> panel_bytes;
   mutable std::mutex mutex;
   // By row count and result type (bf16 layers write fp32 or bf16).
   mutable std::unordered_map<memory::dim, dnnl::matmul> primitives;
@@ -127,6 +134,11 @@ struct Linear::Impl {
   void prepare(Precision chosen, Activation fused, std::size_t in, std::size_t out, const float* bias_data) {
     precision = chosen;
     activation = fused;
+    if (precision == Precision::Bf16 && ops::has_fp32_tiles() && !ops::bf16_dots_are_fast()) {
+      bf16_panels = true;
+      bias_values.assign(bias_data, bias_data + out);
+      return;
+    }
     source_type = precision == Precision::Fp32 ? Type::f32 : precision == Precision::Bf16 ? Type::bf16 : Type::s8;
     result_type = precision == Precision::Int8 ? Type::s32 : Type::f32;
     const memory::desc any({static_cast<memory::dim>(in), static_cast<memory::dim>(out)}, source_type, Tag::any);
@@ -150,6 +162,7 @@ struct Linear::Impl {
   void multiply_bf16(const std::uint16_t* x, std::size_t rows, std::size_t in, std::size_t out, Type result,
                      void* y) const {
     if (precision != Precision::Bf16) fail("bfloat16 activations given to a ", precision_name(precision), " layer");
+    if (bf16_panels) fail("bfloat16 activations given to a bf16 layer that multiplies fp32 ones on this CPU");
     if (rows == 0) return;
     const memory::dim padded = padded_rows(rows);
     const std::size_t extra = static_cast<std::size_t>(padded) - rows;
@@ -177,6 +190,13 @@ Linear::Linear(const float* weight, const float* bias, std::size_t out, std::siz
     : in_(in), out_(out), impl_(std::make_unique<Impl>()) {
   Impl& impl = *impl_;
   impl.prepare(precision, activation, in, out, bias);
+  if (impl.bf16_panels) {
+    auto storage = std::make_shared<PageBuffer>(ops::bf16_panels_size(in, out) * sizeof(std::uint16_t));
+    ops::pack_bf16_panels(weight, out, in, static_cast<std::uint16_t*>(storage->data()));
+    impl.panel_bytes = {static_cast<const std::byte*>(storage->data()), storage->size()};
+    impl.packed_owner = std::move(storage);
+    return;
+  }
   auto storage = std::make_shared<PageBuffer>(impl.packed_desc.get_size());
   impl.packed = memory(impl.packed_desc, cpu_engine(), storage->data());
   impl.packed_owner = std::move(storage);
@@ -209,6 +229,15 @@ Linear::Linear(PackedWeights packed, const float* bias, std::size_t out, std::si
     : in_(in), out_(out), impl_(std::make_unique<Impl>()) {
   Impl& impl = *impl_;
   impl.prepare(precision, activation, in, out, bias);
+  if (impl.bf16_panels) {
+    const std::size_t size = ops::bf16_panels_size(in, out) * sizeof(std::uint16_t);
+    if (packed.layout != bf16_panels_layout(in, out) || packed.bytes.size() != size || !packed.scales.empty())
+      fail("packed bf16 weights (", packed.bytes.size(), " bytes, layout ", packed.layout, ") do not fit a ", out, "x",
+           in, " layer on this CPU (", size, " bytes, layout ", bf16_panels_layout(in, out), ")");
+    impl.panel_bytes = packed.bytes;
+    impl.packed_owner = std::move(packed.owner);
+    return;
+  }
   const std::size_t scale_count = precision == Precision::Int8 ? out : 0;
   const std::string layout = describe_layout(impl.packed_desc);
   if (layout.empty() || packed.layout != layout || packed.bytes.size() != impl.packed_desc.get_size() ||
@@ -223,6 +252,7 @@ Linear::Linear(PackedWeights packed, const float* bias, std::size_t out, std::si
 
 PackedWeights Linear::packed() const {
   const Impl& impl = *impl_;
+  if (impl.bf16_panels) return {impl.panel_bytes, {}, bf16_panels_layout(in_, out_), impl.packed_owner};
   return {{static_cast<const std::byte*>(impl.packed.get_data_handle()), impl.packed_desc.get_size()},
           impl.weight_scales,
           describe_layout(impl.packed_desc),
@@ -236,6 +266,11 @@ Linear& Linear::operator=(Linear&&) noexcept = default;
 void Linear::forward(const float* x, std::size_t rows, float* y) const {
   if (rows == 0) return;
   const Impl& impl = *impl_;
+  if (impl.bf16_panels) {
+    ops::gemm_panels(rows, out_, in_, x, reinterpret_cast<const std::uint16_t*>(impl.panel_bytes.data()),
+                     impl.bias_values.data(), impl.activation == Activation::GeluErf, y);
+    return;
+  }
   if (impl.panel_stride != 0 && rows <= kPanelGemmRows) {
     ops::gemm_panels(rows, out_, in_, x, static_cast<const float*>(impl.packed.get_data_handle()), impl.panel_stride,
                      static_cast<const float*>(impl.bias.get_data_handle()), impl.activation == Activation::GeluErf, y);

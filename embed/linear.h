@@ -3,7 +3,9 @@
 //
 // Precision (per model, chosen at load; CPU features detected at run time by oneDNN):
 //   fp32  exact
-//   bf16  weights and activations rounded to bfloat16, products accumulated in fp32 (AVX512_BF16 dot products)
+//   bf16  weights and activations rounded to bfloat16, products accumulated in fp32 (AVX512_BF16 dot products),
+//         where those dot products outrun fp32 FMAs (ops::bf16_dots_are_fast); elsewhere bf16 weights widened to
+//         fp32 in registers, fp32 activations, fp32 FMAs on our own tiles (half the weight memory of fp32)
 //   int8  weights quantised per output channel, activations per row on the fly (dynamic), int32 accumulation
 //         (AVX512_VNNI); results rescaled to fp32
 #pragma once
@@ -47,7 +49,7 @@ class Linear {
 
   // y[rows, out] = activation(x[rows, in]·Wᵀ + b), x and y contiguous.  Thread-safe.
   void forward(const float* x, std::size_t rows, float* y) const;
-  // bf16 layers only, for chains of bf16 products: x already rounded to bfloat16 (ops::to_bfloat16's rounding; this
+  // bf16 layers on bf16 dot products only, for chains of bf16 products: x already rounded to bfloat16 (ops::to_bfloat16's rounding; this
   // skips the conversion), and y rounded to bfloat16 the same way when it is 16-bit.  Same results as forward on the
   // fp32 values.
   void forward(const std::uint16_t* x, std::size_t rows, float* y) const;

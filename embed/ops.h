@@ -23,6 +23,12 @@ void prepare_gemm() noexcept;
 // gemm_serial elsewhere.  Single-threaded.
 bool has_bf16_gemm();
 
+// Whether the CPU's bf16 dot products do more work per second than its fp32 FMAs: twice as much on AMD Zen 4, half
+// as much on Intel Xeons without AMX (vdpbf16ps issues at a quarter of vfmadd231ps's rate there), so bf16 runs on
+// them only where they win.  Measured once (two short instruction loops, ~0.1 ms); KSEARCH_BF16_DOTS=0 or 1
+// overrides (1 only where has_bf16_gemm()).
+bool bf16_dots_are_fast();
+
 // op(b)[k, n] in bfloat16, laid out for gemm_bf16: blocks of 16 columns, rows in pairs, [n/16][k/2][16][2],
 // zero-padded to whole blocks and pairs.  op(b) = bᵀ when b_transposed (b is [n, k]) else b ([k, n]).
 std::size_t bf16_packed_size(std::size_t k, std::size_t n);  // in 16-bit elements
@@ -51,6 +57,16 @@ void gemm_bf16(std::size_t m, std::size_t n, std::size_t k, float alpha, const f
 bool has_fp32_tiles();
 void gemm_panels(std::size_t m, std::size_t n, std::size_t k, const float* a, const float* panels,
                  std::size_t panel_stride, const float* bias, bool gelu, float* c);
+
+// bf16 weights on the fp32 tiles, for CPUs whose bf16 dot products are slow (!bf16_dots_are_fast()): the weights
+// are stored in bfloat16 (half the memory and bandwidth of fp32) and widened in registers, exactly, for fp32 FMAs
+// with fp32 activations.  Panels of 64 columns like oneDNN's fp32 ones, each k rows of 64 bf16, every 32 of them
+// ordered so that one shift and one mask give columns 0-15 and 16-31 as floats.  Any number of rows.
+std::size_t bf16_panels_size(std::size_t k, std::size_t n);  // in 16-bit elements; panels are k · 64 apart
+// weight is [n, k] row-major (PyTorch's [out, in]), rounded to bfloat16 as to_bfloat16 rounds.
+void pack_bf16_panels(const float* weight, std::size_t n, std::size_t k, std::uint16_t* panels);
+void gemm_panels(std::size_t m, std::size_t n, std::size_t k, const float* a, const std::uint16_t* panels,
+                 const float* bias, bool gelu, float* c);
 
 // c[m, n] = a[m, k] · b[k, n], all row-major with the given row strides: attention's products.  b's rows are read
 // whole tiles wide: to n rounded up to a multiple of kSmallGemmColumns (what lies past n is ignored, but must be

@@ -4,9 +4,12 @@
 
 #include <cmath>
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "base/error.h"
+#include "embed/ops.h"
 #include "tests/test_support.h"
 
 namespace ksearch {
@@ -23,13 +26,16 @@ std::vector<float> run(const Linear& layer, const std::vector<float>& x, std::si
 TEST(Linear, RepackedWeightsGiveTheSameResults) {
   constexpr std::size_t out = 48, in = 40, rows = 5;
   const auto weight = random_values(out * in, 1), bias = random_values(out, 2), x = random_values(rows * in, 3);
-  for (Precision precision : {Precision::Fp32, Precision::Bf16, Precision::Int8}) {
-    const Linear packed_now(weight.data(), bias.data(), out, in, precision, Activation::GeluErf);
-    const PackedWeights packed = packed_now.packed();
-    EXPECT_FALSE(packed.layout.empty());
-    EXPECT_EQ(packed.scales.size(), precision == Precision::Int8 ? out : 0);
-    const Linear reused(packed, bias.data(), out, in, precision, Activation::GeluErf);
-    EXPECT_EQ(run(packed_now, x, rows), run(reused, x, rows)) << precision_name(precision);
+  for (const std::string& bf16_dots : testing::bf16_kernel_settings()) {
+    const testing::ScopedEnvironment kernel("KSEARCH_BF16_DOTS", bf16_dots);
+    for (Precision precision : {Precision::Fp32, Precision::Bf16, Precision::Int8}) {
+      const Linear packed_now(weight.data(), bias.data(), out, in, precision, Activation::GeluErf);
+      const PackedWeights packed = packed_now.packed();
+      EXPECT_FALSE(packed.layout.empty());
+      EXPECT_EQ(packed.scales.size(), precision == Precision::Int8 ? out : 0);
+      const Linear reused(packed, bias.data(), out, in, precision, Activation::GeluErf);
+      EXPECT_EQ(run(packed_now, x, rows), run(reused, x, rows)) << precision_name(precision) << " dots " << bf16_dots;
+    }
   }
 }
 
@@ -45,12 +51,55 @@ TEST(Linear, PackedWeightsOfAnotherLayoutAreRejected) {
   EXPECT_THROW(Linear(short_bytes, bias.data(), out, in, Precision::Fp32), Error);
   // Another precision is another layout.
   EXPECT_THROW(Linear(layer.packed(), bias.data(), out, in, Precision::Bf16), Error);
+  // So is bf16 for the other bf16 kernel (a cache file written before KSEARCH_BF16_DOTS changed).
+  if (testing::bf16_kernel_settings().size() == 2) {
+    std::optional<Linear> on_dots, on_tiles;
+    {
+      const testing::ScopedEnvironment kernel("KSEARCH_BF16_DOTS", "1");
+      on_dots.emplace(weight.data(), bias.data(), out, in, Precision::Bf16);
+    }
+    const testing::ScopedEnvironment kernel("KSEARCH_BF16_DOTS", "0");
+    on_tiles.emplace(weight.data(), bias.data(), out, in, Precision::Bf16);
+    EXPECT_NE(on_dots->packed().layout, on_tiles->packed().layout);
+    EXPECT_THROW(Linear(on_dots->packed(), bias.data(), out, in, Precision::Bf16), Error);
+  }
+}
+
+// bf16 where the CPU's bf16 dot products are slow: the weights rounded to bf16 and multiplied exactly with fp32
+// activations, for a query's rows and a batch's, with and without the fused GELU.  Such a layer takes no bf16
+// activations (the encoder does not chain bf16 there).
+TEST(Linear, Bf16OnFp32TilesIsTheExactProductOfTheRoundedWeights) {
+  if (!ops::has_fp32_tiles()) GTEST_SKIP() << "this CPU has no AVX-512F (bf16 layers use oneDNN)";
+  const testing::ScopedEnvironment kernel("KSEARCH_BF16_DOTS", "0");
+  constexpr std::size_t out = 100, in = 70;
+  const auto weight = random_values(out * in, 21), bias = random_values(out, 22);
+  for (const Activation activation : {Activation::None, Activation::GeluErf}) {
+    const Linear layer(weight.data(), bias.data(), out, in, Precision::Bf16, activation);
+    EXPECT_EQ(layer.packed().bytes.size(), ops::bf16_panels_size(in, out) * 2) << "half the fp32 weights' memory";
+    for (const std::size_t rows : {1, 16, 17, 70}) {
+      const auto x = random_values(rows * in, static_cast<unsigned>(rows + 30));
+      const std::vector<float> y = run(layer, x, rows);
+      for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t o = 0; o < out; ++o) {
+          double expected = bias[o];
+          for (std::size_t i = 0; i < in; ++i)
+            expected += static_cast<double>(x[r * in + i]) * testing::from_bf16(testing::to_bf16(weight[o * in + i]));
+          if (activation == Activation::GeluErf) expected = 0.5 * expected * (1.0 + std::erf(expected / std::sqrt(2.0)));
+          ASSERT_NEAR(y[r * out + o], expected, 1e-5) << rows << " rows, at " << r << "," << o;
+        }
+    }
+    const std::vector<std::uint16_t> x_rounded(in, 0);
+    std::vector<float> y(out);
+    EXPECT_THROW(layer.forward(x_rounded.data(), 1, y.data()), Error);
+  }
 }
 
 // A chain of bf16 products passes bfloat16 activations: the same results as converting the fp32 input inside the
 // layer, and a bf16 output that is the fp32 output rounded (to one bf16 step: the kernel may sum in another order).
 // Row counts padded for oneDNN (3), exact (8) and beyond the padding range (70); with and without the fused GELU.
 TEST(Linear, Bf16ActivationsGiveTheResultsOfConvertedInputs) {
+  if (!ops::has_bf16_gemm() && ops::has_fp32_tiles()) GTEST_SKIP() << "bf16 layers take fp32 activations on this CPU";
+  const testing::ScopedEnvironment kernel("KSEARCH_BF16_DOTS", ops::has_bf16_gemm() ? "1" : "0");
   constexpr std::size_t out = 72, in = 48;
   const auto weight = random_values(out * in, 11), bias = random_values(out, 12);
   for (const Activation activation : {Activation::None, Activation::GeluErf}) {

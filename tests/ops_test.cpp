@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "base/error.h"
 #include "tests/test_support.h"
 
 namespace ksearch {
@@ -139,6 +140,58 @@ TEST(PanelGemm, MatchesExactProductsOfTheWeights) {
         }
       for (std::size_t i = m * n; i < c.size(); ++i) ASSERT_EQ(c[i], kSentinel) << m << "x" << n << "x" << k;
     }
+  }
+}
+
+// bf16 weights on the fp32 tiles (CPUs whose bf16 dot products are slow): the exact products of the weights rounded
+// to bf16, for a query's rows (1-16: the 8-row tiles) and a batch's (the 12-row tiles and what is left after them),
+// k off the 64- and 256-row chunks, n off the 32-column halves and 64-column panels, with and without GELU; nothing
+// written past the last column.
+TEST(Bf16PanelGemm, MatchesExactProductsOfTheRoundedWeights) {
+  if (!ops::has_fp32_tiles()) GTEST_SKIP() << "this CPU has no AVX-512F (bf16 dense layers use oneDNN)";
+  struct Shape {
+    std::size_t m, n, k;
+  };
+  for (const Shape shape : {Shape{1, 1, 1}, Shape{5, 33, 20}, Shape{16, 64, 64}, Shape{17, 100, 130},
+                            Shape{41, 200, 300}, Shape{300, 70, 257}, Shape{24, 384, 384}, Shape{30, 16, 1}}) {
+    for (const bool gelu : {false, true}) {
+      const auto [m, n, k] = shape;
+      std::mt19937 random(static_cast<unsigned>(m * 1000 + n * 10 + k));
+      std::normal_distribution<float> normal;
+      std::vector<float> a(m * k), w(n * k), bias(n);  // w as PyTorch stores it: [n, k]
+      for (auto& v : a) v = normal(random);
+      for (auto& v : w) v = normal(random);
+      for (auto& v : bias) v = normal(random);
+      std::vector<std::uint16_t> panels(ops::bf16_panels_size(k, n));
+      ops::pack_bf16_panels(w.data(), n, k, panels.data());
+      constexpr float kSentinel = 12345.0f;
+      std::vector<float> c(m * n + 64, kSentinel);
+      ops::gemm_panels(m, n, k, a.data(), panels.data(), bias.data(), gelu, c.data());
+      for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < n; ++j) {
+          double expected = bias[j];
+          for (std::size_t l = 0; l < k; ++l) expected += static_cast<double>(a[i * k + l]) * from_bf16(to_bf16(w[j * k + l]));
+          if (gelu) expected = 0.5 * expected * (1.0 + std::erf(expected / std::sqrt(2.0)));
+          ASSERT_NEAR(c[i * n + j], expected, 1e-5 * (1 + std::sqrt(static_cast<double>(k))))
+              << m << "x" << n << "x" << k << (gelu ? " gelu" : "") << " at " << i << "," << j;
+        }
+      for (std::size_t i = m * n; i < c.size(); ++i) ASSERT_EQ(c[i], kSentinel) << m << "x" << n << "x" << k;
+    }
+  }
+}
+
+TEST(Bf16Dots, SettingOverridesTheMeasurement) {
+  {
+    const testing::ScopedEnvironment slow("KSEARCH_BF16_DOTS", "0");
+    EXPECT_FALSE(ops::bf16_dots_are_fast());
+  }
+  {
+    const testing::ScopedEnvironment fast("KSEARCH_BF16_DOTS", "1");
+    EXPECT_EQ(ops::bf16_dots_are_fast(), ops::has_bf16_gemm()) << "only where the CPU has them";
+  }
+  if (ops::has_bf16_gemm()) {
+    const testing::ScopedEnvironment wrong("KSEARCH_BF16_DOTS", "yes");
+    EXPECT_THROW(ops::bf16_dots_are_fast(), Error);
   }
 }
 

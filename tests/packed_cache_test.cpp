@@ -18,19 +18,6 @@ namespace {
 using testing::random_values;
 namespace fs = std::filesystem;
 
-// Points the cache at a folder for one test (CTest gives every test a shared build-tree cache).
-class CacheDir {
- public:
-  explicit CacheDir(const std::string& value) {
-    if (const char* old = std::getenv("KSEARCH_CACHE_DIR")) old_ = old;
-    setenv("KSEARCH_CACHE_DIR", value.c_str(), 1);
-  }
-  ~CacheDir() { setenv("KSEARCH_CACHE_DIR", old_.c_str(), 1); }
-
- private:
-  std::string old_;
-};
-
 std::vector<fs::path> cache_files(const fs::path& root) {
   std::vector<fs::path> files;
   if (!fs::exists(root / "packed")) return files;
@@ -60,7 +47,7 @@ class PackedWeightCacheTest : public ::testing::Test {
 
   testing::TempDir temp_;
   fs::path model_ = temp_ / "model";
-  CacheDir cache_dir_{(temp_ / "cache").string()};
+  testing::ScopedEnvironment cache_dir_{"KSEARCH_CACHE_DIR", (temp_ / "cache").string()};  // not the shared build-tree cache
   std::unique_ptr<TensorStore> store_;
   std::vector<Linear> layers_;
 };
@@ -136,7 +123,7 @@ TEST_F(PackedWeightCacheTest, FilesOfDeletedModelsAreRemovedOnTheNextSave) {
 }
 
 TEST_F(PackedWeightCacheTest, OffDisablesTheCache) {
-  const CacheDir off("off");
+  const testing::ScopedEnvironment off("KSEARCH_CACHE_DIR", "off");
   const PackedWeightCache cache(*store_, Precision::Fp32);
   EXPECT_FALSE(cache.enabled());
   save_two(cache, Precision::Fp32);
@@ -172,7 +159,7 @@ TEST_F(PackedWeightCacheTest, EncoderLoadsFromTheCacheWithTheSameResults) {
   EXPECT_EQ(embed(), first);  // damaged: packed afresh and rewritten
   EXPECT_EQ(cache.load().size(), 2u * 4);
 
-  const CacheDir unwritable((temp_ / "model" / "config.json").string());  // a file, not a folder
+  const testing::ScopedEnvironment unwritable("KSEARCH_CACHE_DIR", (temp_ / "model" / "config.json").string());  // a file, not a folder
   ::testing::internal::CaptureStderr();
   EXPECT_EQ(embed(), first);
   const std::string warning = ::testing::internal::GetCapturedStderr();

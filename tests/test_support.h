@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,5 +65,23 @@ float from_bf16(std::uint16_t x);
 
 // Copies a model folder (all files, recursively).
 void copy_model(const std::filesystem::path& from, const std::filesystem::path& to);
+
+// Sets an environment variable for one scope, restoring (or unsetting) it at destruction.
+class ScopedEnvironment {
+ public:
+  ScopedEnvironment(std::string name, const std::string& value);
+  ~ScopedEnvironment();
+  ScopedEnvironment(const ScopedEnvironment&) = delete;
+  ScopedEnvironment& operator=(const ScopedEnvironment&) = delete;
+
+ private:
+  std::string name_;
+  std::optional<std::string> old_;
+};
+
+// The KSEARCH_BF16_DOTS settings this CPU can run: "0" (bf16 weights on the fp32 tiles, or oneDNN without
+// AVX-512) everywhere, "1" (AVX512_BF16 dot products) where the CPU has them; so both bf16 kernels are tested
+// wherever they exist, whichever the CPU's measurement picks.
+std::vector<std::string> bf16_kernel_settings();
 
 }  // namespace ksearch::testing
