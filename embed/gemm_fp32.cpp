@@ -47,6 +47,7 @@ constexpr std::size_t kChunkRows = 64;     // rows of k per pass: 64 × 32 float
 constexpr std::size_t kQueryRows = 16;
 constexpr std::size_t kBatchTileRows = 12;
 constexpr std::size_t kBatchChunkRows = 256;
+constexpr std::size_t kBatchBlockBytes = 512 * 1024;  // a block of rows' activations, to stay in L2
 constexpr std::size_t kPrefetchRows = 64;  // how far ahead (in k rows) the first row group prefetches
 
 // A row of b's 32 columns as two registers of floats: fp32 as stored, or bf16 widened exactly (bf16 is the top half
@@ -122,36 +123,48 @@ void multiply_panels(std::size_t m, std::size_t n, std::size_t k, const float* a
                      std::size_t panel_stride, const float* bias, bool gelu, float* c) {
   const std::size_t panel_count = (n + kPanelColumns - 1) / kPanelColumns;
   const int threads = static_cast<int>(std::min<std::size_t>(panel_count, static_cast<std::size_t>(thread_count())));
+  const bool batch = m > kQueryRows;
+  // A batch goes in blocks of rows whose activations stay in L2 while the thread's panels pass by.
+  const std::size_t block_rows =
+      batch ? std::clamp<std::size_t>(kBatchBlockBytes / (k * sizeof(float)) / kBatchTileRows, 1, 16) * kBatchTileRows
+            : m;
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
     const auto thread = static_cast<std::size_t>(omp_get_thread_num());
     const auto team = static_cast<std::size_t>(omp_get_num_threads());
-    for (std::size_t panel = panel_count * thread / team; panel < panel_count * (thread + 1) / team; ++panel) {
-      const Weight* weights = panels + panel * panel_stride;
-      const std::size_t first_column = panel * kPanelColumns;
-      const bool batch = m > kQueryRows;
-      const std::size_t chunk_rows = batch ? kBatchChunkRows : kChunkRows;
-      for (std::size_t k0 = 0; k0 < k; k0 += chunk_rows) {
-        const std::size_t chunk = std::min(chunk_rows, k - k0);
-        for (std::size_t half = first_column; half < std::min(n, first_column + kPanelColumns); half += kTileColumns) {
-          const std::size_t offset = half - first_column;
-          const Weight* b = weights + k0 * kPanelColumns + offset;
-          // The first row group prefetches; past the end of the weights a prefetch is only a hint: it never faults.
-          const Weight* prefetch = b + kPrefetchRows * kPanelColumns;
-          std::size_t row = 0;
-          if (batch)
-            for (; row + kBatchTileRows <= m; row += kBatchTileRows)
-              tile<Weight, kBatchTileRows, false>(chunk, a + row * k + k0, k, b, kPanelColumns, c + row * n + half, n,
-                                                  n - half, k0 == 0 ? bias + half : nullptr, false, nullptr);
-          for (; row < m; row += kTileRows)
-            kTiles<Weight>[row == 0][std::min(kTileRows, m - row) - 1](
-                chunk, a + row * k + k0, k, b, kPanelColumns, c + row * n + half, n, n - half,
-                k0 == 0 ? bias + half : nullptr, false, prefetch);
+    for (std::size_t first_row = 0; first_row < m; first_row += block_rows) {
+      const std::size_t rows = std::min(block_rows, m - first_row);
+      const float* const a_block = a + first_row * k;
+      float* const c_block = c + first_row * n;
+      for (std::size_t panel = panel_count * thread / team; panel < panel_count * (thread + 1) / team; ++panel) {
+        const Weight* weights = panels + panel * panel_stride;
+        const std::size_t first_column = panel * kPanelColumns;
+        const std::size_t chunk_rows = batch ? kBatchChunkRows : kChunkRows;
+        for (std::size_t k0 = 0; k0 < k; k0 += chunk_rows) {
+          const std::size_t chunk = std::min(chunk_rows, k - k0);
+          for (std::size_t half = first_column; half < std::min(n, first_column + kPanelColumns);
+               half += kTileColumns) {
+            const std::size_t offset = half - first_column;
+            const Weight* b = weights + k0 * kPanelColumns + offset;
+            const float* start = k0 == 0 ? bias + half : nullptr;
+            std::size_t row = 0;
+            if (batch)
+              for (; row + kBatchTileRows <= rows; row += kBatchTileRows)
+                tile<Weight, kBatchTileRows, false>(chunk, a_block + row * k + k0, k, b, kPanelColumns,
+                                                    c_block + row * n + half, n, n - half, start, false, nullptr);
+            // A query's first row group prefetches; past the end of the weights a prefetch is only a hint: it never
+            // faults.
+            const Weight* prefetch = b + kPrefetchRows * kPanelColumns;
+            for (; row < rows; row += kTileRows)
+              kTiles<Weight>[!batch && row == 0][std::min(kTileRows, rows - row) - 1](
+                  chunk, a_block + row * k + k0, k, b, kPanelColumns, c_block + row * n + half, n, n - half, start,
+                  false, prefetch);
+          }
         }
+        if (gelu)
+          for (std::size_t row = 0; row < rows; ++row)
+            gelu_inplace(c_block + row * n + first_column, std::min(kPanelColumns, n - first_column));
       }
-      if (gelu)
-        for (std::size_t row = 0; row < m; ++row)
-          gelu_inplace(c + row * n + first_column, std::min(kPanelColumns, n - first_column));
     }
   }
 }
@@ -173,15 +186,25 @@ std::size_t bf16_panels_size(std::size_t k, std::size_t n) {
 }
 
 void pack_bf16_panels(const float* weight, std::size_t n, std::size_t k, std::uint16_t* panels) {
-  std::vector<std::uint16_t> column(k);  // one output channel's weights, rounded
-  std::fill_n(panels, bf16_panels_size(k, n), std::uint16_t{0});
-  for (std::size_t j = 0; j < n; ++j) {
-    to_bfloat16(weight + j * k, k, column.data());
-    // Column j's place in its 32-column half: word j % 16, low half for the first 16 columns, high for the rest.
-    const std::size_t half = j / kTileColumns, within = j % kTileColumns;
-    const std::size_t lane = within % kLanes, high = within / kLanes;
-    std::uint16_t* out = panels + half / 2 * kPanelColumns * k + half % 2 * kTileColumns + 2 * lane + high;
-    for (std::size_t i = 0; i < k; ++i) out[i * kPanelColumns] = column[i];
+  // Column j's place in a row of its panel: in its 32-column half, word j % 16, low half for the first 16 columns.
+  const auto place = [](std::size_t j) { return j / kTileColumns * kTileColumns + 2 * (j % kLanes) + j % kTileColumns / kLanes; };
+  // A block of 64 columns × 64 rows (8 KB in bf16) is rounded and transposed in L1: the weights are read row by
+  // row of W (contiguous) and written row by row of the panel.
+  constexpr std::size_t kBlockRows = 64;
+  std::vector<std::uint16_t> block(kPanelColumns * kBlockRows);  // [column][row]
+  for (std::size_t first_column = 0; first_column < n; first_column += kPanelColumns) {
+    std::uint16_t* const panel = panels + first_column * k;
+    const std::size_t columns = std::min(kPanelColumns, n - first_column);
+    for (std::size_t first_row = 0; first_row < k; first_row += kBlockRows) {
+      const std::size_t rows = std::min(kBlockRows, k - first_row);
+      std::fill(block.begin(), block.end(), std::uint16_t{0});  // columns past n stay zero
+      for (std::size_t j = 0; j < columns; ++j)
+        to_bfloat16(weight + (first_column + j) * k + first_row, rows, block.data() + j * kBlockRows);
+      for (std::size_t i = 0; i < rows; ++i) {
+        std::uint16_t* const row = panel + (first_row + i) * kPanelColumns;
+        for (std::size_t j = 0; j < kPanelColumns; ++j) row[place(j)] = block[j * kBlockRows + i];
+      }
+    }
   }
 }
 
