@@ -102,22 +102,6 @@ void multiply(std::size_t m, std::size_t n, std::size_t k, float alpha, const fl
   }
 }
 
-// 2^t for t ≤ 0 to 1.0e-4 relative, twenty times finer than the bf16 rounding that follows: t = n + f with
-// |f| ≤ 1/2 (adding 1.5·2²³ rounds t to the integer n and leaves n in the low mantissa bits), a degree-3 polynomial
-// in f fitted for least relative error, and n added to its exponent field.  t is clamped at -125, where 2^t is
-// nothing beside the row's largest term, 1.
-KSEARCH_BF16_TARGET inline __m512 exp2_nonpositive(__m512 t) {
-  const __m512 round = _mm512_set1_ps(12582912.0f);  // 1.5 · 2²³
-  t = _mm512_max_ps(t, _mm512_set1_ps(-125.0f));
-  const __m512 shifted = _mm512_add_ps(t, round);
-  const __m512 f = _mm512_sub_ps(t, _mm512_sub_ps(shifted, round));
-  __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(0.0550089050f), f, _mm512_set1_ps(0.242210990f));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(0.693282935f));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
-  return _mm512_castsi512_ps(
-      _mm512_add_epi32(_mm512_castps_si512(p), _mm512_slli_epi32(_mm512_castps_si512(shifted), 23)));
-}
-
 // y = bf16(exp(x − max x)) for one row; returns 1 / Σ exp(x − max x), summed before rounding.  The exponent goes in
 // base 2: (x − max)·log₂e in one fused multiply-subtract.  Two vectors per step with a sum each, so the loop is not
 // bound by the latency of one running sum.

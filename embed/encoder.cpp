@@ -158,9 +158,10 @@ struct TransformerEncoder::Weights {
   std::vector<Layer> layers;
   // Classification head (cross-encoders only), kept in fp32: it runs on one token per pair.
   std::optional<Linear> head_dense, head_out;
-  // At the reduced precisions attention runs in bfloat16 too, where the CPU's bf16 dot products outrun its fp32 FMAs
-  // (else in fp32).
+  // At the reduced precisions attention runs in bfloat16 too, where the CPU's bf16 dot products outrun its fp32 FMAs,
+  // else in fp16 where the CPU has AVX512-FP16, else in fp32.
   bool bf16_attention = false;
+  bool fp16_attention = false;
   // bf16 layers take bfloat16 activations (they run on those dot products; elsewhere they take fp32 ones).
   bool bf16_chain = false;
 };
@@ -186,12 +187,13 @@ TransformerEncoder::TransformerEncoder(const TransformerConfig& config, std::sha
   w.embedding_norm = bind_norm(s, "embeddings.LayerNorm", hidden);
   const bool bf16_dots = ops::bf16_dots_are_fast();
   w.bf16_attention = precision != Precision::Fp32 && bf16_dots;
+  w.fp16_attention = precision != Precision::Fp32 && !bf16_dots && ops::has_fp16_gemm();
   w.bf16_chain = precision == Precision::Bf16 && bf16_dots;
   // Where fp32 attention runs on oneDNN's sgemm (CPUs without AVX-512), oneDNN generates its kernels on the first
   // call in a process, about 45 ms on one core, a one-off query's largest single cost after the weights: made on a
   // side thread while the weights load.
   std::jthread gemm_warm_up;
-  if (!w.bf16_attention && !ops::has_fp32_tiles()) gemm_warm_up = std::jthread(ops::prepare_gemm);
+  if (!w.bf16_attention && !w.fp16_attention && !ops::has_fp32_tiles()) gemm_warm_up = std::jthread(ops::prepare_gemm);
   // Packing the weights is most of the load time: they come from the packed-weight cache when it has them, and
   // otherwise layers are packed in parallel, each on one thread.  An error is reported for the first failing layer,
   // as a serial load would.
@@ -275,7 +277,7 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
       for (std::size_t i = 0; i < hidden; ++i) row[i] += position[i] + token_type[i];
     }
   }
-  const bool bf16_attention = w.bf16_attention;
+  const bool bf16_attention = w.bf16_attention, fp16_attention = w.fp16_attention;
   // bf16 products chain in bfloat16: the layer norms also write their rows rounded, for the next product to read,
   // the query/key/value and intermediate products write bfloat16 for attention and the output product, and
   // attention writes its context in bfloat16 for the attention-output product.  The results are those of converting
@@ -318,21 +320,29 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
   // fp32 attention on our tiles (ops::gemm_small) up to 512 tokens; longer, oneDNN's sgemm, measured 7% faster on a
   // whole 2,048-token bge-m3 input.
   constexpr std::size_t kTiledAttentionTokens = 512;
-  const bool fp32_tiles = !bf16_attention && ops::has_fp32_tiles();
+  const bool fp32_tiles = !bf16_attention && !fp16_attention && ops::has_fp32_tiles();
   struct Scratch {
     std::vector<float> scores;
-    std::vector<float> keys_transposed;                      // fp32 tiles only
-    std::vector<std::uint16_t> probabilities, keys, values;  // bf16 attention only
-    std::vector<float> inverse_sums;                         // bf16 attention only
+    std::vector<float> keys_transposed;                               // fp32 tiles and fp16 attention
+    std::vector<std::uint16_t> queries, probabilities, keys, values;  // bf16 and fp16 attention (queries: fp16)
+    std::vector<float> inverse_sums;                                  // bf16 and fp16 attention
   };
   std::vector<Scratch> scratch(static_cast<std::size_t>(threads));
   const std::size_t even_longest = (longest + 1) / 2 * 2;
-  // kᵀ's rows, whole tiles wide for ops::gemm_small.
-  const std::size_t keys_stride = (std::min(longest, kTiledAttentionTokens) + ops::kSmallGemmColumns - 1) /
-                                  ops::kSmallGemmColumns * ops::kSmallGemmColumns;
+  const auto round_up = [](std::size_t value, std::size_t step) { return (value + step - 1) / step * step; };
+  // kᵀ's rows, whole tiles wide for ops::gemm_small (up to kTiledAttentionTokens) and ops::gemm_fp16 (any length).
+  const std::size_t keys_stride = fp16_attention ? round_up(longest, ops::kHalfGemmColumns)
+                                                 : round_up(std::min(longest, kTiledAttentionTokens), ops::kSmallGemmColumns);
   for (Scratch& buffers : scratch) {
     buffers.scores.resize(std::min(longest, kQueryBlock) * longest);
-    if (fp32_tiles) buffers.keys_transposed.resize(head_dim * keys_stride);
+    if (fp32_tiles || fp16_attention) buffers.keys_transposed.resize(head_dim * keys_stride);
+    if (fp16_attention) {
+      buffers.queries.resize(longest * head_dim);
+      buffers.probabilities.resize(std::min(longest, kQueryBlock) * longest);
+      buffers.inverse_sums.resize(std::min(longest, kQueryBlock));
+      buffers.keys.resize(head_dim * keys_stride);  // rows read to a whole block past the length, those lanes unused
+      buffers.values.resize(longest * head_dim + ops::kHalfGemmColumns);  // the last row is read a block wide
+    }
     if (!bf16_attention) continue;
     buffers.probabilities.resize(std::min(longest, kQueryBlock) * even_longest);
     buffers.inverse_sums.resize(std::min(longest, kQueryBlock));
@@ -374,6 +384,21 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
           else
             ops::gemm_bf16(block, head_dim, length, 1.0f, buffers.inverse_sums.data(), buffers.probabilities.data(),
                            stride, buffers.values.data(), context.data() + out, hidden);
+        }
+      } else if (fp16_attention) {
+        float* keys = buffers.keys_transposed.data();
+        ops::transpose(qkv.data() + key, length, head_dim, qkv_width, keys, keys_stride);
+        ops::to_float16(keys, head_dim, length, keys_stride, 1.0f, buffers.keys.data(), keys_stride);
+        ops::to_float16(qkv.data() + query, length, head_dim, qkv_width, scale, buffers.queries.data(), head_dim);
+        ops::to_float16(qkv.data() + value, length, head_dim, qkv_width, 1.0f, buffers.values.data(), head_dim);
+        for (std::size_t row = 0; row < length; row += kQueryBlock) {
+          const std::size_t block = std::min(kQueryBlock, length - row);
+          ops::gemm_fp16(block, length, head_dim, nullptr, buffers.queries.data() + row * head_dim, head_dim,
+                         buffers.keys.data(), keys_stride, s, length);
+          ops::softmax_rows_fp16(s, block, length, length, buffers.probabilities.data(), length,
+                                 buffers.inverse_sums.data());
+          ops::gemm_fp16(block, head_dim, length, buffers.inverse_sums.data(), buffers.probabilities.data(), length,
+                         buffers.values.data(), head_dim, context.data() + first + row * hidden, hidden);
         }
       } else if (fp32_tiles && length <= kTiledAttentionTokens) {
         float* keys = buffers.keys_transposed.data();

@@ -49,6 +49,24 @@ void gemm_bf16(std::size_t m, std::size_t n, std::size_t k, float alpha, const f
                const std::uint16_t* a, std::size_t lda, const std::uint16_t* b_packed, std::uint16_t* c,
                std::size_t ldc);
 
+// fp16 products for attention at the reduced precisions where the CPU has AVX512-FP16 and its bf16 dot products are
+// slow (!bf16_dots_are_fast()): 32 fp16 FMAs per instruction, twice fp32's work.  Only where has_fp16_gemm().
+bool has_fp16_gemm();
+// y[rows, columns] = fp16(x · scale), row strides ldx and ldy.
+void to_float16(const float* x, std::size_t rows, std::size_t columns, std::size_t ldx, float scale, std::uint16_t* y,
+                std::size_t ldy);
+// Softmax for gemm_fp16, normalisation left to the product: y = fp16(exp(x − max x)) per row (row stride ldy) and
+// inverse_sums[r] = 1 / Σ exp, to pass to gemm_fp16 as row scales.
+void softmax_rows_fp16(const float* x, std::size_t rows, std::size_t width, std::size_t ld, std::uint16_t* y,
+                       std::size_t ldy, float* inverse_sums);
+// c[m, n] = row_scales[m] · a[m, k] · b[k, n], a and b fp16 row-major, row_scales may be null (all 1).  b's rows are
+// read whole 32-column blocks wide: to n rounded up to kHalfGemmColumns (ignored past n, but readable).  Each lane
+// sums up to 64 products in fp16 (about the error of rounding the inputs to bf16), those sums in fp32.
+// Single-threaded: callers parallelise over heads.
+constexpr std::size_t kHalfGemmColumns = 32;
+void gemm_fp16(std::size_t m, std::size_t n, std::size_t k, const float* row_scales, const std::uint16_t* a,
+               std::size_t lda, const std::uint16_t* b, std::size_t ldb, float* c, std::size_t ldc);
+
 // fp32 products on our own register tiles, where the CPU has AVX-512F (has_fp32_tiles()); callers use oneDNN
 // elsewhere.  gemm_panels: a few rows straight from the weights a fp32 Linear packed with oneDNN on an AVX-512 CPU:
 // panels of 64 columns, each k (padded to 16) rows of 64 floats, `panel_stride` floats apart, columns past n zero.

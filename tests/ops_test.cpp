@@ -75,28 +75,120 @@ TEST(Bf16Gemm, MatchesExactProductsOfTheRoundedInputs) {
   }
 }
 
-TEST(SoftmaxBf16, ExponentialsInBf16AndInverseSums) {
-  const std::size_t rows = 3, width = 35, ld = 40, ldy = 36;
+// A reduced-precision softmax over 3 rows of `width` scores: each y is exp(x − max) to `relative` (the half type's
+// rounding; the exponential is good to 1e-4) and each inverse sum to 2e-4, and a score far below the row's maximum
+// gives (nearly) zero, never NaN.  Returns y (row stride ldy, 0xFFFF where nothing was written) for the caller to
+// check what lies past the width.
+using HalfSoftmax = void (*)(const float*, std::size_t, std::size_t, std::size_t, std::uint16_t*, std::size_t, float*);
+std::vector<std::uint16_t> expect_softmax(HalfSoftmax softmax, float (*decode)(std::uint16_t), double relative,
+                                          std::size_t width, std::size_t ldy) {
+  const std::size_t rows = 3, ld = width + 5;
   std::mt19937 random(3);
   std::normal_distribution<float> normal(0.0f, 4.0f);
   std::vector<float> x(rows * ld);
   for (auto& v : x) v = normal(random);
-  x[ld + 7] = -1000.0f;  // far below the row's maximum: its exponential underflows, to (nearly) zero, never NaN
+  x[ld + 7] = -1000.0f;
   const std::vector<float> original = x;
   std::vector<std::uint16_t> y(rows * ldy, 0xFFFF);
   std::vector<float> inverse_sums(rows);
-  ops::softmax_rows_bf16(x.data(), rows, width, ld, y.data(), ldy, inverse_sums.data());
+  softmax(x.data(), rows, width, ld, y.data(), ldy, inverse_sums.data());
   for (std::size_t r = 0; r < rows; ++r) {
     double max = original[r * ld], sum = 0;
     for (std::size_t i = 0; i < width; ++i) max = std::max<double>(max, original[r * ld + i]);
     for (std::size_t i = 0; i < width; ++i) {
       const double e = std::exp(original[r * ld + i] - max);
       sum += e;
-      EXPECT_NEAR(from_bf16(y[r * ldy + i]), e, e / 128 + 1e-30) << r << "," << i;  // bf16: 8 significant bits
+      EXPECT_NEAR(decode(y[r * ldy + i]), e, e * relative + 6e-8) << r << "," << i;
     }
-    EXPECT_NEAR(inverse_sums[r], 1.0 / sum, 2e-4 / sum);  // the exponential is good to 1e-4 (bf16 needs 4e-3)
-    EXPECT_EQ(y[r * ldy + width], 0) << "the odd width is padded to a zero pair";
+    EXPECT_NEAR(inverse_sums[r], 1.0 / sum, 2e-4 / sum);
   }
+  return y;
+}
+
+TEST(SoftmaxBf16, ExponentialsInBf16AndInverseSums) {
+  const std::size_t width = 35, ldy = 36;
+  const auto y = expect_softmax(ops::softmax_rows_bf16, from_bf16, 1.0 / 128, width, ldy);  // 8 significant bits
+  for (std::size_t r = 0; r < 3; ++r) EXPECT_EQ(y[r * ldy + width], 0) << "the odd width is padded to a zero pair";
+}
+
+// fp16 as raw bits and back, through the compiler's own _Float16 (independent of the kernels' conversions).
+std::uint16_t to_fp16(float x) {
+  const auto half = static_cast<_Float16>(x);
+  std::uint16_t bits;
+  std::memcpy(&bits, &half, sizeof bits);
+  return bits;
+}
+float from_fp16(std::uint16_t bits) {
+  _Float16 half;
+  std::memcpy(&half, &bits, sizeof half);
+  return static_cast<float>(half);
+}
+
+TEST(Fp16Conversion, RoundsToNearestWithScale) {
+  if (!ops::has_fp16_gemm()) GTEST_SKIP() << "this CPU has no AVX512-FP16";
+  const std::size_t rows = 3, columns = 21, ldx = 25, ldy = 23;
+  std::mt19937 random(5);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  std::vector<float> x(rows * ldx);
+  for (auto& v : x) v = normal(random);
+  std::vector<std::uint16_t> y(rows * ldy, 0xABCD);
+  ops::to_float16(x.data(), rows, columns, ldx, 0.125f, y.data(), ldy);
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t i = 0; i < ldy; ++i)
+      EXPECT_EQ(y[r * ldy + i], i < columns ? to_fp16(x[r * ldx + i] * 0.125f) : 0xABCD) << r << "," << i;
+}
+
+// Shapes off the 8-row tiles and 32-column blocks, k across several 64-term fp16 sums, with and without row scales;
+// nothing written past column n.  The products of fp16 inputs, to the error of 64-term fp16 sums.
+TEST(Fp16Gemm, MatchesExactProductsOfTheHalfInputs) {
+  if (!ops::has_fp16_gemm()) GTEST_SKIP() << "this CPU has no AVX512-FP16 (attention uses another kernel here)";
+  struct Shape {
+    std::size_t m, n, k;
+  };
+  for (const Shape shape : {Shape{1, 1, 1}, Shape{13, 37, 33}, Shape{8, 64, 64}, Shape{17, 70, 200}, Shape{3, 32, 130},
+                            Shape{9, 100, 512}}) {
+    for (const bool scaled : {false, true}) {
+      const auto [m, n, k] = shape;
+      std::mt19937 random(static_cast<unsigned>(m * 1000 + n * 10 + k));
+      std::normal_distribution<float> normal;
+      const std::size_t lda = k + 3, ldb = (n + 31) / 32 * 32 + 4;  // b's rows readable to whole blocks
+      std::vector<std::uint16_t> a(m * lda), b(k * ldb);
+      for (auto& v : a) v = to_fp16(normal(random));
+      for (auto& v : b) v = to_fp16(normal(random));
+      std::vector<float> row_scales(m);
+      for (std::size_t r = 0; r < m; ++r) row_scales[r] = 0.5f + static_cast<float>(r);
+      const std::size_t ldc = n + 2;
+      std::vector<float> c(m * ldc, -7.0f);
+      ops::gemm_fp16(m, n, k, scaled ? row_scales.data() : nullptr, a.data(), lda, b.data(), ldb, c.data(), ldc);
+      for (std::size_t r = 0; r < m; ++r) {
+        for (std::size_t j = 0; j < n; ++j) {
+          double want = 0, magnitude = 0;
+          for (std::size_t i = 0; i < k; ++i) {
+            const double term = static_cast<double>(from_fp16(a[r * lda + i])) * from_fp16(b[i * ldb + j]);
+            want += term;
+            magnitude += std::abs(term);
+          }
+          const double scale = scaled ? row_scales[r] : 1.0;
+          ASSERT_NEAR(c[r * ldc + j], want * scale, 4e-3 * magnitude * scale + 1e-6)
+              << m << "x" << n << "x" << k << " " << r << "," << j;
+        }
+        for (std::size_t j = n; j < ldc; ++j) ASSERT_EQ(c[r * ldc + j], -7.0f) << "wrote past column " << n;
+      }
+    }
+  }
+  // 5,000 products of 1: a sum kept in fp16 throughout would stop at 2,048 (where fp16's step becomes 2).
+  const std::size_t k = 5000;
+  const std::vector<std::uint16_t> ones(k * 32, to_fp16(1.0f));
+  float c = 0;
+  ops::gemm_fp16(1, 1, k, nullptr, ones.data(), k, ones.data(), 32, &c, 1);
+  EXPECT_EQ(c, 5000.0f);
+}
+
+TEST(SoftmaxFp16, ExponentialsInFp16AndInverseSums) {
+  if (!ops::has_fp16_gemm()) GTEST_SKIP() << "this CPU has no AVX512-FP16";
+  const std::size_t width = 45, ldy = 46;
+  const auto y = expect_softmax(ops::softmax_rows_fp16, from_fp16, 6e-4, width, ldy);  // 11 significant bits
+  for (std::size_t r = 0; r < 3; ++r) EXPECT_EQ(y[r * ldy + width], 0xFFFF) << "wrote past the row";
 }
 
 // oneDNN's fp32 panel layout built by hand: 64-column panels, k padded to 16, zeros past n and k.
