@@ -6,24 +6,26 @@
 // each call costs on its own: a query runs 48 (e5-small) to 96 (bge-m3) of these back to back.  oneDNN's matmul
 // rounds the rows up to 8 and goes through its primitive machinery on every call; this goes straight to the tile.
 // oneDNN packs fp32 weights (K×N) for AVX-512 as panels of 64 columns, each panel K (padded to 16) rows of 64
-// consecutive floats, and gemm_panels reads them in place.  The k loop runs in chunks of 64 rows so the chunk (8 KB
-// of the panel's half) stays in L1 for the second group of rows, and the first group prefetches the next chunk into
-// L2: with the hardware prefetcher alone, or prefetching into L1 (evicting the chunk in use), the cores wait on
-// memory (e5-small's 72 products of a query in a microbenchmark: 4.7 ms this way, 7.0 prefetching into L1; oneDNN
-// 5.0).
+// consecutive floats, and gemm_panels reads them in place.  A query's tile is 4 rows × a whole panel row (16
+// accumulators), so the weights stream strictly in order; the k loop runs in chunks of 64 rows (16 KB of the panel,
+// in L1 for the next row groups), and the row groups take turns prefetching the rows ahead into L2, so requests go
+// out all the time.  With the hardware prefetcher alone, or prefetching into L1 (evicting the chunk in use), the
+// cores wait on memory (e5-small's 72 products of a query in a microbenchmark: 4.7 ms prefetching into L2, 7.0 into
+// L1; oneDNN 5.0).  On an Emerald Rapids Xeon, whole panel rows and turns instead of 32-column halves prefetched by
+// the first row group: bge-m3 1×16 −8 to −12%.
 //
 // gemm_small: attention's two products per head, tiny for a query (24 × 24 × 32) where oneDNN's sgemm spent more
-// time dispatching than multiplying, and generating its kernels cost a one-off query ~45 ms of a core.
-//
-// The tile is up to 8 rows × 32 columns: 16 accumulators, two loads of a row of b and one broadcast per row of a for
-// every 16 FMAs.
+// time dispatching than multiplying, and generating its kernels cost a one-off query ~45 ms of a core.  Its tile is
+// up to 8 rows × 32 columns: 16 accumulators, two loads of a row of b and one broadcast per row of a for every 16
+// FMAs.
 //
 // gemm_panels also multiplies bf16 weights, for CPUs whose bf16 dot products are slower than fp32 FMAs (Intel Xeons
 // without AMX: vdpbf16ps at 84 GFLOPS a core against vfmadd231ps's 171): one 64-byte load holds a row of 32 columns
 // in bf16, and a shift and a mask widen it to two registers of floats, exactly.  A query streams half the bytes of
-// fp32.  A batch (more than 16 rows) runs 12-row tiles (24 accumulators, so the two widening instructions cost 8% of
-// the FMA ports' time instead of 12%) over chunks of 256 k rows (16 KB of bf16 weights, in L1 for all the row
-// tiles): 512 × 384 × 1152 at 0.86-0.92 of oneDNN's fp32 rate, against 0.6 for oneDNN's own bf16 kernel there.
+// fp32.  A batch (more than 16 rows) runs 12-row tiles of 32 columns (24 accumulators, so the two widening
+// instructions cost 8% of the FMA ports' time instead of 12%) over chunks of 256 k rows (16 KB of bf16 weights, in
+// L1 for all the row tiles), in blocks of rows whose activations stay in L2: 0.84-0.94 of oneDNN's fp32 rate on the
+// e5-small and bge-m3 shapes, against 0.5-0.6 for oneDNN's own bf16 kernel there.
 
 #include <omp.h>
 
@@ -42,13 +44,13 @@ namespace {
 constexpr std::size_t kPanelColumns = 64;  // oneDNN's block of columns
 constexpr std::size_t kTileColumns = kSmallGemmColumns;  // two registers
 constexpr std::size_t kTileRows = 8;
-constexpr std::size_t kChunkRows = 64;     // rows of k per pass: 64 × 32 floats = 8 KB of weights in L1
+constexpr std::size_t kChunkRows = 64;     // rows of k per pass of a query
 // More rows than a query has: the product is compute-bound, so wider tiles and longer chunks (see above).
 constexpr std::size_t kQueryRows = 16;
 constexpr std::size_t kBatchTileRows = 12;
 constexpr std::size_t kBatchChunkRows = 256;
 constexpr std::size_t kBatchBlockBytes = 512 * 1024;  // a block of rows' activations, to stay in L2
-constexpr std::size_t kPrefetchRows = 64;  // how far ahead (in k rows) the first row group prefetches
+constexpr std::size_t kPrefetchRows = 64;  // how far ahead (in k rows) a query's row groups prefetch
 
 // A row of b's 32 columns as two registers of floats: fp32 as stored, or bf16 widened exactly (bf16 is the top half
 // of a float): each 32-bit word holds columns i (low half) and i + 16 (high half), see pack_bf16_panels.
@@ -64,14 +66,11 @@ KSEARCH_AVX512_TARGET inline void load_row(const std::uint16_t* b, __m512& b0, _
 
 // c[0..Rows, 0..32) (+)= a[0..Rows, 0..k) · b[0..k, 0..32); `start` non-null means the sums start from it (the
 // bias: one row for all) instead of from c, `zero` that they start from zero.  b (fp32 or bf16 weights) is read
-// whole (32 columns of every row); columns past `columns` are neither read from c nor written.  With Prefetch, b's
-// rows from `prefetch` on (kPrefetchRows further) are prefetched into L2 alongside.  Prefetch is a template argument
-// and b's loads are not masked because with either in the loop GCC 12 stored all 16 sums to the stack on every
-// iteration.
-template <typename Weight, std::size_t Rows, bool Prefetch>
+// whole (32 columns of every row); columns past `columns` are neither read from c nor written.  b's loads are not
+// masked because with masks in the loop GCC 12 stored all 16 sums to the stack on every iteration.
+template <typename Weight, std::size_t Rows>
 KSEARCH_AVX512_TARGET void tile(std::size_t k, const float* a, std::size_t lda, const Weight* b, std::size_t ldb,
-                                float* c, std::size_t ldc, std::size_t columns, const float* start, bool zero,
-                                const Weight* prefetch) {
+                                float* c, std::size_t ldc, std::size_t columns, const float* start, bool zero) {
   const __mmask16 mask0 = lanes_mask(columns), mask1 = lanes_mask(columns > kLanes ? columns - kLanes : 0);
   __m512 sums0[Rows], sums1[Rows];
   KSEARCH_UNROLL for (std::size_t row = 0; row < Rows; ++row) {
@@ -82,13 +81,6 @@ KSEARCH_AVX512_TARGET void tile(std::size_t k, const float* a, std::size_t lda, 
   for (std::size_t i = 0; i < k; ++i, b += ldb) {
     __m512 b0, b1;
     load_row(b, b0, b1);
-    if constexpr (Prefetch) {
-      // 32 columns: two cache lines of floats, one of bf16.
-      _mm_prefetch(reinterpret_cast<const char*>(prefetch), _MM_HINT_T1);
-      if constexpr (sizeof(Weight) == sizeof(float))
-        _mm_prefetch(reinterpret_cast<const char*>(prefetch + kLanes), _MM_HINT_T1);
-      prefetch += ldb;
-    }
     KSEARCH_UNROLL for (std::size_t row = 0; row < Rows; ++row) {
       const __m512 x = _mm512_set1_ps(a[row * lda + i]);
       sums0[row] = _mm512_fmadd_ps(x, b0, sums0[row]);
@@ -101,19 +93,58 @@ KSEARCH_AVX512_TARGET void tile(std::size_t k, const float* a, std::size_t lda, 
   }
 }
 
+// The query tile: up to 4 rows × a whole 64-column panel row (256 contiguous bytes of fp32 per k, 128 of bf16), so the
+// weights stream strictly in order, and b's rows from `prefetch` on, `prefetch_stride` apart, are prefetched into L2
+// alongside.
+template <typename Weight, std::size_t Rows>
+KSEARCH_AVX512_TARGET void panel_tile(std::size_t k, const float* a, std::size_t lda, const Weight* b, float* c,
+                                      std::size_t ldc, std::size_t columns, const float* start,
+                                      const Weight* prefetch, std::size_t prefetch_stride) {
+  constexpr std::size_t kVectors = kPanelColumns / kLanes;
+  __mmask16 masks[kVectors];
+  KSEARCH_UNROLL for (std::size_t v = 0; v < kVectors; ++v)
+    masks[v] = lanes_mask(columns > v * kLanes ? columns - v * kLanes : 0);
+  __m512 sums[Rows][kVectors];
+  KSEARCH_UNROLL for (std::size_t row = 0; row < Rows; ++row) {
+    const float* first = start != nullptr ? start : c + row * ldc;
+    KSEARCH_UNROLL for (std::size_t v = 0; v < kVectors; ++v)
+      sums[row][v] = _mm512_maskz_loadu_ps(masks[v], first + v * kLanes);
+  }
+  for (std::size_t i = 0; i < k; ++i, b += kPanelColumns) {
+    __m512 w[kVectors];
+    load_row(b, w[0], w[1]);
+    load_row(b + kTileColumns, w[2], w[3]);
+    KSEARCH_UNROLL for (std::size_t line = 0; line < kPanelColumns * sizeof(Weight) / 64; ++line)
+      _mm_prefetch(reinterpret_cast<const char*>(prefetch) + line * 64, _MM_HINT_T1);
+    prefetch += prefetch_stride;
+    KSEARCH_UNROLL for (std::size_t row = 0; row < Rows; ++row) {
+      const __m512 x = _mm512_set1_ps(a[row * lda + i]);
+      KSEARCH_UNROLL for (std::size_t v = 0; v < kVectors; ++v) sums[row][v] = _mm512_fmadd_ps(x, w[v], sums[row][v]);
+    }
+  }
+  KSEARCH_UNROLL for (std::size_t row = 0; row < Rows; ++row)
+    KSEARCH_UNROLL for (std::size_t v = 0; v < kVectors; ++v)
+      _mm512_mask_storeu_ps(c + row * ldc + v * kLanes, masks[v], sums[row][v]);
+}
+
+template <typename Weight>
+using PanelTile = void (*)(std::size_t, const float*, std::size_t, const Weight*, float*, std::size_t, std::size_t,
+                           const float*, const Weight*, std::size_t);
+constexpr std::size_t kPanelTileRows = 4;
+template <typename Weight>
+constexpr std::array<PanelTile<Weight>, kPanelTileRows> kPanelTiles = {
+    &panel_tile<Weight, 1>, &panel_tile<Weight, 2>, &panel_tile<Weight, 3>, &panel_tile<Weight, 4>};
+
 template <typename Weight>
 using Tile = void (*)(std::size_t, const float*, std::size_t, const Weight*, std::size_t, float*, std::size_t,
-                      std::size_t, const float*, bool, const Weight*);
-
-template <typename Weight, bool Prefetch, std::size_t... Rows>
+                      std::size_t, const float*, bool);
+// kTiles<Weight>[rows - 1]
+template <typename Weight, std::size_t... Rows>
 constexpr std::array<Tile<Weight>, kTileRows> make_tiles(std::index_sequence<Rows...>) {
-  return {{&tile<Weight, Rows + 1, Prefetch>...}};
+  return {{&tile<Weight, Rows + 1>...}};
 }
-// kTiles<Weight>[prefetch][rows - 1]
 template <typename Weight>
-constexpr std::array<std::array<Tile<Weight>, kTileRows>, 2> kTiles = {
-    make_tiles<Weight, false>(std::make_index_sequence<kTileRows>()),
-    make_tiles<Weight, true>(std::make_index_sequence<kTileRows>())};
+constexpr auto kTiles = make_tiles<Weight>(std::make_index_sequence<kTileRows>());
 
 // c[m, n] = a[m, k] · W + bias (then GELU) for W in panels of kPanelColumns columns, each k rows of kPanelColumns
 // weights, `panel_stride` weights apart: threads take contiguous runs of panels (each core's stream stays
@@ -142,23 +173,30 @@ void multiply_panels(std::size_t m, std::size_t n, std::size_t k, const float* a
         const std::size_t chunk_rows = batch ? kBatchChunkRows : kChunkRows;
         for (std::size_t k0 = 0; k0 < k; k0 += chunk_rows) {
           const std::size_t chunk = std::min(chunk_rows, k - k0);
+          const float* start = k0 == 0 ? bias + first_column : nullptr;
+          if (!batch) {
+            // The row groups take turns prefetching the weights' rows ahead, so requests go out all the time the
+            // chunk is multiplied; past the end of the weights a prefetch is only a hint: it never faults.
+            const Weight* b = weights + k0 * kPanelColumns;
+            const std::size_t groups = (rows + kPanelTileRows - 1) / kPanelTileRows;
+            for (std::size_t row = 0, group = 0; row < rows; row += kPanelTileRows, ++group)
+              kPanelTiles<Weight>[std::min(kPanelTileRows, rows - row) - 1](
+                  chunk, a_block + row * k + k0, k, b, c_block + row * n + first_column, n, n - first_column, start,
+                  b + (kPrefetchRows + group) * kPanelColumns, groups * kPanelColumns);
+            continue;
+          }
           for (std::size_t half = first_column; half < std::min(n, first_column + kPanelColumns);
                half += kTileColumns) {
-            const std::size_t offset = half - first_column;
-            const Weight* b = weights + k0 * kPanelColumns + offset;
-            const float* start = k0 == 0 ? bias + half : nullptr;
+            const Weight* b = weights + k0 * kPanelColumns + (half - first_column);
+            const float* half_start = start != nullptr ? start + (half - first_column) : nullptr;
             std::size_t row = 0;
-            if (batch)
-              for (; row + kBatchTileRows <= rows; row += kBatchTileRows)
-                tile<Weight, kBatchTileRows, false>(chunk, a_block + row * k + k0, k, b, kPanelColumns,
-                                                    c_block + row * n + half, n, n - half, start, false, nullptr);
-            // A query's first row group prefetches; past the end of the weights a prefetch is only a hint: it never
-            // faults.
-            const Weight* prefetch = b + kPrefetchRows * kPanelColumns;
+            for (; row + kBatchTileRows <= rows; row += kBatchTileRows)
+              tile<Weight, kBatchTileRows>(chunk, a_block + row * k + k0, k, b, kPanelColumns, c_block + row * n + half,
+                                           n, n - half, half_start, false);
             for (; row < rows; row += kTileRows)
-              kTiles<Weight>[!batch && row == 0][std::min(kTileRows, rows - row) - 1](
-                  chunk, a_block + row * k + k0, k, b, kPanelColumns, c_block + row * n + half, n, n - half, start,
-                  false, prefetch);
+              kTiles<Weight>[std::min(kTileRows, rows - row) - 1](chunk, a_block + row * k + k0, k, b, kPanelColumns,
+                                                                  c_block + row * n + half, n, n - half, half_start,
+                                                                  false);
           }
         }
         if (gelu)
@@ -220,9 +258,8 @@ void gemm_small(std::size_t m, std::size_t n, std::size_t k, const float* a, std
     const std::size_t chunk = std::min(kChunkRows, k - k0);
     for (std::size_t column = 0; column < n; column += kTileColumns)
       for (std::size_t row = 0; row < m; row += kTileRows)
-        kTiles<float>[false][std::min(kTileRows, m - row) - 1](chunk, a + row * lda + k0, lda, b + k0 * ldb + column, ldb,
-                                                        c + row * ldc + column, ldc, n - column, nullptr, k0 == 0,
-                                                        nullptr);
+        kTiles<float>[std::min(kTileRows, m - row) - 1](chunk, a + row * lda + k0, lda, b + k0 * ldb + column, ldb,
+                                                        c + row * ldc + column, ldc, n - column, nullptr, k0 == 0);
   }
 }
 
