@@ -162,7 +162,7 @@ struct TransformerEncoder::Weights {
   // else in fp16 where the CPU has AVX512-FP16, else in fp32.
   bool bf16_attention = false;
   bool fp16_attention = false;
-  // bf16 layers take bfloat16 activations (they run on those dot products; elsewhere they take fp32 ones).
+  // The layers take bfloat16 activations (bf16 on the CPU's bf16 dot products; the layers decide).
   bool bf16_chain = false;
 };
 
@@ -188,7 +188,6 @@ TransformerEncoder::TransformerEncoder(const TransformerConfig& config, std::sha
   const bool bf16_dots = ops::bf16_dots_are_fast();
   w.bf16_attention = precision != Precision::Fp32 && bf16_dots;
   w.fp16_attention = precision != Precision::Fp32 && !bf16_dots && ops::has_fp16_gemm();
-  w.bf16_chain = precision == Precision::Bf16 && bf16_dots;
   // Where fp32 attention runs on oneDNN's sgemm (CPUs without AVX-512), oneDNN generates its kernels on the first
   // call in a process, about 45 ms on one core, a one-off query's largest single cost after the weights: made on a
   // side thread while the weights load.
@@ -221,6 +220,7 @@ TransformerEncoder::TransformerEncoder(const TransformerConfig& config, std::sha
   for (const auto& error : errors)
     if (error) std::rethrow_exception(error);
   for (auto& layer : layers) w.layers.push_back(std::move(*layer));
+  w.bf16_chain = !w.layers.empty() && w.layers.front().query_key_value.takes_bf16_activations();
   packing.cached.clear();
   if (cache.enabled() && packing.packed_afresh) save_packed(cache, w.layers);
   if (config.num_labels > 0) {

@@ -250,6 +250,8 @@ Linear::Linear(PackedWeights packed, const float* bias, std::size_t out, std::si
   impl.packed_owner = std::move(packed.owner);
 }
 
+bool Linear::takes_bf16_activations() const { return impl_->precision == Precision::Bf16 && !impl_->bf16_panels; }
+
 PackedWeights Linear::packed() const {
   const Impl& impl = *impl_;
   if (impl.bf16_panels) return {impl.panel_bytes, {}, bf16_panels_layout(in_, out_), impl.packed_owner};

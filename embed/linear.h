@@ -55,6 +55,9 @@ class Linear {
   void forward(const std::uint16_t* x, std::size_t rows, float* y) const;
   void forward(const std::uint16_t* x, std::size_t rows, std::uint16_t* y) const;
 
+  // Whether the bfloat16-activation overloads above may be called (bf16 on the CPU's bf16 dot products).
+  bool takes_bf16_activations() const;
+
   // This layer's packed weights (valid while the layer lives).
   PackedWeights packed() const;
   std::size_t in() const { return in_; }
