@@ -8,11 +8,13 @@
 // oneDNN packs fp32 weights (K×N) for AVX-512 as panels of 64 columns, each panel K (padded to 16) rows of 64
 // consecutive floats, and gemm_panels reads them in place.  A query's tile is 4 rows × a whole panel row (16
 // accumulators), so the weights stream strictly in order; the k loop runs in chunks of 64 rows (16 KB of the panel,
-// in L1 for the next row groups), and the row groups take turns prefetching the rows ahead into L2, so requests go
-// out all the time.  With the hardware prefetcher alone, or prefetching into L1 (evicting the chunk in use), the
-// cores wait on memory (e5-small's 72 products of a query in a microbenchmark: 4.7 ms prefetching into L2, 7.0 into
-// L1; oneDNN 5.0).  On an Emerald Rapids Xeon, whole panel rows and turns instead of 32-column halves prefetched by
-// the first row group: bge-m3 1×16 −8 to −12%.
+// in L1 for the next row groups), and the row groups share out prefetching the next chunk into L2, each line once, a
+// few lines a step, so requests go out all the time.  With the hardware prefetcher alone, or prefetching into L1
+// (evicting the chunk in use), the cores wait on memory (e5-small's 72 products of a query in a microbenchmark:
+// 4.7 ms prefetching into L2, 7.0 into L1; oneDNN 5.0).  On an Emerald Rapids Xeon: whole panel rows instead of
+// 32-column halves, bge-m3 1×16 −8 to −12%; each line prefetched once, one chunk ahead, instead of whole rows
+// `groups` apart by every group (each line four times, up to four chunks ahead), −16% (8 rounds alternating,
+// medians 76 → 64 ms); two chunks ahead measured the same as one.
 //
 // gemm_small: attention's two products per head, tiny for a query (24 × 24 × 32) where oneDNN's sgemm spent more
 // time dispatching than multiplying, and generating its kernels cost a one-off query ~45 ms of a core.  Its tile is
@@ -50,7 +52,6 @@ constexpr std::size_t kQueryRows = 16;
 constexpr std::size_t kBatchTileRows = 12;
 constexpr std::size_t kBatchChunkRows = 256;
 constexpr std::size_t kBatchBlockBytes = 512 * 1024;  // a block of rows' activations, to stay in L2
-constexpr std::size_t kPrefetchRows = 64;  // how far ahead (in k rows) a query's row groups prefetch
 
 // A row of b's 32 columns as two registers of floats: fp32 as stored, or bf16 widened exactly (bf16 is the top half
 // of a float): each 32-bit word holds columns i (low half) and i + 16 (high half), see pack_bf16_panels.
@@ -94,12 +95,12 @@ KSEARCH_AVX512_TARGET void tile(std::size_t k, const float* a, std::size_t lda, 
 }
 
 // The query tile: up to 4 rows × a whole 64-column panel row (256 contiguous bytes of fp32 per k, 128 of bf16), so the
-// weights stream strictly in order, and b's rows from `prefetch` on, `prefetch_stride` apart, are prefetched into L2
-// alongside.
+// weights stream strictly in order; alongside, `prefetch_lines` cache lines a step from `prefetch` on are prefetched
+// into L2.
 template <typename Weight, std::size_t Rows>
 KSEARCH_AVX512_TARGET void panel_tile(std::size_t k, const float* a, std::size_t lda, const Weight* b, float* c,
-                                      std::size_t ldc, std::size_t columns, const float* start,
-                                      const Weight* prefetch, std::size_t prefetch_stride) {
+                                      std::size_t ldc, std::size_t columns, const float* start, const char* prefetch,
+                                      std::size_t prefetch_lines) {
   constexpr std::size_t kVectors = kPanelColumns / kLanes;
   __mmask16 masks[kVectors];
   KSEARCH_UNROLL for (std::size_t v = 0; v < kVectors; ++v)
@@ -114,9 +115,7 @@ KSEARCH_AVX512_TARGET void panel_tile(std::size_t k, const float* a, std::size_t
     __m512 w[kVectors];
     load_row(b, w[0], w[1]);
     load_row(b + kTileColumns, w[2], w[3]);
-    KSEARCH_UNROLL for (std::size_t line = 0; line < kPanelColumns * sizeof(Weight) / 64; ++line)
-      _mm_prefetch(reinterpret_cast<const char*>(prefetch) + line * 64, _MM_HINT_T1);
-    prefetch += prefetch_stride;
+    for (std::size_t line = 0; line < prefetch_lines; ++line, prefetch += 64) _mm_prefetch(prefetch, _MM_HINT_T1);
     KSEARCH_UNROLL for (std::size_t row = 0; row < Rows; ++row) {
       const __m512 x = _mm512_set1_ps(a[row * lda + i]);
       KSEARCH_UNROLL for (std::size_t v = 0; v < kVectors; ++v) sums[row][v] = _mm512_fmadd_ps(x, w[v], sums[row][v]);
@@ -129,7 +128,7 @@ KSEARCH_AVX512_TARGET void panel_tile(std::size_t k, const float* a, std::size_t
 
 template <typename Weight>
 using PanelTile = void (*)(std::size_t, const float*, std::size_t, const Weight*, float*, std::size_t, std::size_t,
-                           const float*, const Weight*, std::size_t);
+                           const float*, const char*, std::size_t);
 constexpr std::size_t kPanelTileRows = 4;
 template <typename Weight>
 constexpr std::array<PanelTile<Weight>, kPanelTileRows> kPanelTiles = {
@@ -175,14 +174,20 @@ void multiply_panels(std::size_t m, std::size_t n, std::size_t k, const float* a
           const std::size_t chunk = std::min(chunk_rows, k - k0);
           const float* start = k0 == 0 ? bias + first_column : nullptr;
           if (!batch) {
-            // The row groups take turns prefetching the weights' rows ahead, so requests go out all the time the
-            // chunk is multiplied; past the end of the weights a prefetch is only a hint: it never faults.
+            // The row groups share out the prefetching of the next chunk: each takes a run of its lines, a few
+            // lines a step, so every line is requested once and requests go out all the time the chunk is
+            // multiplied.  Past the end of the weights a prefetch is only a hint: it never faults.
             const Weight* b = weights + k0 * kPanelColumns;
             const std::size_t groups = (rows + kPanelTileRows - 1) / kPanelTileRows;
-            for (std::size_t row = 0, group = 0; row < rows; row += kPanelTileRows, ++group)
+            const std::size_t chunk_lines = kChunkRows * kPanelColumns * sizeof(Weight) / 64;
+            const std::size_t lines_per_step = (chunk_lines / kChunkRows + groups - 1) / groups;
+            const char* const next_chunk = reinterpret_cast<const char*>(b + kChunkRows * kPanelColumns);
+            for (std::size_t row = 0, group = 0; row < rows; row += kPanelTileRows, ++group) {
+              const std::size_t first_line = std::min(group * kChunkRows * lines_per_step, chunk_lines);
               kPanelTiles<Weight>[std::min(kPanelTileRows, rows - row) - 1](
                   chunk, a_block + row * k + k0, k, b, c_block + row * n + first_column, n, n - first_column, start,
-                  b + (kPrefetchRows + group) * kPanelColumns, groups * kPanelColumns);
+                  next_chunk + first_line * 64, first_line < chunk_lines ? lines_per_step : 0);
+            }
             continue;
           }
           for (std::size_t half = first_column; half < std::min(n, first_column + kPanelColumns);
