@@ -134,34 +134,6 @@ KSEARCH_BF16_TARGET float exp_row(const float* x, std::size_t width, std::uint16
   return 1.0f / _mm512_reduce_add_ps(_mm512_add_ps(sum0, sum1));
 }
 
-// A 16 × 16 matrix of 32-bit elements, one row per register, transposed in place: 32-bit interleaves, then 64-bit
-// interleaves (each 128-bit lane holds a 4 × 4 block), then two rounds of 128-bit lane shuffles that transpose the
-// 4 × 4 arrangement of those blocks.
-KSEARCH_BF16_TARGET void transpose_16x16(__m512i (&rows)[kLanes]) {
-  __m512i pairs[kLanes], quads[kLanes];
-  KSEARCH_UNROLL for (std::size_t i = 0; i < kLanes; i += 2) {
-    pairs[i] = _mm512_unpacklo_epi32(rows[i], rows[i + 1]);
-    pairs[i + 1] = _mm512_unpackhi_epi32(rows[i], rows[i + 1]);
-  }
-  // quads[4q + m], 128-bit lane L: column 4L + m of rows 4q … 4q + 3.
-  KSEARCH_UNROLL for (std::size_t q = 0; q < kLanes; q += 4) {
-    quads[q] = _mm512_unpacklo_epi64(pairs[q], pairs[q + 2]);
-    quads[q + 1] = _mm512_unpackhi_epi64(pairs[q], pairs[q + 2]);
-    quads[q + 2] = _mm512_unpacklo_epi64(pairs[q + 1], pairs[q + 3]);
-    quads[q + 3] = _mm512_unpackhi_epi64(pairs[q + 1], pairs[q + 3]);
-  }
-  KSEARCH_UNROLL for (std::size_t m = 0; m < 4; ++m) {
-    const __m512i even_low = _mm512_shuffle_i32x4(quads[m], quads[4 + m], 0x88);  // lanes 0, 2 of each
-    const __m512i odd_low = _mm512_shuffle_i32x4(quads[m], quads[4 + m], 0xDD);   // lanes 1, 3
-    const __m512i even_high = _mm512_shuffle_i32x4(quads[8 + m], quads[12 + m], 0x88);
-    const __m512i odd_high = _mm512_shuffle_i32x4(quads[8 + m], quads[12 + m], 0xDD);
-    rows[m] = _mm512_shuffle_i32x4(even_low, even_high, 0x88);
-    rows[4 + m] = _mm512_shuffle_i32x4(odd_low, odd_high, 0x88);
-    rows[8 + m] = _mm512_shuffle_i32x4(even_low, even_high, 0xDD);
-    rows[12 + m] = _mm512_shuffle_i32x4(odd_low, odd_high, 0xDD);
-  }
-}
-
 // op(b) = bᵀ, b [n, k]: a row pair of op(b) in a column is two neighbouring elements of a row of b, one 32-bit word,
 // so each block of 16 columns and 16 pairs is a 16 × 16 transpose of words.
 KSEARCH_BF16_TARGET void pack_transposed(const std::uint16_t* b, std::size_t k, std::size_t n, std::size_t ldb,

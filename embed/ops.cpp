@@ -156,11 +156,6 @@ void rescale_products(const std::int32_t* sums, std::size_t rows, std::size_t co
 
 void gelu_inplace(float* x, std::size_t count) { gelu_block(x, count); }
 
-void transpose(const float* x, std::size_t rows, std::size_t columns, std::size_t ldx, float* y, std::size_t ldy) {
-  for (std::size_t r = 0; r < rows; ++r)
-    for (std::size_t c = 0; c < columns; ++c) y[c * ldy + r] = x[r * ldx + c];
-}
-
 void to_bfloat16(const float* x, std::size_t count, std::uint16_t* y) {
   constexpr std::size_t kBlock = 8192;
   const std::size_t blocks = (count + kBlock - 1) / kBlock;

@@ -348,11 +348,24 @@ TEST(LayerNorm, NormalisesRowsAndWritesTheirBf16Rounding) {
   }
 }
 
+// Whole 16 × 16 blocks, partial ones on either edge, single rows and columns, strides wider than the rows; what lies
+// between the rows of y (past `rows`) is left alone.
 TEST(Transpose, SwapsRowsAndColumns) {
-  const std::vector<float> x = {1, 2, 3, 0, 4, 5, 6, 0};  // 2 × 3 with row stride 4
-  std::vector<float> y(9, -1.0f);                          // 3 × 2 with row stride 3
-  ops::transpose(x.data(), 2, 3, 4, y.data(), 3);
-  EXPECT_EQ(y, (std::vector<float>{1, 4, -1, 2, 5, -1, 3, 6, -1}));
+  struct Shape {
+    std::size_t rows, columns;
+  };
+  for (const Shape shape : {Shape{2, 3}, Shape{1, 1}, Shape{16, 16}, Shape{512, 32}, Shape{37, 64}, Shape{5, 33},
+                            Shape{17, 1}, Shape{1, 19}}) {
+    const auto [rows, columns] = shape;
+    const std::size_t ldx = columns + 3, ldy = rows + 5;
+    std::vector<float> x(rows * ldx);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i);
+    std::vector<float> y(columns * ldy, -1.0f);
+    ops::transpose(x.data(), rows, columns, ldx, y.data(), ldy);
+    for (std::size_t c = 0; c < columns; ++c)
+      for (std::size_t r = 0; r < ldy; ++r)
+        ASSERT_EQ(y[c * ldy + r], r < rows ? x[r * ldx + c] : -1.0f) << rows << "x" << columns << " at " << c << "," << r;
+  }
 }
 
 }  // namespace
