@@ -12,13 +12,14 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 #include <utility>
 
+#include "base/error.h"
 #include "embed/avx512.h"
 #include "embed/ops.h"
-
-#define KSEARCH_FP16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512fp16")))
 
 namespace ksearch::ops {
 namespace {
@@ -136,6 +137,11 @@ KSEARCH_FP16_TARGET float exp_row(const float* x, std::size_t width, std::uint16
 bool has_fp16_gemm() {
   static const bool supported = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                                 __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512fp16");
+  if (const char* value = std::getenv("KSEARCH_FP16"); value != nullptr && *value != '\0') {
+    const std::string_view setting(value);
+    if (setting != "0" && setting != "1") fail("KSEARCH_FP16 is '", setting, "': use 0 or 1");
+    return supported && setting == "1";
+  }
   return supported;
 }
 

@@ -1,5 +1,5 @@
 // Shared by the files with our AVX-512 kernels (embed/attention_bf16.cpp, embed/attention_fp16.cpp,
-// embed/gemm_fp32.cpp, embed/layer_norm.cpp): compiled with target attributes and called only where the CPU has the
+// embed/gemm_fp16.cpp, embed/gemm_fp32.cpp, embed/layer_norm.cpp): compiled with target attributes and called only where the CPU has the
 // instructions (checked at run time).
 #pragma once
 
@@ -19,6 +19,7 @@
 #define KSEARCH_UNROLL _Pragma("GCC unroll 16")
 
 #define KSEARCH_AVX512_TARGET __attribute__((target("avx512f")))
+#define KSEARCH_FP16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512fp16")))
 
 namespace ksearch::ops {
 

@@ -66,8 +66,9 @@ std::string describe_layout(const memory::desc& desc) {
   return text;
 }
 
-// The layout name of ops::pack_bf16_panels' weights, for the packed-weight cache.
+// The layout names of ops::pack_bf16_panels' and ops::pack_half_panels' weights, for the packed-weight cache.
 std::string bf16_panels_layout(std::size_t in, std::size_t out) { return cat("ksearch-bf16-panels64:", in, "x", out); }
+std::string half_panels_layout(std::size_t in, std::size_t out) { return cat("ksearch-fp16-panels64:", in, "x", out); }
 
 }  // namespace
 
@@ -97,11 +98,13 @@ struct Linear::Impl {
   memory packed;  // over memory packed_owner keeps alive; oneDNN only reads it
   memory bias;                       // fp32 and bf16 on oneDNN: applied by the primitive
   std::vector<float> bias_values;    // int8 (applied while rescaling) and bf16 panels
-  std::vector<float> weight_scales;  // int8: per output channel
+  std::vector<float> weight_scales;  // int8: per output channel; fp16 panels: per column
   std::size_t panel_stride = 0;      // fp32 in oneDNN's panel layout on an AVX-512 CPU: ops::gemm_panels serves few rows
-  // bf16 where the CPU's bf16 dot products are slow: weights in ops::pack_bf16_panels' layout, multiplied on the
-  // fp32 tiles (every row count), bias in bias_values; oneDNN is not used.
+  // bf16 where the CPU's bf16 dot products are slow: with AVX512-FP16, weights in ops::pack_half_panels' layout
+  // (column scales in weight_scales) multiplied in fp16; else in ops::pack_bf16_panels' layout, on the fp32 tiles.
+  // Every row count; bias in bias_values; oneDNN is not used.
   bool bf16_panels = false;
+  bool half_panels = false;
   std::span<const std::byte> panel_bytes;
   mutable std::mutex mutex;
   // By row count and result type (bf16 layers write fp32 or bf16).
@@ -135,7 +138,7 @@ struct Linear::Impl {
     precision = chosen;
     activation = fused;
     if (precision == Precision::Bf16 && ops::has_fp32_tiles() && !ops::bf16_dots_are_fast()) {
-      bf16_panels = true;
+      (ops::has_fp16_gemm() ? half_panels : bf16_panels) = true;
       bias_values.assign(bias_data, bias_data + out);
       return;
     }
@@ -162,7 +165,8 @@ struct Linear::Impl {
   void multiply_bf16(const std::uint16_t* x, std::size_t rows, std::size_t in, std::size_t out, Type result,
                      void* y) const {
     if (precision != Precision::Bf16) fail("bfloat16 activations given to a ", precision_name(precision), " layer");
-    if (bf16_panels) fail("bfloat16 activations given to a bf16 layer that multiplies fp32 ones on this CPU");
+    if (bf16_panels || half_panels)
+      fail("bfloat16 activations given to a bf16 layer that takes fp32 ones on this CPU");
     if (rows == 0) return;
     const memory::dim padded = padded_rows(rows);
     const std::size_t extra = static_cast<std::size_t>(padded) - rows;
@@ -190,6 +194,14 @@ Linear::Linear(const float* weight, const float* bias, std::size_t out, std::siz
     : in_(in), out_(out), impl_(std::make_unique<Impl>()) {
   Impl& impl = *impl_;
   impl.prepare(precision, activation, in, out, bias);
+  if (impl.half_panels) {
+    auto storage = std::make_shared<PageBuffer>(ops::half_panels_size(in, out) * sizeof(std::uint16_t));
+    impl.weight_scales.resize(out);
+    ops::pack_half_panels(weight, out, in, static_cast<std::uint16_t*>(storage->data()), impl.weight_scales.data());
+    impl.panel_bytes = {static_cast<const std::byte*>(storage->data()), storage->size()};
+    impl.packed_owner = std::move(storage);
+    return;
+  }
   if (impl.bf16_panels) {
     auto storage = std::make_shared<PageBuffer>(ops::bf16_panels_size(in, out) * sizeof(std::uint16_t));
     ops::pack_bf16_panels(weight, out, in, static_cast<std::uint16_t*>(storage->data()));
@@ -229,11 +241,16 @@ Linear::Linear(PackedWeights packed, const float* bias, std::size_t out, std::si
     : in_(in), out_(out), impl_(std::make_unique<Impl>()) {
   Impl& impl = *impl_;
   impl.prepare(precision, activation, in, out, bias);
-  if (impl.bf16_panels) {
-    const std::size_t size = ops::bf16_panels_size(in, out) * sizeof(std::uint16_t);
-    if (packed.layout != bf16_panels_layout(in, out) || packed.bytes.size() != size || !packed.scales.empty())
-      fail("packed bf16 weights (", packed.bytes.size(), " bytes, layout ", packed.layout, ") do not fit a ", out, "x",
-           in, " layer on this CPU (", size, " bytes, layout ", bf16_panels_layout(in, out), ")");
+  if (impl.bf16_panels || impl.half_panels) {
+    const std::size_t size = (impl.half_panels ? ops::half_panels_size(in, out) : ops::bf16_panels_size(in, out)) *
+                             sizeof(std::uint16_t);
+    const std::size_t scale_count = impl.half_panels ? out : 0;
+    const std::string layout = impl.half_panels ? half_panels_layout(in, out) : bf16_panels_layout(in, out);
+    if (packed.layout != layout || packed.bytes.size() != size || packed.scales.size() != scale_count)
+      fail("packed bf16 weights (", packed.bytes.size(), " bytes, ", packed.scales.size(), " scales, layout ",
+           packed.layout, ") do not fit a ", out, "x", in, " layer on this CPU (", size, " bytes, ", scale_count,
+           " scales, layout ", layout, ")");
+    impl.weight_scales.assign(packed.scales.begin(), packed.scales.end());
     impl.panel_bytes = packed.bytes;
     impl.packed_owner = std::move(packed.owner);
     return;
@@ -250,10 +267,14 @@ Linear::Linear(PackedWeights packed, const float* bias, std::size_t out, std::si
   impl.packed_owner = std::move(packed.owner);
 }
 
-bool Linear::takes_bf16_activations() const { return impl_->precision == Precision::Bf16 && !impl_->bf16_panels; }
+bool Linear::takes_bf16_activations() const {
+  return impl_->precision == Precision::Bf16 && !impl_->bf16_panels && !impl_->half_panels;
+}
 
 PackedWeights Linear::packed() const {
   const Impl& impl = *impl_;
+  if (impl.half_panels)
+    return {impl.panel_bytes, impl.weight_scales, half_panels_layout(in_, out_), impl.packed_owner};
   if (impl.bf16_panels) return {impl.panel_bytes, {}, bf16_panels_layout(in_, out_), impl.packed_owner};
   return {{static_cast<const std::byte*>(impl.packed.get_data_handle()), impl.packed_desc.get_size()},
           impl.weight_scales,
@@ -268,6 +289,11 @@ Linear& Linear::operator=(Linear&&) noexcept = default;
 void Linear::forward(const float* x, std::size_t rows, float* y) const {
   if (rows == 0) return;
   const Impl& impl = *impl_;
+  if (impl.half_panels) {
+    ops::gemm_half_panels(rows, out_, in_, x, reinterpret_cast<const std::uint16_t*>(impl.panel_bytes.data()),
+                          impl.weight_scales.data(), impl.bias_values.data(), impl.activation == Activation::GeluErf, y);
+    return;
+  }
   if (impl.bf16_panels) {
     ops::gemm_panels(rows, out_, in_, x, reinterpret_cast<const std::uint16_t*>(impl.panel_bytes.data()),
                      impl.bias_values.data(), impl.activation == Activation::GeluErf, y);

@@ -50,7 +50,8 @@ void gemm_bf16(std::size_t m, std::size_t n, std::size_t k, float alpha, const f
                std::size_t ldc);
 
 // fp16 products for attention at the reduced precisions where the CPU has AVX512-FP16 and its bf16 dot products are
-// slow (!bf16_dots_are_fast()): 32 fp16 FMAs per instruction, twice fp32's work.  Only where has_fp16_gemm().
+// slow (!bf16_dots_are_fast()): 32 fp16 FMAs per instruction, twice fp32's work.  Only where has_fp16_gemm(): the
+// CPU has them and KSEARCH_FP16 is not 0 (the tests use it to reach the kernels for CPUs without).
 bool has_fp16_gemm();
 // y[rows, columns] = fp16(x · scale), row strides ldx and ldy.
 void to_float16(const float* x, std::size_t rows, std::size_t columns, std::size_t ldx, float scale, std::uint16_t* y,
@@ -85,6 +86,17 @@ std::size_t bf16_panels_size(std::size_t k, std::size_t n);  // in 16-bit elemen
 void pack_bf16_panels(const float* weight, std::size_t n, std::size_t k, std::uint16_t* panels);
 void gemm_panels(std::size_t m, std::size_t n, std::size_t k, const float* a, const std::uint16_t* panels,
                  const float* bias, bool gelu, float* c);
+
+// bf16 dense layers in fp16 on CPUs with AVX512-FP16 whose bf16 dot products are slow (has_fp16_gemm() &&
+// !bf16_dots_are_fast()): twice the fp32 FMAs' work per instruction, at least bf16's accuracy (embed/gemm_fp16.cpp).
+// Weights in panels of 64 columns, each k rows of 64 fp16, every column scaled by a power of two (column_scales[j]
+// undoes it) so its largest magnitude is in [1/2, 1); activations scaled the same per row, inside the call.
+std::size_t half_panels_size(std::size_t k, std::size_t n);  // in 16-bit elements; panels are k · 64 apart
+// weight is [n, k] row-major (PyTorch's [out, in]); column_scales gets n values.
+void pack_half_panels(const float* weight, std::size_t n, std::size_t k, std::uint16_t* panels, float* column_scales);
+// c[m, n] = a[m, k] · W + bias, then the exact GELU when `gelu`.  Parallel over the panels.
+void gemm_half_panels(std::size_t m, std::size_t n, std::size_t k, const float* a, const std::uint16_t* panels,
+                      const float* column_scales, const float* bias, bool gelu, float* c);
 
 // c[m, n] = a[m, k] · b[k, n], all row-major with the given row strides: attention's products.  b's rows are read
 // whole tiles wide: to n rounded up to a multiple of kSmallGemmColumns (what lies past n is ignored, but must be

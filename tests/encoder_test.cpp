@@ -106,8 +106,8 @@ TEST(Encoder, BatchesSpanningSeveralGroupsEqualOneByOne) {
     batch.emplace_back(length);
     for (TokenId& id : batch.back()) id = token(random);
   }
-  for (const std::string& bf16_dots : testing::bf16_kernel_settings()) {
-    const testing::ScopedEnvironment kernel("KSEARCH_BF16_DOTS", bf16_dots);
+  for (const std::string& kernel : testing::bf16_kernels()) {
+    const testing::ScopedBf16Kernel scoped(kernel);
     for (Precision precision : {Precision::Fp32, Precision::Bf16, Precision::Int8}) {
       const auto model = Model::load_dir(testing::fixture("tiny-bge-m3-xlmr"), "x", precision);
       const PackedHidden together = model->encoder.forward(batch);
@@ -116,7 +116,7 @@ TEST(Encoder, BatchesSpanningSeveralGroupsEqualOneByOne) {
         const auto hidden = static_cast<std::size_t>(together.hidden);
         const std::span<const float> row(together.row(together.offsets[s]), lengths[s] * hidden);
         EXPECT_LE(max_abs_diff(row, alone.values), 1e-5f)
-            << precision_name(precision) << " dots " << bf16_dots << " sequence " << s;
+            << precision_name(precision) << " kernel " << kernel << " sequence " << s;
       }
     }
   }
@@ -261,16 +261,16 @@ TEST(CrossEncoder, ReducedPrecisionKeepsScoresAndOrder) {
     std::ranges::sort(ranks, [&](std::size_t a, std::size_t b) { return scores[a] > scores[b]; });
     return ranks;
   };
-  for (const std::string& bf16_dots : testing::bf16_kernel_settings()) {
-    const testing::ScopedEnvironment kernel("KSEARCH_BF16_DOTS", bf16_dots);
+  for (const std::string& kernel : testing::bf16_kernels()) {
+    const testing::ScopedBf16Kernel scoped(kernel);
     for (Precision precision : {Precision::Bf16, Precision::Int8}) {
       const CrossEncoder reranker(Model::load_dir(dir, "reranker", precision));
       const auto scores = reranker.score(expected[0]["query"].get<std::string>(), passages);
       // This tiny random model's logits (±1.5, closest pair 0.17 apart) move by up to 0.04 (bf16) and 0.11 (int8);
       // which of them moves most changes with any change to where the kernels round.
       for (std::size_t i = 0; i < want.size(); ++i)
-        EXPECT_NEAR(scores[i], want[i], 0.15) << precision_name(precision) << " dots " << bf16_dots << " " << passages[i];
-      EXPECT_EQ(order(scores), order(want)) << precision_name(precision) << " dots " << bf16_dots;
+        EXPECT_NEAR(scores[i], want[i], 0.15) << precision_name(precision) << " kernel " << kernel << " " << passages[i];
+      EXPECT_EQ(order(scores), order(want)) << precision_name(precision) << " kernel " << kernel;
     }
   }
 }
@@ -288,8 +288,8 @@ TEST(ReducedPrecision, CosineToReferenceAtLeast099) {
     const auto expected = testing::read_jsonl(dir / "expected.jsonl");
     std::vector<std::string> texts;
     for (const auto& line : expected) texts.push_back(line["text"]);
-    for (const std::string& bf16_dots : testing::bf16_kernel_settings()) {
-      const testing::ScopedEnvironment kernel("KSEARCH_BF16_DOTS", bf16_dots);
+    for (const std::string& kernel : testing::bf16_kernels()) {
+      const testing::ScopedBf16Kernel scoped(kernel);
       for (Precision precision : {Precision::Bf16, Precision::Int8}) {
         const Embedder embedder(Model::load_dir(dir, "p", precision));
         EXPECT_EQ(embedder.model().encoder.precision(), precision);
@@ -298,7 +298,7 @@ TEST(ReducedPrecision, CosineToReferenceAtLeast099) {
           const auto want = expected[i]["embedding"].get<std::vector<float>>();
           double dot = 0;
           for (std::size_t d = 0; d < want.size(); ++d) dot += got.row(i)[d] * want[d];
-          EXPECT_GE(dot, 0.99) << dir.filename() << " " << precision_name(precision) << " dots " << bf16_dots << " "
+          EXPECT_GE(dot, 0.99) << dir.filename() << " " << precision_name(precision) << " kernel " << kernel << " "
                                << texts[i];
         }
       }

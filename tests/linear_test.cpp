@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <optional>
@@ -26,15 +27,17 @@ std::vector<float> run(const Linear& layer, const std::vector<float>& x, std::si
 TEST(Linear, RepackedWeightsGiveTheSameResults) {
   constexpr std::size_t out = 48, in = 40, rows = 5;
   const auto weight = random_values(out * in, 1), bias = random_values(out, 2), x = random_values(rows * in, 3);
-  for (const std::string& bf16_dots : testing::bf16_kernel_settings()) {
-    const testing::ScopedEnvironment kernel("KSEARCH_BF16_DOTS", bf16_dots);
+  for (const std::string& kernel : testing::bf16_kernels()) {
+    const testing::ScopedBf16Kernel scoped(kernel);
     for (Precision precision : {Precision::Fp32, Precision::Bf16, Precision::Int8}) {
       const Linear packed_now(weight.data(), bias.data(), out, in, precision, Activation::GeluErf);
       const PackedWeights packed = packed_now.packed();
       EXPECT_FALSE(packed.layout.empty());
-      EXPECT_EQ(packed.scales.size(), precision == Precision::Int8 ? out : 0);
+      // Scales per output column: int8's, and the fp16 kernel's powers of two.
+      const bool scaled = precision == Precision::Int8 || (precision == Precision::Bf16 && kernel == "fp16");
+      EXPECT_EQ(packed.scales.size(), scaled ? out : 0) << precision_name(precision) << " kernel " << kernel;
       const Linear reused(packed, bias.data(), out, in, precision, Activation::GeluErf);
-      EXPECT_EQ(run(packed_now, x, rows), run(reused, x, rows)) << precision_name(precision) << " dots " << bf16_dots;
+      EXPECT_EQ(run(packed_now, x, rows), run(reused, x, rows)) << precision_name(precision) << " kernel " << kernel;
     }
   }
 }
@@ -51,18 +54,19 @@ TEST(Linear, PackedWeightsOfAnotherLayoutAreRejected) {
   EXPECT_THROW(Linear(short_bytes, bias.data(), out, in, Precision::Fp32), Error);
   // Another precision is another layout.
   EXPECT_THROW(Linear(layer.packed(), bias.data(), out, in, Precision::Bf16), Error);
-  // So is bf16 for the other bf16 kernel (a cache file written before KSEARCH_BF16_DOTS changed).
-  if (testing::bf16_kernel_settings().size() == 2) {
-    std::optional<Linear> on_dots, on_tiles;
-    {
-      const testing::ScopedEnvironment kernel("KSEARCH_BF16_DOTS", "1");
-      on_dots.emplace(weight.data(), bias.data(), out, in, Precision::Bf16);
+  // So is bf16 for another bf16 kernel (a cache file written before KSEARCH_BF16_DOTS or the CPU changed).
+  const std::vector<std::string> kernels = testing::bf16_kernels();
+  for (const std::string& writer : kernels)
+    for (const std::string& reader : kernels) {
+      if (writer == reader) continue;
+      std::optional<Linear> written;
+      {
+        const testing::ScopedBf16Kernel scoped(writer);
+        written.emplace(weight.data(), bias.data(), out, in, Precision::Bf16);
+      }
+      const testing::ScopedBf16Kernel scoped(reader);
+      EXPECT_THROW(Linear(written->packed(), bias.data(), out, in, Precision::Bf16), Error) << writer << " -> " << reader;
     }
-    const testing::ScopedEnvironment kernel("KSEARCH_BF16_DOTS", "0");
-    on_tiles.emplace(weight.data(), bias.data(), out, in, Precision::Bf16);
-    EXPECT_NE(on_dots->packed().layout, on_tiles->packed().layout);
-    EXPECT_THROW(Linear(on_dots->packed(), bias.data(), out, in, Precision::Bf16), Error);
-  }
 }
 
 // bf16 where the CPU's bf16 dot products are slow: the weights rounded to bf16 and multiplied exactly with fp32
@@ -70,7 +74,7 @@ TEST(Linear, PackedWeightsOfAnotherLayoutAreRejected) {
 // activations (the encoder does not chain bf16 there).
 TEST(Linear, Bf16OnFp32TilesIsTheExactProductOfTheRoundedWeights) {
   if (!ops::has_fp32_tiles()) GTEST_SKIP() << "this CPU has no AVX-512F (bf16 layers use oneDNN)";
-  const testing::ScopedEnvironment kernel("KSEARCH_BF16_DOTS", "0");
+  const testing::ScopedBf16Kernel kernel("tiles");
   constexpr std::size_t out = 100, in = 70;
   const auto weight = random_values(out * in, 21), bias = random_values(out, 22);
   for (const Activation activation : {Activation::None, Activation::GeluErf}) {
@@ -94,12 +98,59 @@ TEST(Linear, Bf16OnFp32TilesIsTheExactProductOfTheRoundedWeights) {
   }
 }
 
+// bf16 on fp16 FMAs (CPUs with AVX512-FP16 whose bf16 dot products are slow): within fp16's rounding of the exact
+// product, for a query's rows and a batch's (k past one 1,024-row slab), with and without the fused GELU, at
+// magnitudes fp16 cannot hold unscaled (activations to 1e6, weights to 1e-6); and exact where every value and sum
+// is exact in fp16 (multiples of 1/2 up to 1: a term lost or counted twice shows).  Such a layer takes no bf16
+// activations.
+TEST(Linear, Bf16OnFp16IsTheProductToFp16Rounding) {
+  if (!ops::has_fp16_gemm()) GTEST_SKIP() << "this CPU has no AVX512-FP16";
+  const testing::ScopedBf16Kernel kernel("fp16");
+  constexpr std::size_t out = 100;
+  for (const std::size_t in : {70, 1100})
+    for (const float magnitude : {1.0f, 1e6f, 1e-6f, 0.0f})  // 0: the exact case
+      for (const Activation activation : {Activation::None, Activation::GeluErf}) {
+        auto weight = random_values(out * in, 21);
+        const auto bias = random_values(out, 22);
+        const auto halves = [](float v) { return std::clamp(std::round(v * 2), -2.0f, 2.0f) / 2; };
+        if (magnitude == 0) for (float& w : weight) w = halves(w);
+        if (magnitude > 0 && magnitude < 1) for (float& w : weight) w *= magnitude;
+        const Linear layer(weight.data(), bias.data(), out, in, Precision::Bf16, activation);
+        EXPECT_EQ(layer.packed().bytes.size(), ops::half_panels_size(in, out) * 2) << "half the fp32 weights' memory";
+        EXPECT_FALSE(layer.takes_bf16_activations());
+        for (const std::size_t rows : {1, 16, 17, 70}) {
+          auto x = random_values(rows * in, static_cast<unsigned>(rows + 30));
+          if (magnitude == 0) for (float& v : x) v = halves(v);
+          if (magnitude > 1) for (float& v : x) v *= magnitude;
+          const std::vector<float> y = run(layer, x, rows);
+          for (std::size_t r = 0; r < rows; ++r)
+            for (std::size_t o = 0; o < out; ++o) {
+              double product = 0, size = 0;  // size: Σ|x·w|, what the rounding errors scale with
+              for (std::size_t i = 0; i < in; ++i) {
+                product += static_cast<double>(x[r * in + i]) * weight[o * in + i];
+                size += std::abs(static_cast<double>(x[r * in + i]) * weight[o * in + i]);
+              }
+              double expected = product + bias[o];
+              // Rounding x and w to fp16 moves each product by up to 2^-10 of itself, and each step of a 64-term
+              // fp16 sum by up to 2^-11 of the sum so far: measured within 2^-9 of Σ|x·w|, bound at 2^-8.
+              double tolerance = magnitude == 0 ? 1e-6 * (1 + std::abs(expected)) : size / 256 + 1e-6;
+              if (activation == Activation::GeluErf) {
+                expected = 0.5 * expected * (1.0 + std::erf(expected / std::sqrt(2.0)));
+                tolerance *= 1.2;  // GELU's slope is below 1.13
+              }
+              ASSERT_NEAR(y[r * out + o], expected, tolerance)
+                  << in << " in, magnitude " << magnitude << ", " << rows << " rows, at " << r << "," << o;
+            }
+        }
+      }
+}
+
 // A chain of bf16 products passes bfloat16 activations: the same results as converting the fp32 input inside the
 // layer, and a bf16 output that is the fp32 output rounded (to one bf16 step: the kernel may sum in another order).
 // Row counts padded for oneDNN (3), exact (8) and beyond the padding range (70); with and without the fused GELU.
 TEST(Linear, Bf16ActivationsGiveTheResultsOfConvertedInputs) {
   if (!ops::has_bf16_gemm() && ops::has_fp32_tiles()) GTEST_SKIP() << "bf16 layers take fp32 activations on this CPU";
-  const testing::ScopedEnvironment kernel("KSEARCH_BF16_DOTS", ops::has_bf16_gemm() ? "1" : "0");
+  const testing::ScopedBf16Kernel kernel(ops::has_bf16_gemm() ? "dots" : "tiles");
   constexpr std::size_t out = 72, in = 48;
   const auto weight = random_values(out * in, 11), bias = random_values(out, 12);
   for (const Activation activation : {Activation::None, Activation::GeluErf}) {

@@ -160,11 +160,16 @@ ScopedEnvironment::~ScopedEnvironment() {
     unsetenv(name_.c_str());
 }
 
-std::vector<std::string> bf16_kernel_settings() {
-  const bool dots = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16");
-  if (dots) return {"0", "1"};
-  return {"0"};
+std::vector<std::string> bf16_kernels() {
+  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512vl");
+  std::vector<std::string> kernels = {"tiles"};
+  if (avx512 && __builtin_cpu_supports("avx512fp16")) kernels.push_back("fp16");
+  if (avx512 && __builtin_cpu_supports("avx512bf16")) kernels.push_back("dots");
+  return kernels;
 }
+
+ScopedBf16Kernel::ScopedBf16Kernel(const std::string& kernel)
+    : dots_("KSEARCH_BF16_DOTS", kernel == "dots" ? "1" : "0"), fp16_("KSEARCH_FP16", kernel == "fp16" ? "1" : "0") {}
 
 }  // namespace ksearch::testing
