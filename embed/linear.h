@@ -5,7 +5,7 @@
 //   fp32  exact
 //   bf16  weights and activations rounded to bfloat16, products accumulated in fp32 (AVX512_BF16 dot products),
 //         where those dot products outrun fp32 FMAs (ops::bf16_dots_are_fast); elsewhere, with AVX512-FP16, weights
-//         and activations in fp16 scaled by powers of two, fp16 FMAs summing 64 terms before fp32 (twice the fp32
+//         and activations in fp16 scaled by powers of two, fp16 FMAs summing 128 terms before fp32 (twice the fp32
 //         FMAs' work, at least bf16's accuracy); elsewhere bf16 weights widened to fp32 in registers, fp32
 //         activations, fp32 FMAs on our own tiles.  Half the weight memory of fp32 in every case
 //   int8  weights quantised per output channel, activations per row on the fly (dynamic), int32 accumulation

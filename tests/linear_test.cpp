@@ -131,7 +131,7 @@ TEST(Linear, Bf16OnFp16IsTheProductToFp16Rounding) {
                 size += std::abs(static_cast<double>(x[r * in + i]) * weight[o * in + i]);
               }
               double expected = product + bias[o];
-              // Rounding x and w to fp16 moves each product by up to 2^-10 of itself, and each step of a 64-term
+              // Rounding x and w to fp16 moves each product by up to 2^-10 of itself, and each step of a 128-term
               // fp16 sum by up to 2^-11 of the sum so far: measured within 2^-9 of Σ|x·w|, bound at 2^-8.
               double tolerance = magnitude == 0 ? 1e-6 * (1 + std::abs(expected)) : size / 256 + 1e-6;
               if (activation == Activation::GeluErf) {
