@@ -17,7 +17,7 @@
 // other core).  A tile is up to 12 rows × a whole panel row (24 fp16 accumulators); every 128 k its sums are widened
 // and added to c, which holds the fp32 totals; after the last chunk each total is multiplied by its row's and
 // column's scales, the bias added and GELU applied while the panel's columns are in cache.  Queries (up to 16 rows)
-// stream the weights as gemm_fp32.cpp's panel tiles do: chunks of 64 k rows, the next prefetched into L2 a few lines
+// stream the weights as gemm_fp32.cpp's panel tiles do: chunks of 128 k rows, the next prefetched into L2 a few lines
 // a step; batches run 12-row tiles over chunks of 128 k rows (16 KB of weights, in L1 for every tile), in slabs of
 // up to 1,024 k rows and blocks of rows whose slab of activations (512 KB) stays in L2.  A 12-row tile runs at
 // 86-95% of vfmadd231ph's rate in L1; dense products of 512 rows at 1.0-1.7× oneDNN's fp32 (bge-m3's shapes at the
@@ -45,7 +45,7 @@ constexpr std::size_t kVectors = kPanelColumns / kHalfLanes;
 constexpr std::size_t kHalfSumTerms = 128;           // products summed in fp16 before the sum goes to fp32
 constexpr std::size_t kQueryRows = 16;
 constexpr std::size_t kQueryTileRows = 8;
-constexpr std::size_t kQueryChunkRows = 64;
+constexpr std::size_t kQueryChunkRows = kHalfSumTerms;  // a batch's tiles sum over the same spans: the same rounding
 constexpr std::size_t kBatchTileRows = 12;
 constexpr std::size_t kBatchChunkRows = 128;
 constexpr std::size_t kBatchSlabRows = 1024;
