@@ -14,7 +14,9 @@
 // rows, so one pointer walks a tile's broadcasts (row-major, GCC 12 kept a pointer per row and reloaded them from the
 // stack every step).  Each thread converts the block of rows it multiplies into its own L2 (16 × 16 transposes in
 // registers; converting once, half by each thread, measured no faster in the encoder: each then reads half from the
-// other core).  A tile is up to 12 rows × a whole panel row (24 fp16 accumulators); every 128 k its sums are widened
+// other core).  Where the weights fit in L2 beside a block (e5-small's layers), the threads share out the rows
+// instead of the panels, so each converts only its own rows: e5-small bf16 −10% at 32×128 and −9% at 8×512 (medians
+// of 6 alternating rounds).  A tile is up to 12 rows × a whole panel row (24 fp16 accumulators); every 128 k its sums are widened
 // and added to c, which holds the fp32 totals; after the last chunk each total is multiplied by its row's and
 // column's scales, the bias added and GELU applied while the panel's columns are in cache.  Queries (up to 16 rows)
 // stream the weights as gemm_fp32.cpp's panel tiles do: chunks of 128 k rows, the next prefetched into L2 a few lines
@@ -50,6 +52,7 @@ constexpr std::size_t kBatchTileRows = 12;
 constexpr std::size_t kBatchChunkRows = 128;
 constexpr std::size_t kBatchSlabRows = 1024;
 constexpr std::size_t kBatchBlockBytes = 512 * 1024;  // a block of rows' activations, to stay in L2
+constexpr std::size_t kRowSplitWeightBytes = 1536 * 1024;  // weights that stay in L2 beside a block
 
 // The power of two that brings `largest` (> 0, finite) into [1/2, 1) when multiplied by it, and its inverse.
 float scale_into_unit(float largest, float& inverse) {
@@ -210,10 +213,14 @@ void gemm_half_panels(std::size_t m, std::size_t n, std::size_t k, const float* 
   for (std::size_t r = 0; r < m; ++r) find_row_scales(a + r * k, 1, k, row_scales.data() + r);
 
   const std::size_t panel_count = (n + kPanelColumns - 1) / kPanelColumns;
-  const int threads = static_cast<int>(std::min<std::size_t>(panel_count, static_cast<std::size_t>(thread_count())));
   // A query multiplies all of k at once; a batch goes in blocks of rows and slabs of k whose doubled activations
   // stay in L2 while the thread's panels pass by.
   const bool batch = m > kQueryRows;
+  // The threads share out the panels, each converting every row for its own; a batch whose weights fit in L2
+  // shares out the rows instead, each thread converting only its own and reading every panel.
+  const bool split_rows = batch && half_panels_size(k, n) * sizeof(std::uint16_t) <= kRowSplitWeightBytes;
+  const std::size_t parts = split_rows ? (m + kBatchTileRows - 1) / kBatchTileRows : panel_count;
+  const int threads = static_cast<int>(std::min<std::size_t>(parts, static_cast<std::size_t>(thread_count())));
   const std::size_t slab_width = batch ? std::min(k, kBatchSlabRows) : k;
   const std::size_t block_rows =
       batch ? std::max<std::size_t>(kBatchBlockBytes / (slab_width * sizeof(std::uint32_t)) / kBatchTileRows, 1) *
@@ -225,15 +232,19 @@ void gemm_half_panels(std::size_t m, std::size_t n, std::size_t k, const float* 
   {
     const auto thread = static_cast<std::size_t>(omp_get_thread_num());
     const auto team = static_cast<std::size_t>(omp_get_num_threads());
-    std::vector<std::uint32_t> doubled(std::min(block_rows, m) * slab_width);
-    for (std::size_t first_row = 0; first_row < m; first_row += block_rows) {
-      const std::size_t rows = std::min(block_rows, m - first_row);
+    const std::size_t first_part = parts * thread / team, end_part = parts * (thread + 1) / team;
+    const std::size_t row_begin = split_rows ? first_part * kBatchTileRows : 0;
+    const std::size_t row_end = split_rows ? std::min(m, end_part * kBatchTileRows) : m;
+    const std::size_t panel_begin = split_rows ? 0 : first_part, panel_end = split_rows ? panel_count : end_part;
+    std::vector<std::uint32_t> doubled(std::min(block_rows, row_end - row_begin) * slab_width);
+    for (std::size_t first_row = row_begin; first_row < row_end; first_row += block_rows) {
+      const std::size_t rows = std::min(block_rows, row_end - first_row);
       float* const c_block = c + first_row * n;
       for (std::size_t slab = 0; slab < k; slab += slab_width) {
         const std::size_t width = std::min(slab_width, k - slab);
         double_halves(a + first_row * k + slab, k, rows, width, row_scales.data() + first_row, tile_rows,
                       doubled.data(), slab_width);
-        for (std::size_t panel = panel_count * thread / team; panel < panel_count * (thread + 1) / team; ++panel) {
+        for (std::size_t panel = panel_begin; panel < panel_end; ++panel) {
           const std::size_t first_column = panel * kPanelColumns;
           const std::size_t columns = std::min(kPanelColumns, n - first_column);
           for (std::size_t k0 = 0; k0 < width; k0 += chunk_rows) {
