@@ -14,16 +14,16 @@
 // rows, so one pointer walks a tile's broadcasts (row-major, GCC 12 kept a pointer per row and reloaded them from the
 // stack every step).  Each thread converts the block of rows it multiplies into its own L2 (16 × 16 transposes in
 // registers; converting once, half by each thread, measured no faster in the encoder: each then reads half from the
-// other core).  Where the weights fit in L2 beside a block (e5-small's layers), the threads share out the rows
-// instead of the panels, so each converts only its own rows: e5-small bf16 −10% at 32×128 and −9% at 8×512 (medians
-// of 6 alternating rounds).  A tile is up to 12 rows × a whole panel row (24 fp16 accumulators); every 128 k its sums are widened
-// and added to c, which holds the fp32 totals; after the last chunk each total is multiplied by its row's and
+// other core).  Where the weights fit in L2 beside a block (e5-small's layers), the threads share out the rows instead
+// of the panels, so each converts only its own rows: e5-small bf16 −10% at 32×128 and −9% at 8×512 (medians of 6
+// alternating rounds).  A tile is up to 12 rows × a whole panel row (24 fp16 accumulators); every 128 k its sums are
+// widened and added to c, which holds the fp32 totals; after the last chunk each total is multiplied by its row's and
 // column's scales, the bias added and GELU applied while the panel's columns are in cache.  Queries (up to 16 rows)
-// stream the weights as gemm_fp32.cpp's panel tiles do: chunks of 128 k rows, the next prefetched into L2 a few lines
-// a step; batches run 12-row tiles over chunks of 128 k rows (16 KB of weights, in L1 for every tile), in slabs of
-// up to 1,024 k rows and blocks of rows whose slab of activations (512 KB) stays in L2.  A 12-row tile runs at
-// 86-95% of vfmadd231ph's rate in L1; dense products of 512 rows at 1.0-1.7× oneDNN's fp32 (bge-m3's shapes at the
-// top, e5-small's 384-column ones at the bottom, where converting the activations weighs most).
+// stream the weights as gemm_fp32.cpp's panel tiles do: chunks of 128 k rows, the next prefetched into L2 a few lines a
+// step; batches run 12-row tiles over chunks of 128 k rows (16 KB of weights, in L1 for every tile), in slabs of up to
+// 1,024 k rows and blocks of rows whose slab of activations (512 KB) stays in L2.  A 12-row tile runs at 86-95% of
+// vfmadd231ph's rate in L1; dense products of 512 rows at 1.0-1.7× oneDNN's fp32 (bge-m3's shapes at the top,
+// e5-small's 384-column ones at the bottom, where converting the activations weighs most).
 
 #include <omp.h>
 
@@ -32,6 +32,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -54,12 +55,13 @@ constexpr std::size_t kBatchSlabRows = 1024;
 constexpr std::size_t kBatchBlockBytes = 512 * 1024;  // a block of rows' activations, to stay in L2
 constexpr std::size_t kRowSplitWeightBytes = 1536 * 1024;  // weights that stay in L2 beside a block
 
-// The power of two that brings `largest` (> 0, finite) into [1/2, 1) when multiplied by it, and its inverse.
-float scale_into_unit(float largest, float& inverse) {
+// The power of two 2^e with largest / 2^e in [1/2, 1): values are divided by it (exactly) before rounding to fp16,
+// and the products multiplied by it.  1 where there is nothing to scale (all zeros, or not finite).
+float unit_scale(float largest) {
+  if (!(largest > 0) || !std::isfinite(largest)) return 1.0f;
   int exponent = 0;
   std::frexp(largest, &exponent);
-  inverse = std::ldexp(1.0f, exponent);
-  return std::ldexp(1.0f, -exponent);
+  return std::ldexp(1.0f, exponent);
 }
 
 KSEARCH_FP16_TARGET std::uint16_t to_half(float x) {
@@ -128,10 +130,7 @@ KSEARCH_FP16_TARGET void find_row_scales(const float* x, std::size_t rows, std::
     __m512 largest = _mm512_setzero_ps();
     for (std::size_t i = 0; i < width; i += kLanes)
       largest = _mm512_max_ps(largest, _mm512_abs_ps(_mm512_maskz_loadu_ps(lanes_mask(width - i), row + i)));
-    const float max = _mm512_reduce_max_ps(largest);
-    float inverse = 1.0f;
-    if (max > 0 && std::isfinite(max)) scale_into_unit(max, inverse);
-    row_scales[r] = inverse;
+    row_scales[r] = unit_scale(_mm512_reduce_max_ps(largest));
   }
 }
 
@@ -192,15 +191,15 @@ std::size_t half_panels_size(std::size_t k, std::size_t n) {
   return (n + kPanelColumns - 1) / kPanelColumns * kPanelColumns * k;
 }
 
-KSEARCH_FP16_TARGET void pack_half_panels(const float* weight, std::size_t n, std::size_t k, std::uint16_t* panels, float* column_scales) {
+KSEARCH_FP16_TARGET void pack_half_panels(const float* weight, std::size_t n, std::size_t k, std::uint16_t* panels,
+                                          float* column_scales) {
   std::fill(panels, panels + half_panels_size(k, n), std::uint16_t{0});  // columns past n stay zero
   for (std::size_t j = 0; j < n; ++j) {
     const float* const column = weight + j * k;  // PyTorch's [out, in]: column j of W is row j
     float max = 0;
     for (std::size_t i = 0; i < k; ++i) max = std::max(max, std::abs(column[i]));
-    float inverse = 1.0f;
-    const float scale = max > 0 && std::isfinite(max) ? scale_into_unit(max, inverse) : 1.0f;
-    column_scales[j] = inverse;
+    column_scales[j] = unit_scale(max);
+    const float scale = 1.0f / column_scales[j];  // a power of two: exact
     std::uint16_t* const panel = panels + j / kPanelColumns * kPanelColumns * k + j % kPanelColumns;
     for (std::size_t i = 0; i < k; ++i) panel[i * kPanelColumns] = to_half(column[i] * scale);
   }
@@ -236,14 +235,16 @@ void gemm_half_panels(std::size_t m, std::size_t n, std::size_t k, const float* 
     const std::size_t row_begin = split_rows ? first_part * kBatchTileRows : 0;
     const std::size_t row_end = split_rows ? std::min(m, end_part * kBatchTileRows) : m;
     const std::size_t panel_begin = split_rows ? 0 : first_part, panel_end = split_rows ? panel_count : end_part;
-    std::vector<std::uint32_t> doubled(std::min(block_rows, row_end - row_begin) * slab_width);
+    // Written whole before it is read: no zeroing.
+    const auto doubled =
+        std::make_unique_for_overwrite<std::uint32_t[]>(std::min(block_rows, row_end - row_begin) * slab_width);
     for (std::size_t first_row = row_begin; first_row < row_end; first_row += block_rows) {
       const std::size_t rows = std::min(block_rows, row_end - first_row);
       float* const c_block = c + first_row * n;
       for (std::size_t slab = 0; slab < k; slab += slab_width) {
         const std::size_t width = std::min(slab_width, k - slab);
         double_halves(a + first_row * k + slab, k, rows, width, row_scales.data() + first_row, tile_rows,
-                      doubled.data(), slab_width);
+                      doubled.get(), slab_width);
         for (std::size_t panel = panel_begin; panel < panel_end; ++panel) {
           const std::size_t first_column = panel * kPanelColumns;
           const std::size_t columns = std::min(kPanelColumns, n - first_column);
@@ -259,10 +260,9 @@ void gemm_half_panels(std::size_t m, std::size_t n, std::size_t k, const float* 
             for (std::size_t row = 0, group = 0; row < rows; row += tile_rows, ++group) {
               const std::size_t first_line = std::min(group * chunk_rows * lines_per_step, chunk_lines);
               const std::size_t group_rows = std::min(tile_rows, rows - row);
-              kTiles[group_rows - 1](chunk, doubled.data() + row * slab_width + k0 * group_rows, b,
-                                                           c_block + row * n + first_column, n, columns,
-                                                           slab + k0 == 0, next_chunk + first_line * 64,
-                                                           first_line < chunk_lines ? lines_per_step : 0);
+              kTiles[group_rows - 1](chunk, doubled.get() + row * slab_width + k0 * group_rows, b,
+                                     c_block + row * n + first_column, n, columns, slab + k0 == 0,
+                                     next_chunk + first_line * 64, first_line < chunk_lines ? lines_per_step : 0);
             }
           }
           if (slab + width == k)

@@ -103,8 +103,7 @@ struct Linear::Impl {
   // bf16 where the CPU's bf16 dot products are slow: with AVX512-FP16, weights in ops::pack_half_panels' layout
   // (column scales in weight_scales) multiplied in fp16; else in ops::pack_bf16_panels' layout, on the fp32 tiles.
   // Every row count; bias in bias_values; oneDNN is not used.
-  bool bf16_panels = false;
-  bool half_panels = false;
+  enum class Panels { None, Bf16, Half } own_panels = Panels::None;
   std::span<const std::byte> panel_bytes;
   mutable std::mutex mutex;
   // By row count and result type (bf16 layers write fp32 or bf16).
@@ -138,7 +137,7 @@ struct Linear::Impl {
     precision = chosen;
     activation = fused;
     if (precision == Precision::Bf16 && ops::has_fp32_tiles() && !ops::bf16_dots_are_fast()) {
-      (ops::has_fp16_gemm() ? half_panels : bf16_panels) = true;
+      own_panels = ops::has_fp16_gemm() ? Panels::Half : Panels::Bf16;
       bias_values.assign(bias_data, bias_data + out);
       return;
     }
@@ -165,7 +164,7 @@ struct Linear::Impl {
   void multiply_bf16(const std::uint16_t* x, std::size_t rows, std::size_t in, std::size_t out, Type result,
                      void* y) const {
     if (precision != Precision::Bf16) fail("bfloat16 activations given to a ", precision_name(precision), " layer");
-    if (bf16_panels || half_panels)
+    if (own_panels != Panels::None)
       fail("bfloat16 activations given to a bf16 layer that takes fp32 ones on this CPU");
     if (rows == 0) return;
     const memory::dim padded = padded_rows(rows);
@@ -194,7 +193,7 @@ Linear::Linear(const float* weight, const float* bias, std::size_t out, std::siz
     : in_(in), out_(out), impl_(std::make_unique<Impl>()) {
   Impl& impl = *impl_;
   impl.prepare(precision, activation, in, out, bias);
-  if (impl.half_panels) {
+  if (impl.own_panels == Impl::Panels::Half) {
     auto storage = std::make_shared<PageBuffer>(ops::half_panels_size(in, out) * sizeof(std::uint16_t));
     impl.weight_scales.resize(out);
     ops::pack_half_panels(weight, out, in, static_cast<std::uint16_t*>(storage->data()), impl.weight_scales.data());
@@ -202,7 +201,7 @@ Linear::Linear(const float* weight, const float* bias, std::size_t out, std::siz
     impl.packed_owner = std::move(storage);
     return;
   }
-  if (impl.bf16_panels) {
+  if (impl.own_panels == Impl::Panels::Bf16) {
     auto storage = std::make_shared<PageBuffer>(ops::bf16_panels_size(in, out) * sizeof(std::uint16_t));
     ops::pack_bf16_panels(weight, out, in, static_cast<std::uint16_t*>(storage->data()));
     impl.panel_bytes = {static_cast<const std::byte*>(storage->data()), storage->size()};
@@ -241,11 +240,12 @@ Linear::Linear(PackedWeights packed, const float* bias, std::size_t out, std::si
     : in_(in), out_(out), impl_(std::make_unique<Impl>()) {
   Impl& impl = *impl_;
   impl.prepare(precision, activation, in, out, bias);
-  if (impl.bf16_panels || impl.half_panels) {
-    const std::size_t size = (impl.half_panels ? ops::half_panels_size(in, out) : ops::bf16_panels_size(in, out)) *
-                             sizeof(std::uint16_t);
-    const std::size_t scale_count = impl.half_panels ? out : 0;
-    const std::string layout = impl.half_panels ? half_panels_layout(in, out) : bf16_panels_layout(in, out);
+  if (impl.own_panels != Impl::Panels::None) {
+    const bool half = impl.own_panels == Impl::Panels::Half;
+    const std::size_t size =
+        (half ? ops::half_panels_size(in, out) : ops::bf16_panels_size(in, out)) * sizeof(std::uint16_t);
+    const std::size_t scale_count = half ? out : 0;
+    const std::string layout = half ? half_panels_layout(in, out) : bf16_panels_layout(in, out);
     if (packed.layout != layout || packed.bytes.size() != size || packed.scales.size() != scale_count)
       fail("packed bf16 weights (", packed.bytes.size(), " bytes, ", packed.scales.size(), " scales, layout ",
            packed.layout, ") do not fit a ", out, "x", in, " layer on this CPU (", size, " bytes, ", scale_count,
@@ -268,14 +268,14 @@ Linear::Linear(PackedWeights packed, const float* bias, std::size_t out, std::si
 }
 
 bool Linear::takes_bf16_activations() const {
-  return impl_->precision == Precision::Bf16 && !impl_->bf16_panels && !impl_->half_panels;
+  return impl_->precision == Precision::Bf16 && impl_->own_panels == Impl::Panels::None;
 }
 
 PackedWeights Linear::packed() const {
   const Impl& impl = *impl_;
-  if (impl.half_panels)
+  if (impl.own_panels == Impl::Panels::Half)
     return {impl.panel_bytes, impl.weight_scales, half_panels_layout(in_, out_), impl.packed_owner};
-  if (impl.bf16_panels) return {impl.panel_bytes, {}, bf16_panels_layout(in_, out_), impl.packed_owner};
+  if (impl.own_panels == Impl::Panels::Bf16) return {impl.panel_bytes, {}, bf16_panels_layout(in_, out_), impl.packed_owner};
   return {{static_cast<const std::byte*>(impl.packed.get_data_handle()), impl.packed_desc.get_size()},
           impl.weight_scales,
           describe_layout(impl.packed_desc),
@@ -289,12 +289,12 @@ Linear& Linear::operator=(Linear&&) noexcept = default;
 void Linear::forward(const float* x, std::size_t rows, float* y) const {
   if (rows == 0) return;
   const Impl& impl = *impl_;
-  if (impl.half_panels) {
+  if (impl.own_panels == Impl::Panels::Half) {
     ops::gemm_half_panels(rows, out_, in_, x, reinterpret_cast<const std::uint16_t*>(impl.panel_bytes.data()),
                           impl.weight_scales.data(), impl.bias_values.data(), impl.activation == Activation::GeluErf, y);
     return;
   }
-  if (impl.bf16_panels) {
+  if (impl.own_panels == Impl::Panels::Bf16) {
     ops::gemm_panels(rows, out_, in_, x, reinterpret_cast<const std::uint16_t*>(impl.panel_bytes.data()),
                      impl.bias_values.data(), impl.activation == Activation::GeluErf, y);
     return;
