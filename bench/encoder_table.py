@@ -44,3 +44,12 @@ for length in (2048, 8192):
         r = find('full-bge-m3', engine, 1, length)
         if r:
             print(f"| 1×{length} | {engine} | {r['median_ms'] / 1000:.2f} s | {r['tokens_per_s']:,.0f} |")
+print()
+print('| 1×16 query | engine | dense weights | latency | reading those bytes (same run) | latency ÷ read |')
+print('|---|---|---|---|---|---|')
+for model in ('full-e5-small', 'full-bge-m3'):
+    for engine in ('ksearch-fp32', 'ksearch-bf16', 'ksearch-int8'):
+        r = find(model, engine, 1, 16)
+        if r and 'memory_floor_ms' in r:
+            print(f"| {NAMES[model]} | {engine} | {r['weights_mb']:,.0f} MB | {r['median_ms']:.1f} ms | "
+                  f"{r['memory_floor_ms']:.1f} ms | {r['vs_memory_floor']:.2f} |")

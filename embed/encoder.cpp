@@ -463,6 +463,16 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
   return out;
 }
 
+std::size_t TransformerEncoder::dense_weight_bytes() const {
+  std::size_t bytes = 0;
+  for (const Layer& layer : weights_->layers)
+    for (const Linear* dense : {&layer.query_key_value, &layer.attention_output, &layer.intermediate, &layer.output}) {
+      const PackedWeights packed = dense->packed();
+      bytes += packed.bytes.size() + packed.scales.size_bytes();
+    }
+  return bytes;
+}
+
 std::vector<float> TransformerEncoder::classify(const PackedHidden& hidden_states) const {
   const Weights& w = *weights_;
   if (!w.head_dense) fail("model has no sequence-classification head (config.json declares no *ForSequenceClassification)");

@@ -46,6 +46,10 @@ class TransformerEncoder {
   // XLM-R: out_proj(tanh(dense(h0)));  BERT: classifier(tanh(pooler(h0))).
   std::vector<float> classify(const PackedHidden& hidden) const;
 
+  // Bytes of the layers' packed dense weights: what a query's forward pass streams from memory (benchmarks compare
+  // its latency with the time to read these bytes).
+  std::size_t dense_weight_bytes() const;
+
   const TransformerConfig& config() const { return config_; }
   Precision precision() const { return precision_; }
 

@@ -122,6 +122,27 @@ TEST(Encoder, BatchesSpanningSeveralGroupsEqualOneByOne) {
   }
 }
 
+TEST(Encoder, DenseWeightBytesAreThoseOfEachPrecision) {
+  // What a query streams: every layer's four dense weight matrices, 4, 2 or 1 byte a weight (plus the int8 scales),
+  // up to each kernel's padding of the columns to whole panels.
+  const auto fp32 = Model::load_dir(testing::fixture("tiny-bge-m3-xlmr"), "x", Precision::Fp32);
+  const TransformerConfig& config = fp32->encoder.config();
+  const auto hidden = static_cast<std::size_t>(config.hidden_size);
+  const std::size_t weights = static_cast<std::size_t>(config.num_layers) *
+                              (4 * hidden * hidden + 2 * hidden * static_cast<std::size_t>(config.intermediate_size));
+  const auto expect_between = [&](Precision precision, std::size_t low, std::size_t high) {
+    for (const std::string& kernel : testing::bf16_kernels()) {
+      const testing::ScopedBf16Kernel scoped(kernel);
+      const auto model = Model::load_dir(testing::fixture("tiny-bge-m3-xlmr"), "x", precision);
+      EXPECT_GE(model->encoder.dense_weight_bytes(), low) << precision_name(precision) << " kernel " << kernel;
+      EXPECT_LE(model->encoder.dense_weight_bytes(), high) << precision_name(precision) << " kernel " << kernel;
+    }
+  };
+  expect_between(Precision::Fp32, 4 * weights, 5 * weights);
+  expect_between(Precision::Bf16, 2 * weights, 3 * weights);
+  expect_between(Precision::Int8, weights, 2 * weights);
+}
+
 TEST(Encoder, PrefixedF32CopyIsIdentical) {
   testing::TempDir dir;
   const auto source = testing::fixture("tiny-e5-bert");
