@@ -7,7 +7,7 @@
 // Query shapes (16 tokens or fewer) stream every dense weight once per pass, so their floor is memory bandwidth:
 // after each timed pass the bench reads a buffer of the same size as the packed dense weights (2 MiB pages where the
 // kernel grants them, as the weights have) with the encoder's threads, and reports that read's median time and the
-// ratio to it, both taken in the same run: this VM's bandwidth has been seen to swing from 27 to 15 GB/s within minutes.
+// ratio to it, both taken in the same run: this VM's bandwidth has been seen to swing from 31 to 15 GB/s within minutes.
 #include <omp.h>
 
 #include <algorithm>

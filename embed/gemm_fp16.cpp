@@ -122,16 +122,12 @@ constexpr std::array<Tile, kBatchTileRows> make_tiles(std::index_sequence<Rows..
 }
 constexpr auto kTiles = make_tiles(std::make_index_sequence<kBatchTileRows>());
 
-// The power of two per row that the products undo (row_scales[r], 1 for a row of zeros): x[r] · 2^-e has its
-// largest magnitude in [1/2, 1).
-KSEARCH_FP16_TARGET void find_row_scales(const float* x, std::size_t rows, std::size_t width, float* row_scales) {
-  for (std::size_t r = 0; r < rows; ++r) {
-    const float* row = x + r * width;
-    __m512 largest = _mm512_setzero_ps();
-    for (std::size_t i = 0; i < width; i += kLanes)
-      largest = _mm512_max_ps(largest, _mm512_abs_ps(_mm512_maskz_loadu_ps(lanes_mask(width - i), row + i)));
-    row_scales[r] = unit_scale(_mm512_reduce_max_ps(largest));
-  }
+// The power of two that a row's products undo (1 for a row of zeros): row · 2^-e has its largest magnitude in [1/2, 1).
+KSEARCH_FP16_TARGET float find_row_scale(const float* row, std::size_t width) {
+  __m512 largest = _mm512_setzero_ps();
+  for (std::size_t i = 0; i < width; i += kLanes)
+    largest = _mm512_max_ps(largest, _mm512_abs_ps(_mm512_maskz_loadu_ps(lanes_mask(width - i), row + i)));
+  return unit_scale(_mm512_reduce_max_ps(largest));
 }
 
 // Activations for the tiles: rows [0, rows) × columns [0, columns) of x (row stride ldx), each value divided by its
@@ -209,7 +205,7 @@ void gemm_half_panels(std::size_t m, std::size_t n, std::size_t k, const float* 
                       const float* column_scales, const float* bias, bool gelu, float* c) {
   std::vector<float> row_scales(m);
 #pragma omp parallel for num_threads(thread_count()) schedule(static) if (m * k > kParallelThreshold)
-  for (std::size_t r = 0; r < m; ++r) find_row_scales(a + r * k, 1, k, row_scales.data() + r);
+  for (std::size_t r = 0; r < m; ++r) row_scales[r] = find_row_scale(a + r * k, k);
 
   const std::size_t panel_count = (n + kPanelColumns - 1) / kPanelColumns;
   // A query multiplies all of k at once; a batch goes in blocks of rows and slabs of k whose doubled activations
