@@ -70,6 +70,33 @@ std::string describe_layout(const memory::desc& desc) {
 std::string bf16_panels_layout(std::size_t in, std::size_t out) { return cat("ksearch-bf16-panels64:", in, "x", out); }
 std::string half_panels_layout(std::size_t in, std::size_t out) { return cat("ksearch-fp16-panels64:", in, "x", out); }
 
+// int8 weights: each output channel (a row of PyTorch's [out, in] weight) quantised as activations are.
+void quantize_weight(const float* weight, std::size_t out, std::size_t in, std::vector<std::int8_t>& quantized,
+                     std::vector<float>& scales) {
+  quantized.resize(out * in);
+  scales.resize(out);
+  ops::quantize_rows(weight, out, in, quantized.data(), scales.data());
+}
+
+// The weight as `precision` rounds it (bf16: as ops::to_bfloat16 rounds; int8: quantize_weight), back in fp32.
+std::vector<float> rounded_weight(Precision precision, const float* weight, std::size_t out, std::size_t in) {
+  std::vector<float> rounded(out * in);
+  if (precision == Precision::Bf16) {
+    std::vector<std::uint16_t> halves(out * in);
+    ops::to_bfloat16(weight, out * in, halves.data());
+    for (std::size_t i = 0; i < halves.size(); ++i) {
+      const std::uint32_t bits = static_cast<std::uint32_t>(halves[i]) << 16;
+      std::memcpy(&rounded[i], &bits, sizeof bits);
+    }
+  } else {
+    std::vector<std::int8_t> quantized;
+    std::vector<float> scales;
+    quantize_weight(weight, out, in, quantized, scales);
+    for (std::size_t i = 0; i < quantized.size(); ++i) rounded[i] = quantized[i] * scales[i / in];
+  }
+  return rounded;
+}
+
 }  // namespace
 
 std::string_view precision_name(Precision precision) {
@@ -91,8 +118,8 @@ Precision parse_precision(std::string_view name) {
 struct Linear::Impl {
   Precision precision;
   Activation activation = Activation::None;
-  Type source_type;
-  Type result_type;
+  Type source_type = Type::f32;  // what oneDNN multiplies: f32 (also for rounded weights), bf16 or s8
+  Type result_type = Type::f32;
   memory::desc packed_desc;
   std::shared_ptr<const void> packed_owner;
   memory packed;  // over memory packed_owner keeps alive; oneDNN only reads it
@@ -104,10 +131,22 @@ struct Linear::Impl {
   // (column scales in weight_scales) multiplied in fp16; else in ops::pack_bf16_panels' layout, on the fp32 tiles.
   // Every row count; bias in bias_values; oneDNN is not used.
   enum class Panels { None, Bf16, Half } own_panels = Panels::None;
+  // Reduced precision the CPU cannot compute well: weights rounded as the precision rounds them, kept in fp32 and
+  // multiplied with fp32 activations by oneDNN's fp32 matmul, at fp32's speed and memory (rather than an error or
+  // worse results on a laptop's CPU).  bf16 without AVX-512 (no bf16 matmul in oneDNN either): the bf16 tiles'
+  // products.  int8 without AVX512_VNNI: there oneDNN's int8 products keep 7 bits of each weight to spare 16-bit
+  // sums from overflow, cosine 0.980 to fp32 on the fixtures against 0.99+ with VNNI.
+  bool rounded_weights_in_fp32 = false;
   std::span<const std::byte> panel_bytes;
   mutable std::mutex mutex;
   // By row count and result type (bf16 layers write fp32 or bf16).
   mutable std::unordered_map<memory::dim, dnnl::matmul> primitives;
+
+  // The packed weights' layout name, for the packed-weight cache.
+  std::string layout_name() const {
+    const std::string layout = describe_layout(packed_desc);
+    return rounded_weights_in_fp32 && !layout.empty() ? cat(precision_name(precision), "-rounded:", layout) : layout;
+  }
 
   dnnl::matmul primitive(memory::dim rows, std::size_t in, std::size_t out, Type result) const {
     const memory::dim key = rows * 2 + (result == Type::bf16 ? 1 : 0);
@@ -121,7 +160,7 @@ struct Linear::Impl {
                                         Type result_type) const {
     const memory::desc source({rows, static_cast<memory::dim>(in)}, source_type, Tag::ab);
     const memory::desc result({rows, static_cast<memory::dim>(out)}, result_type, Tag::ab);
-    if (precision == Precision::Int8) return {dnnl::matmul::desc(source, weights, result), cpu_engine()};
+    if (source_type == Type::s8) return {dnnl::matmul::desc(source, weights, result), cpu_engine()};
     const memory::desc bias_desc({1, static_cast<memory::dim>(out)}, Type::f32, Tag::ab);
     dnnl::primitive_attr attributes;
     if (activation == Activation::GeluErf) {
@@ -141,17 +180,27 @@ struct Linear::Impl {
       bias_values.assign(bias_data, bias_data + out);
       return;
     }
-    source_type = precision == Precision::Fp32 ? Type::f32 : precision == Precision::Bf16 ? Type::bf16 : Type::s8;
-    result_type = precision == Precision::Int8 ? Type::s32 : Type::f32;
-    const memory::desc any({static_cast<memory::dim>(in), static_cast<memory::dim>(out)}, source_type, Tag::any);
-    try {
+    rounded_weights_in_fp32 = precision == Precision::Int8 && !ops::has_int8_dots();
+    source_type = precision == Precision::Fp32 || rounded_weights_in_fp32 ? Type::f32
+                  : precision == Precision::Bf16                          ? Type::bf16
+                                                                          : Type::s8;
+    result_type = source_type == Type::s8 ? Type::s32 : Type::f32;
+    const auto choose_layout = [&] {
+      const memory::desc any({static_cast<memory::dim>(in), static_cast<memory::dim>(out)}, source_type, Tag::any);
       packed_desc = describe(256, in, out, any, result_type).weights_desc();
+    };
+    try {
+      choose_layout();
     } catch (const dnnl::error& e) {
-      fail("precision ", precision_name(precision), " is not supported on this CPU (oneDNN: ", e.what(),
-           "); use --precision fp32");
+      if (precision != Precision::Bf16)
+        fail("precision ", precision_name(precision), " is not supported on this CPU (oneDNN: ", e.what(),
+             "); use --precision fp32");
+      rounded_weights_in_fp32 = true;
+      source_type = Type::f32;
+      choose_layout();
     }
     if (precision == Precision::Fp32 && ops::has_fp32_tiles()) panel_stride = ksearch::panel_stride(packed_desc);
-    if (precision == Precision::Int8) {
+    if (source_type == Type::s8) {
       bias_values.assign(bias_data, bias_data + out);
     } else {
       bias = memory({{1, static_cast<memory::dim>(out)}, Type::f32, Tag::ab}, cpu_engine());
@@ -164,7 +213,7 @@ struct Linear::Impl {
   void multiply_bf16(const std::uint16_t* x, std::size_t rows, std::size_t in, std::size_t out, Type result,
                      void* y) const {
     if (precision != Precision::Bf16) fail("bfloat16 activations given to a ", precision_name(precision), " layer");
-    if (own_panels != Panels::None)
+    if (source_type != Type::bf16)
       fail("bfloat16 activations given to a bf16 layer that takes fp32 ones on this CPU");
     if (rows == 0) return;
     const memory::dim padded = padded_rows(rows);
@@ -215,21 +264,16 @@ Linear::Linear(const float* weight, const float* bias, std::size_t out, std::siz
 
   // PyTorch's [out, in] row-major weight is the matmul's K×N weight in column-major ("ba") order.
   const auto k = static_cast<memory::dim>(in), n = static_cast<memory::dim>(out);
-  if (precision == Precision::Int8) {
-    impl.weight_scales.resize(out);
-    std::vector<std::int8_t> quantized(out * in);
-    for (std::size_t o = 0; o < out; ++o) {
-      float max = 0;
-      for (std::size_t i = 0; i < in; ++i) max = std::max(max, std::abs(weight[o * in + i]));
-      const float scale = max > 0 ? max / 127.0f : 1.0f;
-      impl.weight_scales[o] = scale;
-      for (std::size_t i = 0; i < in; ++i)
-        quantized[o * in + i] = static_cast<std::int8_t>(std::lround(weight[o * in + i] / scale));
-    }
+  if (impl.source_type == Type::s8) {
+    std::vector<std::int8_t> quantized;
+    quantize_weight(weight, out, in, quantized, impl.weight_scales);
     memory plain_memory({{k, n}, Type::s8, Tag::ba}, cpu_engine(), quantized.data());
     dnnl::reorder(plain_memory, impl.packed).execute(stream, plain_memory, impl.packed);
   } else {
-    memory plain_memory({{k, n}, Type::f32, Tag::ba}, cpu_engine(), const_cast<float*>(weight));
+    std::vector<float> rounded =
+        impl.rounded_weights_in_fp32 ? rounded_weight(precision, weight, out, in) : std::vector<float>();
+    memory plain_memory({{k, n}, Type::f32, Tag::ba}, cpu_engine(),
+                        impl.rounded_weights_in_fp32 ? rounded.data() : const_cast<float*>(weight));
     dnnl::reorder(plain_memory, impl.packed).execute(stream, plain_memory, impl.packed);
   }
   stream.wait();
@@ -255,8 +299,8 @@ Linear::Linear(PackedWeights packed, const float* bias, std::size_t out, std::si
     impl.packed_owner = std::move(packed.owner);
     return;
   }
-  const std::size_t scale_count = precision == Precision::Int8 ? out : 0;
-  const std::string layout = describe_layout(impl.packed_desc);
+  const std::size_t scale_count = impl.source_type == Type::s8 ? out : 0;
+  const std::string layout = impl.layout_name();
   if (layout.empty() || packed.layout != layout || packed.bytes.size() != impl.packed_desc.get_size() ||
       packed.scales.size() != scale_count)
     fail("packed ", precision_name(precision), " weights (", packed.bytes.size(), " bytes, ", packed.scales.size(),
@@ -268,7 +312,7 @@ Linear::Linear(PackedWeights packed, const float* bias, std::size_t out, std::si
 }
 
 bool Linear::takes_bf16_activations() const {
-  return impl_->precision == Precision::Bf16 && impl_->own_panels == Impl::Panels::None;
+  return impl_->own_panels == Impl::Panels::None && impl_->source_type == Type::bf16;
 }
 
 PackedWeights Linear::packed() const {
@@ -278,7 +322,7 @@ PackedWeights Linear::packed() const {
   if (impl.own_panels == Impl::Panels::Bf16) return {impl.panel_bytes, {}, bf16_panels_layout(in_, out_), impl.packed_owner};
   return {{static_cast<const std::byte*>(impl.packed.get_data_handle()), impl.packed_desc.get_size()},
           impl.weight_scales,
-          describe_layout(impl.packed_desc),
+          impl.layout_name(),
           impl.packed_owner};
 }
 
@@ -304,7 +348,7 @@ void Linear::forward(const float* x, std::size_t rows, float* y) const {
                      static_cast<const float*>(impl.bias.get_data_handle()), impl.activation == Activation::GeluErf, y);
     return;
   }
-  if (impl.precision == Precision::Bf16) {
+  if (impl.source_type == Type::bf16) {
     memory converted({{static_cast<memory::dim>(rows), static_cast<memory::dim>(in_)}, Type::bf16, Tag::ab},
                      cpu_engine());
     auto* values = static_cast<std::uint16_t*>(converted.get_data_handle());
@@ -319,7 +363,7 @@ void Linear::forward(const float* x, std::size_t rows, float* y) const {
   dnnl::stream stream(cpu_engine());
   const std::size_t extra = static_cast<std::size_t>(padded) - rows;
 
-  if (impl.precision == Precision::Fp32) {
+  if (impl.source_type == Type::f32) {
     // Padding rows come from a scratch copy only when needed (the caller's buffers hold exactly `rows`).
     std::vector<float> source_copy, result_copy;
     const float* source = x;

@@ -7,9 +7,12 @@
 //         where those dot products outrun fp32 FMAs (ops::bf16_dots_are_fast); elsewhere, with AVX512-FP16, weights
 //         and activations in fp16 scaled by powers of two, fp16 FMAs summing 128 terms before fp32 (twice the fp32
 //         FMAs' work, at least bf16's accuracy); elsewhere bf16 weights widened to fp32 in registers, fp32
-//         activations, fp32 FMAs on our own tiles.  Half the weight memory of fp32 in every case
+//         activations, fp32 FMAs on our own tiles: half the weight memory of fp32 in each of these.  Without
+//         AVX-512 (no bf16 matmul in oneDNN either) weights rounded to bfloat16 times fp32 activations on oneDNN's
+//         fp32 matmul: the tiles' results at fp32's speed and memory
 //   int8  weights quantised per output channel, activations per row on the fly (dynamic), int32 accumulation
-//         (AVX512_VNNI); results rescaled to fp32
+//         (AVX512_VNNI); results rescaled to fp32.  Without AVX512_VNNI the quantised weights, kept in fp32, times
+//         fp32 activations on oneDNN's fp32 matmul (its int8 products there keep only 7 bits of each weight)
 #pragma once
 
 #include <cstddef>

@@ -140,6 +140,11 @@ KSEARCH_VECTOR_CLONES void rescale_row(const std::int32_t* sums, std::size_t col
 
 }  // namespace
 
+bool has_int8_dots() {
+  static const bool has = __builtin_cpu_supports("avx512vnni") != 0;
+  return has;
+}
+
 void quantize_rows(const float* x, std::size_t rows, std::size_t width, std::int8_t* q, float* scales) {
 #pragma omp parallel for num_threads(thread_count()) schedule(static) if (rows * width > kParallelThreshold)
   for (std::size_t r = 0; r < rows; ++r) quantize_row(x + r * width, width, q + r * width, scales + r);

@@ -126,6 +126,8 @@ void tanh_inplace(float* x, std::size_t count);
 void l2_normalize_rows(float* x, std::size_t rows, std::size_t width);
 
 // int8 dynamic quantisation: each row of x[rows, width] gets scale = max|row| / 127 and q = round(x / scale).
+// int8 layers multiply on oneDNN's int8 products only where the CPU has AVX512_VNNI (has_int8_dots()).
+bool has_int8_dots();
 void quantize_rows(const float* x, std::size_t rows, std::size_t width, std::int8_t* q, float* scales);
 
 // y[r, c] = sums[r, c] · row_scales[r] · column_scales[c] + bias[c]  (int8 products back to fp32), then the exact

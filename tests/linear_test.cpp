@@ -33,8 +33,9 @@ TEST(Linear, RepackedWeightsGiveTheSameResults) {
       const Linear packed_now(weight.data(), bias.data(), out, in, precision, Activation::GeluErf);
       const PackedWeights packed = packed_now.packed();
       EXPECT_FALSE(packed.layout.empty());
-      // Scales per output column: int8's, and the fp16 kernel's powers of two.
-      const bool scaled = precision == Precision::Int8 || (precision == Precision::Bf16 && kernel == "fp16");
+      // Scales per output column: int8's on its dot products, and the fp16 kernel's powers of two.
+      const bool scaled = (precision == Precision::Int8 && ops::has_int8_dots()) ||
+                          (precision == Precision::Bf16 && kernel == "fp16");
       EXPECT_EQ(packed.scales.size(), scaled ? out : 0) << precision_name(precision) << " kernel " << kernel;
       const Linear reused(packed, bias.data(), out, in, precision, Activation::GeluErf);
       EXPECT_EQ(run(packed_now, x, rows), run(reused, x, rows)) << precision_name(precision) << " kernel " << kernel;
@@ -69,17 +70,19 @@ TEST(Linear, PackedWeightsOfAnotherLayoutAreRejected) {
     }
 }
 
-// bf16 where the CPU's bf16 dot products are slow: the weights rounded to bf16 and multiplied exactly with fp32
-// activations, for a query's rows and a batch's, with and without the fused GELU.  Such a layer takes no bf16
+// bf16 where the CPU's bf16 dot products are slow or missing: the weights rounded to bf16 and multiplied exactly
+// with fp32 activations, for a query's rows and a batch's, with and without the fused GELU; on our fp32 tiles in half
+// the fp32 weights' memory with AVX-512, on oneDNN's fp32 matmul without it.  Such a layer takes no bf16
 // activations (the encoder does not chain bf16 there).
-TEST(Linear, Bf16OnFp32TilesIsTheExactProductOfTheRoundedWeights) {
-  if (!ops::has_fp32_tiles()) GTEST_SKIP() << "this CPU has no AVX-512F (bf16 layers use oneDNN)";
+TEST(Linear, Bf16WithoutBf16DotsIsTheExactProductOfTheRoundedWeights) {
   const testing::ScopedBf16Kernel kernel("tiles");
   constexpr std::size_t out = 100, in = 70;
   const auto weight = random_values(out * in, 21), bias = random_values(out, 22);
   for (const Activation activation : {Activation::None, Activation::GeluErf}) {
     const Linear layer(weight.data(), bias.data(), out, in, Precision::Bf16, activation);
-    EXPECT_EQ(layer.packed().bytes.size(), ops::bf16_panels_size(in, out) * 2) << "half the fp32 weights' memory";
+    if (ops::has_fp32_tiles()) {
+      EXPECT_EQ(layer.packed().bytes.size(), ops::bf16_panels_size(in, out) * 2) << "half the fp32 weights' memory";
+    }
     for (const std::size_t rows : {1, 16, 17, 70}) {
       const auto x = random_values(rows * in, static_cast<unsigned>(rows + 30));
       const std::vector<float> y = run(layer, x, rows);
@@ -95,6 +98,40 @@ TEST(Linear, Bf16OnFp32TilesIsTheExactProductOfTheRoundedWeights) {
     const std::vector<std::uint16_t> x_rounded(in, 0);
     std::vector<float> y(out);
     EXPECT_THROW(layer.forward(x_rounded.data(), 1, y.data()), Error);
+  }
+}
+
+// int8: the exact product of the weights quantised per output channel (max / 127, round half to even) with the
+// activations quantised per row the same way, on VNNI; without VNNI with the fp32 activations themselves (the
+// rounded weights on oneDNN's fp32 matmul).  For a query's rows and a batch's, with and without the fused GELU.
+TEST(Linear, Int8IsTheProductOfTheQuantisedWeights) {
+  constexpr std::size_t out = 40, in = 70;
+  const auto weight = random_values(out * in, 41), bias = random_values(out, 42);
+  // Each row of `values` as quantize_rows rounds it, back in fp32.
+  const auto quantised = [](std::vector<float> values, std::size_t width) {
+    for (std::size_t first = 0; first < values.size(); first += width) {
+      float max = 0;
+      for (std::size_t i = 0; i < width; ++i) max = std::max(max, std::abs(values[first + i]));
+      const float scale = max > 0 ? max / 127.0f : 1.0f;
+      for (std::size_t i = 0; i < width; ++i) values[first + i] = std::nearbyint(values[first + i] / scale) * scale;
+    }
+    return values;
+  };
+  const std::vector<float> weight_q = quantised(weight, in);
+  for (const Activation activation : {Activation::None, Activation::GeluErf}) {
+    const Linear layer(weight.data(), bias.data(), out, in, Precision::Int8, activation);
+    for (const std::size_t rows : {1, 16, 40}) {
+      const auto x = random_values(rows * in, static_cast<unsigned>(rows + 50));
+      const std::vector<float> x_used = ops::has_int8_dots() ? quantised(x, in) : x;
+      const std::vector<float> y = run(layer, x, rows);
+      for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t o = 0; o < out; ++o) {
+          double expected = bias[o];
+          for (std::size_t i = 0; i < in; ++i) expected += static_cast<double>(x_used[r * in + i]) * weight_q[o * in + i];
+          if (activation == Activation::GeluErf) expected = 0.5 * expected * (1.0 + std::erf(expected / std::sqrt(2.0)));
+          ASSERT_NEAR(y[r * out + o], expected, 1e-4) << rows << " rows, at " << r << "," << o;
+        }
+    }
   }
 }
 
@@ -154,8 +191,8 @@ TEST(Linear, Bf16OnFp16IsTheProductToFp16Rounding) {
 // layer, and a bf16 output that is the fp32 output rounded (to one bf16 step: the kernel may sum in another order).
 // Row counts padded for oneDNN (3), exact (8) and beyond the padding range (70); with and without the fused GELU.
 TEST(Linear, Bf16ActivationsGiveTheResultsOfConvertedInputs) {
-  if (!ops::has_bf16_gemm() && ops::has_fp32_tiles()) GTEST_SKIP() << "bf16 layers take fp32 activations on this CPU";
-  const testing::ScopedBf16Kernel kernel(ops::has_bf16_gemm() ? "dots" : "tiles");
+  if (!ops::has_bf16_gemm()) GTEST_SKIP() << "this CPU has no AVX512_BF16: bf16 layers take fp32 activations";
+  const testing::ScopedBf16Kernel kernel("dots");
   constexpr std::size_t out = 72, in = 48;
   const auto weight = random_values(out * in, 11), bias = random_values(out, 12);
   for (const Activation activation : {Activation::None, Activation::GeluErf}) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -26,6 +27,17 @@ std::vector<std::uint16_t> random_bf16(std::size_t count, unsigned seed) {
 
 // Every shape edge: single elements, odd k (a padded pair), n off the 16-column blocks, m off the 8-row tiles,
 // B given either way round, with and without row scales.
+// Under qemu-user's emulated CPUs (tests/CMakeLists.txt sets KSEARCH_EMULATED_CPU) none of the AVX-512 kernels may be
+// chosen, or those runs would test nothing new.
+TEST(CpuFeatures, AnEmulatedCpuWithoutAvx512GetsNoAvx512Kernel) {
+  const char* cpu = std::getenv("KSEARCH_EMULATED_CPU");
+  if (cpu == nullptr) GTEST_SKIP() << "not under an emulated CPU";
+  EXPECT_FALSE(ops::has_fp32_tiles()) << cpu;
+  EXPECT_FALSE(ops::has_fp16_gemm()) << cpu;
+  EXPECT_FALSE(ops::has_bf16_gemm()) << cpu;
+  EXPECT_FALSE(ops::has_int8_dots()) << cpu;
+}
+
 TEST(Bf16Gemm, MatchesExactProductsOfTheRoundedInputs) {
   if (!ops::has_bf16_gemm()) GTEST_SKIP() << "this CPU has no AVX512_BF16 (the encoder uses fp32 attention here)";
   struct Shape {
@@ -106,6 +118,7 @@ std::vector<std::uint16_t> expect_softmax(HalfSoftmax softmax, float (*decode)(s
 }
 
 TEST(SoftmaxBf16, ExponentialsInBf16AndInverseSums) {
+  if (!ops::has_bf16_gemm()) GTEST_SKIP() << "this CPU has no AVX512_BF16 (the encoder uses fp32 attention here)";
   const std::size_t width = 35, ldy = 36;
   const auto y = expect_softmax(ops::softmax_rows_bf16, from_bf16, 1.0 / 128, width, ldy);  // 8 significant bits
   for (std::size_t r = 0; r < 3; ++r) EXPECT_EQ(y[r * ldy + width], 0) << "the odd width is padded to a zero pair";

@@ -79,9 +79,9 @@ class ScopedEnvironment {
   std::optional<std::string> old_;
 };
 
-// The bf16 kernels this CPU can run, by name: "tiles" (bf16 weights on the fp32 tiles, or oneDNN without AVX-512)
-// everywhere, "fp16" (AVX512-FP16 FMAs) and "dots" (AVX512_BF16 dot products) where the CPU has them; so every bf16
-// kernel is tested wherever it exists, whichever the CPU's measurement picks.
+// The bf16 kernels this CPU can run, by name: "tiles" (bf16 weights on the fp32 tiles; without AVX-512, rounded
+// weights on oneDNN's fp32 matmul) everywhere, "fp16" (AVX512-FP16 FMAs) and "dots" (AVX512_BF16 dot products) where
+// the CPU has them; so every bf16 kernel is tested wherever it exists, whichever the CPU's measurement picks.
 std::vector<std::string> bf16_kernels();
 
 // Selects one of bf16_kernels() (through KSEARCH_BF16_DOTS and KSEARCH_FP16) while it lives.
