@@ -10,7 +10,8 @@ namespace ksearch {
 struct FusedHit {
   std::int64_t id;
   double score;
-  std::size_t best_rank;  // smallest rank over the lists (ties broken by it, then by id)
+  std::size_t best_rank;  // smallest rank over the lists: equal scores go by it,
+  std::size_t best_list;  // then by the list that gave it (earlier first): an order free of ids
 };
 
 // Fuses ranked id lists (best first); ids missing from a list contribute nothing for it.

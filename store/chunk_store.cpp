@@ -316,9 +316,18 @@ std::vector<ChunkRecord> ChunkStore::chunks_of_file(std::int64_t file_id) const 
 
 std::vector<LexicalHit> ChunkStore::lexical_search(const std::string& match_expression, std::size_t limit) const {
   if (match_expression.empty()) return {};
+  // Equal scores go in path and position order, not in chunk-id order: ids follow the indexing history, and the
+  // same folder should rank the same however it came to be indexed.  Ties are common (short chunks matching one
+  // bigram once: 65% of the KorQuAD bench's queries have some in their top 51), so this is the one query, not a
+  // fallback; only the matches scoring at least the `limit`-th score are joined to their paths.  Cost on that bench:
+  // 0.1-0.5 ms a query over ranking by score and chunk id (1.6-1.9 ms p50).
   auto statement = db_->prepare(
-      "SELECT rowid, ksearch_bm25(chunks_fts, 0.9, 0.4) AS score FROM chunks_fts WHERE chunks_fts MATCH ?1 "
-      "ORDER BY score DESC, rowid LIMIT ?2");
+      "WITH matches AS MATERIALIZED (SELECT rowid AS id, ksearch_bm25(chunks_fts, 0.9, 0.4) AS score "
+      "FROM chunks_fts WHERE chunks_fts MATCH ?1), "
+      "cutoff AS (SELECT score FROM matches ORDER BY score DESC LIMIT 1 OFFSET ?2 - 1) "
+      "SELECT m.id, m.score FROM matches m JOIN chunks c ON c.id = m.id JOIN files f ON f.id = c.file_id "
+      "WHERE m.score >= coalesce((SELECT score FROM cutoff), -9e999) "
+      "ORDER BY m.score DESC, f.path, c.ordinal LIMIT ?2");
   statement.bind(1, match_expression).bind(2, static_cast<std::int64_t>(limit));
   std::vector<LexicalHit> hits;
   while (statement.step()) hits.push_back({statement.column_int(0), statement.column_double(1)});

@@ -107,6 +107,7 @@ class ChunkStore {
 
   std::vector<ChunkRecord> chunks(std::span<const std::int64_t> ids) const;
   std::vector<ChunkRecord> chunks_of_file(std::int64_t file_id) const;
+  // The `limit` best BM25 matches, best first; equal scores in path order, then position in the file.
   std::vector<LexicalHit> lexical_search(const std::string& match_expression, std::size_t limit) const;
 
   // Vectors with generation > `after`, in chunk id order: callback(ids, vectors) per batch.

@@ -113,6 +113,35 @@ TEST(ChunkStore, ReplaceSearchRemoveAndGenerations) {
   EXPECT_EQ(store.chunks_without_vectors(), 0);
 }
 
+TEST(ChunkStore, EqualLexicalScoresGoInPathOrderNotIdOrder) {
+  testing::TempDir dir;
+  ChunkStore store(dir / "index.db", true);
+  IndexSettings settings;
+  settings.model_id = "m";
+  settings.dimension = 2;
+  store.save_settings(settings);
+  // Indexed in reverse path order, so chunk ids run against the paths; the same text scores the same everywhere.
+  for (const char* path : {"d.txt", "c.txt", "b.txt", "a.txt"}) {
+    std::vector<FileUpdate> update = {file_with_chunks(path, {"서울 이야기", "서울 이야기"}, 2)};
+    store.replace_files(update, 2);
+  }
+  std::vector<FileUpdate> better = {file_with_chunks("z.txt", {"서울 서울 서울"}, 2)};
+  store.replace_files(better, 2);
+  const auto order = [&](std::size_t limit) {
+    std::vector<std::string> out;
+    for (const auto& hit : store.lexical_search(fts_match_expression("서울"), limit)) {
+      const auto chunk = store.chunks(std::vector<std::int64_t>{hit.chunk_id});
+      out.push_back(chunk.at(0).path + "#" + std::to_string(chunk.at(0).ordinal));
+    }
+    return out;
+  };
+  // The cut at `limit` falls among equal scores: the earliest paths are the ones kept.
+  EXPECT_EQ(order(4), (std::vector<std::string>{"z.txt#0", "a.txt#0", "a.txt#1", "b.txt#0"}));
+  EXPECT_EQ(order(20).size(), 9u);
+  EXPECT_EQ(order(20).back(), "d.txt#1");
+  EXPECT_TRUE(order(0).empty());
+}
+
 TEST(ChunkStore, RefusesOtherFormatsAndForeignFiles) {
   testing::TempDir dir;
   {
