@@ -170,13 +170,17 @@ KSEARCH_BF16_TARGET void pack_rows(const std::uint16_t* b, std::size_t k, std::s
   }
 }
 
-// Seconds for a fixed number of independent vdpbf16ps (Dots) or vfmadd231ps: twelve accumulator chains, more than
-// latency × issue width on any CPU, so the loop measures throughput.
+// Seconds for a fixed number of independent vdpbf16ps (Dots) or vfmadd231ps: sixteen accumulator chains, more than
+// latency × issue width on any CPU, so the loop measures throughput.  Each chain starts from its own value: chains
+// that all started from zero were one computation to GCC, which kept one chain and so timed the instructions'
+// latencies (on Zen 5 the dot product's is 1.5× the FMA's, and bf16 lost its dot products there at the same
+// throughput as the FMA).
 template <bool Dots>
 KSEARCH_BF16_TARGET double seconds_for_chains() {
   constexpr int kIterations = 1024;
-  __m512 sums[12];
-  KSEARCH_UNROLL for (auto& sum : sums) sum = _mm512_setzero_ps();
+  __m512 sums[16];
+  float value = 0;
+  KSEARCH_UNROLL for (auto& sum : sums) sum = _mm512_set1_ps(value++);
   const __m512 x = _mm512_set1_ps(1e-3f);
   const auto pairs = (__m512bh)_mm512_set1_epi32(0x3a833a83);  // bf16 pairs of ~1e-3
   const auto start = std::chrono::steady_clock::now();
