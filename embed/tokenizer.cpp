@@ -96,8 +96,10 @@ Tokenizer Tokenizer::load(const std::filesystem::path& model_dir) {
   const int space_piece = tokenizer.processor_->PieceToId("\xE2\x96\x81");  // "▁"
   tokenizer.space_piece_id_ =
       space_piece == tokenizer.processor_->unk_id() ? kUnk : static_cast<TokenId>(space_piece + 1);
-  tokenizer.fingerprint_ =
-      sha256_hex(model_bytes + (tokenizer.trailing_space_token_ ? "|trailing-space" : "|strip")).substr(0, 16);
+  Digest fingerprint;
+  fingerprint.update(model_bytes);
+  fingerprint.update(tokenizer.trailing_space_token_ ? "|trailing-space" : "|strip");
+  tokenizer.fingerprint_ = fingerprint.hex().substr(0, 16);
   return tokenizer;
 }
 
