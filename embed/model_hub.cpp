@@ -1,6 +1,7 @@
 #include "embed/model_hub.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -84,47 +85,87 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
   return bytes;
 }
 
+// libcurl is opened on the first download rather than linked: with its TLS, Kerberos, LDAP and SSH libraries it made
+// every ksearch process load 25 more shared libraries, ~14 ms of dynamic loading (an empty program linking
+// ksearch's libraries started in 50 ms, 36 ms without libcurl's), while only model downloads use it.
+struct CurlApi {
+  decltype(&curl_easy_init) easy_init;
+  decltype(&curl_easy_setopt) easy_setopt;
+  decltype(&curl_easy_perform) easy_perform;
+  decltype(&curl_easy_getinfo) easy_getinfo;
+  decltype(&curl_easy_strerror) easy_strerror;
+  decltype(&curl_easy_cleanup) easy_cleanup;
+  decltype(&curl_slist_append) slist_append;
+  decltype(&curl_slist_free_all) slist_free_all;
+};
+
+const CurlApi& curl_api() {
+  static const CurlApi api = [] {
+    constexpr const char* kLibrary = "libcurl.so.4";
+    void* library = ::dlopen(kLibrary, RTLD_NOW | RTLD_LOCAL);
+    if (library == nullptr)
+      fail("downloading a model needs libcurl (", kLibrary, ", Debian package libcurl4): ", ::dlerror());
+    const auto bind = [&]<typename Function>(Function& function, const char* name) {
+      function = reinterpret_cast<Function>(::dlsym(library, name));
+      if (function == nullptr) fail(kLibrary, " has no ", name, " (libcurl too old?)");
+    };
+    CurlApi loaded{};
+    decltype(&curl_global_init) global_init = nullptr;
+    bind(global_init, "curl_global_init");
+    bind(loaded.easy_init, "curl_easy_init");
+    bind(loaded.easy_setopt, "curl_easy_setopt");
+    bind(loaded.easy_perform, "curl_easy_perform");
+    bind(loaded.easy_getinfo, "curl_easy_getinfo");
+    bind(loaded.easy_strerror, "curl_easy_strerror");
+    bind(loaded.easy_cleanup, "curl_easy_cleanup");
+    bind(loaded.slist_append, "curl_slist_append");
+    bind(loaded.slist_free_all, "curl_slist_free_all");
+    if (const CURLcode code = global_init(CURL_GLOBAL_DEFAULT); code != CURLE_OK)
+      fail("libcurl initialisation failed: ", loaded.easy_strerror(code));
+    return loaded;
+  }();
+  return api;
+}
+
 class Http {
  public:
-  Http(std::string token) : token_(std::move(token)) {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  }
+  Http(std::string token) : token_(std::move(token)), curl_(curl_api()) {}
 
   // GET (or HEAD) `url`; the body goes to `sink` when given, appended from `offset` with a Range request.
   Response request(const std::string& url, bool head, std::FILE* sink = nullptr, std::uint64_t offset = 0,
                    std::uint64_t total = 0, const std::function<void(std::uint64_t, std::uint64_t)>* progress = nullptr) {
     Response response;
-    CURL* curl = curl_easy_init();
+    CURL* curl = curl_.easy_init();
     if (curl == nullptr) fail("libcurl initialisation failed");
     Transfer transfer{&response, sink, 0, 0, offset, total, progress};
     curl_slist* headers = nullptr;
-    headers = curl_slist_append(headers, "User-Agent: ksearch/0.1 (+libcurl)");
-    if (!token_.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + token_).c_str());
-    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, head ? 0L : 1L);
-    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
-    curl_easy_setopt(curl, CURLOPT_NOBODY, head ? 1L : 0L);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);  // abort stalled transfers (< 1 KiB/s for 60 s)
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 60L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    if (offset > 0) curl_easy_setopt(curl, CURLOPT_RESUME_FROM_LARGE, static_cast<curl_off_t>(offset));
-    const CURLcode code = curl_easy_perform(curl);
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
-    if (code != CURLE_OK) response.error = curl_easy_strerror(code);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
+    headers = curl_.slist_append(headers, "User-Agent: ksearch/0.1 (+libcurl)");
+    if (!token_.empty()) headers = curl_.slist_append(headers, ("Authorization: Bearer " + token_).c_str());
+    curl_.easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_.easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_.easy_setopt(curl, CURLOPT_FOLLOWLOCATION, head ? 0L : 1L);
+    curl_.easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
+    curl_.easy_setopt(curl, CURLOPT_NOBODY, head ? 1L : 0L);
+    curl_.easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_.easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
+    curl_.easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_.easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
+    curl_.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
+    curl_.easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);  // abort stalled transfers (< 1 KiB/s for 60 s)
+    curl_.easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 60L);
+    curl_.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    if (offset > 0) curl_.easy_setopt(curl, CURLOPT_RESUME_FROM_LARGE, static_cast<curl_off_t>(offset));
+    const CURLcode code = curl_.easy_perform(curl);
+    curl_.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+    if (code != CURLE_OK) response.error = curl_.easy_strerror(code);
+    curl_.slist_free_all(headers);
+    curl_.easy_cleanup(curl);
     return response;
   }
 
  private:
   std::string token_;
+  const CurlApi& curl_;
 };
 
 std::string strip_quotes(std::string value) {

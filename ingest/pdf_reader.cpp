@@ -1,26 +1,22 @@
-// PDF: text per page via poppler-cpp, rebuilt from word boxes in reading order.  Lines that wrap inside a paragraph
-// are joined; when a Korean word was split by the layout (a Hangul syllable ends one line and another starts the
-// next), the parts are joined without a space.  Pages without extractable text (scans) are reported.
-#include <poppler/cpp/poppler-document.h>
-#include <poppler/cpp/poppler-global.h>
-#include <poppler/cpp/poppler-page.h>
+// PDF: text per page from the word boxes poppler finds (through the PDF plugin, ingest/pdf_words.h), rebuilt in
+// reading order.  Lines that wrap inside a paragraph are joined; when a Korean word was split by the layout (a Hangul
+// syllable ends one line and another starts the next), the parts are joined without a space.  Pages without
+// extractable text (scans) are reported.
+#include <dlfcn.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
-#include <memory>
-#include <mutex>
+#include <filesystem>
+#include <vector>
 
+#include "base/error.h"
 #include "base/utf8.h"
+#include "ingest/pdf_words.h"
 #include "ingest/readers.h"
 
 namespace ksearch {
 namespace {
-
-struct Word {
-  std::string text;
-  double left, top, right, bottom;
-  bool space_after;
-};
 
 struct Line {
   std::string text;
@@ -41,10 +37,10 @@ char32_t last_char(std::string_view text) {
 
 bool is_syllable(char32_t c) { return c >= 0xAC00 && c <= 0xD7A3; }
 
-std::vector<Line> build_lines(const std::vector<Word>& words) {
+std::vector<Line> build_lines(const std::vector<PdfWord>& words) {
   std::vector<Line> lines;
   for (std::size_t i = 0; i < words.size(); ++i) {
-    const Word& word = words[i];
+    const PdfWord& word = words[i];
     const double center = (word.top + word.bottom) / 2;
     const bool same_line = !lines.empty() && center > lines.back().top && center < lines.back().bottom &&
                            word.left >= lines.back().right - (word.bottom - word.top);
@@ -91,34 +87,50 @@ std::string reflow(const std::vector<Line>& lines) {
   return out;
 }
 
+// The plugin: installed beside the binary (<prefix>/bin/ksearch, <prefix>/lib/ksearch/), else the build tree's.
+// Loaded once; a PDF met without it is skipped with the reason, and the other files are read.
+ReadPdfWords pdf_plugin() {
+  static const ReadPdfWords read = []() -> ReadPdfWords {
+    std::vector<std::filesystem::path> candidates;
+    std::error_code error;
+    const std::filesystem::path executable = std::filesystem::read_symlink("/proc/self/exe", error);
+    if (!error) candidates.push_back(executable.parent_path().parent_path() / "lib" / "ksearch" / KSEARCH_PDF_PLUGIN_NAME);
+    candidates.emplace_back(KSEARCH_PDF_PLUGIN_BUILD_PATH);
+    std::string tried;
+    for (const std::filesystem::path& path : candidates) {
+      if (!std::filesystem::exists(path, error)) {
+        tried += cat(tried.empty() ? "" : "; ", "no ", path.string());
+        continue;
+      }
+      void* module = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+      if (module == nullptr) {
+        tried += cat(tried.empty() ? "" : "; ", ::dlerror());
+        continue;
+      }
+      if (void* symbol = ::dlsym(module, kReadPdfWordsSymbol)) return reinterpret_cast<ReadPdfWords>(symbol);
+      tried += cat(tried.empty() ? "" : "; ", path.string(), " has no ", kReadPdfWordsSymbol);
+    }
+    throw SkipFile(cat("PDF support is not installed (", tried, ")"));
+  }();
+  return read;
+}
+
 }  // namespace
 
 Document read_pdf(std::string_view bytes) {
-  static std::once_flag quiet;
-  std::call_once(quiet, [] { poppler::set_debug_error_function([](const std::string&, void*) {}, nullptr); });
   if (!bytes.starts_with("%PDF") && bytes.substr(0, 1024).find("%PDF") == std::string_view::npos)
     throw SkipFile("not a PDF file (no %PDF header)");
-  std::unique_ptr<poppler::document> pdf(
-      poppler::document::load_from_raw_data(bytes.data(), static_cast<int>(std::min<std::size_t>(bytes.size(), INT32_MAX))));
-  if (!pdf) throw SkipFile("damaged PDF (poppler could not open it)");
-  if (pdf->is_locked()) throw SkipFile("encrypted PDF (a password is required)");
+  PdfWords words;
+  pdf_plugin()(bytes, words);
+  if (words.status == PdfWords::Status::Damaged) throw SkipFile("damaged PDF (poppler could not open it)");
+  if (words.status == PdfWords::Status::Locked) throw SkipFile("encrypted PDF (a password is required)");
   Document document;
   document.format = "pdf";
-  for (int index = 0; index < pdf->pages(); ++index) {
-    std::unique_ptr<poppler::page> page(pdf->create_page(index));
+  for (std::size_t index = 0; index < words.pages.size(); ++index) {
     document.page_starts.push_back(document.text.size());
-    std::vector<Word> words;
-    if (page) {
-      for (const auto& box : page->text_list()) {
-        const auto utf8_bytes = box.text().to_utf8();
-        std::string text(utf8_bytes.begin(), utf8_bytes.end());
-        if (text.empty()) continue;
-        const auto r = box.bbox();
-        words.push_back({utf8::sanitize(text), r.left(), r.top(), r.right(), r.bottom(), box.has_space_after()});
-      }
-    }
-    const std::string text = reflow(build_lines(words));
-    if (utf8::length(text) < 2) document.empty_pages.push_back(index + 1);
+    for (PdfWord& word : words.pages[index]) word.text = utf8::sanitize(word.text);
+    const std::string text = reflow(build_lines(words.pages[index]));
+    if (utf8::length(text) < 2) document.empty_pages.push_back(static_cast<int>(index) + 1);
     document.text += text;
     document.text += '\n';
   }

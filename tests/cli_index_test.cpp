@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <random>
 #include <set>
@@ -38,6 +39,20 @@ void write_corpus(const fs::path& root) {
 Json json_of(const testing::CommandResult& result) {
   EXPECT_EQ(result.exit_code, 0) << result.err;
   return Json::parse(result.out);
+}
+
+// poppler and libcurl (with 60 libraries between them) are opened only when a PDF is read or a model downloaded: a
+// search or `--version` loads neither.  ldd lists what the binary needs at start.
+TEST(CliStart, NeedsNeitherPopplerNorCurlAtStart) {
+  std::FILE* pipe = ::popen(("ldd '" + std::string(KSEARCH_BINARY) + "'").c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string libraries;
+  char buffer[4096];
+  while (const std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) libraries.append(buffer, n);
+  ASSERT_EQ(::pclose(pipe), 0) << libraries;
+  EXPECT_NE(libraries.find("libsqlite3"), std::string::npos) << libraries;  // ldd did list the libraries
+  EXPECT_EQ(libraries.find("libpoppler"), std::string::npos) << libraries;
+  EXPECT_EQ(libraries.find("libcurl"), std::string::npos) << libraries;
 }
 
 TEST(CliIndex, IndexSearchEditDelete) {
