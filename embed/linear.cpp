@@ -84,10 +84,7 @@ std::vector<float> rounded_weight(Precision precision, const float* weight, std:
   if (precision == Precision::Bf16) {
     std::vector<std::uint16_t> halves(out * in);
     ops::to_bfloat16(weight, out * in, halves.data());
-    for (std::size_t i = 0; i < halves.size(); ++i) {
-      const std::uint32_t bits = static_cast<std::uint32_t>(halves[i]) << 16;
-      std::memcpy(&rounded[i], &bits, sizeof bits);
-    }
+    std::ranges::transform(halves, rounded.begin(), ops::from_bfloat16);
   } else {
     std::vector<std::int8_t> quantized;
     std::vector<float> scales;

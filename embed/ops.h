@@ -5,6 +5,7 @@
 // element-wise steps, fused loops over rows, parallel over both cores.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 
@@ -137,6 +138,8 @@ void rescale_products(const std::int32_t* sums, std::size_t rows, std::size_t co
 
 // fp32 -> bfloat16 (round to nearest even), as raw 16-bit patterns.
 void to_bfloat16(const float* x, std::size_t count, std::uint16_t* y);
+// bfloat16 -> fp32, exact: the pattern is the float's upper half.
+inline float from_bfloat16(std::uint16_t x) { return std::bit_cast<float>(static_cast<std::uint32_t>(x) << 16); }
 
 // Number of threads the parallel loops use (both cores by default; KSEARCH_THREADS overrides).
 int thread_count();

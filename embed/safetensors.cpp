@@ -7,6 +7,7 @@
 #include "base/error.h"
 #include "base/files.h"
 #include "base/json.h"
+#include "embed/ops.h"
 
 namespace ksearch {
 namespace {
@@ -118,8 +119,7 @@ std::vector<float> to_float32(const TensorView& tensor) {
       for (std::size_t i = 0; i < count; ++i) {
         std::uint16_t h;
         std::memcpy(&h, src + 2 * i, 2);
-        const std::uint32_t bits = static_cast<std::uint32_t>(h) << 16;
-        std::memcpy(&out[i], &bits, 4);
+        out[i] = ops::from_bfloat16(h);
       }
       break;
     case DType::F64:
