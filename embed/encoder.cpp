@@ -288,80 +288,112 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
   ops::add_layer_norm(x, nullptr, tokens, hidden, w.embedding_norm.gamma.data, w.embedding_norm.beta.data,
                       config_.layer_norm_eps, bf16_chain ? x_rounded.data() : nullptr);
 
-  // Each layer runs on groups of whole sequences of up to kGroupTokens tokens (a longer sequence is a group of its
-  // own), so the working buffers below are a group's size, not the batch's: a 64 × 512-token e5-small batch peaked
-  // at 652 MB with them batch-sized, 217 MB this way.  Products of 512 rows run at the speed of whole batches.
-  constexpr std::size_t kGroupTokens = 512;
-  std::vector<std::size_t> group_starts{0};  // first sequence of each group, then batch.size()
-  std::size_t group_rows = 0;                // the largest group's tokens
-  for (std::size_t s = 1; s <= batch.size(); ++s) {
-    const std::size_t rows = out.offsets[s] - out.offsets[group_starts.back()];
-    if (s == batch.size() || rows + batch[s].size() > kGroupTokens) {
-      group_rows = std::max(group_rows, rows);
-      group_starts.push_back(s);
+  // The layers run on groups of whole sequences (a sequence longer than a group's tokens is a group of its own), so
+  // the working buffers below are a group's size, not the batch's: a 64 × 512-token e5-small batch peaked at 652 MB
+  // with them batch-sized, 217 MB this way.
+  //
+  // With at least two groups per thread, each thread encodes whole groups on its own, its products and attention
+  // serial, so no thread waits on another inside a layer (e5-small 32 × 128 tokens on two threads: fp32 7% faster
+  // than splitting every product over both, bf16 3%, int8 15%); groups of 256 tokens there keep a thread's
+  // activations in its core's cache (2-4% faster than 512).  Otherwise, and for the groups left over (fewer than
+  // the threads), every product and the attention are split over all threads, on groups of 512 tokens: products of
+  // 512 rows run at the speed of whole batches, and 256 were 8-12% slower at 4 × 128.
+  constexpr std::size_t kSharedGroupTokens = 512, kThreadGroupTokens = 256;
+  const auto team = static_cast<std::size_t>(ops::thread_count());
+  std::vector<std::size_t> group_starts;  // first sequence of each group, then batch.size()
+  std::size_t group_rows = 0;             // the largest group's tokens
+  const auto form_groups = [&](std::size_t group_tokens) {
+    group_starts.assign(1, 0);
+    group_rows = 0;
+    for (std::size_t s = 1; s <= batch.size(); ++s) {
+      const std::size_t rows = out.offsets[s] - out.offsets[group_starts.back()];
+      if (s == batch.size() || rows + batch[s].size() > group_tokens) {
+        group_rows = std::max(group_rows, rows);
+        group_starts.push_back(s);
+      }
     }
+    return group_starts.size() - 1;
+  };
+  std::size_t groups = form_groups(kSharedGroupTokens);
+  std::size_t whole_groups = 0;  // groups 0 .. whole_groups-1 go to threads whole
+  if (team > 1 && groups >= 2 * team) {
+    groups = form_groups(kThreadGroupTokens);
+    whole_groups = groups - groups % team;
   }
 
-  // Row t of qkv: token t's query, key and value projections side by side (and ops::kSmallGemmColumns floats at the
-  // end, which ops::gemm_small may read past the last head's values).
   const std::size_t qkv_width = 3 * hidden;
-  std::vector<float> qkv(bf16_through_attention ? 0 : group_rows * qkv_width + ops::kSmallGemmColumns);
-  std::vector<float> context(bf16_through_attention ? 0 : group_rows * hidden);
-  std::vector<std::uint16_t> context_rounded(bf16_through_attention ? group_rows * hidden : 0);
-  std::vector<float> attention_out(group_rows * hidden), intermediate(bf16_chain ? 0 : group_rows * ffn);
-  std::vector<std::uint16_t> attention_out_rounded(bf16_chain ? group_rows * hidden : 0);
-  std::vector<std::uint16_t> intermediate_rounded(bf16_chain ? group_rows * ffn : 0);
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   // Attention scores are computed for blocks of query rows so memory stays bounded for 8k-token inputs.
   constexpr std::size_t kQueryBlock = 256;
   std::size_t longest = 0;
   for (const auto& ids : batch) longest = std::max(longest, ids.size());
-  const int threads = ops::thread_count();
   // fp32 attention on our tiles (ops::gemm_small) up to 512 tokens; longer, oneDNN's sgemm, measured 7% faster on a
   // whole 2,048-token bge-m3 input.
   constexpr std::size_t kTiledAttentionTokens = 512;
   const bool fp32_tiles = !bf16_attention && !fp16_attention && ops::has_fp32_tiles();
+  const std::size_t even_longest = (longest + 1) / 2 * 2;
+  const auto round_up = [](std::size_t value, std::size_t step) { return (value + step - 1) / step * step; };
+  // kᵀ's rows, whole tiles wide for ops::gemm_small (up to kTiledAttentionTokens) and ops::gemm_fp16 (any length).
+  const std::size_t keys_stride = fp16_attention ? round_up(longest, ops::kHalfGemmColumns)
+                                                 : round_up(std::min(longest, kTiledAttentionTokens), ops::kSmallGemmColumns);
+
+  // One attention work item's buffers.
   struct Scratch {
     std::vector<float> scores;
     std::vector<float> keys_transposed;                               // fp32 tiles and fp16 attention
     std::vector<std::uint16_t> queries, probabilities, keys, values;  // bf16 and fp16 attention (queries: fp16)
     std::vector<float> inverse_sums;                                  // bf16 and fp16 attention
   };
-  std::vector<Scratch> scratch(static_cast<std::size_t>(threads));
-  const std::size_t even_longest = (longest + 1) / 2 * 2;
-  const auto round_up = [](std::size_t value, std::size_t step) { return (value + step - 1) / step * step; };
-  // kᵀ's rows, whole tiles wide for ops::gemm_small (up to kTiledAttentionTokens) and ops::gemm_fp16 (any length).
-  const std::size_t keys_stride = fp16_attention ? round_up(longest, ops::kHalfGemmColumns)
-                                                 : round_up(std::min(longest, kTiledAttentionTokens), ops::kSmallGemmColumns);
-  for (Scratch& buffers : scratch) {
-    buffers.scores.resize(std::min(longest, kQueryBlock) * longest);
-    if (fp32_tiles || fp16_attention) buffers.keys_transposed.resize(head_dim * keys_stride);
-    if (fp16_attention) {
-      buffers.queries.resize(longest * head_dim);
-      buffers.probabilities.resize(std::min(longest, kQueryBlock) * longest);
+  // What a group's layers write, a group's size, and a Scratch for each thread its attention runs on.
+  struct Workspace {
+    // Row t of qkv: token t's query, key and value projections side by side (and ops::kSmallGemmColumns floats at
+    // the end, which ops::gemm_small may read past the last head's values).
+    std::vector<float> qkv, context, attention_out, intermediate;
+    std::vector<std::uint16_t> qkv_bf16, context_rounded, attention_out_rounded, intermediate_rounded;
+    std::vector<Scratch> scratch;
+  };
+  const auto make_workspace = [&](int attention_threads) {
+    Workspace ws;
+    ws.qkv.resize(bf16_through_attention ? 0 : group_rows * qkv_width + ops::kSmallGemmColumns);
+    ws.context.resize(bf16_through_attention ? 0 : group_rows * hidden);
+    ws.context_rounded.resize(bf16_through_attention ? group_rows * hidden : 0);
+    ws.attention_out.resize(group_rows * hidden);
+    ws.intermediate.resize(bf16_chain ? 0 : group_rows * ffn);
+    ws.attention_out_rounded.resize(bf16_chain ? group_rows * hidden : 0);
+    ws.intermediate_rounded.resize(bf16_chain ? group_rows * ffn : 0);
+    ws.qkv_bf16.resize(bf16_attention ? group_rows * qkv_width : 0);
+    ws.scratch.resize(static_cast<std::size_t>(attention_threads));
+    for (Scratch& buffers : ws.scratch) {
+      buffers.scores.resize(std::min(longest, kQueryBlock) * longest);
+      if (fp32_tiles || fp16_attention) buffers.keys_transposed.resize(head_dim * keys_stride);
+      if (fp16_attention) {
+        buffers.queries.resize(longest * head_dim);
+        buffers.probabilities.resize(std::min(longest, kQueryBlock) * longest);
+        buffers.inverse_sums.resize(std::min(longest, kQueryBlock));
+        buffers.keys.resize(head_dim * keys_stride);  // rows read to a whole block past the length, those lanes unused
+        buffers.values.resize(longest * head_dim + ops::kHalfGemmColumns);  // the last row is read a block wide
+      }
+      if (!bf16_attention) continue;
+      buffers.probabilities.resize(std::min(longest, kQueryBlock) * even_longest);
       buffers.inverse_sums.resize(std::min(longest, kQueryBlock));
-      buffers.keys.resize(head_dim * keys_stride);  // rows read to a whole block past the length, those lanes unused
-      buffers.values.resize(longest * head_dim + ops::kHalfGemmColumns);  // the last row is read a block wide
+      buffers.keys.resize(ops::bf16_packed_size(head_dim, longest));
+      buffers.values.resize(ops::bf16_packed_size(longest, head_dim));
     }
-    if (!bf16_attention) continue;
-    buffers.probabilities.resize(std::min(longest, kQueryBlock) * even_longest);
-    buffers.inverse_sums.resize(std::min(longest, kQueryBlock));
-    buffers.keys.resize(ops::bf16_packed_size(head_dim, longest));
-    buffers.values.resize(ops::bf16_packed_size(longest, head_dim));
-  }
-  std::vector<std::uint16_t> qkv_bf16(bf16_attention ? group_rows * qkv_width : 0);
+    return ws;
+  };
 
-  // Attention of a group's sequences (first_row: the first's row in x), per sequence and head: from qkv (or qkv_bf16)
-  // into context (or context_rounded), rows relative to the group.
-  const auto attend = [&](std::size_t first_sequence, std::size_t sequences, std::size_t first_row) {
+  // Attention of a group's sequences (first_row: the first's row in x), per sequence and head: from ws.qkv (or
+  // ws.qkv_bf16) into ws.context (or ws.context_rounded), rows relative to the group.
+  const auto attend = [&](Workspace& ws, std::size_t first_sequence, std::size_t sequences, std::size_t first_row) {
     // Work items: (sequence, head); the query rows go in blocks so the scores stay bounded for long inputs.
     const std::size_t items = sequences * heads;
-#pragma omp parallel for num_threads(threads) schedule(dynamic)
+    const int attention_team = static_cast<int>(ws.scratch.size());
+#pragma omp parallel for num_threads(attention_team) schedule(dynamic) if (attention_team > 1)
     for (std::size_t item = 0; item < items; ++item) {
       const std::size_t sequence = first_sequence + item / heads, column = item % heads * head_dim;
       const std::size_t begin = out.offsets[sequence] - first_row;  // in the group's rows
       const std::size_t length = out.offsets[sequence + 1] - out.offsets[sequence];
-      Scratch& buffers = scratch[static_cast<std::size_t>(omp_get_thread_num())];
+      Scratch& buffers = ws.scratch[static_cast<std::size_t>(omp_get_thread_num())];
       float* s = buffers.scores.data();
       // This head's columns in the sequence's first row: of its query (keys and values follow at +hidden, +2·hidden)
       // and of its context.
@@ -369,28 +401,28 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
       const std::size_t first = begin * hidden + column;
       if (bf16_attention) {
         const std::size_t stride = (length + 1) / 2 * 2;
-        ops::pack_bf16(true, qkv_bf16.data() + key, head_dim, length, qkv_width, buffers.keys.data());  // kᵀ
-        ops::pack_bf16(false, qkv_bf16.data() + value, length, head_dim, qkv_width, buffers.values.data());
+        ops::pack_bf16(true, ws.qkv_bf16.data() + key, head_dim, length, qkv_width, buffers.keys.data());  // kᵀ
+        ops::pack_bf16(false, ws.qkv_bf16.data() + value, length, head_dim, qkv_width, buffers.values.data());
         for (std::size_t row = 0; row < length; row += kQueryBlock) {
           const std::size_t block = std::min(kQueryBlock, length - row);
-          ops::gemm_bf16(block, length, head_dim, scale, nullptr, qkv_bf16.data() + query + row * qkv_width, qkv_width,
-                         buffers.keys.data(), s, length);
+          ops::gemm_bf16(block, length, head_dim, scale, nullptr, ws.qkv_bf16.data() + query + row * qkv_width,
+                         qkv_width, buffers.keys.data(), s, length);
           ops::softmax_rows_bf16(s, block, length, length, buffers.probabilities.data(), stride,
                                  buffers.inverse_sums.data());
           const std::size_t out = first + row * hidden;
           if (bf16_through_attention)
             ops::gemm_bf16(block, head_dim, length, 1.0f, buffers.inverse_sums.data(), buffers.probabilities.data(),
-                           stride, buffers.values.data(), context_rounded.data() + out, hidden);
+                           stride, buffers.values.data(), ws.context_rounded.data() + out, hidden);
           else
             ops::gemm_bf16(block, head_dim, length, 1.0f, buffers.inverse_sums.data(), buffers.probabilities.data(),
-                           stride, buffers.values.data(), context.data() + out, hidden);
+                           stride, buffers.values.data(), ws.context.data() + out, hidden);
         }
       } else if (fp16_attention) {
         float* keys = buffers.keys_transposed.data();
-        ops::transpose(qkv.data() + key, length, head_dim, qkv_width, keys, keys_stride);
+        ops::transpose(ws.qkv.data() + key, length, head_dim, qkv_width, keys, keys_stride);
         ops::to_float16(keys, head_dim, length, keys_stride, 1.0f, buffers.keys.data(), keys_stride);
-        ops::to_float16(qkv.data() + query, length, head_dim, qkv_width, scale, buffers.queries.data(), head_dim);
-        ops::to_float16(qkv.data() + value, length, head_dim, qkv_width, 1.0f, buffers.values.data(), head_dim);
+        ops::to_float16(ws.qkv.data() + query, length, head_dim, qkv_width, scale, buffers.queries.data(), head_dim);
+        ops::to_float16(ws.qkv.data() + value, length, head_dim, qkv_width, 1.0f, buffers.values.data(), head_dim);
         for (std::size_t row = 0; row < length; row += kQueryBlock) {
           const std::size_t block = std::min(kQueryBlock, length - row);
           ops::gemm_fp16(block, length, head_dim, nullptr, buffers.queries.data() + row * head_dim, head_dim,
@@ -398,67 +430,90 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
           ops::softmax_rows_fp16(s, block, length, length, buffers.probabilities.data(), length,
                                  buffers.inverse_sums.data());
           ops::gemm_fp16(block, head_dim, length, buffers.inverse_sums.data(), buffers.probabilities.data(), length,
-                         buffers.values.data(), head_dim, context.data() + first + row * hidden, hidden);
+                         buffers.values.data(), head_dim, ws.context.data() + first + row * hidden, hidden);
         }
       } else if (fp32_tiles && length <= kTiledAttentionTokens) {
         float* keys = buffers.keys_transposed.data();
-        ops::transpose(qkv.data() + key, length, head_dim, qkv_width, keys, keys_stride);
+        ops::transpose(ws.qkv.data() + key, length, head_dim, qkv_width, keys, keys_stride);
         for (std::size_t row = 0; row < length; row += kQueryBlock) {
           const std::size_t block = std::min(kQueryBlock, length - row);
-          ops::gemm_small(block, length, head_dim, qkv.data() + query + row * qkv_width, qkv_width, keys, keys_stride,
-                          s, length);
+          ops::gemm_small(block, length, head_dim, ws.qkv.data() + query + row * qkv_width, qkv_width, keys,
+                          keys_stride, s, length);
           ops::softmax_rows(s, block, length, length, scale);
-          ops::gemm_small(block, head_dim, length, s, length, qkv.data() + value, qkv_width,
-                          context.data() + first + row * hidden, hidden);
+          ops::gemm_small(block, head_dim, length, s, length, ws.qkv.data() + value, qkv_width,
+                          ws.context.data() + first + row * hidden, hidden);
         }
       } else {
         for (std::size_t row = 0; row < length; row += kQueryBlock) {
           const std::size_t block = std::min(kQueryBlock, length - row);
-          ops::gemm_serial(true, block, length, head_dim, scale, qkv.data() + query + row * qkv_width, qkv_width,
-                           qkv.data() + key, qkv_width, 0.0f, s, length);
+          ops::gemm_serial(true, block, length, head_dim, scale, ws.qkv.data() + query + row * qkv_width, qkv_width,
+                           ws.qkv.data() + key, qkv_width, 0.0f, s, length);
           ops::softmax_rows(s, block, length, length, 1.0f);
-          ops::gemm_serial(false, block, head_dim, length, 1.0f, s, length, qkv.data() + value, qkv_width, 0.0f,
-                           context.data() + first + row * hidden, hidden);
+          ops::gemm_serial(false, block, head_dim, length, 1.0f, s, length, ws.qkv.data() + value, qkv_width, 0.0f,
+                           ws.context.data() + first + row * hidden, hidden);
         }
       }
     }
   };
 
-  for (const Layer& layer : w.layers) {
-    for (std::size_t group = 0; group + 1 < group_starts.size(); ++group) {
-      const std::size_t first_sequence = group_starts[group], sequences = group_starts[group + 1] - first_sequence;
-      const std::size_t first_row = out.offsets[first_sequence];
-      const std::size_t rows = out.offsets[first_sequence + sequences] - first_row;
-      float* const x_group = x + first_row * hidden;
-      std::uint16_t* const x_group_rounded = bf16_chain ? x_rounded.data() + first_row * hidden : nullptr;
-      if (bf16_through_attention)
-        layer.query_key_value.forward(x_group_rounded, rows, qkv_bf16.data());
-      else if (bf16_chain)
-        layer.query_key_value.forward(x_group_rounded, rows, qkv.data());
-      else
-        layer.query_key_value.forward(x_group, rows, qkv.data());
-      if (bf16_attention && !bf16_through_attention)  // int8
-        ops::to_bfloat16(qkv.data(), rows * qkv_width, qkv_bf16.data());
+  // One layer on one group's rows of x (and x_rounded).
+  const auto encode = [&](const Layer& layer, std::size_t group, Workspace& ws) {
+    const std::size_t first_sequence = group_starts[group], sequences = group_starts[group + 1] - first_sequence;
+    const std::size_t first_row = out.offsets[first_sequence];
+    const std::size_t rows = out.offsets[first_sequence + sequences] - first_row;
+    float* const x_group = x + first_row * hidden;
+    std::uint16_t* const x_group_rounded = bf16_chain ? x_rounded.data() + first_row * hidden : nullptr;
+    if (bf16_through_attention)
+      layer.query_key_value.forward(x_group_rounded, rows, ws.qkv_bf16.data());
+    else if (bf16_chain)
+      layer.query_key_value.forward(x_group_rounded, rows, ws.qkv.data());
+    else
+      layer.query_key_value.forward(x_group, rows, ws.qkv.data());
+    if (bf16_attention && !bf16_through_attention)  // int8
+      ops::to_bfloat16(ws.qkv.data(), rows * qkv_width, ws.qkv_bf16.data());
 
-      attend(first_sequence, sequences, first_row);
-      if (bf16_through_attention)
-        layer.attention_output.forward(context_rounded.data(), rows, attention_out.data());
-      else
-        layer.attention_output.forward(context.data(), rows, attention_out.data());
-      ops::add_layer_norm(attention_out.data(), x_group, rows, hidden, layer.attention_norm.gamma.data,
-                          layer.attention_norm.beta.data, config_.layer_norm_eps,
-                          bf16_chain ? attention_out_rounded.data() : nullptr);
-      // GELU fused into the intermediate product.
-      if (bf16_chain) {
-        layer.intermediate.forward(attention_out_rounded.data(), rows, intermediate_rounded.data());
-        layer.output.forward(intermediate_rounded.data(), rows, x_group);
-      } else {
-        layer.intermediate.forward(attention_out.data(), rows, intermediate.data());
-        layer.output.forward(intermediate.data(), rows, x_group);
-      }
-      ops::add_layer_norm(x_group, attention_out.data(), rows, hidden, layer.output_norm.gamma.data,
-                          layer.output_norm.beta.data, config_.layer_norm_eps, x_group_rounded);
+    attend(ws, first_sequence, sequences, first_row);
+    if (bf16_through_attention)
+      layer.attention_output.forward(ws.context_rounded.data(), rows, ws.attention_out.data());
+    else
+      layer.attention_output.forward(ws.context.data(), rows, ws.attention_out.data());
+    ops::add_layer_norm(ws.attention_out.data(), x_group, rows, hidden, layer.attention_norm.gamma.data,
+                        layer.attention_norm.beta.data, config_.layer_norm_eps,
+                        bf16_chain ? ws.attention_out_rounded.data() : nullptr);
+    // GELU fused into the intermediate product.
+    if (bf16_chain) {
+      layer.intermediate.forward(ws.attention_out_rounded.data(), rows, ws.intermediate_rounded.data());
+      layer.output.forward(ws.intermediate_rounded.data(), rows, x_group);
+    } else {
+      layer.intermediate.forward(ws.attention_out.data(), rows, ws.intermediate.data());
+      layer.output.forward(ws.intermediate.data(), rows, x_group);
     }
+    ops::add_layer_norm(x_group, ws.attention_out.data(), rows, hidden, layer.output_norm.gamma.data,
+                        layer.output_norm.beta.data, config_.layer_norm_eps, x_group_rounded);
+  };
+
+  if (whole_groups > 0) {
+    std::exception_ptr error;
+#pragma omp parallel num_threads(static_cast<int>(team))
+    {
+      omp_set_num_threads(1);  // this thread's products (oneDNN) and ops run serially
+      try {
+        Workspace ws = make_workspace(1);
+#pragma omp for schedule(dynamic, 1)
+        for (std::size_t group = 0; group < whole_groups; ++group)
+          for (const Layer& layer : w.layers) encode(layer, group, ws);
+      } catch (...) {
+#pragma omp critical(ksearch_encoder_error)
+        if (!error) error = std::current_exception();
+      }
+    }
+    if (error) std::rethrow_exception(error);
+  }
+  if (whole_groups < groups) {
+    // Layer by layer, so each layer's weights are read while they are still in cache.
+    Workspace ws = make_workspace(static_cast<int>(team));
+    for (const Layer& layer : w.layers)
+      for (std::size_t group = whole_groups; group < groups; ++group) encode(layer, group, ws);
   }
   return out;
 }

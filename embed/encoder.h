@@ -3,9 +3,10 @@
 //   BERT positions are 0..n-1; XLM-R positions start at padding_idx + 1 (create_position_ids_from_input_ids).
 //   each layer: x = LN(x + Wo·softmax(QKᵀ/√d)·V);  x = LN(x + W2·gelu(W1·x))   (exact erf GELU)
 //
-// Batches are packed: the sequences of a batch are laid end to end with no padding, every matrix product runs on
-// all tokens at once, and attention runs per sequence and head.  So a text gets the same vector alone or in any
-// batch, and no work is spent on padding.
+// Batches are packed: the sequences of a batch are laid end to end with no padding, every matrix product runs on a
+// group of whole sequences at once (up to 512 tokens; large batches give each thread groups of its own), and
+// attention runs per sequence and head.  So a text gets the same vector alone or in any batch, and no work is spent
+// on padding.
 #pragma once
 
 #include <cstdint>

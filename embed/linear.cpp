@@ -1,11 +1,14 @@
 #include "embed/linear.h"
 
+#include <omp.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <mutex>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -112,6 +115,27 @@ Precision parse_precision(std::string_view name) {
   fail("unknown precision '", name, "' (use fp32, bf16 or int8)");
 }
 
+// A compiled product and the scratch memory it needs.  The scratch memory is the calling thread's (run_product), not
+// the primitive's, so threads can run one primitive at once: the encoder's threads each run every layer on their own
+// groups of sequences.
+struct Product {
+  dnnl::matmul matmul;
+  memory::desc scratchpad;
+};
+
+void run_product(const Product& product, std::unordered_map<int, memory> arguments) {
+  thread_local memory scratch;  // grows to the largest scratchpad this thread has needed
+  const std::size_t size = product.scratchpad.get_size();
+  if (size > 0) {
+    if (!scratch || scratch.get_desc().get_size() < size)
+      scratch = memory({{static_cast<memory::dim>(size)}, Type::u8, Tag::a}, cpu_engine());
+    arguments.emplace(DNNL_ARG_SCRATCHPAD, memory(product.scratchpad, cpu_engine(), scratch.get_data_handle()));
+  }
+  dnnl::stream stream(cpu_engine());
+  product.matmul.execute(stream, arguments);
+  stream.wait();
+}
+
 struct Linear::Impl {
   Precision precision;
   Activation activation = Activation::None;
@@ -136,8 +160,9 @@ struct Linear::Impl {
   bool rounded_weights_in_fp32 = false;
   std::span<const std::byte> panel_bytes;
   mutable std::mutex mutex;
-  // By row count and result type (bf16 layers write fp32 or bf16).
-  mutable std::unordered_map<memory::dim, dnnl::matmul> primitives;
+  // By row count, result type (bf16 layers write fp32 or bf16) and the threads oneDNN splits the product over (set
+  // when the primitive is made: one inside the encoder's per-thread groups, the team outside).
+  mutable std::map<std::tuple<memory::dim, Type, int>, Product> primitives;
 
   // The packed weights' layout name, for the packed-weight cache.
   std::string layout_name() const {
@@ -145,21 +170,23 @@ struct Linear::Impl {
     return rounded_weights_in_fp32 && !layout.empty() ? cat(precision_name(precision), "-rounded:", layout) : layout;
   }
 
-  dnnl::matmul primitive(memory::dim rows, std::size_t in, std::size_t out, Type result) const {
-    const memory::dim key = rows * 2 + (result == Type::bf16 ? 1 : 0);
+  Product primitive(memory::dim rows, std::size_t in, std::size_t out, Type result) const {
+    const auto key = std::make_tuple(rows, result, omp_get_max_threads());
     std::lock_guard lock(mutex);
     if (auto it = primitives.find(key); it != primitives.end()) return it->second;
     if (primitives.size() >= kMaxCachedPrimitives) primitives.clear();
-    return primitives.emplace(key, dnnl::matmul(describe(rows, in, out, packed_desc, result))).first->second;
+    const dnnl::matmul::primitive_desc description = describe(rows, in, out, packed_desc, result);
+    return primitives.emplace(key, Product{dnnl::matmul(description), description.scratchpad_desc()}).first->second;
   }
 
   dnnl::matmul::primitive_desc describe(memory::dim rows, std::size_t in, std::size_t out, const memory::desc& weights,
                                         Type result_type) const {
     const memory::desc source({rows, static_cast<memory::dim>(in)}, source_type, Tag::ab);
     const memory::desc result({rows, static_cast<memory::dim>(out)}, result_type, Tag::ab);
-    if (source_type == Type::s8) return {dnnl::matmul::desc(source, weights, result), cpu_engine()};
-    const memory::desc bias_desc({1, static_cast<memory::dim>(out)}, Type::f32, Tag::ab);
     dnnl::primitive_attr attributes;
+    attributes.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // run_product supplies it
+    if (source_type == Type::s8) return {dnnl::matmul::desc(source, weights, result), attributes, cpu_engine()};
+    const memory::desc bias_desc({1, static_cast<memory::dim>(out)}, Type::f32, Tag::ab);
     if (activation == Activation::GeluErf) {
       dnnl::post_ops post;
       post.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
@@ -225,11 +252,8 @@ struct Linear::Impl {
     }
     const memory::desc result_desc({padded, static_cast<memory::dim>(out)}, result, Tag::ab);
     memory result_memory = extra == 0 ? memory(result_desc, cpu_engine(), y) : memory(result_desc, cpu_engine());
-    dnnl::stream stream(cpu_engine());
-    primitive(padded, in, out, result)
-        .execute(stream, {{DNNL_ARG_SRC, source}, {DNNL_ARG_WEIGHTS, packed}, {DNNL_ARG_BIAS, bias},
-                          {DNNL_ARG_DST, result_memory}});
-    stream.wait();
+    run_product(primitive(padded, in, out, result),
+                {{DNNL_ARG_SRC, source}, {DNNL_ARG_WEIGHTS, packed}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, result_memory}});
     if (extra > 0) std::memcpy(y, result_memory.get_data_handle(), rows * out * memory::data_type_size(result));
   }
 };
@@ -354,10 +378,9 @@ void Linear::forward(const float* x, std::size_t rows, float* y) const {
     return;
   }
   const memory::dim padded = padded_rows(rows);
-  const dnnl::matmul matmul = impl.primitive(padded, in_, out_, impl.result_type);
+  const Product product = impl.primitive(padded, in_, out_, impl.result_type);
   const memory::desc source_desc({padded, static_cast<memory::dim>(in_)}, impl.source_type, Tag::ab);
   const memory::desc result_desc({padded, static_cast<memory::dim>(out_)}, impl.result_type, Tag::ab);
-  dnnl::stream stream(cpu_engine());
   const std::size_t extra = static_cast<std::size_t>(padded) - rows;
 
   if (impl.source_type == Type::f32) {
@@ -374,9 +397,8 @@ void Linear::forward(const float* x, std::size_t rows, float* y) const {
     }
     memory source_memory(source_desc, cpu_engine(), const_cast<float*>(source));
     memory result_memory(result_desc, cpu_engine(), result);
-    matmul.execute(stream, {{DNNL_ARG_SRC, source_memory}, {DNNL_ARG_WEIGHTS, impl.packed},
-                            {DNNL_ARG_BIAS, impl.bias}, {DNNL_ARG_DST, result_memory}});
-    stream.wait();
+    run_product(product, {{DNNL_ARG_SRC, source_memory}, {DNNL_ARG_WEIGHTS, impl.packed}, {DNNL_ARG_BIAS, impl.bias},
+                          {DNNL_ARG_DST, result_memory}});
     if (extra > 0) std::memcpy(y, result, rows * out_ * sizeof(float));
     return;
   }
@@ -388,8 +410,7 @@ void Linear::forward(const float* x, std::size_t rows, float* y) const {
   ops::quantize_rows(x, rows, in_, quantized, row_scales.data());
   std::memset(quantized + rows * in_, 0, extra * in_);
   memory result_memory(result_desc, cpu_engine());
-  matmul.execute(stream, {{DNNL_ARG_SRC, source_memory}, {DNNL_ARG_WEIGHTS, impl.packed}, {DNNL_ARG_DST, result_memory}});
-  stream.wait();
+  run_product(product, {{DNNL_ARG_SRC, source_memory}, {DNNL_ARG_WEIGHTS, impl.packed}, {DNNL_ARG_DST, result_memory}});
   ops::rescale_products(static_cast<const std::int32_t*>(result_memory.get_data_handle()), rows, out_, row_scales.data(),
                         impl.weight_scales.data(), impl.bias_values.data(), impl.activation == Activation::GeluErf, y);
 }

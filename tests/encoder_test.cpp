@@ -99,7 +99,9 @@ TEST(Encoder, BatchedEqualsOneByOne) {
 // A batch of 2,000+ tokens runs in several groups of sequences (one of them a lone 512-token sequence): every
 // sequence's hidden states are those it gets alone, at every precision.
 TEST(Encoder, BatchesSpanningSeveralGroupsEqualOneByOne) {
-  const std::vector<std::size_t> lengths = {300, 5, 250, 1, 512, 100, 211, 64, 400, 2, 130, 77};
+  // On two threads, nine groups of up to 256 tokens (a longer sequence alone): eight encoded whole, one per thread
+  // at a time, and the ninth with its products split over both threads.
+  const std::vector<std::size_t> lengths = {300, 5, 250, 1, 512, 100, 211, 64, 400, 2, 130, 77, 450};
   std::mt19937 random(11);
   std::uniform_int_distribution<TokenId> token(4, 4001);
   std::vector<std::vector<TokenId>> batch;
