@@ -1,7 +1,8 @@
 // Encoder throughput and latency on a model folder: prints one JSON line per shape.
 //   ksearch_encoder_bench MODEL_DIR [--shapes 1x16,32x128,8x512] [--seconds S] [--precision fp32,bf16,int8]
-// For reduced precisions it also prints the cosine similarity of each sequence's mean-pooled last hidden state to the
-// fp32 result (minimum over the batch).
+// Each pass encodes as ksearch embeds: the hidden states the model's pooling reads (CLS pooling: each sequence's first
+// only, see TransformerEncoder::Rows).  For reduced precisions it also prints the cosine similarity of each
+// sequence's pooled vector to the fp32 one (minimum over the batch).
 // Token ids are random (fixed seed) inside the vocabulary; every sequence is BATCHxLENGTH tokens including <s> </s>.
 // Timing: one warm-up pass, then repeated passes for at least S seconds (min 3), median reported.
 // Query shapes (16 tokens or fewer) stream every dense weight once per pass, so their floor is memory bandwidth:
@@ -119,11 +120,13 @@ int main(int argc, char** argv) {
             ids.push_back(std::uniform_int_distribution<int>(4, vocab - 2)(random));
           ids.push_back(ksearch::Tokenizer::kEos);
         }
-        const auto output = model->encoder.forward(batch);  // warm-up, and the vectors compared below
+        const ksearch::Pooling pooling = model->spec.pooling;
+        const auto rows = ksearch::rows_read_by(pooling);
+        const auto output = model->encoder.forward(batch, rows);  // warm-up, and the vectors compared below
         double min_cosine = 1.0;
         if (precision != ksearch::Precision::Fp32) {
-          const auto exact = reference->encoder.forward(batch);
-          const auto a = ksearch::pool(output, ksearch::Pooling::Mean), b = ksearch::pool(exact, ksearch::Pooling::Mean);
+          const auto exact = reference->encoder.forward(batch, rows);
+          const auto a = ksearch::pool(output, pooling), b = ksearch::pool(exact, pooling);
           const std::size_t width = static_cast<std::size_t>(output.hidden);
           for (std::size_t s = 0; s < shape.batch; ++s) {
             double dot = 0, na = 0, nb = 0;
@@ -142,7 +145,7 @@ int main(int argc, char** argv) {
         while (times.size() < 3 ||
                std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count() < seconds) {
           const auto start = std::chrono::steady_clock::now();
-          model->encoder.forward(batch);
+          model->encoder.forward(batch, rows);
           times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
           if (query) reads.push_back(read_seconds(weights_sized, ksearch::ops::thread_count()));
         }

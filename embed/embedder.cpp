@@ -86,7 +86,7 @@ Embeddings Embedder::embed_tokens(std::span<const std::vector<TokenId>> sequence
     std::vector<std::vector<TokenId>> group;
     group.reserve(batch.size());
     for (std::size_t index : batch) group.push_back(sequences[index]);
-    const PackedHidden hidden = model_->encoder.forward(group);
+    const PackedHidden hidden = model_->encoder.forward(group, rows_read_by(model_->spec.pooling));
     std::vector<float> pooled = pool(hidden, model_->spec.pooling);
     if (normalize) ops::l2_normalize_rows(pooled.data(), batch.size(), out.dimension);
     for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -119,7 +119,7 @@ std::vector<float> CrossEncoder::score(std::string_view query, std::span<const s
   for (const auto& batch : length_sorted_batches(lengths, batch_tokens_)) {
     std::vector<std::vector<TokenId>> group;
     for (std::size_t index : batch) group.push_back(sequences[index]);
-    const std::vector<float> logits = model_->encoder.classify(model_->encoder.forward(group));
+    const std::vector<float> logits = model_->encoder.classify(model_->encoder.forward(group, TransformerEncoder::Rows::First));
     for (std::size_t i = 0; i < batch.size(); ++i) scores[batch[i]] = logits[i * labels];
   }
   return scores;

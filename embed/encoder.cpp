@@ -9,6 +9,7 @@
 #include <exception>
 #include <iostream>
 #include <map>
+#include <numeric>
 #include <optional>
 #include <thread>
 
@@ -236,7 +237,7 @@ TransformerEncoder::TransformerEncoder(const TransformerConfig& config, std::sha
 TransformerEncoder::~TransformerEncoder() = default;
 TransformerEncoder::TransformerEncoder(TransformerEncoder&&) noexcept = default;
 
-PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> batch) const {
+PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> batch, Rows rows_wanted) const {
   const Weights& w = *weights_;
   const auto hidden = static_cast<std::size_t>(config_.hidden_size);
   const auto ffn = static_cast<std::size_t>(config_.intermediate_size);
@@ -383,8 +384,10 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
   };
 
   // Attention of a group's sequences (first_row: the first's row in x), per sequence and head: from ws.qkv (or
-  // ws.qkv_bf16) into ws.context (or ws.context_rounded), rows relative to the group.
-  const auto attend = [&](Workspace& ws, std::size_t first_sequence, std::size_t sequences, std::size_t first_row) {
+  // ws.qkv_bf16) into ws.context (or ws.context_rounded), rows relative to the group.  With first_queries_only, only
+  // each sequence's first row attends (to every row) and gets a context row.
+  const auto attend = [&](Workspace& ws, std::size_t first_sequence, std::size_t sequences, std::size_t first_row,
+                          bool first_queries_only) {
     // Work items: (sequence, head); the query rows go in blocks so the scores stay bounded for long inputs.
     const std::size_t items = sequences * heads;
     const int attention_team = static_cast<int>(ws.scratch.size());
@@ -393,6 +396,7 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
       const std::size_t sequence = first_sequence + item / heads, column = item % heads * head_dim;
       const std::size_t begin = out.offsets[sequence] - first_row;  // in the group's rows
       const std::size_t length = out.offsets[sequence + 1] - out.offsets[sequence];
+      const std::size_t queries = first_queries_only ? 1 : length;
       Scratch& buffers = ws.scratch[static_cast<std::size_t>(omp_get_thread_num())];
       float* s = buffers.scores.data();
       // This head's columns in the sequence's first row: of its query (keys and values follow at +hidden, +2·hidden)
@@ -403,8 +407,8 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
         const std::size_t stride = (length + 1) / 2 * 2;
         ops::pack_bf16(true, ws.qkv_bf16.data() + key, head_dim, length, qkv_width, buffers.keys.data());  // kᵀ
         ops::pack_bf16(false, ws.qkv_bf16.data() + value, length, head_dim, qkv_width, buffers.values.data());
-        for (std::size_t row = 0; row < length; row += kQueryBlock) {
-          const std::size_t block = std::min(kQueryBlock, length - row);
+        for (std::size_t row = 0; row < queries; row += kQueryBlock) {
+          const std::size_t block = std::min(kQueryBlock, queries - row);
           ops::gemm_bf16(block, length, head_dim, scale, nullptr, ws.qkv_bf16.data() + query + row * qkv_width,
                          qkv_width, buffers.keys.data(), s, length);
           ops::softmax_rows_bf16(s, block, length, length, buffers.probabilities.data(), stride,
@@ -421,10 +425,10 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
         float* keys = buffers.keys_transposed.data();
         ops::transpose(ws.qkv.data() + key, length, head_dim, qkv_width, keys, keys_stride);
         ops::to_float16(keys, head_dim, length, keys_stride, 1.0f, buffers.keys.data(), keys_stride);
-        ops::to_float16(ws.qkv.data() + query, length, head_dim, qkv_width, scale, buffers.queries.data(), head_dim);
+        ops::to_float16(ws.qkv.data() + query, queries, head_dim, qkv_width, scale, buffers.queries.data(), head_dim);
         ops::to_float16(ws.qkv.data() + value, length, head_dim, qkv_width, 1.0f, buffers.values.data(), head_dim);
-        for (std::size_t row = 0; row < length; row += kQueryBlock) {
-          const std::size_t block = std::min(kQueryBlock, length - row);
+        for (std::size_t row = 0; row < queries; row += kQueryBlock) {
+          const std::size_t block = std::min(kQueryBlock, queries - row);
           ops::gemm_fp16(block, length, head_dim, nullptr, buffers.queries.data() + row * head_dim, head_dim,
                          buffers.keys.data(), keys_stride, s, length);
           ops::softmax_rows_fp16(s, block, length, length, buffers.probabilities.data(), length,
@@ -435,8 +439,8 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
       } else if (fp32_tiles && length <= kTiledAttentionTokens) {
         float* keys = buffers.keys_transposed.data();
         ops::transpose(ws.qkv.data() + key, length, head_dim, qkv_width, keys, keys_stride);
-        for (std::size_t row = 0; row < length; row += kQueryBlock) {
-          const std::size_t block = std::min(kQueryBlock, length - row);
+        for (std::size_t row = 0; row < queries; row += kQueryBlock) {
+          const std::size_t block = std::min(kQueryBlock, queries - row);
           ops::gemm_small(block, length, head_dim, ws.qkv.data() + query + row * qkv_width, qkv_width, keys,
                           keys_stride, s, length);
           ops::softmax_rows(s, block, length, length, scale);
@@ -444,8 +448,8 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
                           ws.context.data() + first + row * hidden, hidden);
         }
       } else {
-        for (std::size_t row = 0; row < length; row += kQueryBlock) {
-          const std::size_t block = std::min(kQueryBlock, length - row);
+        for (std::size_t row = 0; row < queries; row += kQueryBlock) {
+          const std::size_t block = std::min(kQueryBlock, queries - row);
           ops::gemm_serial(true, block, length, head_dim, scale, ws.qkv.data() + query + row * qkv_width, qkv_width,
                            ws.qkv.data() + key, qkv_width, 0.0f, s, length);
           ops::softmax_rows(s, block, length, length, 1.0f);
@@ -456,40 +460,84 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
     }
   };
 
-  // One layer on one group's rows of x (and x_rounded).
-  const auto encode = [&](const Layer& layer, std::size_t group, Workspace& ws) {
+  // A group's rows of x (and x_rounded) and where its sequences start among them.
+  struct Group {
+    std::size_t first_sequence, sequences, first_row, rows;
+    float* x;
+    std::uint16_t* x_rounded;  // bf16 chains
+  };
+  const auto group_of = [&](std::size_t group) {
     const std::size_t first_sequence = group_starts[group], sequences = group_starts[group + 1] - first_sequence;
     const std::size_t first_row = out.offsets[first_sequence];
-    const std::size_t rows = out.offsets[first_sequence + sequences] - first_row;
-    float* const x_group = x + first_row * hidden;
-    std::uint16_t* const x_group_rounded = bf16_chain ? x_rounded.data() + first_row * hidden : nullptr;
-    if (bf16_through_attention)
-      layer.query_key_value.forward(x_group_rounded, rows, ws.qkv_bf16.data());
-    else if (bf16_chain)
-      layer.query_key_value.forward(x_group_rounded, rows, ws.qkv.data());
-    else
-      layer.query_key_value.forward(x_group, rows, ws.qkv.data());
-    if (bf16_attention && !bf16_through_attention)  // int8
-      ops::to_bfloat16(ws.qkv.data(), rows * qkv_width, ws.qkv_bf16.data());
+    return Group{first_sequence, sequences, first_row, out.offsets[first_sequence + sequences] - first_row,
+                 x + first_row * hidden, bf16_chain ? x_rounded.data() + first_row * hidden : nullptr};
+  };
 
-    attend(ws, first_sequence, sequences, first_row);
+  // The projections and attention of one layer on a group: ws.context (or ws.context_rounded) from its rows of x.
+  const auto attend_group = [&](const Layer& layer, const Group& g, Workspace& ws, bool first_queries_only) {
+    if (bf16_through_attention)
+      layer.query_key_value.forward(g.x_rounded, g.rows, ws.qkv_bf16.data());
+    else if (bf16_chain)
+      layer.query_key_value.forward(g.x_rounded, g.rows, ws.qkv.data());
+    else
+      layer.query_key_value.forward(g.x, g.rows, ws.qkv.data());
+    if (bf16_attention && !bf16_through_attention)  // int8
+      ops::to_bfloat16(ws.qkv.data(), g.rows * qkv_width, ws.qkv_bf16.data());
+    attend(ws, g.first_sequence, g.sequences, g.first_row, first_queries_only);
+  };
+
+  // The rest of a layer on `rows` rows: x = LN(x + Wo·context), then x = LN(x + W2·gelu(W1·x)); the rounded copies
+  // for bf16 chains (x_rounded: the next layer's, null after the last).
+  const auto transform = [&](const Layer& layer, std::size_t rows, Workspace& ws, float* x_rows,
+                             std::uint16_t* x_rows_rounded) {
     if (bf16_through_attention)
       layer.attention_output.forward(ws.context_rounded.data(), rows, ws.attention_out.data());
     else
       layer.attention_output.forward(ws.context.data(), rows, ws.attention_out.data());
-    ops::add_layer_norm(ws.attention_out.data(), x_group, rows, hidden, layer.attention_norm.gamma.data,
+    ops::add_layer_norm(ws.attention_out.data(), x_rows, rows, hidden, layer.attention_norm.gamma.data,
                         layer.attention_norm.beta.data, config_.layer_norm_eps,
                         bf16_chain ? ws.attention_out_rounded.data() : nullptr);
     // GELU fused into the intermediate product.
     if (bf16_chain) {
       layer.intermediate.forward(ws.attention_out_rounded.data(), rows, ws.intermediate_rounded.data());
-      layer.output.forward(ws.intermediate_rounded.data(), rows, x_group);
+      layer.output.forward(ws.intermediate_rounded.data(), rows, x_rows);
     } else {
       layer.intermediate.forward(ws.attention_out.data(), rows, ws.intermediate.data());
-      layer.output.forward(ws.intermediate.data(), rows, x_group);
+      layer.output.forward(ws.intermediate.data(), rows, x_rows);
     }
-    ops::add_layer_norm(x_group, ws.attention_out.data(), rows, hidden, layer.output_norm.gamma.data,
-                        layer.output_norm.beta.data, config_.layer_norm_eps, x_group_rounded);
+    ops::add_layer_norm(x_rows, ws.attention_out.data(), rows, hidden, layer.output_norm.gamma.data,
+                        layer.output_norm.beta.data, config_.layer_norm_eps, x_rows_rounded);
+  };
+
+  // Rows::First: the last layer attends per group from each sequence's first row only, and its output product and
+  // feed-forward then run once on those rows of the whole batch (first_rows, with their contexts in `tail`), so the
+  // weights are streamed once rather than once per group.
+  const bool first_rows_only = rows_wanted == Rows::First;
+  std::vector<float> first_rows(first_rows_only ? batch.size() * hidden : 0);
+  Workspace tail;
+  if (first_rows_only && bf16_through_attention)
+    tail.context_rounded.resize(batch.size() * hidden);
+  else if (first_rows_only)
+    tail.context.resize(batch.size() * hidden);
+
+  // One layer on one group's rows.
+  const auto encode = [&](const Layer& layer, std::size_t group, Workspace& ws) {
+    const Group g = group_of(group);
+    const bool last = &layer == &w.layers.back();
+    attend_group(layer, g, ws, last && first_rows_only);
+    if (!(last && first_rows_only)) {
+      transform(layer, g.rows, ws, g.x, g.x_rounded);
+      return;
+    }
+    for (std::size_t i = 0; i < g.sequences; ++i) {
+      const std::size_t row = out.offsets[g.first_sequence + i] - g.first_row, to = (g.first_sequence + i) * hidden;
+      if (bf16_through_attention)
+        std::memcpy(tail.context_rounded.data() + to, ws.context_rounded.data() + row * hidden,
+                    hidden * sizeof(std::uint16_t));
+      else
+        std::memcpy(tail.context.data() + to, ws.context.data() + row * hidden, hidden * sizeof(float));
+      std::memcpy(first_rows.data() + to, g.x + row * hidden, hidden * sizeof(float));
+    }
   };
 
   if (whole_groups > 0) {
@@ -514,6 +562,15 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
     Workspace ws = make_workspace(static_cast<int>(team));
     for (const Layer& layer : w.layers)
       for (std::size_t group = whole_groups; group < groups; ++group) encode(layer, group, ws);
+  }
+  if (first_rows_only) {
+    tail.attention_out.resize(batch.size() * hidden);
+    tail.attention_out_rounded.resize(bf16_chain ? batch.size() * hidden : 0);
+    tail.intermediate.resize(bf16_chain ? 0 : batch.size() * ffn);
+    tail.intermediate_rounded.resize(bf16_chain ? batch.size() * ffn : 0);
+    transform(w.layers.back(), batch.size(), tail, first_rows.data(), nullptr);
+    out.values = std::move(first_rows);
+    std::iota(out.offsets.begin(), out.offsets.end(), std::size_t{0});
   }
   return out;
 }

@@ -39,11 +39,18 @@ class TransformerEncoder {
   ~TransformerEncoder();
   TransformerEncoder(TransformerEncoder&&) noexcept;
 
-  // Last hidden states of each sequence.  Every sequence must be non-empty and at most config.max_tokens() long;
-  // ids must be inside the vocabulary.
-  PackedHidden forward(std::span<const std::vector<TokenId>> batch) const;
+  // Which last hidden states forward() returns: every token's, or each sequence's first only (one row per sequence),
+  // all that CLS pooling and the classification head read.  For the first rows the last layer computes keys and
+  // values from every token but its attention, output product and feed-forward on the first rows alone (as llama.cpp
+  // computes only the rows whose outputs are used), which leaves about a quarter of that layer's work.
+  enum class Rows { All, First };
 
-  // Sequence-classification head on the first token: raw logits [batch, num_labels].
+  // Last hidden states of the batch's sequences.  Every sequence must be non-empty and at most config.max_tokens()
+  // long; ids must be inside the vocabulary.
+  PackedHidden forward(std::span<const std::vector<TokenId>> batch, Rows rows = Rows::All) const;
+
+  // Sequence-classification head on each sequence's first token (forward's Rows::First suffices): raw logits
+  // [batch, num_labels].
   // XLM-R: out_proj(tanh(dense(h0)));  BERT: classifier(tanh(pooler(h0))).
   std::vector<float> classify(const PackedHidden& hidden) const;
 

@@ -26,4 +26,8 @@ std::vector<float> pool(const PackedHidden& hidden, Pooling pooling) {
   return out;
 }
 
+TransformerEncoder::Rows rows_read_by(Pooling pooling) {
+  return pooling == Pooling::Cls ? TransformerEncoder::Rows::First : TransformerEncoder::Rows::All;
+}
+
 }  // namespace ksearch

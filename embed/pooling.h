@@ -12,4 +12,7 @@ namespace ksearch {
 // attention mask covers <s> and </s>, so they are included, as sentence-transformers does).
 std::vector<float> pool(const PackedHidden& hidden, Pooling pooling);
 
+// The hidden states pool() reads: CLS pooling only each sequence's first.
+TransformerEncoder::Rows rows_read_by(Pooling pooling);
+
 }  // namespace ksearch

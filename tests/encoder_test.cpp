@@ -96,19 +96,25 @@ TEST(Encoder, BatchedEqualsOneByOne) {
   }
 }
 
-// A batch of 2,000+ tokens runs in several groups of sequences (one of them a lone 512-token sequence): every
-// sequence's hidden states are those it gets alone, at every precision.
-TEST(Encoder, BatchesSpanningSeveralGroupsEqualOneByOne) {
-  // On two threads, nine groups of up to 256 tokens (a longer sequence alone): eight encoded whole, one per thread
-  // at a time, and the ninth with its products split over both threads.
-  const std::vector<std::size_t> lengths = {300, 5, 250, 1, 512, 100, 211, 64, 400, 2, 130, 77, 450};
+// A batch of 2,000+ tokens in random ids.  On two threads, nine groups of up to 256 tokens (a longer sequence alone):
+// eight encoded whole, one per thread at a time, and the ninth with its products split over both threads.
+const std::vector<std::size_t> kSeveralGroupsLengths = {300, 5, 250, 1, 512, 100, 211, 64, 400, 2, 130, 77, 450};
+std::vector<std::vector<TokenId>> several_groups_batch() {
   std::mt19937 random(11);
   std::uniform_int_distribution<TokenId> token(4, 4001);
   std::vector<std::vector<TokenId>> batch;
-  for (std::size_t length : lengths) {
+  for (std::size_t length : kSeveralGroupsLengths) {
     batch.emplace_back(length);
     for (TokenId& id : batch.back()) id = token(random);
   }
+  return batch;
+}
+
+// A batch that runs in several groups of sequences (one of them a lone 512-token sequence): every sequence's hidden
+// states are those it gets alone, at every precision.
+TEST(Encoder, BatchesSpanningSeveralGroupsEqualOneByOne) {
+  const std::vector<std::size_t>& lengths = kSeveralGroupsLengths;
+  const auto batch = several_groups_batch();
   for (const std::string& kernel : testing::bf16_kernels()) {
     const testing::ScopedBf16Kernel scoped(kernel);
     for (Precision precision : {Precision::Fp32, Precision::Bf16, Precision::Int8}) {
@@ -122,6 +128,29 @@ TEST(Encoder, BatchesSpanningSeveralGroupsEqualOneByOne) {
             << precision_name(precision) << " kernel " << kernel << " sequence " << s;
       }
     }
+  }
+}
+
+// Rows::First gives each sequence's first row as Rows::All does, in both the per-thread and the shared group paths,
+// at every precision, for both architectures.
+TEST(Encoder, FirstRowsEqualThoseOfAllRows) {
+  const auto batch = several_groups_batch();
+  for (const std::string& kernel : testing::bf16_kernels()) {
+    const testing::ScopedBf16Kernel scoped(kernel);
+    for (const char* name : {"tiny-bge-m3-xlmr", "tiny-e5-bert"})
+      for (Precision precision : {Precision::Fp32, Precision::Bf16, Precision::Int8}) {
+        const auto model = Model::load_dir(testing::fixture(name), name, precision);
+        const PackedHidden all = model->encoder.forward(batch);
+        const PackedHidden first = model->encoder.forward(batch, TransformerEncoder::Rows::First);
+        const auto hidden = static_cast<std::size_t>(all.hidden);
+        ASSERT_EQ(first.offsets.size(), batch.size() + 1);
+        ASSERT_EQ(first.values.size(), batch.size() * hidden);
+        for (std::size_t s = 0; s < batch.size(); ++s) {
+          EXPECT_EQ(first.offsets[s], s);
+          EXPECT_LE(max_abs_diff(std::span(first.row(s), hidden), std::span(all.row(all.offsets[s]), hidden)), 1e-5f)
+              << name << " " << precision_name(precision) << " kernel " << kernel << " sequence " << s;
+        }
+      }
   }
 }
 
