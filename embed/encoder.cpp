@@ -345,7 +345,7 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
     std::vector<std::uint16_t> queries, probabilities, keys, values;  // bf16 and fp16 attention (queries: fp16)
     std::vector<float> inverse_sums;                                  // bf16 and fp16 attention
   };
-  // What a group's layers write, a group's size, and a Scratch for each thread its attention runs on.
+  // What a layer writes for `rows` rows, and a Scratch for each thread its attention runs on.
   struct Workspace {
     // Row t of qkv: token t's query, key and value projections side by side (and ops::kSmallGemmColumns floats at
     // the end, which ops::gemm_small may read past the last head's values).
@@ -353,16 +353,16 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
     std::vector<std::uint16_t> qkv_bf16, context_rounded, attention_out_rounded, intermediate_rounded;
     std::vector<Scratch> scratch;
   };
-  const auto make_workspace = [&](int attention_threads) {
+  const auto make_workspace = [&](std::size_t rows, int attention_threads) {
     Workspace ws;
-    ws.qkv.resize(bf16_through_attention ? 0 : group_rows * qkv_width + ops::kSmallGemmColumns);
-    ws.context.resize(bf16_through_attention ? 0 : group_rows * hidden);
-    ws.context_rounded.resize(bf16_through_attention ? group_rows * hidden : 0);
-    ws.attention_out.resize(group_rows * hidden);
-    ws.intermediate.resize(bf16_chain ? 0 : group_rows * ffn);
-    ws.attention_out_rounded.resize(bf16_chain ? group_rows * hidden : 0);
-    ws.intermediate_rounded.resize(bf16_chain ? group_rows * ffn : 0);
-    ws.qkv_bf16.resize(bf16_attention ? group_rows * qkv_width : 0);
+    ws.qkv.resize(bf16_through_attention ? 0 : rows * qkv_width + ops::kSmallGemmColumns);
+    ws.context.resize(bf16_through_attention ? 0 : rows * hidden);
+    ws.context_rounded.resize(bf16_through_attention ? rows * hidden : 0);
+    ws.attention_out.resize(rows * hidden);
+    ws.intermediate.resize(bf16_chain ? 0 : rows * ffn);
+    ws.attention_out_rounded.resize(bf16_chain ? rows * hidden : 0);
+    ws.intermediate_rounded.resize(bf16_chain ? rows * ffn : 0);
+    ws.qkv_bf16.resize(bf16_attention ? rows * qkv_width : 0);
     ws.scratch.resize(static_cast<std::size_t>(attention_threads));
     for (Scratch& buffers : ws.scratch) {
       buffers.scores.resize(std::min(longest, kQueryBlock) * longest);
@@ -514,18 +514,14 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
   // weights are streamed once rather than once per group.
   const bool first_rows_only = rows_wanted == Rows::First;
   std::vector<float> first_rows(first_rows_only ? batch.size() * hidden : 0);
-  Workspace tail;
-  if (first_rows_only && bf16_through_attention)
-    tail.context_rounded.resize(batch.size() * hidden);
-  else if (first_rows_only)
-    tail.context.resize(batch.size() * hidden);
+  Workspace tail = first_rows_only ? make_workspace(batch.size(), 0) : Workspace{};
 
   // One layer on one group's rows.
   const auto encode = [&](const Layer& layer, std::size_t group, Workspace& ws) {
     const Group g = group_of(group);
-    const bool last = &layer == &w.layers.back();
-    attend_group(layer, g, ws, last && first_rows_only);
-    if (!(last && first_rows_only)) {
+    const bool first_queries_only = first_rows_only && &layer == &w.layers.back();
+    attend_group(layer, g, ws, first_queries_only);
+    if (!first_queries_only) {
       transform(layer, g.rows, ws, g.x, g.x_rounded);
       return;
     }
@@ -546,7 +542,7 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
     {
       omp_set_num_threads(1);  // this thread's products (oneDNN) and ops run serially
       try {
-        Workspace ws = make_workspace(1);
+        Workspace ws = make_workspace(group_rows, 1);
 #pragma omp for schedule(dynamic, 1)
         for (std::size_t group = 0; group < whole_groups; ++group)
           for (const Layer& layer : w.layers) encode(layer, group, ws);
@@ -559,15 +555,11 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
   }
   if (whole_groups < groups) {
     // Layer by layer, so each layer's weights are read while they are still in cache.
-    Workspace ws = make_workspace(static_cast<int>(team));
+    Workspace ws = make_workspace(group_rows, static_cast<int>(team));
     for (const Layer& layer : w.layers)
       for (std::size_t group = whole_groups; group < groups; ++group) encode(layer, group, ws);
   }
   if (first_rows_only) {
-    tail.attention_out.resize(batch.size() * hidden);
-    tail.attention_out_rounded.resize(bf16_chain ? batch.size() * hidden : 0);
-    tail.intermediate.resize(bf16_chain ? 0 : batch.size() * ffn);
-    tail.intermediate_rounded.resize(bf16_chain ? batch.size() * ffn : 0);
     transform(w.layers.back(), batch.size(), tail, first_rows.data(), nullptr);
     out.values = std::move(first_rows);
     std::iota(out.offsets.begin(), out.offsets.end(), std::size_t{0});
