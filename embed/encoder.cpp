@@ -9,6 +9,7 @@
 #include <exception>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <numeric>
 #include <optional>
 #include <thread>
@@ -20,6 +21,83 @@
 #include "embed/safetensors.h"
 
 namespace ksearch {
+namespace {
+
+// One attention work item's buffers.
+struct Scratch {
+  std::vector<float> scores;
+  std::vector<float> keys_transposed;                               // fp32 tiles and fp16 attention
+  std::vector<std::uint16_t> queries, probabilities, keys, values;  // bf16 and fp16 attention (queries: fp16)
+  std::vector<float> inverse_sums;                                  // bf16 and fp16 attention
+};
+
+// What a layer writes for a group's rows, and a Scratch for each thread its attention runs on.
+struct Workspace {
+  // Row t of qkv: token t's query, key and value projections side by side (and ops::kSmallGemmColumns floats at
+  // the end, which ops::gemm_small may read past the last head's values).
+  std::vector<float> qkv, context, attention_out, intermediate;
+  std::vector<std::uint16_t> qkv_bf16, context_rounded, attention_out_rounded, intermediate_rounded;
+  std::vector<Scratch> scratch;
+
+  std::size_t capacity_bytes() const {
+    std::size_t bytes = 0;
+    for (const auto* v : {&qkv, &context, &attention_out, &intermediate}) bytes += v->capacity() * sizeof(float);
+    for (const auto* v : {&qkv_bf16, &context_rounded, &attention_out_rounded, &intermediate_rounded})
+      bytes += v->capacity() * sizeof(std::uint16_t);
+    for (const Scratch& buffers : scratch) {
+      bytes += (buffers.scores.capacity() + buffers.keys_transposed.capacity() + buffers.inverse_sums.capacity()) *
+               sizeof(float);
+      for (const auto* v : {&buffers.queries, &buffers.probabilities, &buffers.keys, &buffers.values})
+        bytes += v->capacity() * sizeof(std::uint16_t);
+    }
+    return bytes;
+  }
+};
+
+}  // namespace
+
+// Workspaces kept between forward passes: fresh ones cost a page fault per 4 KiB and a zeroing pass, ~8% of a bf16
+// e5-small pass of 8 × 512 tokens.  Those above kKeptBytes (a sequence of thousands of tokens) are freed rather
+// than kept, where faulting them in is a small part of the pass.
+class TransformerEncoder::WorkspacePool {
+ public:
+  static constexpr std::size_t kKeptBytes = std::size_t{64} << 20;
+
+  // A workspace taken from the pool (or a new one) for the lease's lifetime.
+  class Lease {
+   public:
+    explicit Lease(WorkspacePool& pool) : pool_(&pool), workspace_(pool.take()) {}
+    Lease(Lease&& other) noexcept = default;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease() {
+      if (workspace_) pool_->give_back(std::move(workspace_));
+    }
+    Workspace& operator*() const { return *workspace_; }
+    Workspace* operator->() const { return workspace_.get(); }
+
+   private:
+    WorkspacePool* pool_;
+    std::unique_ptr<Workspace> workspace_;
+  };
+
+ private:
+  std::unique_ptr<Workspace> take() {
+    const std::lock_guard lock(mutex_);
+    if (idle_.empty()) return std::make_unique<Workspace>();
+    std::unique_ptr<Workspace> workspace = std::move(idle_.back());
+    idle_.pop_back();
+    return workspace;
+  }
+  void give_back(std::unique_ptr<Workspace> workspace) {
+    if (workspace->capacity_bytes() > kKeptBytes) return;
+    const std::lock_guard lock(mutex_);
+    idle_.push_back(std::move(workspace));
+  }
+
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<Workspace>> idle_;
+};
+
 namespace {
 
 // A float32 tensor: a view into the mapped file when stored as aligned F32, else an owned converted copy.
@@ -169,7 +247,9 @@ struct TransformerEncoder::Weights {
 
 TransformerEncoder::TransformerEncoder(const TransformerConfig& config, std::shared_ptr<const TensorStore> store,
                                        Precision precision)
-    : config_(config), store_(std::move(store)), weights_(std::make_unique<Weights>()), precision_(precision) {
+    : config_(config), store_(std::move(store)), weights_(std::make_unique<Weights>()),
+      precision_(precision),
+      workspaces_(std::make_unique<WorkspacePool>()) {
   const TensorStore& s = *store_;
   const int hidden = config.hidden_size;
   const int ffn = config.intermediate_size;
@@ -338,23 +418,11 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
   const std::size_t keys_stride = fp16_attention ? round_up(longest, ops::kHalfGemmColumns)
                                                  : round_up(std::min(longest, kTiledAttentionTokens), ops::kSmallGemmColumns);
 
-  // One attention work item's buffers.
-  struct Scratch {
-    std::vector<float> scores;
-    std::vector<float> keys_transposed;                               // fp32 tiles and fp16 attention
-    std::vector<std::uint16_t> queries, probabilities, keys, values;  // bf16 and fp16 attention (queries: fp16)
-    std::vector<float> inverse_sums;                                  // bf16 and fp16 attention
-  };
-  // What a layer writes for `rows` rows, and a Scratch for each thread its attention runs on.
-  struct Workspace {
-    // Row t of qkv: token t's query, key and value projections side by side (and ops::kSmallGemmColumns floats at
-    // the end, which ops::gemm_small may read past the last head's values).
-    std::vector<float> qkv, context, attention_out, intermediate;
-    std::vector<std::uint16_t> qkv_bf16, context_rounded, attention_out_rounded, intermediate_rounded;
-    std::vector<Scratch> scratch;
-  };
+  // A workspace from the pool, sized for what a layer writes for `rows` rows, with a Scratch for each of
+  // `attention_threads` threads.  Vectors already that size are left as they are, neither reallocated nor zeroed.
   const auto make_workspace = [&](std::size_t rows, int attention_threads) {
-    Workspace ws;
+    WorkspacePool::Lease lease(*workspaces_);
+    Workspace& ws = *lease;
     ws.qkv.resize(bf16_through_attention ? 0 : rows * qkv_width + ops::kSmallGemmColumns);
     ws.context.resize(bf16_through_attention ? 0 : rows * hidden);
     ws.context_rounded.resize(bf16_through_attention ? rows * hidden : 0);
@@ -380,7 +448,7 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
       buffers.keys.resize(ops::bf16_packed_size(head_dim, longest));
       buffers.values.resize(ops::bf16_packed_size(longest, head_dim));
     }
-    return ws;
+    return lease;
   };
 
   // Attention of a group's sequences (first_row: the first's row in x), per sequence and head: from ws.qkv (or
@@ -514,7 +582,8 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
   // weights are streamed once rather than once per group.
   const bool first_rows_only = rows_wanted == Rows::First;
   std::vector<float> first_rows(first_rows_only ? batch.size() * hidden : 0);
-  Workspace tail = first_rows_only ? make_workspace(batch.size(), 0) : Workspace{};
+  std::optional<WorkspacePool::Lease> tail;
+  if (first_rows_only) tail.emplace(make_workspace(batch.size(), 0));
 
   // One layer on one group's rows.
   const auto encode = [&](const Layer& layer, std::size_t group, Workspace& ws) {
@@ -528,10 +597,10 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
     for (std::size_t i = 0; i < g.sequences; ++i) {
       const std::size_t row = out.offsets[g.first_sequence + i] - g.first_row, to = (g.first_sequence + i) * hidden;
       if (bf16_through_attention)
-        std::memcpy(tail.context_rounded.data() + to, ws.context_rounded.data() + row * hidden,
+        std::memcpy((*tail)->context_rounded.data() + to, ws.context_rounded.data() + row * hidden,
                     hidden * sizeof(std::uint16_t));
       else
-        std::memcpy(tail.context.data() + to, ws.context.data() + row * hidden, hidden * sizeof(float));
+        std::memcpy((*tail)->context.data() + to, ws.context.data() + row * hidden, hidden * sizeof(float));
       std::memcpy(first_rows.data() + to, g.x + row * hidden, hidden * sizeof(float));
     }
   };
@@ -542,10 +611,10 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
     {
       omp_set_num_threads(1);  // this thread's products (oneDNN) and ops run serially
       try {
-        Workspace ws = make_workspace(group_rows, 1);
+        const WorkspacePool::Lease ws = make_workspace(group_rows, 1);
 #pragma omp for schedule(dynamic, 1)
         for (std::size_t group = 0; group < whole_groups; ++group)
-          for (const Layer& layer : w.layers) encode(layer, group, ws);
+          for (const Layer& layer : w.layers) encode(layer, group, *ws);
       } catch (...) {
 #pragma omp critical(ksearch_encoder_error)
         if (!error) error = std::current_exception();
@@ -555,12 +624,12 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
   }
   if (whole_groups < groups) {
     // Layer by layer, so each layer's weights are read while they are still in cache.
-    Workspace ws = make_workspace(group_rows, static_cast<int>(team));
+    const WorkspacePool::Lease ws = make_workspace(group_rows, static_cast<int>(team));
     for (const Layer& layer : w.layers)
-      for (std::size_t group = whole_groups; group < groups; ++group) encode(layer, group, ws);
+      for (std::size_t group = whole_groups; group < groups; ++group) encode(layer, group, *ws);
   }
   if (first_rows_only) {
-    transform(w.layers.back(), batch.size(), tail, first_rows.data(), nullptr);
+    transform(w.layers.back(), batch.size(), **tail, first_rows.data(), nullptr);
     out.values = std::move(first_rows);
     std::iota(out.offsets.begin(), out.offsets.end(), std::size_t{0});
   }

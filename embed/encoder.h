@@ -63,10 +63,12 @@ class TransformerEncoder {
 
  private:
   struct Weights;
+  class WorkspacePool;
   TransformerConfig config_;
   std::shared_ptr<const TensorStore> store_;
   std::unique_ptr<Weights> weights_;
   Precision precision_;
+  std::unique_ptr<WorkspacePool> workspaces_;  // forward()'s working buffers, reused from pass to pass
 };
 
 }  // namespace ksearch

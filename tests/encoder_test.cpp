@@ -154,6 +154,25 @@ TEST(Encoder, FirstRowsEqualThoseOfAllRows) {
   }
 }
 
+// forward() keeps its working buffers from pass to pass: a short batch (odd lengths, so padded bf16 rows) after longer
+// batches gives exactly what it gives on a fresh encoder, at every precision.
+TEST(Encoder, ReusedWorkspacesLeaveNoTrace) {
+  const auto batch = several_groups_batch();
+  const std::vector<std::vector<TokenId>> short_batch = {batch[1], batch[3], batch[11]};  // 5, 1 and 77 tokens
+  for (const std::string& kernel : testing::bf16_kernels()) {
+    const testing::ScopedBf16Kernel scoped(kernel);
+    for (Precision precision : {Precision::Fp32, Precision::Bf16, Precision::Int8}) {
+      const auto fresh = Model::load_dir(testing::fixture("tiny-bge-m3-xlmr"), "x", precision);
+      const auto used = Model::load_dir(testing::fixture("tiny-bge-m3-xlmr"), "x", precision);
+      used->encoder.forward(batch);
+      used->encoder.forward(batch, TransformerEncoder::Rows::First);
+      for (const auto rows : {TransformerEncoder::Rows::All, TransformerEncoder::Rows::First})
+        EXPECT_EQ(used->encoder.forward(short_batch, rows).values, fresh->encoder.forward(short_batch, rows).values)
+            << precision_name(precision) << " kernel " << kernel;
+    }
+  }
+}
+
 TEST(Encoder, DenseWeightBytesAreThoseOfEachPrecision) {
   // What a query streams: every layer's four dense weight matrices, 4, 2 or 1 byte a weight (plus the int8 scales),
   // up to each kernel's padding of the columns to whole panels.  bf16 without AVX-512 and int8 without AVX512_VNNI
