@@ -16,14 +16,11 @@
 #include <array>
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
 #include <cstdint>
 #include <cstring>
-#include <string_view>
 #include <type_traits>
 #include <utility>
 
-#include "base/error.h"
 #include "embed/avx512.h"
 #include "embed/ops.h"
 
@@ -208,12 +205,9 @@ bool has_bf16_gemm() {
 }
 
 bool bf16_dots_are_fast() {
+  const std::optional<bool> setting = kernel_switch("KSEARCH_BF16_DOTS");
   if (!has_bf16_gemm()) return false;
-  if (const char* value = std::getenv("KSEARCH_BF16_DOTS"); value != nullptr && *value != '\0') {
-    const std::string_view setting(value);
-    if (setting != "0" && setting != "1") fail("KSEARCH_BF16_DOTS is '", setting, "': use 0 or 1");
-    return setting == "1";
-  }
+  if (setting) return *setting;
   // A dot product does two FMAs' work per lane: it wins where it issues at over 3/4 of the FMA's rate (Zen 4: the
   // same rate; Sapphire and Emerald Rapids: a quarter).  Best of five tries each, alternating, so a clock ramp or a
   // preemption in one try does not decide.

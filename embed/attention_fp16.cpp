@@ -12,12 +12,9 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
-#include <string_view>
 #include <utility>
 
-#include "base/error.h"
 #include "embed/avx512.h"
 #include "embed/ops.h"
 
@@ -137,12 +134,8 @@ KSEARCH_FP16_TARGET float exp_row(const float* x, std::size_t width, std::uint16
 bool has_fp16_gemm() {
   static const bool supported = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                                 __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512fp16");
-  if (const char* value = std::getenv("KSEARCH_FP16"); value != nullptr && *value != '\0') {
-    const std::string_view setting(value);
-    if (setting != "0" && setting != "1") fail("KSEARCH_FP16 is '", setting, "': use 0 or 1");
-    return supported && setting == "1";
-  }
-  return supported;
+  const std::optional<bool> setting = kernel_switch("KSEARCH_FP16");
+  return supported && setting.value_or(true);
 }
 
 void to_float16(const float* x, std::size_t rows, std::size_t columns, std::size_t ldx, float scale, std::uint16_t* y,

@@ -148,9 +148,9 @@ struct Linear::Impl {
   std::vector<float> bias_values;    // int8 (applied while rescaling) and bf16 panels
   std::vector<float> weight_scales;  // int8: per output channel; fp16 panels: per column
   std::size_t panel_stride = 0;      // fp32 in oneDNN's panel layout on an AVX-512 CPU: ops::gemm_panels serves few rows
-  // bf16 where the CPU's bf16 dot products are slow: with AVX512-FP16, weights in ops::pack_half_panels' layout
-  // (column scales in weight_scales) multiplied in fp16; else in ops::pack_bf16_panels' layout, on the fp32 tiles.
-  // Every row count; bias in bias_values; oneDNN is not used.
+  // bf16 where the CPU's bf16 dot products are slow and AMX is out: with AVX512-FP16, weights in
+  // ops::pack_half_panels' layout (column scales in weight_scales) multiplied in fp16; else in ops::pack_bf16_panels'
+  // layout, on the fp32 tiles.  Every row count; bias in bias_values; oneDNN is not used.
   enum class Panels { None, Bf16, Half } own_panels = Panels::None;
   // Reduced precision the CPU cannot compute well: weights rounded as the precision rounds them, kept in fp32 and
   // multiplied with fp32 activations by oneDNN's fp32 matmul, at fp32's speed and memory (rather than an error or
@@ -199,7 +199,7 @@ struct Linear::Impl {
   void prepare(Precision chosen, Activation fused, std::size_t in, std::size_t out, const float* bias_data) {
     precision = chosen;
     activation = fused;
-    if (precision == Precision::Bf16 && ops::has_fp32_tiles() && !ops::bf16_dots_are_fast()) {
+    if (precision == Precision::Bf16 && ops::has_fp32_tiles() && !ops::bf16_dots_are_fast() && !bf16_layers_on_amx()) {
       own_panels = ops::has_fp16_gemm() ? Panels::Half : Panels::Bf16;
       bias_values.assign(bias_data, bias_data + out);
       return;
@@ -257,6 +257,16 @@ struct Linear::Impl {
     if (extra > 0) std::memcpy(y, result_memory.get_data_handle(), rows * out * memory::data_type_size(result));
   }
 };
+
+bool bf16_layers_on_amx() {
+  // The ISA oneDNN will use, as a set of feature bits: AMX only where the CPU has it and the kernel granted it.
+  static const bool available = [] {
+    const auto amx = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_amx);
+    return (static_cast<unsigned>(dnnl::get_effective_cpu_isa()) & amx) == amx;
+  }();
+  const std::optional<bool> setting = ops::kernel_switch("KSEARCH_AMX");
+  return available && setting.value_or(true);
+}
 
 Linear::Linear(const float* weight, const float* bias, std::size_t out, std::size_t in, Precision precision,
                Activation activation)

@@ -3,8 +3,9 @@
 //
 // Precision (per model, chosen at load; CPU features detected at run time by oneDNN):
 //   fp32  exact
-//   bf16  weights and activations rounded to bfloat16, products accumulated in fp32 (AVX512_BF16 dot products),
-//         where those dot products outrun fp32 FMAs (ops::bf16_dots_are_fast); elsewhere, with AVX512-FP16, weights
+//   bf16  weights and activations rounded to bfloat16, products accumulated in fp32 on oneDNN's bf16 matmul, where
+//         it runs on AVX512_BF16 dot products that outrun fp32 FMAs (ops::bf16_dots_are_fast) or on AMX tiles
+//         (bf16_layers_on_amx); elsewhere, with AVX512-FP16, weights
 //         and activations in fp16 scaled by powers of two, fp16 FMAs summing 128 terms before fp32 (twice the fp32
 //         FMAs' work, at least bf16's accuracy); elsewhere bf16 weights widened to fp32 in registers, fp32
 //         activations, fp32 FMAs on our own tiles: half the weight memory of fp32 in each of these.  Without
@@ -39,6 +40,12 @@ struct PackedWeights {
   std::shared_ptr<const void> owner;   // keeps `bytes` and `scales` alive where they come from a file
 };
 
+// Whether bf16 layers run on oneDNN's bf16 matmul over AMX tiles: the CPU has AMX-BF16 (Intel Xeons from Sapphire
+// Rapids on), the OS grants it to the process and ONEDNN_MAX_CPU_ISA leaves it in.  There the tiles do 16 times the
+// fp32 FMAs' work per cycle, while vdpbf16ps does half of it: without AMX such a CPU runs bf16 on our fp16 tiles.
+// KSEARCH_AMX=0 leaves AMX out of the choice (the tests use it to reach the other kernels); 1 only where it is there.
+bool bf16_layers_on_amx();
+
 class Linear {
  public:
   // `weight` is [out, in] row-major (PyTorch layout); it is copied into the packed layout, so it may be freed.
@@ -54,13 +61,13 @@ class Linear {
 
   // y[rows, out] = activation(x[rows, in]·Wᵀ + b), x and y contiguous.  Thread-safe.
   void forward(const float* x, std::size_t rows, float* y) const;
-  // bf16 layers on bf16 dot products only, for chains of bf16 products: x already rounded to bfloat16 (ops::to_bfloat16's rounding; this
-  // skips the conversion), and y rounded to bfloat16 the same way when it is 16-bit.  Same results as forward on the
-  // fp32 values.
+  // bf16 layers on oneDNN's bf16 matmul only, for chains of bf16 products: x already rounded to bfloat16
+  // (ops::to_bfloat16's rounding; this skips the conversion), and y rounded to bfloat16 the same way when it is
+  // 16-bit.  Same results as forward on the fp32 values.
   void forward(const std::uint16_t* x, std::size_t rows, float* y) const;
   void forward(const std::uint16_t* x, std::size_t rows, std::uint16_t* y) const;
 
-  // Whether the bfloat16-activation overloads above may be called (bf16 on the CPU's bf16 dot products).
+  // Whether the bfloat16-activation overloads above may be called (bf16 on oneDNN's bf16 matmul).
   bool takes_bf16_activations() const;
 
   // This layer's packed weights (valid while the layer lives).

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include <Eigen/Core>
 
@@ -49,6 +50,14 @@ int thread_count() {
     return omp_get_max_threads();
   }();
   return threads;
+}
+
+std::optional<bool> kernel_switch(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') return std::nullopt;
+  const std::string_view setting(value);
+  if (setting != "0" && setting != "1") fail(name, " is '", setting, "': use 0 or 1");
+  return setting == "1";
 }
 
 void gemm_serial(bool b_transposed, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,

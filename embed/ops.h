@@ -8,6 +8,7 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 namespace ksearch::ops {
 
@@ -143,6 +144,10 @@ inline float from_bfloat16(std::uint16_t x) { return std::bit_cast<float>(static
 
 // Number of threads the parallel loops use (both cores by default; KSEARCH_THREADS overrides).
 int thread_count();
+
+// A kernel switch from the environment (KSEARCH_BF16_DOTS, KSEARCH_FP16, KSEARCH_AMX): empty when unset or empty,
+// else whether it is "1"; any value but "0" or "1" throws Error naming the variable.
+std::optional<bool> kernel_switch(const char* name);
 
 // Below this many elements an element-wise loop runs on one thread: waking the team costs more than it saves
 // (single queries).

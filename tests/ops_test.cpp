@@ -294,9 +294,13 @@ TEST(Bf16Dots, SettingOverridesTheMeasurement) {
     const testing::ScopedEnvironment fast("KSEARCH_BF16_DOTS", "1");
     EXPECT_EQ(ops::bf16_dots_are_fast(), ops::has_bf16_gemm()) << "only where the CPU has them";
   }
-  if (ops::has_bf16_gemm()) {
+  {
     const testing::ScopedEnvironment wrong("KSEARCH_BF16_DOTS", "yes");
-    EXPECT_THROW(ops::bf16_dots_are_fast(), Error);
+    EXPECT_THROW(ops::bf16_dots_are_fast(), Error) << "on any CPU";
+  }
+  {
+    const testing::ScopedEnvironment wrong("KSEARCH_FP16", "on");
+    EXPECT_THROW(ops::has_fp16_gemm(), Error) << "on any CPU";
   }
 }
 
