@@ -227,9 +227,10 @@ TEST(Linear, Bf16ActivationsGiveTheResultsOfConvertedInputs) {
   EXPECT_THROW(exact.forward(x_rounded.data(), 1, y.data()), Error);
 }
 
-// A query's few rows take another path than a batch's (embed/ops.h gemm_panels, up to 16 rows, on AVX-512 CPUs):
-// each row must come out the same either way, for shapes off every block size, with and without the fused GELU.
-TEST(Linear, FewRowsMatchTheSameRowsInsideABatch) {
+// A query's few rows take other paths than a batch's (embed/ops.h gemm_panels at fp32 on AVX-512 CPUs, up to 16
+// rows; rows padded to a multiple of 8 for oneDNN's matmul at bf16): each row must come out the same either way, to
+// `tolerance` (sums in another order), for shapes off every block size, with and without the fused GELU.
+void expect_few_rows_match_a_batch(Precision precision, float tolerance, const std::string& what) {
   struct Shape {
     std::size_t out, in;
   };
@@ -237,17 +238,27 @@ TEST(Linear, FewRowsMatchTheSameRowsInsideABatch) {
     for (const Activation activation : {Activation::None, Activation::GeluErf}) {
       const auto seed = static_cast<unsigned>(shape.out * 100 + shape.in);
       const auto weight = random_values(shape.out * shape.in, seed), bias = random_values(shape.out, seed + 1);
-      const Linear layer(weight.data(), bias.data(), shape.out, shape.in, Precision::Fp32, activation);
+      const Linear layer(weight.data(), bias.data(), shape.out, shape.in, precision, activation);
       constexpr std::size_t kBatchRows = 40;
       const auto x = random_values(kBatchRows * shape.in, seed + 2);
       const std::vector<float> batch_out = run(layer, x, kBatchRows);
       for (std::size_t rows = 1; rows <= 17; ++rows) {
         const std::vector<float> out = run(layer, x, rows);
         for (std::size_t i = 0; i < out.size(); ++i)
-          ASSERT_NEAR(out[i], batch_out[i], 1e-5f * (1 + std::abs(batch_out[i])))
-              << shape.out << "x" << shape.in << ", " << rows << " rows, at " << i;
+          ASSERT_NEAR(out[i], batch_out[i], tolerance * (1 + std::abs(batch_out[i])))
+              << what << ": " << shape.out << "x" << shape.in << ", " << rows << " rows, at " << i;
       }
     }
+  }
+}
+
+TEST(Linear, FewRowsMatchTheSameRowsInsideABatch) { expect_few_rows_match_a_batch(Precision::Fp32, 1e-5f, "fp32"); }
+
+TEST(Linear, Bf16FewRowsMatchTheSameRowsInsideABatch) {
+  for (const std::string& kernel : testing::bf16_kernels()) {
+    if (!testing::on_onednn_bf16_matmul(kernel)) continue;
+    const testing::ScopedBf16Kernel scoped(kernel);
+    expect_few_rows_match_a_batch(Precision::Bf16, 1e-5f, "bf16 kernel " + kernel);
   }
 }
 
