@@ -7,6 +7,12 @@
 // contributes the matching pair of its own, broadcast to all lanes.  A tile of up to 8 rows × 32 columns keeps 16
 // accumulators in registers for the whole k loop.
 //
+// On CPUs with AMX-BF16 the two products run on AMX tiles instead (Intel Xeons from Sapphire Rapids on, where
+// vdpbf16ps does half the fp32 FMA's work and one tile product 16 times it): the packed B above is already the
+// tiles' layout, each block of 16 columns 16 pairs at a time one 16 × 64-byte tile, and a row block of A is a tile
+// of up to 16 rows × 32 k.  Tiles 0-3 hold the sums of up to 64 columns, 4 and 5 a full group of 32 k of A and B,
+// 6 and 7 the last, shorter group.
+//
 // The softmax writes exp(x − max) straight to bf16 (the CPU's own rounding conversion) and leaves the division by the
 // sum to the second product's row scales: one pass over the scores after the maximum.  Its exponential is only as
 // exact as bf16 needs (1e-4), the row in 40% less time than with one good to 3e-6.
@@ -19,12 +25,16 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <utility>
 
 #include "embed/avx512.h"
 #include "embed/ops.h"
 
 #define KSEARCH_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+#define KSEARCH_AMX_TARGET __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl,avx512bf16")))
 
 namespace ksearch::ops {
 namespace {
@@ -97,6 +107,120 @@ void multiply(std::size_t m, std::size_t n, std::size_t k, float alpha, const fl
                                                   c + row * ldc + block * kLanes, ldc, columns);
     }
   }
+}
+
+constexpr std::size_t kAmxRows = 16, kAmxGroupPairs = 16, kAmxColumnTiles = 4, kAmxRowBytes = 64;
+
+// The 64 bytes ldtilecfg reads (palette 1).
+struct TileConfig {
+  std::uint8_t palette = 1;
+  std::uint8_t start_row = 0;
+  std::uint8_t reserved[14] = {};
+  std::uint16_t bytes_per_row[16] = {};
+  std::uint8_t rows[16] = {};
+};
+static_assert(sizeof(TileConfig) == 64);
+
+// GCC 12's tile intrinsics under-declare what they read (ldtilecfg's asm names only the config's first 8 bytes,
+// tileloadd's nothing), so earlier stores may be dropped or sunk past them: the config's fields were, and
+// ldtilecfg faulted.  This barrier lands every earlier store first.
+inline void stores_land() { asm volatile("" ::: "memory"); }
+
+// Tiles for `rows` rows of A and a last group of `tail_pairs` pairs (0: k is whole groups).
+KSEARCH_AMX_TARGET void configure_tiles(std::size_t rows, std::size_t tail_pairs) {
+  TileConfig config;
+  const auto set = [&](int tile, std::size_t tile_rows, std::size_t bytes) {
+    config.rows[tile] = static_cast<std::uint8_t>(tile_rows);
+    config.bytes_per_row[tile] = static_cast<std::uint16_t>(bytes);
+  };
+  for (int tile = 0; tile < 4; ++tile) set(tile, rows, kAmxRowBytes);
+  set(4, rows, kAmxRowBytes);
+  set(5, kAmxGroupPairs, kAmxRowBytes);
+  if (tail_pairs > 0) {
+    set(6, rows, tail_pairs * 4);
+    set(7, tail_pairs, kAmxRowBytes);
+  }
+  stores_land();
+  _tile_loadconfig(&config);
+}
+
+// One group of k inside amx_tile: A's tile `a_tile` times each block's B tile `b_tile`, into sums tiles 0..Blocks-1.
+// A macro because the intrinsics paste the tile numbers into the instruction text: they must be literals.
+#define KSEARCH_AMX_GROUP(a_tile, b_tile, a_group, b_group)                           \
+  do {                                                                              \
+    _tile_loadd(a_tile, a_group, a_stride);                                         \
+    _tile_loadd(b_tile, b_group, kAmxRowBytes);                                     \
+    _tile_dpbf16ps(0, a_tile, b_tile);                                              \
+    if constexpr (Blocks > 1) {                                                     \
+      _tile_loadd(b_tile, (b_group) + block_stride, kAmxRowBytes);                  \
+      _tile_dpbf16ps(1, a_tile, b_tile);                                            \
+    }                                                                               \
+    if constexpr (Blocks > 2) {                                                     \
+      _tile_loadd(b_tile, (b_group) + 2 * block_stride, kAmxRowBytes);              \
+      _tile_dpbf16ps(2, a_tile, b_tile);                                            \
+    }                                                                               \
+    if constexpr (Blocks > 3) {                                                     \
+      _tile_loadd(b_tile, (b_group) + 3 * block_stride, kAmxRowBytes);              \
+      _tile_dpbf16ps(3, a_tile, b_tile);                                            \
+    }                                                                               \
+  } while (false)
+
+// sums[rows][64] = a's row block · Blocks blocks of 16 packed columns.
+template <std::size_t Blocks>
+KSEARCH_AMX_TARGET void amx_tile(std::size_t groups, bool tail, const std::uint16_t* a, std::size_t lda,
+                                 const std::uint16_t* b, std::size_t block_stride, float* sums) {
+  constexpr std::size_t kGroupElements = kAmxGroupPairs * 2 * kLanes;  // of a block of B: 16 pairs × 16 columns × 2
+  const auto a_stride = static_cast<long>(lda * sizeof(std::uint16_t));
+  stores_land();
+  _tile_zero(0);
+  if constexpr (Blocks > 1) _tile_zero(1);
+  if constexpr (Blocks > 2) _tile_zero(2);
+  if constexpr (Blocks > 3) _tile_zero(3);
+  for (std::size_t group = 0; group < groups; ++group)
+    KSEARCH_AMX_GROUP(4, 5, a + group * 2 * kAmxGroupPairs, b + group * kGroupElements);
+  if (tail) KSEARCH_AMX_GROUP(6, 7, a + groups * 2 * kAmxGroupPairs, b + groups * kGroupElements);
+  constexpr long kSumsStride = kAmxColumnTiles * kLanes * sizeof(float);
+  _tile_stored(0, sums, kSumsStride);
+  if constexpr (Blocks > 1) _tile_stored(1, sums + kLanes, kSumsStride);
+  if constexpr (Blocks > 2) _tile_stored(2, sums + 2 * kLanes, kSumsStride);
+  if constexpr (Blocks > 3) _tile_stored(3, sums + 3 * kLanes, kSumsStride);
+}
+
+#undef KSEARCH_AMX_GROUP
+
+using AmxTile = void (*)(std::size_t, bool, const std::uint16_t*, std::size_t, const std::uint16_t*, std::size_t,
+                         float*);
+constexpr std::array<AmxTile, kAmxColumnTiles> kAmxTiles = {&amx_tile<1>, &amx_tile<2>, &amx_tile<3>, &amx_tile<4>};
+
+KSEARCH_AMX_TARGET void release_tiles() { _tile_release(); }
+
+template <typename Out>
+KSEARCH_AMX_TARGET void multiply_on_amx(std::size_t m, std::size_t n, std::size_t k, float alpha,
+                                        const float* row_scales, const std::uint16_t* a, std::size_t lda,
+                                        const std::uint16_t* b_packed, Out* c, std::size_t ldc) {
+  const std::size_t pairs = pairs_of(k), block_stride = pairs * 2 * kLanes;
+  const std::size_t groups = pairs / kAmxGroupPairs, tail_pairs = pairs % kAmxGroupPairs;
+  const std::size_t blocks = (n + kLanes - 1) / kLanes;
+  alignas(64) float sums[kAmxRows * kAmxColumnTiles * kLanes];
+  std::size_t configured_rows = 0;
+  for (std::size_t row = 0; row < m; row += kAmxRows) {
+    const std::size_t rows = std::min(kAmxRows, m - row);
+    if (rows != configured_rows) configure_tiles(rows, tail_pairs);
+    configured_rows = rows;
+    for (std::size_t block = 0; block < blocks; block += kAmxColumnTiles) {
+      const std::size_t tile_blocks = std::min(kAmxColumnTiles, blocks - block);
+      kAmxTiles[tile_blocks - 1](groups, tail_pairs > 0, a + row * lda, lda, b_packed + block * block_stride,
+                                 block_stride, sums);
+      const std::size_t first_column = block * kLanes, columns = std::min(tile_blocks * kLanes, n - first_column);
+      for (std::size_t r = 0; r < rows; ++r) {
+        const __m512 scale = _mm512_set1_ps(row_scales != nullptr ? alpha * row_scales[row + r] : alpha);
+        for (std::size_t j = 0; j < columns; j += kLanes)
+          store(c + (row + r) * ldc + first_column + j, lanes_mask(columns - j),
+                _mm512_mul_ps(_mm512_load_ps(sums + r * kAmxColumnTiles * kLanes + j), scale));
+      }
+    }
+  }
+  release_tiles();
 }
 
 // y = bf16(exp(x − max x)) for one row; returns 1 / Σ exp(x − max x), summed before rounding.  The exponent goes in
@@ -204,6 +328,18 @@ bool has_bf16_gemm() {
   return supported;
 }
 
+bool has_amx_bf16() {
+  static const bool usable = [] {
+    if (!has_bf16_gemm() || !__builtin_cpu_supports("amx-tile") || !__builtin_cpu_supports("amx-bf16")) return false;
+    // Linux hands a process the tiles' state (8 KB a thread) only on request (ARCH_REQ_XCOMP_PERM for
+    // XFEATURE_XTILEDATA, Linux 5.16 on); without it the first tile instruction is fatal.
+    constexpr int kRequestPermission = 0x1023, kTileData = 18;
+    return syscall(SYS_arch_prctl, kRequestPermission, kTileData) == 0;
+  }();
+  const std::optional<bool> setting = kernel_switch("KSEARCH_AMX");
+  return usable && setting.value_or(true);
+}
+
 bool bf16_dots_are_fast() {
   const std::optional<bool> setting = kernel_switch("KSEARCH_BF16_DOTS");
   if (!has_bf16_gemm()) return false;
@@ -244,13 +380,19 @@ void softmax_rows_bf16(const float* x, std::size_t rows, std::size_t width, std:
 
 void gemm_bf16(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* row_scales,
                const std::uint16_t* a, std::size_t lda, const std::uint16_t* b_packed, float* c, std::size_t ldc) {
-  multiply(m, n, k, alpha, row_scales, a, lda, b_packed, c, ldc);
+  if (has_amx_bf16())
+    multiply_on_amx(m, n, k, alpha, row_scales, a, lda, b_packed, c, ldc);
+  else
+    multiply(m, n, k, alpha, row_scales, a, lda, b_packed, c, ldc);
 }
 
 void gemm_bf16(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* row_scales,
                const std::uint16_t* a, std::size_t lda, const std::uint16_t* b_packed, std::uint16_t* c,
                std::size_t ldc) {
-  multiply(m, n, k, alpha, row_scales, a, lda, b_packed, c, ldc);
+  if (has_amx_bf16())
+    multiply_on_amx(m, n, k, alpha, row_scales, a, lda, b_packed, c, ldc);
+  else
+    multiply(m, n, k, alpha, row_scales, a, lda, b_packed, c, ldc);
 }
 
 }  // namespace ksearch::ops

@@ -266,9 +266,10 @@ TransformerEncoder::TransformerEncoder(const TransformerConfig& config, std::sha
   w.position_embeddings = bind(s, "embeddings.position_embeddings.weight", {config.max_position_embeddings, hidden});
   w.token_type_embeddings = bind(s, "embeddings.token_type_embeddings.weight", {config.type_vocab_size, hidden});
   w.embedding_norm = bind_norm(s, "embeddings.LayerNorm", hidden);
-  const bool bf16_dots = ops::bf16_dots_are_fast();
-  w.bf16_attention = precision != Precision::Fp32 && bf16_dots;
-  w.fp16_attention = precision != Precision::Fp32 && !bf16_dots && ops::has_fp16_gemm();
+  // Reduced-precision attention in bf16 where the CPU's bf16 dot products or AMX tiles are fast, else in fp16.
+  const bool bf16_products = ops::bf16_dots_are_fast() || ops::has_amx_bf16();
+  w.bf16_attention = precision != Precision::Fp32 && bf16_products;
+  w.fp16_attention = precision != Precision::Fp32 && !bf16_products && ops::has_fp16_gemm();
   // Where fp32 attention runs on oneDNN's sgemm (CPUs without AVX-512), oneDNN generates its kernels on the first
   // call in a process, about 45 ms on one core, a one-off query's largest single cost after the weights: made on a
   // side thread while the weights load.

@@ -264,8 +264,7 @@ bool bf16_layers_on_amx() {
     const auto amx = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_amx);
     return (static_cast<unsigned>(dnnl::get_effective_cpu_isa()) & amx) == amx;
   }();
-  const std::optional<bool> setting = ops::kernel_switch("KSEARCH_AMX");
-  return available && setting.value_or(true);
+  return available && ops::has_amx_bf16();
 }
 
 Linear::Linear(const float* weight, const float* bias, std::size_t out, std::size_t in, Precision precision,

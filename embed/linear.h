@@ -41,9 +41,9 @@ struct PackedWeights {
 };
 
 // Whether bf16 layers run on oneDNN's bf16 matmul over AMX tiles: the CPU has AMX-BF16 (Intel Xeons from Sapphire
-// Rapids on), the OS grants it to the process and ONEDNN_MAX_CPU_ISA leaves it in.  There the tiles do 16 times the
-// fp32 FMAs' work per cycle, while vdpbf16ps does half of it: without AMX such a CPU runs bf16 on our fp16 tiles.
-// KSEARCH_AMX=0 leaves AMX out of the choice (the tests use it to reach the other kernels); 1 only where it is there.
+// Rapids on), the OS grants it to the process, ONEDNN_MAX_CPU_ISA leaves it in and KSEARCH_AMX is not 0
+// (ops::has_amx_bf16).  There the tiles do 16 times the fp32 FMAs' work per cycle, while vdpbf16ps does half of it:
+// without AMX such a CPU runs bf16 on our fp16 tiles.
 bool bf16_layers_on_amx();
 
 class Linear {

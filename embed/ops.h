@@ -21,7 +21,7 @@ void gemm_serial(bool b_transposed, std::size_t m, std::size_t n, std::size_t k,
 void prepare_gemm() noexcept;
 
 // bfloat16 products for attention at the reduced precisions: AVX512_BF16 dot products (two bf16 products summed
-// into an fp32 lane per instruction), accumulated in fp32.  Only where has_bf16_gemm(); callers fall back to
+// into an fp32 lane per instruction) or AMX tiles where has_amx_bf16(), accumulated in fp32.  Only where has_bf16_gemm(); callers fall back to
 // gemm_serial elsewhere.  Single-threaded.
 bool has_bf16_gemm();
 
@@ -30,6 +30,11 @@ bool has_bf16_gemm();
 // them only where they win.  Measured once (two short instruction loops, ~0.1 ms); KSEARCH_BF16_DOTS=0 or 1
 // overrides (1 only where has_bf16_gemm()).
 bool bf16_dots_are_fast();
+
+// Whether the CPU has AMX-BF16 tiles and Linux granted them to this process (requested on the first call): there
+// gemm_bf16 runs on them, and bf16 dense layers on oneDNN's AMX matmul (embed/linear.h).  KSEARCH_AMX=0 leaves them
+// out (the tests use it to reach the other kernels on such CPUs); 1 only where they are there.
+bool has_amx_bf16();
 
 // op(b)[k, n] in bfloat16, laid out for gemm_bf16: blocks of 16 columns, rows in pairs, [n/16][k/2][16][2],
 // zero-padded to whole blocks and pairs.  op(b) = bᵀ when b_transposed (b is [n, k]) else b ([k, n]).

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "base/error.h"
@@ -38,50 +39,60 @@ TEST(CpuFeatures, AnEmulatedCpuWithoutAvx512GetsNoAvx512Kernel) {
   EXPECT_FALSE(ops::has_int8_dots()) << cpu;
 }
 
+// On the AVX512_BF16 dot products and, where the CPU has them, on AMX tiles: shapes off the tiles' 8 or 16 rows, 32
+// or 64 columns and groups of 32 k, with several of each.
 TEST(Bf16Gemm, MatchesExactProductsOfTheRoundedInputs) {
   if (!ops::has_bf16_gemm()) GTEST_SKIP() << "this CPU has no AVX512_BF16 (the encoder uses fp32 attention here)";
+  std::vector<std::string> amx_settings = {"0"};
+  if (const testing::ScopedEnvironment amx("KSEARCH_AMX", "1"); ops::has_amx_bf16()) amx_settings.push_back("1");
   struct Shape {
     std::size_t m, n, k;
   };
-  for (const Shape shape : {Shape{1, 1, 1}, Shape{13, 37, 33}, Shape{8, 32, 64}, Shape{17, 5, 2}, Shape{3, 70, 7}}) {
-    for (const bool transposed : {false, true}) {
-      for (const bool scaled : {false, true}) {
-        const auto [m, n, k] = shape;
-        const std::size_t lda = k + 3;  // rows with room past the pad
-        auto a = random_bf16(m * lda, 1);
-        for (std::size_t r = 0; r < m; ++r)
-          if (k % 2 != 0) a[r * lda + k] = 0;  // the pad the caller provides
-        const std::size_t ldb = (transposed ? k : n) + 5;
-        const auto b = random_bf16((transposed ? n : k) * ldb, 2);
-        std::vector<float> row_scales(m);
-        for (std::size_t r = 0; r < m; ++r) row_scales[r] = 0.5f + static_cast<float>(r);
-        std::vector<std::uint16_t> packed(ops::bf16_packed_size(k, n));
-        ops::pack_bf16(transposed, b.data(), k, n, ldb, packed.data());
-        const std::size_t ldc = n + 2;
-        std::vector<float> c(m * ldc, -7.0f);
-        ops::gemm_bf16(m, n, k, 0.25f, scaled ? row_scales.data() : nullptr, a.data(), lda, packed.data(), c.data(),
-                       ldc);
-        for (std::size_t r = 0; r < m; ++r) {
-          for (std::size_t j = 0; j < n; ++j) {
-            double want = 0, magnitude = 0;
-            for (std::size_t i = 0; i < k; ++i) {
-              const double term = static_cast<double>(from_bf16(a[r * lda + i])) *
-                                  from_bf16(transposed ? b[j * ldb + i] : b[i * ldb + j]);
-              want += term;
-              magnitude += std::abs(term);
+  for (const std::string& amx : amx_settings) {
+    const testing::ScopedEnvironment scoped("KSEARCH_AMX", amx);
+    for (const Shape shape : {Shape{1, 1, 1}, Shape{13, 37, 33}, Shape{8, 32, 64}, Shape{17, 5, 2}, Shape{3, 70, 7},
+                              Shape{37, 130, 100}, Shape{16, 64, 32}}) {
+      for (const bool transposed : {false, true}) {
+        for (const bool scaled : {false, true}) {
+          const auto [m, n, k] = shape;
+          const std::size_t lda = k + 3;  // rows with room past the pad
+          auto a = random_bf16(m * lda, 1);
+          for (std::size_t r = 0; r < m; ++r)
+            if (k % 2 != 0) a[r * lda + k] = 0;  // the pad the caller provides
+          const std::size_t ldb = (transposed ? k : n) + 5;
+          const auto b = random_bf16((transposed ? n : k) * ldb, 2);
+          std::vector<float> row_scales(m);
+          for (std::size_t r = 0; r < m; ++r) row_scales[r] = 0.5f + static_cast<float>(r);
+          std::vector<std::uint16_t> packed(ops::bf16_packed_size(k, n));
+          ops::pack_bf16(transposed, b.data(), k, n, ldb, packed.data());
+          const std::size_t ldc = n + 2;
+          std::vector<float> c(m * ldc, -7.0f);
+          ops::gemm_bf16(m, n, k, 0.25f, scaled ? row_scales.data() : nullptr, a.data(), lda, packed.data(), c.data(),
+                         ldc);
+          for (std::size_t r = 0; r < m; ++r) {
+            for (std::size_t j = 0; j < n; ++j) {
+              double want = 0, magnitude = 0;
+              for (std::size_t i = 0; i < k; ++i) {
+                const double term = static_cast<double>(from_bf16(a[r * lda + i])) *
+                                    from_bf16(transposed ? b[j * ldb + i] : b[i * ldb + j]);
+                want += term;
+                magnitude += std::abs(term);
+              }
+              want *= 0.25 * (scaled ? row_scales[r] : 1.0);
+              EXPECT_NEAR(c[r * ldc + j], want, 1e-5 * (magnitude + 1))
+                  << "AMX " << amx << ", " << m << "x" << n << "x" << k << " " << r << "," << j;
             }
-            want *= 0.25 * (scaled ? row_scales[r] : 1.0);
-            EXPECT_NEAR(c[r * ldc + j], want, 1e-5 * (magnitude + 1)) << m << "x" << n << "x" << k << " " << r << "," << j;
+            for (std::size_t j = n; j < ldc; ++j) EXPECT_EQ(c[r * ldc + j], -7.0f) << "wrote past column " << n;
           }
-          for (std::size_t j = n; j < ldc; ++j) EXPECT_EQ(c[r * ldc + j], -7.0f) << "wrote past column " << n;
+          // Written in bf16: the same sums, each rounded as to_bf16 rounds, and nothing past column n.
+          std::vector<std::uint16_t> rounded(m * ldc, 0xABCD);
+          ops::gemm_bf16(m, n, k, 0.25f, scaled ? row_scales.data() : nullptr, a.data(), lda, packed.data(),
+                         rounded.data(), ldc);
+          for (std::size_t r = 0; r < m; ++r)
+            for (std::size_t j = 0; j < ldc; ++j)
+              EXPECT_EQ(rounded[r * ldc + j], j < n ? to_bf16(c[r * ldc + j]) : 0xABCD)
+                  << "AMX " << amx << ", " << m << "x" << n << "x" << k << " " << r << "," << j;
         }
-        // Written in bf16: the same sums, each rounded as to_bf16 rounds, and nothing past column n.
-        std::vector<std::uint16_t> rounded(m * ldc, 0xABCD);
-        ops::gemm_bf16(m, n, k, 0.25f, scaled ? row_scales.data() : nullptr, a.data(), lda, packed.data(),
-                       rounded.data(), ldc);
-        for (std::size_t r = 0; r < m; ++r)
-          for (std::size_t j = 0; j < ldc; ++j)
-            EXPECT_EQ(rounded[r * ldc + j], j < n ? to_bf16(c[r * ldc + j]) : 0xABCD) << r << "," << j;
       }
     }
   }

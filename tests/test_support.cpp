@@ -175,7 +175,7 @@ bool on_onednn_bf16_matmul(const std::string& kernel) { return kernel == "dots" 
 
 ScopedBf16Kernel::ScopedBf16Kernel(const std::string& kernel)
     : dots_("KSEARCH_BF16_DOTS", kernel == "dots" ? "1" : "0"),
-      fp16_("KSEARCH_FP16", kernel == "fp16" || kernel == "amx" ? "1" : "0"),
+      fp16_("KSEARCH_FP16", kernel == "fp16" ? "1" : "0"),
       amx_("KSEARCH_AMX", kernel == "amx" ? "1" : "0") {}
 
 }  // namespace ksearch::testing

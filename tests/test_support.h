@@ -81,7 +81,7 @@ class ScopedEnvironment {
 
 // The bf16 kernels this CPU can run, by name: "tiles" (bf16 weights on the fp32 tiles; without AVX-512, rounded
 // weights on oneDNN's fp32 matmul) everywhere, "fp16" (AVX512-FP16 FMAs), "dots" (oneDNN's bf16 matmul and our
-// attention on AVX512_BF16 dot products) and "amx" (oneDNN's bf16 matmul on AMX tiles, attention in fp16) where the
+// attention on AVX512_BF16 dot products) and "amx" (oneDNN's bf16 matmul and our attention on AMX tiles) where the
 // CPU has them; so every bf16 kernel is tested wherever it exists, whichever the CPU's measurement picks.
 std::vector<std::string> bf16_kernels();
 
