@@ -8,15 +8,17 @@
 // accumulators in registers for the whole k loop.
 //
 // On CPUs with AMX-BF16 the two products run on AMX tiles instead (Intel Xeons from Sapphire Rapids on, where
-// vdpbf16ps does half the fp32 FMA's work and one tile product 16 times it): the packed B above is already the
-// tiles' layout, each block of 16 columns 16 pairs at a time one 16 × 64-byte tile, and a row block of A is a tile
-// of up to 16 rows × 32 k.  Tiles 0-3 hold the sums of up to 64 columns, 4 and 5 a full group of 32 k of A and B,
-// 6 and 7 the last, shorter group.
+// vdpbf16ps does half the fp32 FMA's work per cycle and a tile product 16 times it): the packed B above is already
+// the tiles' layout, each block of 16 columns 16 pairs at a time one 16 × 64-byte tile, and a row block of A is a
+// tile of up to 16 rows × 32 k.  Tiles 0-3 hold the sums of up to 64 columns, 4 and 5 a full group of 32 k of A and
+// B, 6 and 7 the last, shorter group.
 //
 // The softmax writes exp(x − max) straight to bf16 (the CPU's own rounding conversion) and leaves the division by the
 // sum to the second product's row scales: one pass over the scores after the maximum.  Its exponential is only as
 // exact as bf16 needs (1e-4), the row in 40% less time than with one good to 3e-6.
 
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -25,9 +27,6 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
-
-#include <sys/syscall.h>
-#include <unistd.h>
 #include <utility>
 
 #include "embed/avx512.h"

@@ -21,8 +21,8 @@ void gemm_serial(bool b_transposed, std::size_t m, std::size_t n, std::size_t k,
 void prepare_gemm() noexcept;
 
 // bfloat16 products for attention at the reduced precisions: AVX512_BF16 dot products (two bf16 products summed
-// into an fp32 lane per instruction) or AMX tiles where has_amx_bf16(), accumulated in fp32.  Only where has_bf16_gemm(); callers fall back to
-// gemm_serial elsewhere.  Single-threaded.
+// into an fp32 lane per instruction) or AMX tiles where has_amx_bf16(), accumulated in fp32.  Only where
+// has_bf16_gemm(); callers fall back to gemm_serial elsewhere.  Single-threaded.
 bool has_bf16_gemm();
 
 // Whether the CPU's bf16 dot products do more work per second than its fp32 FMAs: twice as much on AMD Zen 4, half
