@@ -56,9 +56,10 @@ void gemm_bf16(std::size_t m, std::size_t n, std::size_t k, float alpha, const f
                const std::uint16_t* a, std::size_t lda, const std::uint16_t* b_packed, std::uint16_t* c,
                std::size_t ldc);
 
-// fp16 products for attention at the reduced precisions where the CPU has AVX512-FP16 and its bf16 dot products are
-// slow (!bf16_dots_are_fast()): 32 fp16 FMAs per instruction, twice fp32's work.  Only where has_fp16_gemm(): the
-// CPU has them and KSEARCH_FP16 is not 0 (the tests use it to reach the kernels for CPUs without).
+// fp16 products for attention at the reduced precisions where the CPU has AVX512-FP16, its bf16 dot products are
+// slow (!bf16_dots_are_fast()) and it has no AMX (!has_amx_bf16()): 32 fp16 FMAs per instruction, twice fp32's work.
+// Only where has_fp16_gemm(): the CPU has them and KSEARCH_FP16 is not 0 (the tests use it to reach the kernels for
+// CPUs without).
 bool has_fp16_gemm();
 // y[rows, columns] = fp16(x · scale), row strides ldx and ldy.
 void to_float16(const float* x, std::size_t rows, std::size_t columns, std::size_t ldx, float scale, std::uint16_t* y,
@@ -94,8 +95,9 @@ void pack_bf16_panels(const float* weight, std::size_t n, std::size_t k, std::ui
 void gemm_panels(std::size_t m, std::size_t n, std::size_t k, const float* a, const std::uint16_t* panels,
                  const float* bias, bool gelu, float* c);
 
-// bf16 dense layers in fp16 on CPUs with AVX512-FP16 whose bf16 dot products are slow (has_fp16_gemm() &&
-// !bf16_dots_are_fast()): twice the fp32 FMAs' work per instruction, at least bf16's accuracy (embed/gemm_fp16.cpp).
+// bf16 dense layers in fp16 on CPUs with AVX512-FP16 whose bf16 dot products are slow, without AMX (has_fp16_gemm()
+// && !bf16_dots_are_fast() && !bf16_layers_on_amx()): twice the fp32 FMAs' work per instruction, at least bf16's
+// accuracy (embed/gemm_fp16.cpp).
 // Weights in panels of 64 columns, each k rows of 64 fp16, every column scaled by a power of two (column_scales[j]
 // undoes it) so its largest magnitude is in [1/2, 1); activations scaled the same per row, inside the call.
 std::size_t half_panels_size(std::size_t k, std::size_t n);  // in 16-bit elements; panels are k · 64 apart
