@@ -164,10 +164,11 @@ KSEARCH_AMX_TARGET void configure_tiles(std::size_t rows, std::size_t tail_pairs
     }                                                                               \
   } while (false)
 
-// sums[rows][64] = a's row block · Blocks blocks of 16 packed columns.
+// sums[rows][Blocks · 16] (rows `sums_stride` floats apart) = a's row block · Blocks blocks of 16 packed columns.
 template <std::size_t Blocks>
 KSEARCH_AMX_TARGET void amx_tile(std::size_t groups, bool tail, const std::uint16_t* a, std::size_t lda,
-                                 const std::uint16_t* b, std::size_t block_stride, float* sums) {
+                                 const std::uint16_t* b, std::size_t block_stride, float* sums,
+                                 std::size_t sums_stride) {
   constexpr std::size_t kGroupElements = kAmxGroupPairs * 2 * kLanes;  // of a block of B: 16 pairs × 16 columns × 2
   const auto a_stride = static_cast<long>(lda * sizeof(std::uint16_t));
   stores_land();
@@ -178,17 +179,17 @@ KSEARCH_AMX_TARGET void amx_tile(std::size_t groups, bool tail, const std::uint1
   for (std::size_t group = 0; group < groups; ++group)
     KSEARCH_AMX_GROUP(4, 5, a + group * 2 * kAmxGroupPairs, b + group * kGroupElements);
   if (tail) KSEARCH_AMX_GROUP(6, 7, a + groups * 2 * kAmxGroupPairs, b + groups * kGroupElements);
-  constexpr long kSumsStride = kAmxColumnTiles * kLanes * sizeof(float);
-  _tile_stored(0, sums, kSumsStride);
-  if constexpr (Blocks > 1) _tile_stored(1, sums + kLanes, kSumsStride);
-  if constexpr (Blocks > 2) _tile_stored(2, sums + 2 * kLanes, kSumsStride);
-  if constexpr (Blocks > 3) _tile_stored(3, sums + 3 * kLanes, kSumsStride);
+  const auto stride = static_cast<long>(sums_stride * sizeof(float));
+  _tile_stored(0, sums, stride);
+  if constexpr (Blocks > 1) _tile_stored(1, sums + kLanes, stride);
+  if constexpr (Blocks > 2) _tile_stored(2, sums + 2 * kLanes, stride);
+  if constexpr (Blocks > 3) _tile_stored(3, sums + 3 * kLanes, stride);
 }
 
 #undef KSEARCH_AMX_GROUP
 
 using AmxTile = void (*)(std::size_t, bool, const std::uint16_t*, std::size_t, const std::uint16_t*, std::size_t,
-                         float*);
+                         float*, std::size_t);
 constexpr std::array<AmxTile, kAmxColumnTiles> kAmxTiles = {&amx_tile<1>, &amx_tile<2>, &amx_tile<3>, &amx_tile<4>};
 
 KSEARCH_AMX_TARGET void release_tiles() { _tile_release(); }
@@ -208,9 +209,19 @@ KSEARCH_AMX_TARGET void multiply_on_amx(std::size_t m, std::size_t n, std::size_
     configured_rows = rows;
     for (std::size_t block = 0; block < blocks; block += kAmxColumnTiles) {
       const std::size_t tile_blocks = std::min(kAmxColumnTiles, blocks - block);
-      kAmxTiles[tile_blocks - 1](groups, tail_pairs > 0, a + row * lda, lda, b_packed + block * block_stride,
-                                 block_stride, sums);
       const std::size_t first_column = block * kLanes, columns = std::min(tile_blocks * kLanes, n - first_column);
+      const AmxTile multiply_tiles = kAmxTiles[tile_blocks - 1];
+      const std::uint16_t* const a_rows = a + row * lda;
+      const std::uint16_t* const b_blocks = b_packed + block * block_stride;
+      // fp32 sums that need no scaling and fill whole tiles go straight to c (attention's scores).
+      if constexpr (std::is_same_v<Out, float>) {
+        if (alpha == 1.0f && row_scales == nullptr && columns == tile_blocks * kLanes) {
+          multiply_tiles(groups, tail_pairs > 0, a_rows, lda, b_blocks, block_stride, c + row * ldc + first_column,
+                         ldc);
+          continue;
+        }
+      }
+      multiply_tiles(groups, tail_pairs > 0, a_rows, lda, b_blocks, block_stride, sums, kAmxColumnTiles * kLanes);
       for (std::size_t r = 0; r < rows; ++r) {
         const __m512 scale = _mm512_set1_ps(row_scales != nullptr ? alpha * row_scales[row + r] : alpha);
         for (std::size_t j = 0; j < columns; j += kLanes)
@@ -222,10 +233,10 @@ KSEARCH_AMX_TARGET void multiply_on_amx(std::size_t m, std::size_t n, std::size_
   release_tiles();
 }
 
-// y = bf16(exp(x − max x)) for one row; returns 1 / Σ exp(x − max x), summed before rounding.  The exponent goes in
-// base 2: (x − max)·log₂e in one fused multiply-subtract.  Two vectors per step with a sum each, so the loop is not
+// y = bf16(exp(scale·(x − max x))) for one row; returns 1 / Σ of those, summed before rounding.  The exponent goes in
+// base 2: (x − max)·scale·log₂e in one fused multiply-subtract.  Two vectors per step with a sum each, so the loop is not
 // bound by the latency of one running sum.
-KSEARCH_BF16_TARGET float exp_row(const float* x, std::size_t width, std::uint16_t* y) {
+KSEARCH_BF16_TARGET float exp_row(const float* x, std::size_t width, float scale, std::uint16_t* y) {
   const std::size_t whole = width / (2 * kLanes) * (2 * kLanes);
   __m512 max0 = _mm512_set1_ps(-INFINITY), max1 = max0;
   for (std::size_t i = 0; i < whole; i += 2 * kLanes) {
@@ -234,7 +245,7 @@ KSEARCH_BF16_TARGET float exp_row(const float* x, std::size_t width, std::uint16
   }
   for (std::size_t i = whole; i < width; i += kLanes)
     max0 = _mm512_max_ps(max0, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), lanes_mask(width - i), x + i));
-  const __m512 log2e = _mm512_set1_ps(1.44269504f);
+  const __m512 log2e = _mm512_set1_ps(scale * 1.44269504f);
   const __m512 scaled_max = _mm512_mul_ps(_mm512_set1_ps(_mm512_reduce_max_ps(_mm512_max_ps(max0, max1))), log2e);
   __m512 sum0 = _mm512_setzero_ps(), sum1 = sum0;
   for (std::size_t i = 0; i < whole; i += 2 * kLanes) {
@@ -369,10 +380,10 @@ void pack_bf16(bool b_transposed, const std::uint16_t* b, std::size_t k, std::si
     pack_rows(b, k, n, ldb, packed);
 }
 
-void softmax_rows_bf16(const float* x, std::size_t rows, std::size_t width, std::size_t ld, std::uint16_t* y,
-                       std::size_t ldy, float* inverse_sums) {
+void softmax_rows_bf16(const float* x, std::size_t rows, std::size_t width, std::size_t ld, float scale,
+                       std::uint16_t* y, std::size_t ldy, float* inverse_sums) {
   for (std::size_t r = 0; r < rows; ++r) {
-    inverse_sums[r] = exp_row(x + r * ld, width, y + r * ldy);
+    inverse_sums[r] = exp_row(x + r * ld, width, scale, y + r * ldy);
     if (width % 2 != 0) y[r * ldy + width] = 0;
   }
 }

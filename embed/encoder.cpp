@@ -478,9 +478,9 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
         ops::pack_bf16(false, ws.qkv_bf16.data() + value, length, head_dim, qkv_width, buffers.values.data());
         for (std::size_t row = 0; row < queries; row += kQueryBlock) {
           const std::size_t block = std::min(kQueryBlock, queries - row);
-          ops::gemm_bf16(block, length, head_dim, scale, nullptr, ws.qkv_bf16.data() + query + row * qkv_width,
+          ops::gemm_bf16(block, length, head_dim, 1.0f, nullptr, ws.qkv_bf16.data() + query + row * qkv_width,
                          qkv_width, buffers.keys.data(), s, length);
-          ops::softmax_rows_bf16(s, block, length, length, buffers.probabilities.data(), stride,
+          ops::softmax_rows_bf16(s, block, length, length, scale, buffers.probabilities.data(), stride,
                                  buffers.inverse_sums.data());
           const std::size_t out = first + row * hidden;
           if (bf16_through_attention)

@@ -42,10 +42,11 @@ std::size_t bf16_packed_size(std::size_t k, std::size_t n);  // in 16-bit elemen
 void pack_bf16(bool b_transposed, const std::uint16_t* b, std::size_t k, std::size_t n, std::size_t ldb,
                std::uint16_t* packed);
 
-// Softmax for gemm_bf16, normalisation left to the product: y = bf16(exp(x − max x)) per row (row stride ldy,
-// padded with a zero to an even width) and inverse_sums[r] = 1 / Σ exp, to pass to gemm_bf16 as row scales.
-void softmax_rows_bf16(const float* x, std::size_t rows, std::size_t width, std::size_t ld, std::uint16_t* y,
-                       std::size_t ldy, float* inverse_sums);
+// Softmax for gemm_bf16, normalisation left to the product: y = bf16(exp(scale · (x − max x))) per row (scale > 0;
+// row stride ldy, padded with a zero to an even width) and inverse_sums[r] = 1 / Σ exp, to pass to gemm_bf16 as row
+// scales.  Attention's 1/√d comes in here, where it costs nothing, so its first product writes unscaled sums.
+void softmax_rows_bf16(const float* x, std::size_t rows, std::size_t width, std::size_t ld, float scale,
+                       std::uint16_t* y, std::size_t ldy, float* inverse_sums);
 
 // c[m, n] = alpha · row_scales[m] · a[m, k] · B, a in bfloat16 row-major with its rows padded to an even length
 // (the pad zero), B from pack_bf16; row_scales may be null (all 1).

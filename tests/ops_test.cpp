@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -67,7 +68,9 @@ TEST(Bf16Gemm, MatchesExactProductsOfTheRoundedInputs) {
           ops::pack_bf16(transposed, b.data(), k, n, ldb, packed.data());
           const std::size_t ldc = n + 2;
           std::vector<float> c(m * ldc, -7.0f);
-          ops::gemm_bf16(m, n, k, 0.25f, scaled ? row_scales.data() : nullptr, a.data(), lda, packed.data(), c.data(),
+          // Unscaled: alpha 1 and no row scales (AMX writes whole tiles of such sums straight to c).
+          const float alpha = scaled ? 0.25f : 1.0f;
+          ops::gemm_bf16(m, n, k, alpha, scaled ? row_scales.data() : nullptr, a.data(), lda, packed.data(), c.data(),
                          ldc);
           for (std::size_t r = 0; r < m; ++r) {
             for (std::size_t j = 0; j < n; ++j) {
@@ -78,7 +81,7 @@ TEST(Bf16Gemm, MatchesExactProductsOfTheRoundedInputs) {
                 want += term;
                 magnitude += std::abs(term);
               }
-              want *= 0.25 * (scaled ? row_scales[r] : 1.0);
+              want *= alpha * (scaled ? row_scales[r] : 1.0);
               EXPECT_NEAR(c[r * ldc + j], want, 1e-5 * (magnitude + 1))
                   << "AMX " << amx << ", " << m << "x" << n << "x" << k << " " << r << "," << j;
             }
@@ -86,7 +89,7 @@ TEST(Bf16Gemm, MatchesExactProductsOfTheRoundedInputs) {
           }
           // Written in bf16: the same sums, each rounded as to_bf16 rounds, and nothing past column n.
           std::vector<std::uint16_t> rounded(m * ldc, 0xABCD);
-          ops::gemm_bf16(m, n, k, 0.25f, scaled ? row_scales.data() : nullptr, a.data(), lda, packed.data(),
+          ops::gemm_bf16(m, n, k, alpha, scaled ? row_scales.data() : nullptr, a.data(), lda, packed.data(),
                          rounded.data(), ldc);
           for (std::size_t r = 0; r < m; ++r)
             for (std::size_t j = 0; j < ldc; ++j)
@@ -102,9 +105,10 @@ TEST(Bf16Gemm, MatchesExactProductsOfTheRoundedInputs) {
 // rounding; the exponential is good to 1e-4) and each inverse sum to 2e-4, and a score far below the row's maximum
 // gives (nearly) zero, never NaN.  Returns y (row stride ldy, 0xFFFF where nothing was written) for the caller to
 // check what lies past the width.
-using HalfSoftmax = void (*)(const float*, std::size_t, std::size_t, std::size_t, std::uint16_t*, std::size_t, float*);
+using HalfSoftmax =
+    std::function<void(const float*, std::size_t, std::size_t, std::size_t, std::uint16_t*, std::size_t, float*)>;
 std::vector<std::uint16_t> expect_softmax(HalfSoftmax softmax, float (*decode)(std::uint16_t), double relative,
-                                          std::size_t width, std::size_t ldy) {
+                                          std::size_t width, std::size_t ldy, double scale = 1.0) {
   const std::size_t rows = 3, ld = width + 5;
   std::mt19937 random(3);
   std::normal_distribution<float> normal(0.0f, 4.0f);
@@ -119,7 +123,7 @@ std::vector<std::uint16_t> expect_softmax(HalfSoftmax softmax, float (*decode)(s
     double max = original[r * ld], sum = 0;
     for (std::size_t i = 0; i < width; ++i) max = std::max<double>(max, original[r * ld + i]);
     for (std::size_t i = 0; i < width; ++i) {
-      const double e = std::exp(original[r * ld + i] - max);
+      const double e = std::exp((original[r * ld + i] - max) * scale);
       sum += e;
       EXPECT_NEAR(decode(y[r * ldy + i]), e, e * relative + 6e-8) << r << "," << i;
     }
@@ -131,8 +135,14 @@ std::vector<std::uint16_t> expect_softmax(HalfSoftmax softmax, float (*decode)(s
 TEST(SoftmaxBf16, ExponentialsInBf16AndInverseSums) {
   if (!ops::has_bf16_gemm()) GTEST_SKIP() << "this CPU has no AVX512_BF16 (the encoder uses fp32 attention here)";
   const std::size_t width = 35, ldy = 36;
-  const auto y = expect_softmax(ops::softmax_rows_bf16, from_bf16, 1.0 / 128, width, ldy);  // 8 significant bits
-  for (std::size_t r = 0; r < 3; ++r) EXPECT_EQ(y[r * ldy + width], 0) << "the odd width is padded to a zero pair";
+  for (const float scale : {1.0f, 0.125f}) {
+    const auto softmax = [scale](const float* x, std::size_t rows, std::size_t columns, std::size_t ld,
+                                 std::uint16_t* y, std::size_t ld_y, float* inverse_sums) {
+      ops::softmax_rows_bf16(x, rows, columns, ld, scale, y, ld_y, inverse_sums);
+    };
+    const auto y = expect_softmax(softmax, from_bf16, 1.0 / 128, width, ldy, scale);  // 8 significant bits
+    for (std::size_t r = 0; r < 3; ++r) EXPECT_EQ(y[r * ldy + width], 0) << "the odd width is padded to a zero pair";
+  }
 }
 
 // fp16 as raw bits and back, through the compiler's own _Float16 (independent of the kernels' conversions).
