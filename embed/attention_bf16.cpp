@@ -132,8 +132,7 @@ KSEARCH_AMX_TARGET void configure_tiles(std::size_t rows, std::size_t tail_pairs
     config.rows[tile] = static_cast<std::uint8_t>(tile_rows);
     config.bytes_per_row[tile] = static_cast<std::uint16_t>(bytes);
   };
-  for (int tile = 0; tile < 4; ++tile) set(tile, rows, kAmxRowBytes);
-  set(4, rows, kAmxRowBytes);
+  for (int tile = 0; tile <= 4; ++tile) set(tile, rows, kAmxRowBytes);  // the sums and A
   set(5, kAmxGroupPairs, kAmxRowBytes);
   if (tail_pairs > 0) {
     set(6, rows, tail_pairs * 4);
@@ -231,6 +230,16 @@ KSEARCH_AMX_TARGET void multiply_on_amx(std::size_t m, std::size_t n, std::size_
     }
   }
   release_tiles();
+}
+
+// gemm_bf16 on AMX tiles where the CPU has them, else on the dot products.
+template <typename Out>
+void product(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* row_scales,
+             const std::uint16_t* a, std::size_t lda, const std::uint16_t* b_packed, Out* c, std::size_t ldc) {
+  if (has_amx_bf16())
+    multiply_on_amx(m, n, k, alpha, row_scales, a, lda, b_packed, c, ldc);
+  else
+    multiply(m, n, k, alpha, row_scales, a, lda, b_packed, c, ldc);
 }
 
 // y = bf16(exp(scale·(x − max x))) for one row; returns 1 / Σ of those, summed before rounding.  The exponent goes in
@@ -390,19 +399,13 @@ void softmax_rows_bf16(const float* x, std::size_t rows, std::size_t width, std:
 
 void gemm_bf16(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* row_scales,
                const std::uint16_t* a, std::size_t lda, const std::uint16_t* b_packed, float* c, std::size_t ldc) {
-  if (has_amx_bf16())
-    multiply_on_amx(m, n, k, alpha, row_scales, a, lda, b_packed, c, ldc);
-  else
-    multiply(m, n, k, alpha, row_scales, a, lda, b_packed, c, ldc);
+  product(m, n, k, alpha, row_scales, a, lda, b_packed, c, ldc);
 }
 
 void gemm_bf16(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* row_scales,
                const std::uint16_t* a, std::size_t lda, const std::uint16_t* b_packed, std::uint16_t* c,
                std::size_t ldc) {
-  if (has_amx_bf16())
-    multiply_on_amx(m, n, k, alpha, row_scales, a, lda, b_packed, c, ldc);
-  else
-    multiply(m, n, k, alpha, row_scales, a, lda, b_packed, c, ldc);
+  product(m, n, k, alpha, row_scales, a, lda, b_packed, c, ldc);
 }
 
 }  // namespace ksearch::ops
