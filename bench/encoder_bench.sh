@@ -4,7 +4,7 @@
 # measured in one run; then bge-m3 long inputs (2k and 8k tokens).
 #   bash bench/encoder_bench.sh [SECONDS_PER_SHAPE]
 # Needs: a Release build in build/, /usr/bin/python3 with python3-torch, python3-numpy, python3-sentencepiece,
-# libopenblas0-pthread, and ../shared/tools/tiny-models (generates the random-weight models once into
+# libopenblas0-pthread, and tools/tiny-models (generates the random-weight models once into
 # build/bench-models/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +19,7 @@ esac
 # torch's OpenMP threads spin while OpenBLAS's run; passive waiting gives OpenBLAS the cores (e5-small 1x16:
 # 106 ms spinning, 19 ms passive on a 2-core Xeon).  Only the peer gets it: ksearch calls no threaded BLAS,
 # so its own OpenMP threads have nobody to yield to.
-torch_bench() { OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/torch_encoder_bench.py "$shared" "$@"; }
+torch_bench() { OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/torch_encoder_bench.py "$@"; }
 source bench/bench_models.sh
 cmake --build build --target ksearch_encoder_bench >/dev/null
 shapes=1x16,32x128,8x512

@@ -6,10 +6,9 @@
 # usage: bash bench/precision_retrieval.sh   (from the repository root, after building into build/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-shared=$(cd ../shared && pwd)
 out=build/proxy-retriever
 if [ ! -f "$out/model/model.safetensors" ]; then
-  /usr/bin/python3 bench/train_retriever.py "$shared" "$out"
+  /usr/bin/python3 bench/train_retriever.py "$out"
 fi
 eval_run() { ./build/cli/ksearch eval --squad "$out/heldout.json" --model "$out/model" --json "$@"; }
 {

@@ -13,7 +13,7 @@ cmake --build build --target ksearch ksearch_query_bench >/dev/null
 work=build/bench-query
 if [ ! -f "$work/docs/.ksearch/index.db" ]; then
   rm -rf "$work"
-  /usr/bin/python3 - "$shared/data/korquad-v1-dev/KorQuAD_v1.0_dev.json" "$work" <<'PY'
+  /usr/bin/python3 - tests/data/korquad-v1-dev/KorQuAD_v1.0_dev.json "$work" <<'PY'
 import json, os, sys
 data = json.load(open(sys.argv[1], encoding="utf-8"))["data"]
 os.makedirs(f"{sys.argv[2]}/docs")

@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """PyTorch eager fp32 peer for bench/encoder_bench.sh: the same model folder, shapes and timing rule as
-ksearch_encoder_bench, on 2 threads.  Uses the independent reference encoder in shared/tools/tiny-models/torch_ref.py
+ksearch_encoder_bench, on 2 threads.  Uses the independent reference encoder in tools/tiny-models/torch_ref.py
 (Hugging Face BertModel/XLMRobertaModel semantics, eager ops).
 usage: torch_encoder_bench.py SHARED_DIR MODEL_DIR SHAPES SECONDS"""
 import json, os, sys, time
 import torch
 
-shared, model_dir, shapes, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
-sys.path.insert(0, os.path.join(shared, 'tools', 'tiny-models'))
+model_dir, shapes, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tools', 'tiny-models'))
 import torch_ref  # noqa: E402
 
 torch.set_num_threads(2)

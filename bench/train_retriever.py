@@ -7,30 +7,30 @@ Every third KorQuAD article is held out: the model trains on the others' questio
 inverse-cloze pairs (a sentence of a paragraph → the rest of it), and the held-out articles are written as a SQuAD
 file for `ksearch eval`.  The model is a BERT (post-LN, erf GELU, mean pooling, `query: ` / `passage: `) over the
 fixtures' 4,000-piece Korean/English sentencepiece, trained with in-batch negatives for a fixed number of steps
-(seeded; about 5 s a step on 2 threads), and saved in Hugging Face layout by shared/tools/tiny-models (the folder
+(seeded; about 5 s a step on 2 threads), and saved in Hugging Face layout by tools/tiny-models (the folder
 layout the fixtures use).
 
-usage: train_retriever.py SHARED_DIR OUT_DIR [--steps N] [--layers L] [--hidden H]
+usage: train_retriever.py OUT_DIR [--steps N] [--layers L] [--hidden H]
 Writes OUT_DIR/model (the model folder) and OUT_DIR/heldout.json."""
 import argparse, json, math, os, random, re, sys
 import torch
 import torch.nn.functional as F
 
 parser = argparse.ArgumentParser()
-parser.add_argument('shared')
 parser.add_argument('out')
 parser.add_argument('--steps', type=int, default=300)
 parser.add_argument('--layers', type=int, default=4)
 parser.add_argument('--hidden', type=int, default=256)
 args = parser.parse_args()
-sys.path.insert(0, os.path.join(args.shared, 'tools', 'tiny-models'))
+root = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
+sys.path.insert(0, os.path.join(root, 'tools', 'tiny-models'))
 from make_tiny_models import bert_like_config, write_model_dir  # noqa: E402
 import sentencepiece as spm  # noqa: E402
 
 torch.set_num_threads(2)
 torch.manual_seed(0)
 random.seed(0)
-spm_path = os.path.join(args.shared, 'fixtures', 'tiny-e5-bert', 'sentencepiece.bpe.model')
+spm_path = os.path.join(root, 'tests', 'data', 'fixtures', 'tiny-e5-bert', 'sentencepiece.bpe.model')
 sp = spm.SentencePieceProcessor(model_file=spm_path)
 QUERY_TOKENS, PASSAGE_TOKENS = 48, 256
 
@@ -40,7 +40,7 @@ def encode(text, limit):  # XLM-R ids: piece i -> i + 1, unknown -> 3, <s> … <
     return [0] + ids + [2]
 
 
-squad = json.load(open(os.path.join(args.shared, 'data', 'korquad-v1-dev', 'KorQuAD_v1.0_dev.json')))
+squad = json.load(open(os.path.join(root, 'tests', 'data', 'korquad-v1-dev', 'KorQuAD_v1.0_dev.json')))
 train_articles = [a for i, a in enumerate(squad['data']) if i % 3 != 0]
 heldout = {'version': squad.get('version', ''), 'data': [a for i, a in enumerate(squad['data']) if i % 3 == 0]}
 os.makedirs(args.out, exist_ok=True)

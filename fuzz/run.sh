@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang, AddressSanitizer + UndefinedBehaviorSanitizer) and runs each for a bounded
-# time on seeds from the repository and ../shared; new crashers are copied to tests/data/fuzz/TARGET/ so the default
+# time on seeds from the repository; new crashers are copied to tests/data/fuzz/TARGET/ so the default
 # test suite replays them.  Prints one line per target: executions, seconds, crashes.
 #   bash fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
-shared=$(cd ../shared && pwd)
 declare -A short=([safetensors_header]=safetensors [model_config]=config [tokenizer]=tokenizer [text_decoding]=text
                   [html_reader]=html [pdf_reader]=pdf [docx_reader]=docx [hwpx_reader]=hwpx [hwp_reader]=hwp
                   [chunker]=chunker [http_request]=http)
@@ -24,15 +23,15 @@ seed() {  # seed TARGET FILES...
   mkdir -p "$dir"
   for file in "$@"; do [ -f "$file" ] && cp "$file" "$dir/$(basename "$file" | tr -c 'A-Za-z0-9._-' '_')" || true; done
 }
-seed safetensors_header "$shared"/fixtures/*/model.safetensors tests/data/fuzz/safetensors/*
-seed model_config "$shared"/fixtures/*/config.json tests/data/models/*/config.json tests/data/fuzz/config/*
-seed tokenizer examples/docs/*/*.md "$shared"/fixtures/texts.json
+seed safetensors_header tests/data/fixtures/*/model.safetensors tests/data/fuzz/safetensors/*
+seed model_config tests/data/fixtures/*/config.json tests/data/models/*/config.json tests/data/fuzz/config/*
+seed tokenizer examples/docs/*/*.md tests/data/fixtures/texts.json
 seed text_decoding examples/docs/*/*.txt
 seed html_reader examples/docs/*/*.html
-seed pdf_reader "$shared"/data/doc-samples/*.pdf examples/docs/*/*.pdf
-seed docx_reader "$shared"/data/doc-samples/*.docx examples/docs/*/*.docx
-seed hwpx_reader "$shared"/data/doc-samples/*.hwpx examples/docs/*/*.hwpx
-seed hwp_reader "$shared"/data/doc-samples/*.hwp tests/data/fuzz/hwp/*
+seed pdf_reader tests/data/doc-samples/*.pdf examples/docs/*/*.pdf
+seed docx_reader tests/data/doc-samples/*.docx examples/docs/*/*.docx
+seed hwpx_reader tests/data/doc-samples/*.hwpx examples/docs/*/*.hwpx
+seed hwp_reader tests/data/doc-samples/*.hwp tests/data/fuzz/hwp/*
 seed chunker examples/docs/*/*.md examples/docs/*/*.txt
 seed http_request tests/data/fuzz/http/*
 

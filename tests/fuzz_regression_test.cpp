@@ -35,7 +35,7 @@ TEST(FuzzRegression, KeptInputsDoNotCrash) {
 
 // Truncations and byte flips of real files, for every reader.
 TEST(FuzzRegression, MutatedSamplesDoNotCrash) {
-  const fs::path samples = testing::shared_dir() / "data" / "doc-samples";
+  const fs::path samples = testing::test_data("doc-samples");
   const std::vector<std::pair<std::string, fs::path>> seeds = {
       {"hwp", samples / "hwp-noori-press-release.hwp"},
       {"hwp", samples / "hwp-distribution-tender-notice.hwp"},

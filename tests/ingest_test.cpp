@@ -60,7 +60,7 @@ TEST(Readers, ExampleFilesInEveryFormatAndEncoding) {
 }
 
 TEST(Readers, RealKoreanPdfContainsReferenceLines) {
-  const auto dir = testing::shared_dir() / "data" / "doc-samples";
+  const auto dir = testing::test_data("doc-samples");
   const auto document = read_document(dir / "pdf-korean-bill-hancom.pdf");
   EXPECT_EQ(document.page_starts.size(), 10u);
   std::ifstream lines(dir / "pdf-korean-bill-hancom.contains.txt");
@@ -231,7 +231,7 @@ std::vector<std::string> comparable_lines(const std::string& text) {
 class DocumentSample : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(DocumentSample, ReproducesExpectedText) {
-  const auto dir = testing::shared_dir() / "data" / "doc-samples";
+  const auto dir = testing::test_data("doc-samples");
   const Document document = read_document(dir / GetParam());
   const std::string stem = fs::path(GetParam()).stem().string();
   const auto expected = comparable_lines(read_file(dir / (stem + ".expected.txt")));

@@ -210,7 +210,7 @@ TEST(Hwp, HwpmlIsDetectedByContent) {
 
 TEST(Office, MalformedContainersAreSkippedWithAReason) {
   testing::TempDir dir;
-  const auto sample = testing::shared_dir() / "data" / "doc-samples";
+  const auto sample = testing::test_data("doc-samples");
   const std::string docx = read_file(sample / "docx-sample-korean-line.docx");
   const std::string hwp = read_file(sample / "hwp-noori-press-release.hwp");
   const std::map<std::string, std::string> broken = {
@@ -247,7 +247,7 @@ TEST(Office, SearchFindsASentenceInsideATable) {
   testing::TempDir dir;
   fs::create_directories(dir / "docs" / "samples");
   write_zip(dir / "docs" / "contract.docx", {{"word/document.xml", docx_xml()}});
-  for (const auto& entry : fs::directory_iterator(testing::shared_dir() / "data" / "doc-samples"))
+  for (const auto& entry : fs::directory_iterator(testing::test_data("doc-samples")))
     if (entry.path().extension() != ".txt" && entry.path().extension() != ".md")
       fs::copy_file(entry.path(), dir / "docs" / "samples" / entry.path().filename());
   IndexOptions options;

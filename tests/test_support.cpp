@@ -21,9 +21,7 @@ extern char** environ;
 namespace ksearch::testing {
 namespace fs = std::filesystem;
 
-fs::path shared_dir() { return KSEARCH_SHARED_DIR; }
-
-fs::path fixture(const std::string& name) { return shared_dir() / "fixtures" / name; }
+fs::path fixture(const std::string& name) { return test_data("fixtures") / name; }
 
 fs::path test_data(const std::string& name) { return fs::path(KSEARCH_TEST_DATA_DIR) / name; }
 

@@ -12,8 +12,7 @@
 
 namespace ksearch::testing {
 
-std::filesystem::path shared_dir();        // ../shared beside the checkout
-std::filesystem::path fixture(const std::string& name);  // ../shared/fixtures/NAME (skips the test when absent)
+std::filesystem::path fixture(const std::string& name);    // tests/data/fixtures/NAME
 std::filesystem::path test_data(const std::string& name);  // tests/data/NAME
 
 // A fresh folder removed at destruction.

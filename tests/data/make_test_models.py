@@ -2,8 +2,8 @@
 """Generates the extra tiny models under tests/data/models/ and their reference outputs.
 
 Run with Debian's python3 (python3-torch, python3-numpy, python3-sentencepiece), from the repository root:
-    /usr/bin/python3 tests/data/make_test_models.py ../shared
-The reference is the independent PyTorch implementation in shared/tools/tiny-models/torch_ref.py; CI only reads
+    /usr/bin/python3 tests/data/make_test_models.py
+The reference is the independent PyTorch implementation in tools/tiny-models/torch_ref.py; CI only reads
 the committed outputs.
 
   tiny-xlmr-f16      XLM-R, 3 layers x 96 hidden, 6 heads, FFN 200, F16 weights, "roberta."-prefixed names,
@@ -15,15 +15,14 @@ import json, os, shutil, sys
 import numpy as np
 import torch
 
-shared = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else '../shared')
-sys.path.insert(0, os.path.join(shared, 'tools', 'tiny-models'))
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, '..', '..', 'tools', 'tiny-models'))
 from make_tiny_models import bert_like_config, random_weights, write_model_dir  # noqa: E402
 from st_io import save_file  # noqa: E402
 import torch_ref  # noqa: E402
 
-here = os.path.dirname(os.path.abspath(__file__))
-spm_path = os.path.join(shared, 'fixtures', 'tiny-e5-bert', 'sentencepiece.bpe.model')
-texts = json.load(open(os.path.join(shared, 'fixtures', 'texts.json'), encoding='utf-8'))
+spm_path = os.path.join(here, 'fixtures', 'tiny-e5-bert', 'sentencepiece.bpe.model')
+texts = json.load(open(os.path.join(here, 'fixtures', 'texts.json'), encoding='utf-8'))
 
 
 def xlmr_f16():
