@@ -38,6 +38,33 @@ std::vector<Part> match_chars(std::string_view text, bool (*predicate)(char32_t)
   return parts;
 }
 
+// Hugging Face's Whitespace pre-tokenizer, `\w+|[^\w\s]+`: runs of word characters and runs of other
+// non-space characters, with the spaces removed.  Classified with our \w (which, like Rust's regex, includes the
+// zero-width joiners) rather than Oniguruma's.
+std::vector<Part> match_word_runs(std::string_view text) {
+  enum class Kind { Word, Space, Other };
+  std::vector<Part> parts;
+  std::size_t pos = 0;
+  std::size_t run_start = 0;
+  Kind run = Kind::Space;
+  const auto close = [&](std::size_t end) {
+    if (end > run_start && run != Kind::Space)
+      parts.push_back({{static_cast<std::uint32_t>(run_start), static_cast<std::uint32_t>(end)}, run == Kind::Word});
+  };
+  while (pos < text.size()) {
+    const std::size_t start = pos;
+    const char32_t c = utf8::decode(text, pos);
+    const Kind kind = unicode::is_whitespace(c) ? Kind::Space : unicode::is_word_char(c) ? Kind::Word : Kind::Other;
+    if (kind != run || start == 0) {
+      close(start);
+      run = kind;
+      run_start = start;
+    }
+  }
+  close(text.size());
+  return parts;
+}
+
 std::vector<Part> match_regex(std::string_view text, const Regex& regex, bool invert) {
   std::vector<Part> parts;
   std::uint32_t done = 0;
@@ -254,9 +281,7 @@ std::unique_ptr<PreTokenizer> PreTokenizer::parse(const JsonPath& node) {
   }
   if (type == "Metaspace") return parse_metaspace(node);
   if (type == "WhitespaceSplit") return std::make_unique<PatternPreTokenizer>(char_matcher(is_whitespace), Behavior::Removed);
-  if (type == "Whitespace")
-    return std::make_unique<PatternPreTokenizer>(
-        regex_matcher(std::make_shared<const Regex>("\\w+|[^\\w\\s]+", "Whitespace"), true), Behavior::Removed);
+  if (type == "Whitespace") return std::make_unique<PatternPreTokenizer>(match_word_runs, Behavior::Isolated);
   if (type == "BertPreTokenizer") return std::make_unique<BertPreTokenizer>();
   if (type == "Punctuation")
     return std::make_unique<PatternPreTokenizer>(char_matcher(is_punctuation),
