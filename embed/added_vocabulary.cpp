@@ -27,7 +27,7 @@ AddedVocabulary AddedVocabulary::parse(const JsonPath& root, const Normalizer* n
   for (const auto& node : root.elements("added_tokens")) {
     AddedToken token;
     const std::int64_t id = node.integer("id");
-    if (id < 0 || id > INT32_MAX) node.fail_at("id", "is out of range: ", id);
+    if (id < 0 || id > kMaxTokenId) node.fail_at("id", id, " is out of range [0, ", kMaxTokenId, "]");
     token.id = static_cast<TokenId>(id);
     token.content = node.string("content");
     if (token.content.empty()) node.fail_at("content", "is empty");

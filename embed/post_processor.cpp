@@ -8,7 +8,7 @@ namespace ksearch {
 namespace {
 
 TokenId parse_id(const JsonPath& where, const Json& value) {
-  if (!value.is_number_integer() || value.get<std::int64_t>() < 0 || value.get<std::int64_t>() > INT32_MAX)
+  if (!value.is_number_integer() || value.get<std::int64_t>() < 0 || value.get<std::int64_t>() > kMaxTokenId)
     where.fail_at({}, "expected a token id, found ", to_json_text(value));
   return value.get<TokenId>();
 }

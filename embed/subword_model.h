@@ -11,6 +11,9 @@ namespace ksearch {
 
 using TokenId = std::int32_t;
 
+// Largest id a tokenizer description may use: real vocabularies stay far below, a larger id is a corrupt file.
+inline constexpr TokenId kMaxTokenId = (1 << 24) - 1;
+
 // A token with the byte range of the original text it came from (special tokens added around a sequence have
 // begin == end).
 struct TokenSpan {

@@ -1,23 +1,21 @@
 #include "embed/wordpiece_model.h"
 
+#include <algorithm>
+
 #include "base/error.h"
 #include "base/utf8.h"
 
 namespace ksearch {
-namespace {
-
-// Largest vocabulary id accepted; a larger one is a corrupt file, not a model.
-constexpr std::int64_t kMaxTokenId = 1 << 24;
-
-}  // namespace
-
 std::unique_ptr<WordPieceModel> WordPieceModel::parse(const JsonPath& node) {
   auto model = std::make_unique<WordPieceModel>();
-  for (const auto& [token, id_node] : node.members("vocab")) {
+  const auto vocab = node.members("vocab");
+  // Ids are dense in real files; the bound keeps a hostile id from sizing the id -> token table.
+  const std::int64_t max_id = std::min<std::int64_t>(kMaxTokenId, static_cast<std::int64_t>(vocab.size()) + 1024);
+  for (const auto& [token, id_node] : vocab) {
     if (!id_node.json().is_number_integer())
       id_node.fail_at({}, "expected an integer id, found ", to_json_text(id_node.json()));
     const std::int64_t id = id_node.json().get<std::int64_t>();
-    if (id < 0 || id > kMaxTokenId) id_node.fail_at({}, "id ", id, " is out of range [0, ", kMaxTokenId, "]");
+    if (id < 0 || id > max_id) id_node.fail_at({}, "id ", id, " is out of range [0, ", max_id, "]");
     model->ids_[token] = static_cast<TokenId>(id);
     if (static_cast<std::size_t>(id) >= model->tokens_.size()) model->tokens_.resize(static_cast<std::size_t>(id) + 1);
     model->tokens_[static_cast<std::size_t>(id)] = token;
