@@ -52,7 +52,13 @@ std::vector<ByteRange> Regex::find_all(std::string_view text) const {
   std::size_t pos = 0;
   while (pos <= text.size()) {
     const int found = onig_search(impl_->regex, start, end, start + pos, end, region, ONIG_OPTION_NONE);
-    if (found < 0) break;
+    if (found == ONIG_MISMATCH) break;
+    if (found < 0) {
+      onig_region_free(region, 1);
+      OnigUChar message[ONIG_MAX_ERROR_MESSAGE_LEN];
+      onig_error_code_to_str(message, found);
+      fail("regular expression search failed: ", reinterpret_cast<const char*>(message));
+    }
     const auto match_begin = static_cast<std::uint32_t>(region->beg[0]);
     const auto match_end = static_cast<std::uint32_t>(region->end[0]);
     matches.push_back({match_begin, match_end});
