@@ -72,8 +72,9 @@ class Unpickler {
     fail(where_, ": pickle opcode ", hex, " at byte ", opcode_at_,
          " is not allowed in a state dict (a checkpoint must hold tensors only, never code)");
   }
-  [[noreturn]] void malformed(const std::string& what) const {
-    fail(where_, ": malformed pickle at byte ", opcode_at_, ": ", what);
+  template <typename... Parts>
+  [[noreturn]] void malformed(Parts&&... what) const {
+    fail(where_, ": malformed pickle at byte ", opcode_at_, ": ", std::forward<Parts>(what)...);
   }
 
   std::span<const std::byte> take(std::uint64_t count) {
@@ -101,12 +102,12 @@ class Unpickler {
 
   Value& at(std::size_t index) { return values_[index]; }
   std::size_t make(Value value) {
-    if (values_.size() >= kMaxValues) malformed("more than " + std::to_string(kMaxValues) + " values");
+    if (values_.size() >= kMaxValues) malformed("more than ", kMaxValues, " values");
     values_.push_back(std::move(value));
     return values_.size() - 1;
   }
   void push(std::size_t index) {
-    if (stack_.size() >= kMaxStack) malformed("more than " + std::to_string(kMaxStack) + " values on the stack");
+    if (stack_.size() >= kMaxStack) malformed("more than ", kMaxStack, " values on the stack");
     stack_.push_back(index);
   }
   std::size_t pop() {
@@ -144,27 +145,27 @@ class Unpickler {
     Value value;
     value.kind = kind;
     for (std::size_t item : items) value.depth = std::max(value.depth, at(item).depth + 1);
-    if (value.depth > kMaxDepth) malformed("containers nested deeper than " + std::to_string(kMaxDepth));
+    if (value.depth > kMaxDepth) malformed("containers nested deeper than ", kMaxDepth);
     value.items = std::move(items);
     push(make(std::move(value)));
   }
   // Appends `items` to the list or dict `target`.
   void extend(std::size_t target, Kind kind, const std::vector<std::size_t>& items) {
-    if (at(target).kind != kind) malformed(std::string("adding items to a ") + kind_name(at(target).kind));
+    if (at(target).kind != kind) malformed("adding items to a ", kind_name(at(target).kind));
     if (kind == Kind::Dict && items.size() % 2 != 0) malformed("SETITEMS with an odd number of values");
     for (std::size_t item : items) {
-      if (at(item).depth + 1 > kMaxDepth) malformed("containers nested deeper than " + std::to_string(kMaxDepth));
+      if (at(item).depth + 1 > kMaxDepth) malformed("containers nested deeper than ", kMaxDepth);
       at(target).depth = std::max(at(target).depth, at(item).depth + 1);
       at(target).items.push_back(item);
     }
   }
   void memo_put(std::uint64_t key) {
-    if (key >= kMaxMemo) malformed("memo key " + std::to_string(key) + " exceeds the limit " + std::to_string(kMaxMemo));
+    if (key >= kMaxMemo) malformed("memo key ", key, " exceeds the limit ", kMaxMemo);
     memo_[key] = top();
   }
   void memo_get(std::uint64_t key) {
     const auto it = memo_.find(key);
-    if (it == memo_.end()) malformed("memo key " + std::to_string(key) + " was never stored");
+    if (it == memo_.end()) malformed("memo key ", key, " was never stored");
     push(it->second);
   }
 
@@ -193,15 +194,15 @@ class Unpickler {
   }
 
   std::int64_t integer(std::size_t index, const char* what) {
-    if (at(index).kind != Kind::Int) malformed(std::string(what) + " is a " + kind_name(at(index).kind) + ", not an int");
+    if (at(index).kind != Kind::Int) malformed(what, " is a ", kind_name(at(index).kind), ", not an int");
     return at(index).integer;
   }
   std::vector<std::int64_t> integers(std::size_t index, const char* what) {
-    if (at(index).kind != Kind::Tuple) malformed(std::string(what) + " is a " + kind_name(at(index).kind) + ", not a tuple");
+    if (at(index).kind != Kind::Tuple) malformed(what, " is a ", kind_name(at(index).kind), ", not a tuple");
     std::vector<std::int64_t> out;
     for (std::size_t item : at(index).items) {
       out.push_back(integer(item, what));
-      if (out.back() < 0) malformed(std::string(what) + " has a negative entry");
+      if (out.back() < 0) malformed(what, " has a negative entry");
     }
     return out;
   }
@@ -226,7 +227,7 @@ class Unpickler {
     const std::size_t arguments = pop();
     const std::size_t callable = pop();
     if (at(callable).kind != Kind::Global || at(callable).callable == Callable::StorageType)
-      malformed(std::string("REDUCE of a ") + kind_name(at(callable).kind) + " (only the allowed globals may be called)");
+      malformed("REDUCE of a ", kind_name(at(callable).kind), " (only the allowed globals may be called)");
     if (at(arguments).kind != Kind::Tuple) malformed("REDUCE arguments are not a tuple");
     const std::vector<std::size_t> args = at(arguments).items;
     Value value;
@@ -270,7 +271,7 @@ class Unpickler {
       case ']': push_container(Kind::List, {}); break;
       case ')': push_container(Kind::Tuple, {}); break;
       case '(':
-        if (marks_.size() >= kMaxDepth) malformed("more than " + std::to_string(kMaxDepth) + " open MARKs");
+        if (marks_.size() >= kMaxDepth) malformed("more than ", kMaxDepth, " open MARKs");
         marks_.push_back(stack_.size());
         break;
       case 't': push_container(Kind::Tuple, pop_mark()); break;
@@ -295,7 +296,7 @@ class Unpickler {
       case 'M': push_simple(Kind::Int, static_cast<std::int64_t>(take_le(2))); break;  // BININT2
       case 0x8a: {  // LONG1: little-endian two's complement of n bytes
         const std::uint64_t length = take_le(1);
-        if (length > 8) malformed("LONG1 of " + std::to_string(length) + " bytes (more than 64 bits)");
+        if (length > 8) malformed("LONG1 of ", length, " bytes (more than 64 bits)");
         std::uint64_t bits = length == 0 ? 0 : take_le(static_cast<int>(length));
         if (length > 0 && length < 8 && (bits >> (8 * length - 1)) != 0) bits |= ~std::uint64_t{0} << (8 * length);
         push_simple(Kind::Int, static_cast<std::int64_t>(bits));
@@ -353,7 +354,7 @@ class Unpickler {
       case 'b': {  // BUILD: an OrderedDict's attributes (torch keeps the modules' versions in `_metadata`)
         const std::size_t state = pop();
         if (at(top()).kind != Kind::Dict || at(state).kind != Kind::Dict)
-          malformed(std::string("BUILD of a ") + kind_name(at(top()).kind) + " (only a dict's attributes may be set)");
+          malformed("BUILD of a ", kind_name(at(top()).kind), " (only a dict's attributes may be set)");
         break;
       }
       default: reject(opcode);
@@ -367,7 +368,8 @@ class Unpickler {
     for (std::size_t i = 0; i + 1 < dict.items.size(); i += 2) {
       const Value& key = at(dict.items[i]);
       const Value& value = at(dict.items[i + 1]);
-      if (key.kind != Kind::String) fail(where_, ": state dict key ", i / 2, " is a ", kind_name(key.kind), ", not a str");
+      if (key.kind != Kind::String)
+        fail(where_, ": state dict key ", i / 2, " is a ", kind_name(key.kind), ", not a str");
       if (value.kind != Kind::Tensor)
         fail(where_, ": state dict entry ", key.text, " is a ", kind_name(value.kind), ", not a tensor");
       if (!names.insert(key.text).second) fail(where_, ": state dict entry ", key.text, " appears twice");

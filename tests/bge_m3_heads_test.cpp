@@ -1,5 +1,6 @@
-// BGE-M3's dense, lexical-weight and ColBERT outputs through the library, against the PyTorch reference (FlagEmbedding's
-// BGEM3FlagModel semantics) on models read from pytorch_model.bin in F32, F16, BF16, sharded, and beside safetensors.
+// BGE-M3's dense, lexical-weight and ColBERT outputs through the library, against the PyTorch reference
+// (FlagEmbedding's BGEM3FlagModel semantics) on models read from pytorch_model.bin in F32, F16, BF16, sharded, and
+// beside safetensors.
 #include "embed/bge_m3_heads.h"
 
 #include <gtest/gtest.h>

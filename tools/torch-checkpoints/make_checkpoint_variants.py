@@ -157,7 +157,8 @@ def make_checkpoints(out):
     stored_zip(os.path.join(out, 'missing-storage.pt'), {'archive/data.pkl': good, 'archive/version': b'3\n'})
     stored_zip(os.path.join(out, 'short-storage.pt'), {'archive/data.pkl': good, 'archive/data/0': four_floats[:8]})
     outside = pickle_bytes(b'ccollections\nOrderedDict\n)RX\x01\x00\x00\x00w' + tensor(storage, offset=2) + b's')
-    stored_zip(os.path.join(out, 'view-outside-storage.pt'), {'archive/data.pkl': outside, 'archive/data/0': four_floats})
+    stored_zip(os.path.join(out, 'view-outside-storage.pt'),
+               {'archive/data.pkl': outside, 'archive/data/0': four_floats})
     stored_zip(os.path.join(out, 'os-system.pt'),
                {'archive/data.pkl': pickle_bytes(b'cos\nsystem\nX\x04\x00\x00\x00echo\x85R'),
                 'archive/data/0': four_floats})
