@@ -34,14 +34,10 @@ TEST(BgeM3Heads, DenseSparseAndColbertMatchTheReference) {
     std::vector<std::string> texts;
     std::vector<Json> expected;
     for (const Json& line : testing::read_jsonl(dir / "expected.jsonl")) {
-      // The reference's token ids are those of Hugging Face's tokenizer; compare outputs where ours agree (the
-      // tokenizer has its own tests).
-      const auto text = line["text"].get<std::string>();
-      if (embedder.tokenize(text, TextKind::Raw).ids != line["token_ids"].get<std::vector<TokenId>>()) continue;
-      texts.push_back(text);
+      texts.push_back(line["text"].get<std::string>());
       expected.push_back(line);
+      ASSERT_EQ(embedder.tokenize(texts.back(), TextKind::Raw).ids, line["token_ids"].get<std::vector<TokenId>>());
     }
-    ASSERT_GE(texts.size(), 5u);
     const Embeddings dense = embedder.embed(texts, TextKind::Raw);
     const std::vector<LexicalWeights> sparse = embedder.lexical_weights(texts, TextKind::Raw);
     const std::vector<MultiVector> colbert = embedder.colbert_vectors(texts, TextKind::Raw);
