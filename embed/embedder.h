@@ -44,12 +44,22 @@ class Embedder {
   Embeddings embed_tokens(std::span<const std::vector<TokenId>> sequences) const;
   Embeddings embed_tokens(std::span<const std::vector<TokenId>> sequences, bool normalize) const;
 
+  // BGE-M3 lexical weights / ColBERT vectors of each text, in input order (see embed/bge_m3_heads.h): the same
+  // tokens as embed() encodes, all rows of the last layer.  Throw Error when the model has no such head.
+  std::vector<LexicalWeights> lexical_weights(std::span<const std::string> texts, TextKind kind) const;
+  std::vector<MultiVector> colbert_vectors(std::span<const std::string> texts, TextKind kind) const;
+
   const Model& model() const { return *model_; }
   const ModelSpec& spec() const { return model_->spec; }
   std::size_t dimension() const { return static_cast<std::size_t>(model_->spec.dimension()); }
   std::size_t max_tokens() const;
 
  private:
+  // Runs `texts` through the encoder in token-budgeted batches and calls visit(index, ids, last hidden rows) for
+  // each.
+  template <typename Visit>
+  void for_each_hidden_state(std::span<const std::string> texts, TextKind kind, Visit visit) const;
+
   std::shared_ptr<const Model> model_;
   EmbedOptions options_;
 };

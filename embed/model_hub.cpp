@@ -181,8 +181,10 @@ bool is_model_file(const std::string& name) {
   static const std::set<std::string> kFiles = {"config.json", "model.safetensors", "model.safetensors.index.json",
                                                "sentencepiece.bpe.model", "tokenizer.json", "tokenizer_config.json",
                                                "special_tokens_map.json", "modules.json", "sentence_bert_config.json",
-                                               "config_sentence_transformers.json", "1_Pooling/config.json"};
-  static const std::regex shard(R"(model-\d+-of-\d+\.safetensors)");
+                                               "config_sentence_transformers.json", "1_Pooling/config.json",
+                                               "pytorch_model.bin", "pytorch_model.bin.index.json",
+                                               "sparse_linear.pt", "colbert_linear.pt"};
+  static const std::regex shard(R"(model-\d+-of-\d+\.safetensors|pytorch_model-\d+-of-\d+\.bin)");
   return kFiles.contains(name) || std::regex_match(name, shard);
 }
 
@@ -217,19 +219,28 @@ void link_atomically(const fs::path& target, const fs::path& link) {
 
 std::vector<HubFile> select_model_files(const std::vector<HubFile>& available) {
   std::vector<HubFile> out;
-  bool single = false;
-  for (const auto& file : available) single |= file.name == "model.safetensors";
+  // One set of weights, in TensorStore's order of preference: safetensors (single, else sharded), then
+  // pytorch_model.bin (single, else sharded).
+  bool single = false, safetensors = false, single_bin = false;
+  for (const auto& file : available) {
+    single |= file.name == "model.safetensors";
+    safetensors |= file.name == "model.safetensors" || file.name == "model.safetensors.index.json";
+    single_bin |= file.name == "pytorch_model.bin";
+  }
   for (const auto& file : available) {
     if (!is_model_file(file.name)) continue;
     const bool sharded_part = file.name != "model.safetensors" && file.name.ends_with(".safetensors");
     if (single && (sharded_part || file.name == "model.safetensors.index.json")) continue;
+    const bool torch_weights = file.name.starts_with("pytorch_model");
+    if (torch_weights && (safetensors || (single_bin && file.name != "pytorch_model.bin"))) continue;
     out.push_back(file);
   }
   const auto has = [&](const std::string& name) {
     return std::any_of(out.begin(), out.end(), [&](const HubFile& f) { return f.name == name; });
   };
-  if (!has("model.safetensors") && !has("model.safetensors.index.json"))
-    fail("the repository has no safetensors weights (model.safetensors); ksearch does not read pytorch_model.bin");
+  if (!has("model.safetensors") && !has("model.safetensors.index.json") && !has("pytorch_model.bin") &&
+      !has("pytorch_model.bin.index.json"))
+    fail("the repository has no weights (model.safetensors or pytorch_model.bin, or their sharded indexes)");
   if (!has("config.json")) fail("the repository has no config.json");
   if (!has("sentencepiece.bpe.model")) fail("the repository has no sentencepiece.bpe.model (not an XLM-R-tokenizer model)");
   return out;

@@ -15,7 +15,7 @@
 #include "base/files.h"
 #include "base/hash.h"
 #include "base/mapped_file.h"
-#include "embed/safetensors.h"
+#include "embed/tensor_store.h"
 
 namespace ksearch {
 namespace fs = std::filesystem;
@@ -98,9 +98,9 @@ PackedWeightCache::PackedWeightCache(const TensorStore& store, Precision precisi
   key_ = cat(kFormat, "precision ", precision_name(precision), "\nonednn ", version->major, ".", version->minor, ".",
              version->patch, " ", version->hash, "\nisa ", static_cast<int>(dnnl_get_effective_cpu_isa()), "\n");
   std::string sources;
-  for (const SafetensorsFile& file : store.files()) {
+  for (const fs::path& file : store.source_files()) {
     std::error_code error;
-    const fs::path path = fs::weakly_canonical(file.path(), error);
+    const fs::path path = fs::weakly_canonical(file, error);
     struct stat info {};
     if (error || ::stat(path.c_str(), &info) != 0) return;  // cannot say what the weights are: no cache
     const auto modified = static_cast<long long>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec;

@@ -8,8 +8,10 @@
 #include "base/json.h"
 #include "base/utf8.h"
 #include "embed/embedder.h"
+#include "embed/pickle_reader.h"
 #include "embed/safetensors.h"
 #include "embed/tokenizer_json.h"
+#include "embed/torch_checkpoint.h"
 #include "embed/unicode_text.h"
 #include "ingest/chunker.h"
 #include "ingest/document.h"
@@ -55,6 +57,20 @@ void safetensors_header(std::string_view data) {
     std::map<std::string, std::string> metadata;
     const auto bytes = std::span(reinterpret_cast<const std::byte*>(data.data()), data.size());
     for (const TensorView& tensor : SafetensorsFile::parse_header(bytes, "fuzz", &metadata))
+      if (tensor.dtype == DType::F32 || tensor.dtype == DType::F16 || tensor.dtype == DType::BF16) to_float32(tensor);
+  });
+}
+
+void pickle(std::string_view data) {
+  expecting_errors([&] {
+    read_state_dict_pickle(std::span(reinterpret_cast<const std::byte*>(data.data()), data.size()), "fuzz");
+  });
+}
+
+void torch_checkpoint(std::string_view data) {
+  expecting_errors([&] {
+    const auto bytes = std::span(reinterpret_cast<const std::byte*>(data.data()), data.size());
+    for (const TensorView& tensor : TorchCheckpoint::parse(bytes, "fuzz"))
       if (tensor.dtype == DType::F32 || tensor.dtype == DType::F16 || tensor.dtype == DType::BF16) to_float32(tensor);
   });
 }
@@ -137,7 +153,8 @@ const std::vector<Target>& targets() {
       {"tokenizer_json", tokenizer_json},
       {"text", text_decoding},             {"html", html_reader},      {"pdf", pdf_reader},
       {"docx", docx_reader},               {"hwpx", hwpx_reader},      {"hwp", hwp_reader},
-      {"chunker", chunker},                {"http", http_request},
+      {"chunker", chunker},                {"http", http_request},     {"pickle", pickle},
+      {"torch_checkpoint", torch_checkpoint},
   };
   return all;
 }

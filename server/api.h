@@ -66,6 +66,7 @@ class Api {
   HttpResponse route(const HttpRequest& request) const;
   HttpResponse openai_embeddings(const HttpRequest& request) const;
   HttpResponse tei_embed(const HttpRequest& request) const;
+  HttpResponse tei_embed_sparse(const HttpRequest& request) const;
   HttpResponse tei_rerank(const HttpRequest& request) const;
   HttpResponse tei_tokenize(const HttpRequest& request) const;
   HttpResponse tei_info() const;
