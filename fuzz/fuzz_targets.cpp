@@ -8,6 +8,7 @@
 #include "base/json.h"
 #include "base/utf8.h"
 #include "embed/embedder.h"
+#include "embed/model_hub.h"
 #include "embed/safetensors.h"
 #include "ingest/chunker.h"
 #include "ingest/document.h"
@@ -79,6 +80,13 @@ void text_decoding(std::string_view data) {
   });
 }
 
+void hub_listing(std::string_view data) {
+  expecting_errors([&] {
+    for (const HubFile& file : select_model_files(parse_hub_listing(data, "listing").files))
+      KSEARCH_ASSERT(!file.name.empty() && file.name.find("..") == std::string::npos);
+  });
+}
+
 void html_reader(std::string_view data) { reader(data, read_html); }
 void pdf_reader(std::string_view data) { reader(data, read_pdf); }
 void docx_reader(std::string_view data) { reader(data, read_docx); }
@@ -122,7 +130,7 @@ const std::vector<Target>& targets() {
       {"safetensors", safetensors_header}, {"config", model_config},   {"tokenizer", tokenizer},
       {"text", text_decoding},             {"html", html_reader},      {"pdf", pdf_reader},
       {"docx", docx_reader},               {"hwpx", hwpx_reader},      {"hwp", hwp_reader},
-      {"chunker", chunker},                {"http", http_request},
+      {"chunker", chunker},                {"http", http_request},     {"hub_listing", hub_listing},
   };
   return all;
 }

@@ -50,6 +50,7 @@ TEST(FuzzRegression, MutatedSamplesDoNotCrash) {
       {"config", testing::fixture("tiny-bge-m3-xlmr") / "config.json"},
       {"chunker", fs::path(KSEARCH_SOURCE_DIR) / "examples" / "docs" / "도시" / "seoul.md"},
       {"tokenizer", fs::path(KSEARCH_SOURCE_DIR) / "examples" / "docs" / "도시" / "seoul.md"},
+      {"hub_listing", testing::test_data("fuzz") / "hub_listing" / "bge-m3-listing.json"},
   };
   std::mt19937 random(99);
   std::size_t runs = 0;
