@@ -15,6 +15,7 @@
 #include "ingest/document.h"
 #include "ingest/file_walker.h"
 #include "ingest/text_stream.h"
+#include "search/model_check.h"
 #include "search/vector_sync.h"
 #include "store/chunk_store.h"
 
@@ -150,30 +151,21 @@ class IndexRun {
       }
     }
     settings_ = fresh ? IndexSettings{} : old;
-    if (model) {
-      settings_.model_id = model->spec.id;
-      settings_.dimension = model->spec.dimension();
-      settings_.pooling = std::string(pooling_name(model->spec.pooling));
-      settings_.query_prefix = model->spec.query_prefix;
-      settings_.passage_prefix = model->spec.passage_prefix;
-      settings_.tokenizer_fingerprint = model->tokenizer.fingerprint();
-    } else {
-      settings_.model_id.clear();
-      settings_.dimension = 0;
-      settings_.pooling.clear();
-      settings_.query_prefix.clear();
-      settings_.passage_prefix.clear();
-      settings_.tokenizer_fingerprint.clear();
-    }
-    const bool model_changed = !fresh && (old.model_id != settings_.model_id ||
-                                          old.tokenizer_fingerprint != settings_.tokenizer_fingerprint ||
-                                          old.dimension != settings_.dimension);
+    const ModelIdentity identity =
+        model ? model_identity(model->spec, model->tokenizer.fingerprint()) : ModelIdentity{};
+    record_model(settings_, identity);
+    settings_.query_prefix = model ? model->spec.query_prefix : "";
+    settings_.passage_prefix = model ? model->spec.passage_prefix : "";
+    // Lexical-only on either side is a change too: identity_difference ignores what the index did not record.
+    const std::string difference = old.model_id.empty() != identity.id.empty()
+                                       ? std::string("semantic search added or dropped")
+                                       : identity_difference(recorded_model(old), identity);
+    const bool model_changed = !fresh && !difference.empty();
     if (model_changed && !options_.rebuild && store_->counts().files > 0)
-      fail("the index at ", summary_.location.dir.string(), " was built with model '",
-           old.model_id.empty() ? "(none: lexical only)" : old.model_id, "', not '",
-           settings_.model_id.empty() ? "(none)" : settings_.model_id,
-           "'; re-embed everything with `ksearch index --rebuild", settings_.model_id.empty() ? " --no-model" : "",
-           "`");
+      fail("the index at ", summary_.location.dir.string(), " was built with model ",
+           describe_identity(recorded_model(old)), ", not ", describe_identity(identity), " (", difference,
+           "); re-embed everything with `ksearch index --rebuild",
+           identity.id.empty() ? " --no-model" : options_.model ? " --model " + *options_.model : "", "`");
     const bool rebuild = options_.rebuild || model_changed;
     if (rebuild) {
       store_->clear();

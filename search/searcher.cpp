@@ -9,6 +9,7 @@
 #include "index/vector_index.h"
 #include "ingest/glob.h"
 #include "search/hybrid.h"
+#include "search/model_check.h"
 #include "search/vector_sync.h"
 #include "store/lexical.h"
 
@@ -84,6 +85,10 @@ std::shared_ptr<SearchEngine> SearchEngine::open(const IndexLocation& location, 
   engine->settings_ = store->settings();
   const IndexSettings& settings = engine->settings_;
   engine->reranker_ = options.reranker;
+  if (options.model && settings.model_id.empty())
+    fail("the index at ", location.dir.string(), " has no embedding model (lexical only), so --model ", *options.model,
+         " cannot be used; search without --model, or add semantic search with `ksearch index --rebuild --model ",
+         *options.model, "`");
   if (options.load_model && !settings.model_id.empty()) {
     const std::string name = options.model.value_or(settings.model_id);
     std::shared_ptr<const Model> model;
@@ -93,15 +98,13 @@ std::shared_ptr<SearchEngine> SearchEngine::open(const IndexLocation& location, 
       try {
         model = Model::load(name, options.precision);
       } catch (const Error& e) {
+        if (options.model) throw;  // a model the user named must not be dropped silently
         engine->notice_ = cat("embedding model unavailable (", e.what(), "); using lexical search");
       }
     }
     if (model) {
-      if (model->spec.dimension() != settings.dimension ||
-          model->tokenizer.fingerprint() != settings.tokenizer_fingerprint)
-        fail("model '", name, "' (dimension ", model->spec.dimension(), ") does not match the index, built with '",
-             settings.model_id, "' (dimension ", settings.dimension, "); re-index with `ksearch index --rebuild --model ",
-             name, "`");
+      check_query_model(settings, model_identity(model->spec, model->tokenizer.fingerprint()), options.force_model,
+                        location.dir.string());
       engine->embedder_ = options.embedder ? options.embedder : std::make_shared<const Embedder>(model);
       VectorState state = load_vectors(*store, location, settings.dimension);
       engine->vectors_ = std::move(state.index);

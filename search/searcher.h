@@ -68,6 +68,7 @@ struct EngineOptions {
   std::optional<std::string> model;         // override the index's model name (same weights elsewhere)
   std::optional<std::string> rerank_model;  // loaded on first use when reranking is asked
   bool load_model = true;                   // false: lexical only (no model loading cost)
+  bool force_model = false;                 // accept a model unlike the index's (same dimension) for queries
   Precision precision = Precision::Fp32;    // encoder precision for query embedding
   std::shared_ptr<const Embedder> embedder;      // an already loaded model to use (must match the index)
   std::shared_ptr<const CrossEncoder> reranker;  // an already loaded reranker to use
@@ -76,7 +77,8 @@ struct EngineOptions {
 class SearchEngine {
  public:
   // Opens the index at `location`.  A missing embedding model leaves the engine lexical-only with a notice; a
-  // model that does not match the index (dimension, tokenizer) is an Error.
+  // model that does not match the index (id, architecture, pooling, dimension, tokenizer) is an Error unless
+  // `force_model` and the dimensions agree; `model` given for a lexical-only index is an Error.
   static std::shared_ptr<SearchEngine> open(const IndexLocation& location, const EngineOptions& options = {});
   ~SearchEngine();
 

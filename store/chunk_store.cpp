@@ -149,6 +149,7 @@ IndexSettings ChunkStore::settings() const {
   const Json json = parse_json(text, db_->path().string() + " (meta.settings)");
   settings.model_id = json.value("model_id", "");
   settings.dimension = json.value("dimension", 0);
+  settings.architecture = json.value("architecture", "");
   settings.pooling = json.value("pooling", "");
   settings.query_prefix = json.value("query_prefix", "");
   settings.passage_prefix = json.value("passage_prefix", "");
@@ -164,6 +165,7 @@ IndexSettings ChunkStore::settings() const {
 void ChunkStore::save_settings(const IndexSettings& settings) {
   const Json json = {{"model_id", settings.model_id},
                      {"dimension", settings.dimension},
+                     {"architecture", settings.architecture},
                      {"pooling", settings.pooling},
                      {"query_prefix", settings.query_prefix},
                      {"passage_prefix", settings.passage_prefix},

@@ -25,6 +25,7 @@ inline constexpr int kStoreFormatVersion = 1;
 struct IndexSettings {
   std::string model_id;  // empty: lexical only
   int dimension = 0;
+  std::string architecture;  // "bert", "xlm-roberta"; empty in indexes written before it was recorded
   std::string pooling;
   std::string query_prefix;
   std::string passage_prefix;
