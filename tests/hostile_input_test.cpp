@@ -7,9 +7,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "base/files.h"
 #include "tests/test_support.h"
@@ -137,6 +139,62 @@ TEST(HostileInput, ZipBombsAndOutOfMemorySkipOnlyTheirOwnFile) {
   skipped = skipped_files(summary);
   for (const char* bomb : {"bomb.docx", "bomb.hwpx"})
     EXPECT_NE(skipped[bomb].find("out of memory"), std::string::npos) << bomb << ": " << skipped[bomb];
+}
+
+// Whether process `pid` holds `path` open.
+bool holds_open(pid_t pid, const fs::path& path) {
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", error))
+    if (fs::read_symlink(entry.path(), error) == path) return true;
+  return false;
+}
+
+// Issue #35, finding 8: a large text file growing while indexed was read past its walked size until the writer
+// stopped.  Now the run indexes the file as walked and ends while the writer goes on; the next run reads it again.
+TEST(HostileInput, AGrowingFileIsIndexedAsItWasWalked) {
+  testing::TempDir dir;
+  const fs::path file = fs::canonical(dir.path()) / "docs" / "growing.txt";
+  {
+    std::string paragraph;
+    for (int i = 0; i < 30; ++i) paragraph += "처음부터 있던 문장 " + std::to_string(i) + "번입니다. ";
+    paragraph += "\n\n";
+    fs::create_directories(file.parent_path());
+    std::ofstream out(file, std::ios::binary);
+    for (std::size_t written = 0; written < (33u << 20); written += paragraph.size()) out << paragraph;
+  }
+  const pid_t pid = testing::spawn_ksearch({"index", file.parent_path().string(), "--no-model", "-q"});
+  // Appending starts once ksearch has the file open, that is after the walk measured it.
+  while (!holds_open(pid, file) && ::waitpid(pid, nullptr, WNOHANG) == 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::atomic<bool> stop = false;
+  std::atomic<std::size_t> appended = 0;
+  std::thread writer([&] {
+    std::ofstream out(file, std::ios::binary | std::ios::app);
+    const std::string line = "나중에추가된줄 입니다.\n";
+    while (!stop && appended < (64u << 20)) {
+      for (int i = 0; i < 200; ++i) out << line;
+      out << std::flush;
+      appended += 200 * line.size();
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  });
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  stop = true;
+  writer.join();
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_GT(appended.load(), 0u);
+  EXPECT_LT(appended.load(), 64u << 20) << "the run only ended when the writer stopped";
+  auto search = testing::run_ksearch({"search", "나중에추가된줄", "--json"}, "", {}, file.parent_path());
+  EXPECT_TRUE(Json::parse(search.out)["results"].empty()) << "text beyond the walked size was indexed";
+  search = testing::run_ksearch({"search", "처음부터 있던 문장 29번", "--json", "-k", "1"}, "", {}, file.parent_path());
+  EXPECT_EQ(Json::parse(search.out)["results"][0]["path"], "growing.txt");
+
+  const auto again = testing::run_ksearch({"index", file.parent_path().string(), "--no-model", "--json"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(Json::parse(again.out)["indexed"], 1);
+  search = testing::run_ksearch({"search", "나중에추가된줄", "--json", "-k", "1"}, "", {}, file.parent_path());
+  EXPECT_EQ(Json::parse(search.out)["results"][0]["path"], "growing.txt");
 }
 
 TEST(HostileInput, HugeTextFileIsStreamedInBoundedMemory) {

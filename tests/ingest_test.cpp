@@ -303,7 +303,8 @@ TEST(WalkedFile, AGrowingFileIsReadAsItWasWalked) {
     std::ofstream out(dir / "growing.txt", std::ios::binary | std::ios::app);
     while (!stop) out << line << std::flush;
   });
-  while (fs::file_size(dir / "growing.txt") < 2 * start.size()) std::this_thread::yield();  // growing while read
+  while (fs::file_size(dir / "growing.txt") < 2 * start.size())  // growing while read
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   const PathGuard guard({dir.path()}, false);
   WalkedFile file(result.files[0], guard);
   TextStream stream(file, 4096);
