@@ -162,7 +162,8 @@ TEST(CliIndex, DocumentLimitFlagsTakeSizesAndRefuseNonsense) {
   EXPECT_NE(warning.find("text truncated at 1024 bytes (--max-document-bytes"), std::string::npos) << warning;
   EXPECT_NE(warning.find("only the first 1 chunks indexed (--max-document-chunks"), std::string::npos) << warning;
   for (const char* bad : {"lots", "0", "-5"}) {
-    const auto refused = testing::run_ksearch({"index", (dir / "d").string(), "--no-model", "--max-document-bytes", bad});
+    const auto refused =
+        testing::run_ksearch({"index", (dir / "d").string(), "--no-model", "--max-document-bytes", bad});
     EXPECT_NE(refused.exit_code, 0) << bad;
     EXPECT_NE(refused.err.find("--max-document-bytes"), std::string::npos) << refused.err;
   }
