@@ -35,6 +35,9 @@ struct IndexFlags {
   int overlap = -1;
   std::string index_spec;
   std::vector<std::string> excludes;
+  bool follow_symlinks = false;
+  std::size_t max_document_bytes = DocumentLimits{}.unpacked_bytes;
+  std::size_t max_document_chunks = DocumentLimits{}.chunks;
   bool rebuild = false;
   bool wait = false;
   bool json = false;
@@ -105,6 +108,9 @@ void run_index_command(const IndexFlags& flags) {
   options.overlap_tokens = flags.overlap;
   options.index_spec = flags.index_spec;
   options.excludes = flags.excludes;
+  options.follow_symlinks = flags.follow_symlinks;
+  options.document_limits.unpacked_bytes = flags.max_document_bytes;
+  options.document_limits.chunks = flags.max_document_chunks;
   options.rebuild = flags.rebuild;
   options.wait_for_lock = flags.wait;
   options.precision = parse_precision(flags.precision);
@@ -221,6 +227,15 @@ void add_index_commands(CLI::App& app) {
   index->add_option("--overlap", flags->overlap, "tokens shared by consecutive chunks (default: chunk/8)");
   index->add_option("--index", flags->index_spec, "FAISS factory string (Flat, HNSW32, IVF4096,PQ64) or auto");
   index->add_option("--exclude", flags->excludes, "skip paths matching GLOB (gitignore syntax); repeatable");
+  index->add_flag("--follow-symlinks", flags->follow_symlinks,
+                  "follow symbolic links out of the indexed folders too (never into /proc, /sys, /dev)");
+  index->add_option("--max-document-bytes", flags->max_document_bytes,
+                    "most a document may unpack to, and most text kept from it (default: 64MiB)")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::PositiveNumber);
+  index->add_option("--max-document-chunks", flags->max_document_chunks,
+                    "most chunks indexed from one document (default: 10000)")
+      ->check(CLI::PositiveNumber);
   index->add_flag("--rebuild", flags->rebuild, "drop the index and rebuild it (needed to change the model)");
   index->add_flag("--wait", flags->wait, "wait for another running `ksearch index` instead of failing");
   index->add_option("--precision", flags->precision, "encoder precision: fp32 (exact), bf16 or int8 (2-3x faster)")

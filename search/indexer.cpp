@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <fstream>
+#include <new>
 #include <set>
 
 #include "base/error.h"
@@ -15,6 +15,7 @@
 #include "ingest/document.h"
 #include "ingest/file_walker.h"
 #include "ingest/text_stream.h"
+#include "ingest/walked_file.h"
 #include "search/model_check.h"
 #include "search/vector_sync.h"
 #include "store/chunk_store.h"
@@ -31,6 +32,10 @@ constexpr std::int64_t kNearEmptyMinBytes = 4096;
 // transactions; other formats above kMaxDocumentBytes are skipped.
 constexpr std::int64_t kStreamBytes = 32ll << 20;
 constexpr std::int64_t kMaxDocumentBytes = 256ll << 20;
+constexpr const char* kChangedWhileRead = "changed while being read (indexed again on the next run)";
+// A document too costly for the memory this process may use is skipped; the run goes on with the next one.
+constexpr const char* kOutOfMemory =
+    "out of memory while reading it (lower --max-document-bytes, or give ksearch more memory)";
 
 bool is_plain_text(const std::string& path) {
   for (const char* extension : {".txt", ".text", ".md", ".markdown"})
@@ -82,7 +87,9 @@ class IndexRun {
     remove_stale_temp_files();
     store_ = std::make_unique<ChunkStore>(summary_.location.database(), true);
     configure();
-    const WalkResult walk = walk_documents(folders_, summary_.location.root, {excludes_});
+    guard_ = std::make_unique<PathGuard>(folders_, options_.follow_symlinks);
+    const WalkResult walk =
+        walk_documents(folders_, summary_.location.root, {excludes_, options_.follow_symlinks});
     summary_.other_types = walk.other_types;
     for (const auto& skipped : walk.skipped) record_skip(skipped.relative, skipped.reason);
     if (embedder_) {
@@ -270,13 +277,17 @@ class IndexRun {
         if (file.size > kMaxDocumentBytes)
           throw Error(cat("too large (", file.size >> 20, " MiB; documents other than plain text are limited to ",
                           kMaxDocumentBytes >> 20, " MiB)"));
-        bytes = read_file(file.absolute);
+        bytes = WalkedFile(file, *guard_).read_all();
       } catch (const Error& e) {
         // The message starts with the path, which the summary already shows.
         std::string reason = e.what();
         if (const std::string prefix = file.absolute.string() + ": "; reason.starts_with(prefix))
           reason.erase(0, prefix.size());
         skip(update, reason);
+      } catch (const std::bad_alloc&) {
+        skip(update, kOutOfMemory);
+      }
+      if (update.file.status == "skipped") {
         updates.push_back(std::move(update));
         ++progress_state_.files_done;
         continue;
@@ -289,10 +300,14 @@ class IndexRun {
         ++progress_state_.files_done;
         continue;
       }
+      const std::size_t texts_before = texts.size();
       try {
-        const Document document = parse_document(file.absolute, bytes);
-        const auto chunks =
+        const Document document = parse_document(file.absolute, bytes, options_.document_limits);
+        auto chunks =
             chunk_document(document, [this](std::string_view text) { return token_offsets(text); }, chunk_options_);
+        const std::size_t chunk_limit = options_.document_limits.chunks;
+        const bool too_many_chunks = chunks.size() > chunk_limit;
+        if (too_many_chunks) chunks.resize(chunk_limit);
         update.file.chars = static_cast<std::int64_t>(utf8::length(document.text));
         update.file.pages = static_cast<std::int64_t>(document.page_starts.size());
         if (chunks.empty()) {
@@ -302,6 +317,9 @@ class IndexRun {
           update.file.status = "indexed";
           std::vector<std::string> warnings;
           if (!document.warning.empty()) warnings.push_back(document.warning);
+          if (too_many_chunks)
+            warnings.push_back(cat("only the first ", chunk_limit,
+                                   " chunks indexed (--max-document-chunks raises the limit)"));
           if (!document.empty_pages.empty()) warnings.push_back(describe_empty_pages(document.empty_pages));
           if (update.file.chars < kNearEmptyCharacters && file.size > kNearEmptyMinBytes)
             warnings.push_back(cat("near-empty extraction (", update.file.chars, " characters)"));
@@ -320,6 +338,10 @@ class IndexRun {
         }
       } catch (const SkipFile& e) {
         skip(update, e.what());
+      } catch (const std::bad_alloc&) {
+        update.chunks.clear();
+        texts.resize(texts_before);
+        skip(update, kOutOfMemory);
       }
       updates.push_back(std::move(update));
       ++progress_state_.files_done;
@@ -352,14 +374,11 @@ class IndexRun {
     record.mtime_ns = file.mtime_ns;
     try {
       Digest digest;
-      std::ifstream in(file.absolute, std::ios::binary);
-      if (!in) throw SkipFile(cat("cannot open: ", std::strerror(errno)));
-      std::string buffer(8u << 20, '\0');
-      while (in) {
-        in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-        digest.update(std::string_view(buffer.data(), static_cast<std::size_t>(in.gcount())));
+      {
+        WalkedFile walked(file, *guard_);
+        std::string buffer(8u << 20, '\0');
+        while (const std::size_t n = walked.read(buffer.data(), buffer.size())) digest.update({buffer.data(), n});
       }
-      if (in.bad()) throw SkipFile(cat("read error: ", std::strerror(errno)));
       record.hash = digest.hex();
       const auto known = store_->find_file(file.relative);
       if (!force_ && known && known->hash == record.hash && known->status != "partial") {
@@ -368,7 +387,8 @@ class IndexRun {
         ++progress_state_.files_done;
         return;
       }
-      TextStream stream(file.absolute);
+      WalkedFile walked(file, *guard_);
+      TextStream stream(walked);
       const std::int64_t file_id = store_->begin_partial_file(record);
       std::size_t offset = 0, line = 1, ordinal = 0;
       while (auto block = stream.next()) {
@@ -402,6 +422,8 @@ class IndexRun {
         summary_.tokens_embedded = progress_state_.tokens;
         report();
       }
+      // The text must come from the bytes that were hashed, or the next run would take the file for unchanged.
+      if (stream.bytes_hash() != record.hash) throw SkipFile(kChangedWhileRead);
       record.status = "indexed";
       if (stream.replaced() > 0) {
         record.reason = cat(stream.replaced(), " invalid byte sequence(s) replaced with U+FFFD");
@@ -410,12 +432,18 @@ class IndexRun {
       store_->finish_file(file_id, record);
       ++summary_.indexed;
     } catch (const SkipFile& e) {
-      FileUpdate update;
-      update.file = record;
-      skip(update, e.what());
-      store_->replace_files(std::span(&update, 1), settings_.dimension);
+      skip_large_text(record, e.what());
+    } catch (const std::bad_alloc&) {
+      skip_large_text(record, kOutOfMemory);
     }
     ++progress_state_.files_done;
+  }
+
+  void skip_large_text(const FileRecord& record, const std::string& reason) {
+    FileUpdate update;
+    update.file = record;
+    skip(update, reason);
+    store_->replace_files(std::span(&update, 1), settings_.dimension);
   }
 
   void skip(FileUpdate& update, const std::string& reason) {
@@ -453,6 +481,7 @@ class IndexRun {
   std::unique_ptr<Embedder> embedder_;
   std::shared_ptr<VectorIndex> vectors_;
   std::vector<fs::path> folders_;
+  std::unique_ptr<PathGuard> guard_;
   std::vector<std::string> excludes_;
   ChunkOptions chunk_options_;
   bool force_ = false;

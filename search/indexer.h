@@ -12,6 +12,7 @@
 
 #include "embed/embedder.h"
 #include "embed/linear.h"
+#include "ingest/document.h"
 #include "search/index_location.h"
 
 namespace ksearch {
@@ -25,6 +26,8 @@ struct IndexOptions {
   int overlap_tokens = -1;                      // -1: chunk_tokens / 8
   std::string index_spec;                       // --index FAISS factory string; "" keeps the index's, else "auto"
   std::vector<std::string> excludes;            // --exclude globs
+  bool follow_symlinks = false;                 // --follow-symlinks: follow links out of the folders too
+  DocumentLimits document_limits;               // --max-document-bytes, --max-document-chunks
   bool rebuild = false;                         // drop everything and index from scratch (needed to change model)
   bool wait_for_lock = false;
   std::size_t files_per_commit = 32;
