@@ -212,10 +212,11 @@ class MetaspacePreTokenizer final : public PreTokenizer {
         if (!replaced.empty()) out.push_back(std::move(replaced));
         continue;
       }
+      // Each marker starts a new piece (MergedWithNext); a marker at the very start opens the first one.
       std::size_t start = 0;
-      std::size_t at = replaced.text.find(replacement_, replacement_.size() > 0 ? 1 : 0);
-      while (at != std::string::npos && start < replaced.text.size()) {
-        if (at > start) out.push_back(replaced.slice(start, at));
+      std::size_t at = replaced.text.find(replacement_, 1);
+      while (at != std::string::npos) {
+        out.push_back(replaced.slice(start, at));
         start = at;
         at = replaced.text.find(replacement_, at + replacement_.size());
       }
