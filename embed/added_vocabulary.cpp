@@ -119,8 +119,8 @@ std::vector<AddedSplit> AddedVocabulary::split(const NormalizedText& text, const
       out.push_back(std::move(piece));
       continue;
     }
-    NormalizedText normalized = normalizer != nullptr ? normalizer->apply(std::move(piece.text)) : std::move(piece.text);
-    split_with(normalized_patterns_, normalized, out);
+    if (normalizer != nullptr) piece.text = normalizer->apply(std::move(piece.text));
+    split_with(normalized_patterns_, piece.text, out);
   }
   return out;
 }

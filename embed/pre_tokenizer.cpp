@@ -281,7 +281,8 @@ std::unique_ptr<PreTokenizer> PreTokenizer::parse(const JsonPath& node) {
     return std::make_unique<SequencePreTokenizer>(std::move(steps));
   }
   if (type == "Metaspace") return parse_metaspace(node);
-  if (type == "WhitespaceSplit") return std::make_unique<PatternPreTokenizer>(char_matcher(is_whitespace), Behavior::Removed);
+  if (type == "WhitespaceSplit")
+    return std::make_unique<PatternPreTokenizer>(char_matcher(is_whitespace), Behavior::Removed);
   if (type == "Whitespace") return std::make_unique<PatternPreTokenizer>(match_word_runs, Behavior::Isolated);
   if (type == "BertPreTokenizer") return std::make_unique<BertPreTokenizer>();
   if (type == "Punctuation")
@@ -289,7 +290,8 @@ std::unique_ptr<PreTokenizer> PreTokenizer::parse(const JsonPath& node) {
                                                  parse_behavior(node, "behavior", Behavior::Isolated));
   if (type == "Digits")
     return std::make_unique<PatternPreTokenizer>(
-        char_matcher(is_numeric), node.boolean_or("individual_digits", false) ? Behavior::Isolated : Behavior::Contiguous);
+        char_matcher(is_numeric),
+        node.boolean_or("individual_digits", false) ? Behavior::Isolated : Behavior::Contiguous);
   if (type == "CharDelimiterSplit") {
     const char32_t delimiter = single_char(node, "delimiter");
     std::string literal;

@@ -136,8 +136,8 @@ TEST_F(HostileTokenizerJson, WrongTypesAndValuesAreErrors) {
   EXPECT_NE(error_for(std::string(R"({"added_tokens": [{"id": 99999999999, "content": "x"}], )") + kUnigram + "}")
                 .find("added_tokens[0].id"),
             std::string::npos);
-  EXPECT_NE(error_for(std::string(R"({"normalizer": {"type": "Replace", "pattern": {"Regex": "(["}, "content": ""}, )") +
-                      kUnigram + "}")
+  EXPECT_NE(error_for(std::string(R"({"normalizer": {"type": "Replace", "pattern": {"Regex": "(["},
+                      "content": ""}, )") + kUnigram + "}")
                 .find("normalizer.pattern: invalid regular expression"),
             std::string::npos);
   EXPECT_NE(error_for(std::string(R"({"normalizer": {"type": "Precompiled", "precompiled_charsmap": "AAAA"}, )") +
