@@ -8,6 +8,7 @@ import collections
 import copy
 import json
 import os
+import random
 import re
 import subprocess
 import unicodedata
@@ -44,6 +45,19 @@ HOSTILE = [
     'don\'t "quoted" `back` ``double``',
     '한국어English혼합Text123숫자',
 ]
+
+
+def random_texts(count, seed=7):
+    """Seeded random mixes of the character classes the tokenizers treat differently."""
+    pools = ['가각한글서울의는을를', '\u1100\u1161\u11a8\u3131\u314f', 'abcXYZéüñ', '0123456789٣४',
+             '.,!?-_()[]"\'/:;@#', ' ', '  \t\n', '👍🏽👩\u200d💻🇰🇷', '中文漢字', '\x00\x07\u200b\ufeff\u00ad',
+             'ＡＢＣ１２３！', '①½ﬁ㎏', '\u0301\u0308', '<mask>[CLS]<s>', '\ue000\U00010348']
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(count):
+        length = rng.randint(1, 40)
+        texts.append(''.join(rng.choice(rng.choice(pools)) for _ in range(length)))
+    return texts
 
 
 def korquad_texts(count):
@@ -210,7 +224,8 @@ def hub_parity():
     os.makedirs(folder, exist_ok=True)
     hub = os.path.join(ROOT, 'tests', 'data', 'fixtures', 'hub')
     paragraphs = korquad_paragraphs(60, skip=100)
-    single = [{'text': unicodedata.normalize('NFC', t)} for t in [c for _, c in paragraphs] + HOSTILE]
+    single = [{'text': unicodedata.normalize('NFC', t)}
+              for t in [c for _, c in paragraphs] + HOSTILE + random_texts(60, seed=11)]
     long_text = ' '.join(c for _, c in paragraphs[:6])
     pairs = [{'text': q, 'pair': c} for q, c in korquad_paragraphs(20, skip=300)] + [
         {'text': long_text, 'pair': '짧은 문단'}, {'text': '짧은 질문', 'pair': long_text},
@@ -235,7 +250,7 @@ def hub_parity():
 
 
 def main():
-    texts = korquad_texts(120) + HOSTILE + [
+    texts = korquad_texts(120) + HOSTILE + random_texts(60) + [
         '[KO] 서울 [KO]서울 <sep>  서울의 ABC ＡＢＣ mask maskless 마스크 mask.',
         '  <sep>x<sep>  [KO]',
         '서울서울 서울',
