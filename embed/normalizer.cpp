@@ -150,7 +150,7 @@ class StripAccentsNormalizer final : public Normalizer {
 class FormNormalizer final : public Normalizer {
  public:
   explicit FormNormalizer(unicode::Form form) : form_(form) {}
-  NormalizedText apply(NormalizedText text) const override { return unicode::normalize(text, form_); }
+  NormalizedText apply(NormalizedText text) const override { return unicode::normalize(std::move(text), form_); }
 
  private:
   unicode::Form form_;
@@ -194,7 +194,7 @@ class BertNormalizer final : public Normalizer {
           [](char32_t c) { return unicode::is_whitespace(c) ? U' ' : c; });
     if (handle_chinese_chars_) text = pad_chinese(text);
     if (strip_accents_) {
-      text = unicode::normalize(text, unicode::Form::Nfd);
+      text = unicode::normalize(std::move(text), unicode::Form::Nfd);
       text = StripAccentsNormalizer().apply(std::move(text));
     }
     if (lowercase_) text = unicode::lowercase(text);

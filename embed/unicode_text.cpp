@@ -92,7 +92,7 @@ std::size_t grapheme_end(std::string_view text, std::size_t pos) {
   return pos;
 }
 
-NormalizedText normalize(const NormalizedText& text, Form form) {
+NormalizedText normalize(NormalizedText text, Form form) {
   if (is_ascii(text.text)) return text;
   if (map(text.text, form) == text.text) return text;
   NormalizedText out;

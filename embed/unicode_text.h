@@ -25,7 +25,7 @@ std::size_t grapheme_end(std::string_view text, std::size_t pos);
 
 // `text` in normalization form `form`; each grapheme cluster is normalized on its own so its output keeps the
 // cluster's original range (composition never crosses a cluster boundary).
-NormalizedText normalize(const NormalizedText& text, Form form);
+NormalizedText normalize(NormalizedText text, Form form);
 
 // Full lowercase mapping (U+0130 becomes "i̇" as in Rust's to_lowercase).
 NormalizedText lowercase(const NormalizedText& text);
