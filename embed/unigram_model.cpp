@@ -109,7 +109,8 @@ void UnigramModel::tokenize(std::string_view word, std::vector<WordToken>& out) 
     std::int64_t start = -1;  // -1: no path reaches this position yet
   };
   const std::size_t size = word.size();
-  std::vector<Best> best(size + 1);
+  thread_local std::vector<Best> best;  // reused: one lattice per word would cost an allocation each
+  best.assign(size + 1, Best{});
   best[0].start = 0;
   std::size_t start = 0;
   while (start < size) {
