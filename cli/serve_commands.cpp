@@ -39,7 +39,8 @@ void run_serve(ServeFlags flags) {
     std::cerr << "ksearch: " << e.what() << "; serving without /v1/search\n";
   }
   std::string index_model;
-  if (location) index_model = ChunkStore(location->database(), false).settings().model_id;
+  if (location)
+    index_model = ChunkStore(location->database(), false, sql::Database::Mode::ReadOnly).settings().model_id;
 
   std::shared_ptr<const Embedder> embedder;
   const std::string model_name = flags.model.value_or(index_model.empty() ? std::string(kDefaultEmbeddingModel) : index_model);
