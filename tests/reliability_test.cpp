@@ -354,5 +354,16 @@ TEST(Reliability, RemoveWaitsForTheLockWhenAsked) {
   EXPECT_EQ(ChunkStore(location.database(), false, sql::Database::Mode::ReadOnly).counts().files, 0);
 }
 
+// Finding 12: an empty API key is an error, not "no key".
+TEST(Reliability, EmptyApiKeyIsRefused) {
+  const auto flag = testing::run_ksearch({"serve", "--api-key", "", "--port", "0", "--no-rerank"});
+  EXPECT_NE(flag.exit_code, 0);
+  EXPECT_NE(flag.err.find("--api-key is empty"), std::string::npos) << flag.err;
+  const auto variable =
+      testing::run_ksearch({"serve", "--port", "0", "--no-rerank"}, "", {{"KSEARCH_API_KEY", ""}});
+  EXPECT_NE(variable.exit_code, 0);
+  EXPECT_NE(variable.err.find("KSEARCH_API_KEY is set but empty"), std::string::npos) << variable.err;
+}
+
 }  // namespace
 }  // namespace ksearch
