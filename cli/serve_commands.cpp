@@ -3,6 +3,7 @@
 #include <iostream>
 #include <memory>
 
+#include "base/env.h"
 #include "base/json.h"
 #include "cli/commands.h"
 #include "cli/input_lines.h"
@@ -27,11 +28,7 @@ struct ServeFlags {
 void run_serve(ServeFlags flags) {
   if (flags.api_key_given && flags.api_key.empty())
     fail("--api-key is empty; give a key, or leave the option out to serve without one");
-  if (!flags.api_key_given)
-    if (const char* key = std::getenv("KSEARCH_API_KEY"); key != nullptr) {
-      if (*key == '\0') fail("KSEARCH_API_KEY is set but empty; give a key, or unset it to serve without one");
-      flags.api_key = key;
-    }
+  if (!flags.api_key_given) flags.api_key = env::text("KSEARCH_API_KEY").value_or("");
   if (!is_loopback(flags.serve.host) && flags.api_key.empty())
     std::cerr << "ksearch: warning: listening on " << flags.serve.host
               << " without --api-key: anyone who can reach this address can use the server\n";

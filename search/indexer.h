@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "embed/embedder.h"
 #include "embed/linear.h"
 #include "search/index_location.h"
 
@@ -34,7 +35,7 @@ struct IndexOptions {
   // interrupted one resumes after its last part) or `commit_seconds` of reading, whichever comes first.
   std::size_t commit_tokens = 8192;
   double commit_seconds = 5;
-  std::size_t batch_tokens = 16384;
+  std::size_t batch_tokens = kDefaultBatchTokens;
   Precision precision = Precision::Fp32;         // encoder precision (bf16/int8: faster, cosine >= 0.999 to fp32)
 };
 

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "base/version.h"
 #include "embed/embedder.h"
 #include "search/searcher.h"
 #include "server/model_worker.h"
@@ -41,14 +42,14 @@ struct ApiLimits {
   double search_seconds = 10;                // a /v1/search running longer is stopped: 503
   std::size_t max_inputs = 512;              // texts per embedding request / documents per rerank: 413
   std::size_t max_queue = 512;               // model jobs waiting: 429 beyond
-  std::size_t max_batch_tokens = 16384;      // one merged forward pass
+  std::size_t max_batch_tokens = kDefaultBatchTokens;  // one merged forward pass
   std::size_t max_top_k = 1000;
 };
 
 struct ApiConfig {
   std::string api_key;  // empty: no authentication
   ApiLimits limits;
-  std::string version = "0.1.0";
+  std::string version = kVersion;
 };
 
 class Api {
