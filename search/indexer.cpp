@@ -217,7 +217,7 @@ class IndexRun {
            "'; re-embed everything with `ksearch index --rebuild", settings_.model_id.empty() ? " --no-model" : "",
            "`");
     const bool rebuild = options_.rebuild || model_changed;
-    if (rebuild && !rebuilding_) start_rebuild();
+    if (rebuild && !rebuilding_ && !fresh) start_rebuild();  // a fresh index has nothing to keep: built in place
 
     const int model_default = model ? model->spec.default_chunk_tokens : 512;
     const int model_limit = model ? model->spec.max_seq_length : 8192;
