@@ -248,7 +248,8 @@ void add_index_commands(CLI::App& app) {
                    "rebuild what is inconsistent (a damaged database: from the source files)");
   doctor->add_flag("--wait", doctor_options->wait_for_lock, "with --repair: wait for a running writer");
   doctor->add_flag("--json", *doctor_json, "print JSON");
-  doctor->callback([doctor_db, doctor_options, doctor_json] { run_doctor_command(*doctor_db, *doctor_options, *doctor_json); });
+  doctor->callback(
+      [doctor_db, doctor_options, doctor_json] { run_doctor_command(*doctor_db, *doctor_options, *doctor_json); });
 
   auto rm_paths = std::make_shared<std::vector<std::string>>();
   auto rm_db = std::make_shared<std::optional<std::string>>();

@@ -269,7 +269,8 @@ VectorIndex VectorIndex::load(const std::filesystem::path& path, int expected_di
   FileHeader header;
   std::memcpy(&header, bytes.data() + sizeof kMagic, sizeof header);
   const std::size_t payload_offset = sizeof kMagic + sizeof header + header.spec_length + header.stamp_length;
-  if (header.spec_length > 1024 || header.stamp_length > 1024 || payload_offset > bytes.size() || bytes.size() - payload_offset != header.payload_size)
+  if (header.spec_length > 1024 || header.stamp_length > 1024 || payload_offset > bytes.size() ||
+      bytes.size() - payload_offset != header.payload_size)
     throw Error(damaged(path, cat("size ", bytes.size(), " does not match its header (truncated?)")));
   const auto* payload = reinterpret_cast<const std::uint8_t*>(bytes.data() + payload_offset);
   if (crc_of(payload, header.payload_size) != header.payload_crc) throw Error(damaged(path, "checksum mismatch"));

@@ -2,8 +2,8 @@
 //
 // Ids are the chunk ids of the SQLite store.  The index is a derived, rebuildable cache of the vectors kept in SQLite:
 // its file carries the store generation it reflects, that generation's stamp (which database, which commit: see
-// store/chunk_store.h) and a CRC of its payload, so a stale or damaged file is detected on open.  Indexes that cannot delete (HNSW) keep removed ids until the owner compacts; callers drop hits whose
-// chunk no longer exists.
+// store/chunk_store.h) and a CRC of its payload, so a stale or damaged file is detected on open.  Indexes that cannot
+// delete (HNSW) keep removed ids until the owner compacts; callers drop hits whose chunk no longer exists.
 #pragma once
 
 #include <cstdint>

@@ -84,7 +84,8 @@ void check_vector_file(const ChunkStore& store, const IndexLocation& location, c
     catch_up(index, store);
     const auto stored = store.counts().vectors;
     if (index.supports_remove() ? index.size() != stored : index.size() < stored) {
-      report.problems.push_back(cat("vector file holds ", index.size(), " vectors after replay, the database ", stored));
+      report.problems.push_back(
+          cat("vector file holds ", index.size(), " vectors after replay, the database ", stored));
       return;
     }
     if (index.size() > stored)

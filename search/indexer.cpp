@@ -414,8 +414,9 @@ class IndexRun {
     std::size_t first = 0;  // the update's first chunk in `all`
     for (FileUpdate& update : pending_) {
       if (!embeddings.empty())
-        update.embeddings.assign(embeddings.begin() + static_cast<std::ptrdiff_t>(first * width),
-                                 embeddings.begin() + static_cast<std::ptrdiff_t>((first + update.chunks.size()) * width));
+        update.embeddings.assign(
+            embeddings.begin() + static_cast<std::ptrdiff_t>(first * width),
+            embeddings.begin() + static_cast<std::ptrdiff_t>((first + update.chunks.size()) * width));
       first += update.chunks.size();
     }
     store_->replace_files(pending_, settings_.dimension);
@@ -442,7 +443,8 @@ class IndexRun {
     const std::span<const ChunkRecord> chunks(update.chunks);
     while (done < chunks.size()) {
       std::size_t end = done, tokens = 0;
-      while (end < chunks.size() && (end == done || tokens + tokens_of(chunks.subspan(end, 1)) <= options_.commit_tokens))
+      while (end < chunks.size() &&
+             (end == done || tokens + tokens_of(chunks.subspan(end, 1)) <= options_.commit_tokens))
         tokens += tokens_of(chunks.subspan(end++, 1));
       const auto part = chunks.subspan(done, end - done);
       store_->append_chunks(file_id, part, embed(part), settings_.dimension);

@@ -156,7 +156,8 @@ ChunkStore::ChunkStore(const std::filesystem::path& db_path, bool create, sql::D
       fail(db_path.string(), ": index format version '", version, "' is not supported by this ksearch (expects ",
            kStoreFormatVersion, "); re-index with `ksearch index --rebuild`");
     // Indexes from before commit tokens get their table and an id; their vector file is rebuilt once.
-    if (mode == sql::Database::Mode::ReadWrite && (!has_table(*db_, "commits") || meta_value(*db_, "database_id").empty())) {
+    if (mode == sql::Database::Mode::ReadWrite &&
+        (!has_table(*db_, "commits") || meta_value(*db_, "database_id").empty())) {
       sql::Transaction transaction(*db_);
       db_->exec(kSchema);
       set_meta(*db_, "database_id", random_token());

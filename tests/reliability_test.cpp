@@ -33,15 +33,18 @@ const std::string kModel = testing::fixture("tiny-bge-m3-xlmr").string();
 // A text of `sentences` distinct Korean sentences about `topic`.
 std::string text_about(const std::string& topic, int sentences) {
   std::string text;
-  for (int i = 0; i < sentences; ++i) text += topic + " 문서의 " + std::to_string(i) + "번째 문장은 " + topic + "에 관한 이야기다.\n";
+  for (int i = 0; i < sentences; ++i)
+    text += topic + " 문서의 " + std::to_string(i) + "번째 문장은 " + topic + "에 관한 이야기다.\n";
   return text;
 }
 
 IndexOptions index_options(const fs::path& folder, bool with_model) {
   IndexOptions options;
   options.folders = {folder};
-  if (with_model) options.model = kModel;
-  else options.no_model = true;
+  if (with_model)
+    options.model = kModel;
+  else
+    options.no_model = true;
   options.chunk_tokens = 64;
   return options;
 }
@@ -50,7 +53,8 @@ std::set<std::string> chunk_texts(const fs::path& database) {
   const ChunkStore store(database, false, sql::Database::Mode::ReadOnly);
   std::set<std::string> out;
   for (const auto& file : store.files())
-    for (const auto& chunk : store.chunks_of_file(file.id)) out.insert(file.path + "#" + std::to_string(chunk.ordinal) + "#" + chunk.text);
+    for (const auto& chunk : store.chunks_of_file(file.id))
+      out.insert(file.path + "#" + std::to_string(chunk.ordinal) + "#" + chunk.text);
   return out;
 }
 
@@ -160,7 +164,8 @@ TEST(Reliability, LargeFilesCommitInPartsAndResume) {
 TEST(Reliability, RebuildSwapsInOnlyWhenComplete) {
   testing::TempDir dir;
   const fs::path docs = dir / "docs";
-  for (int i = 0; i < 40; ++i) testing::write_text(docs / ("f" + std::to_string(i) + ".txt"), text_about("문서" + std::to_string(i), 30));
+  for (int i = 0; i < 40; ++i)
+    testing::write_text(docs / ("f" + std::to_string(i) + ".txt"), text_about("문서" + std::to_string(i), 30));
   ASSERT_EQ(testing::run_ksearch({"index", docs.string(), "--model", kModel, "-q"}).exit_code, 0);
   const IndexLocation location = IndexLocation::for_folder(docs);
   const auto before = chunk_texts(location.database());
@@ -172,8 +177,9 @@ TEST(Reliability, RebuildSwapsInOnlyWhenComplete) {
   for (int i = 0; i < 2000 && !building; ++i) {
     std::this_thread::sleep_for(5ms);
     try {
-      building = fs::exists(location.rebuild_dir() / "index.db") &&
-                 ChunkStore(location.rebuild_dir() / "index.db", false, sql::Database::Mode::ReadOnly).counts().chunks > 0;
+      building =
+          fs::exists(location.rebuild_dir() / "index.db") &&
+          ChunkStore(location.rebuild_dir() / "index.db", false, sql::Database::Mode::ReadOnly).counts().chunks > 0;
     } catch (const Error&) {
     }
     // Meanwhile a reader sees the whole old index.
@@ -195,7 +201,8 @@ TEST(Reliability, RebuildSwapsInOnlyWhenComplete) {
   EXPECT_FALSE(fs::exists(location.rebuild_dir()));
   const auto after = chunk_texts(location.database());
   EXPECT_NE(after, before);
-  EXPECT_TRUE(std::any_of(after.begin(), after.end(), [](const std::string& c) { return c.find("바뀐") != std::string::npos; }));
+  EXPECT_TRUE(std::any_of(after.begin(), after.end(),
+                          [](const std::string& c) { return c.find("바뀐") != std::string::npos; }));
   EXPECT_TRUE(run_doctor(location, {}).healthy_after);
 }
 
@@ -284,8 +291,9 @@ TEST(Reliability, ReadOnlyIndexAndFullDisk) {
   ASSERT_FALSE(fs::exists(docs / ".ksearch" / "index.db-wal"));
   const std::string binary = KSEARCH_BINARY;
   const fs::path out = dir / "out.txt";
-  const std::string as_nobody = "cd " + shell_quoted(docs) + " && setpriv --reuid nobody --regid nogroup --clear-groups " +
-                                shell_quoted(binary) + " ";
+  const std::string as_nobody = "cd " + shell_quoted(docs) +
+                                " && setpriv --reuid nobody --regid nogroup --clear-groups " + shell_quoted(binary) +
+                                " ";
   for (const std::string command : {"search 서울 --json", "status", "doctor"}) {
     EXPECT_EQ(shell(as_nobody + command + " > " + shell_quoted(out) + " 2>&1"), 0) << command << ": " << read_file(out);
     EXPECT_EQ(read_file(out).find("problem"), std::string::npos) << read_file(out);
@@ -294,8 +302,10 @@ TEST(Reliability, ReadOnlyIndexAndFullDisk) {
   EXPECT_EQ(Json::parse(read_file(out))["results"].size(), 1u);
   EXPECT_FALSE(fs::exists(docs / ".ksearch" / "index.db-wal"));
 
-  // Full disk: writes that grow a file fail (16 KiB limit: the output fits, SQLite's 32 KiB WAL index does not).
-  const std::string full = "cd " + shell_quoted(docs) + " && ulimit -f 16 && trap '' XFSZ && " + shell_quoted(binary) + " ";
+  // Full disk: writes that grow a file past 16 blocks fail (8 KiB in dash, 16 KiB in bash): the output fits, SQLite's
+  // 32 KiB WAL index does not.
+  const std::string full =
+      "cd " + shell_quoted(docs) + " && ulimit -f 16 && trap '' XFSZ && " + shell_quoted(binary) + " ";
   EXPECT_EQ(shell(full + "search 서울 --json > " + shell_quoted(out) + " 2>&1"), 0) << read_file(out);
   EXPECT_EQ(Json::parse(read_file(out))["results"].size(), 1u);
   EXPECT_EQ(shell(full + "status > " + shell_quoted(out) + " 2>&1"), 0) << read_file(out);
@@ -319,7 +329,8 @@ TEST(Reliability, RepairRebuildsADamagedDatabase) {
   const auto check = testing::run_ksearch({"doctor", "--json"}, "", {}, docs);
   EXPECT_EQ(check.exit_code, 1) << check.err;
   EXPECT_EQ(Json::parse(check.out)["healthy"], false);
-  const auto repair = testing::run_ksearch({"doctor", "--repair", "--json"}, "", {{"KSEARCH_MODELS", dir.path().string()}}, docs);
+  const auto repair =
+      testing::run_ksearch({"doctor", "--repair", "--json"}, "", {{"KSEARCH_MODELS", dir.path().string()}}, docs);
   ASSERT_EQ(repair.exit_code, 0) << repair.out << repair.err;
   const Json report = Json::parse(repair.out);
   EXPECT_EQ(report["healthy"], true);
