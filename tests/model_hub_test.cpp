@@ -392,6 +392,17 @@ INSTANTIATE_TEST_SUITE_P(Hub, PublishedLayout,
                            return name;
                          });
 
+TEST(ModelHub, MistypedAliasGetsASuggestion) {
+  try {
+    pull_model("e5-smal-ko", PullOptions{});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("did you mean 'e5-small-ko' (dragonkue/multilingual-e5-small-ko)?"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(ModelHub, CommandLinePullListInfoRemove) {
   testing::TempDir dir;
   FakeHub hub;
