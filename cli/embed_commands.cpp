@@ -19,6 +19,7 @@ struct EmbedFlags {
   std::size_t batch_size = 32;
   std::size_t max_tokens = 0;
   std::string precision = "fp32";
+  std::string output = "dense";
 };
 
 void add_input_flags(CLI::App& command, EmbedFlags& flags) {
@@ -33,6 +34,34 @@ void add_input_flags(CLI::App& command, EmbedFlags& flags) {
       ->capture_default_str();
 }
 
+// One JSON line per text of BGE-M3's sparse output: {"index", "lexical_weights": {"TOKEN_ID": weight, ...},
+// "tokens": {"TOKEN_ID": "piece", ...}}, or of its ColBERT output: {"index", "colbert_vecs": [[...], ...]}.
+void print_bge_m3_outputs(const Embedder& embedder, std::span<const std::string> texts, TextKind kind,
+                          std::size_t first, bool sparse) {
+  if (sparse) {
+    const std::vector<LexicalWeights> all = embedder.lexical_weights(texts, kind);
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      Json weights = Json::object(), tokens = Json::object();
+      for (std::size_t t = 0; t < all[i].tokens.size(); ++t) {
+        const std::string id = std::to_string(all[i].tokens[t]);
+        weights[id] = all[i].weights[t];
+        tokens[id] = embedder.model().tokenizer.piece(all[i].tokens[t]);
+      }
+      std::cout << to_json_text(Json{{"index", first + i}, {"lexical_weights", weights}, {"tokens", tokens}}) << '\n';
+    }
+    return;
+  }
+  const std::vector<MultiVector> all = embedder.colbert_vectors(texts, kind);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    Json rows = Json::array();
+    for (std::size_t r = 0; r < all[i].rows(); ++r) {
+      const float* row = all[i].values.data() + r * all[i].dimension;
+      rows.push_back(std::vector<float>(row, row + all[i].dimension));
+    }
+    std::cout << to_json_text(Json{{"index", first + i}, {"colbert_vecs", rows}}) << '\n';
+  }
+}
+
 void run_embed(const EmbedFlags& flags) {
   EmbedOptions options;
   options.max_tokens = flags.max_tokens;
@@ -42,6 +71,10 @@ void run_embed(const EmbedFlags& flags) {
   const std::size_t batch = std::max<std::size_t>(1, flags.batch_size);
   for (std::size_t first = 0; first < inputs.size(); first += batch) {
     const std::size_t count = std::min(batch, inputs.size() - first);
+    if (flags.output != "dense") {
+      print_bge_m3_outputs(embedder, std::span(inputs).subspan(first, count), kind, first, flags.output == "sparse");
+      continue;
+    }
     const Embeddings embeddings = embedder.embed(std::span(inputs).subspan(first, count), kind);
     for (std::size_t i = 0; i < count; ++i) {
       const auto row = embeddings.row(i);
@@ -85,6 +118,10 @@ void add_embed_commands(CLI::App& app) {
   auto* query = embed->add_flag("--query", flags->query, "apply the model's query prefix (e5: \"query: \")");
   embed->add_flag("--passage", flags->passage, "apply the model's passage prefix (e5: \"passage: \")")->excludes(query);
   embed->add_option("--batch-size", flags->batch_size, "texts per batch")->capture_default_str();
+  embed->add_option("--output", flags->output,
+                    "dense: the embedding; sparse: BGE-M3 lexical weights by token id; colbert: BGE-M3 ColBERT vectors")
+      ->check(CLI::IsMember({"dense", "sparse", "colbert"}))
+      ->capture_default_str();
   embed->callback([flags] { run_embed(*flags); });
 
   auto tokenize_flags = std::make_shared<EmbedFlags>();

@@ -7,7 +7,7 @@
 #include "cli/terminal.h"
 #include "embed/model_hub.h"
 #include "embed/model_spec.h"
-#include "embed/safetensors.h"
+#include "embed/tensor_store.h"
 
 namespace ksearch::cli {
 namespace fs = std::filesystem;

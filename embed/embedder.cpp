@@ -67,6 +67,44 @@ Embeddings Embedder::embed(std::span<const std::string> texts, TextKind kind) co
   return out;
 }
 
+template <typename Visit>
+void Embedder::for_each_hidden_state(std::span<const std::string> texts, TextKind kind, Visit visit) const {
+  std::vector<std::vector<TokenId>> sequences;
+  std::vector<std::size_t> lengths;
+  for (const auto& text : texts) {
+    sequences.push_back(tokenize(text, kind).ids);
+    lengths.push_back(sequences.back().size());
+  }
+  for (const auto& batch : length_sorted_batches(lengths, options_.batch_tokens)) {
+    std::vector<std::vector<TokenId>> group;
+    for (std::size_t index : batch) group.push_back(sequences[index]);
+    const PackedHidden hidden = model_->encoder.forward(group, TransformerEncoder::Rows::All);
+    for (std::size_t i = 0; i < batch.size(); ++i) visit(batch[i], group[i], hidden.row(hidden.offsets[i]));
+  }
+}
+
+std::vector<LexicalWeights> Embedder::lexical_weights(std::span<const std::string> texts, TextKind kind) const {
+  if (!model_->heads.has_lexical())
+    fail(model_->spec.id, " has no lexical-weight head (sparse_linear.pt): sparse output needs a BGE-M3 model");
+  // FlagEmbedding drops the tokenizer's cls, eos, pad and unk tokens.
+  static constexpr TokenId kDropped[] = {Tokenizer::kBos, Tokenizer::kEos, Tokenizer::kPad, Tokenizer::kUnk};
+  std::vector<LexicalWeights> out(texts.size());
+  for_each_hidden_state(texts, kind, [&](std::size_t index, const std::vector<TokenId>& ids, const float* rows) {
+    out[index] = model_->heads.lexical_weights(ids, rows, kDropped);
+  });
+  return out;
+}
+
+std::vector<MultiVector> Embedder::colbert_vectors(std::span<const std::string> texts, TextKind kind) const {
+  if (!model_->heads.has_colbert())
+    fail(model_->spec.id, " has no ColBERT head (colbert_linear.pt): colbert output needs a BGE-M3 model");
+  std::vector<MultiVector> out(texts.size());
+  for_each_hidden_state(texts, kind, [&](std::size_t index, const std::vector<TokenId>& ids, const float* rows) {
+    out[index] = model_->heads.colbert_vectors(rows, ids.size());
+  });
+  return out;
+}
+
 Embeddings Embedder::embed_tokens(std::span<const std::vector<TokenId>> sequences) const {
   return embed_tokens(sequences, options_.normalize);
 }

@@ -14,9 +14,12 @@ namespace ksearch {
 // Which prompt the model's prefix table applies ("query: " / "passage: " for the e5 family; none for bge-m3).
 enum class TextKind { Raw, Query, Passage };
 
+// Token budget of one forward pass: sequences are packed end to end, never padded, so this bounds a pass's work.
+inline constexpr std::size_t kDefaultBatchTokens = 16384;
+
 struct EmbedOptions {
   std::size_t max_tokens = 0;        // 0: the model's max_seq_length
-  std::size_t batch_tokens = 16384;  // token budget of one forward pass (sequences are packed, never padded)
+  std::size_t batch_tokens = kDefaultBatchTokens;
   bool normalize = true;             // L2-normalise (cosine similarity = inner product)
 };
 
@@ -41,12 +44,22 @@ class Embedder {
   Embeddings embed_tokens(std::span<const std::vector<TokenId>> sequences) const;
   Embeddings embed_tokens(std::span<const std::vector<TokenId>> sequences, bool normalize) const;
 
+  // BGE-M3 lexical weights / ColBERT vectors of each text, in input order (see embed/bge_m3_heads.h): the same
+  // tokens as embed() encodes, all rows of the last layer.  Throw Error when the model has no such head.
+  std::vector<LexicalWeights> lexical_weights(std::span<const std::string> texts, TextKind kind) const;
+  std::vector<MultiVector> colbert_vectors(std::span<const std::string> texts, TextKind kind) const;
+
   const Model& model() const { return *model_; }
   const ModelSpec& spec() const { return model_->spec; }
   std::size_t dimension() const { return static_cast<std::size_t>(model_->spec.dimension()); }
   std::size_t max_tokens() const;
 
  private:
+  // Runs `texts` through the encoder in token-budgeted batches and calls visit(index, ids, last hidden rows) for
+  // each.
+  template <typename Visit>
+  void for_each_hidden_state(std::span<const std::string> texts, TextKind kind, Visit visit) const;
+
   std::shared_ptr<const Model> model_;
   EmbedOptions options_;
 };
@@ -54,7 +67,7 @@ class Embedder {
 // Cross-encoder relevance scores for (query, passage) pairs.
 class CrossEncoder {
  public:
-  explicit CrossEncoder(std::shared_ptr<const Model> model, std::size_t max_tokens = 0, std::size_t batch_tokens = 16384);
+  explicit CrossEncoder(std::shared_ptr<const Model> model, std::size_t max_tokens = 0, std::size_t batch_tokens = kDefaultBatchTokens);
 
   // Raw logits (first label), one per passage, in input order.  Sigmoid them for a 0..1 relevance.
   std::vector<float> score(std::string_view query, std::span<const std::string> passages) const;

@@ -18,7 +18,7 @@
 #include "embed/linear.h"
 #include "embed/ops.h"
 #include "embed/packed_cache.h"
-#include "embed/safetensors.h"
+#include "embed/tensor_store.h"
 
 namespace ksearch {
 namespace {

@@ -1,7 +1,7 @@
 #include "embed/model.h"
 
 #include "base/error.h"
-#include "embed/safetensors.h"
+#include "embed/tensor_store.h"
 
 namespace ksearch {
 
@@ -18,7 +18,9 @@ std::shared_ptr<const Model> Model::load_dir(const std::filesystem::path& dir, c
          spec.config.vocab_size, " rows (config.json vocab_size): tokenizer and weights do not belong together");
   auto store = std::make_shared<const TensorStore>(TensorStore::open_model_dir(dir));
   TransformerEncoder encoder(spec.config, std::move(store), precision);
-  return std::make_shared<const Model>(Model{std::move(spec), std::move(tokenizer), std::move(encoder)});
+  BgeM3Heads heads = BgeM3Heads::load(dir, spec.config.hidden_size);
+  return std::make_shared<const Model>(
+      Model{std::move(spec), std::move(tokenizer), std::move(encoder), std::move(heads)});
 }
 
 }  // namespace ksearch

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string_view>
 
+#include "embed/bge_m3_heads.h"
 #include "embed/encoder.h"
 #include "embed/model_spec.h"
 #include "embed/tokenizer.h"
@@ -14,6 +15,7 @@ struct Model {
   ModelSpec spec;
   Tokenizer tokenizer;
   TransformerEncoder encoder;
+  BgeM3Heads heads;  // sparse_linear.pt / colbert_linear.pt where the folder has them (BGE-M3)
 
   // Resolves `name` (alias, hub id or folder), reads its files and binds its weights.  Throws Error naming the file
   // and field for anything missing or inconsistent, including a tokenizer whose vocabulary does not fit the

@@ -14,6 +14,7 @@
 #include <regex>
 #include <set>
 
+#include "base/env.h"
 #include "base/error.h"
 #include "base/files.h"
 #include "base/hash.h"
@@ -25,11 +26,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr int kAttempts = 4;
-
-std::string env(const char* name) {
-  const char* value = std::getenv(name);
-  return value != nullptr ? value : "";
-}
 
 struct Response {
   long status = 0;
@@ -246,12 +242,6 @@ void link_atomically(const fs::path& target, const fs::path& link) {
 
 }  // namespace
 
-fs::path hub_cache_dir() {
-  if (const std::string hub = env("HF_HUB_CACHE"); !hub.empty()) return hub;
-  if (const std::string home = env("HF_HOME"); !home.empty()) return fs::path(home) / "hub";
-  return fs::path(env("HOME")) / ".cache" / "huggingface" / "hub";
-}
-
 std::vector<HubFile> select_model_files(const std::vector<HubFile>& available) {
   std::set<std::string> listed;
   for (const auto& file : available) listed.insert(file.name);
@@ -318,10 +308,10 @@ PullResult pull_model(const std::string& id, const PullOptions& options) {
            (repo).string(), ")");
     }
   }
-  std::string endpoint = options.endpoint.empty() ? env("HF_ENDPOINT") : options.endpoint;
+  std::string endpoint = options.endpoint.empty() ? env::text("HF_ENDPOINT").value_or("") : options.endpoint;
   if (endpoint.empty()) endpoint = "https://huggingface.co";
   while (endpoint.ends_with("/")) endpoint.pop_back();
-  Http http(options.token.value_or(env("HF_TOKEN")));
+  Http http(options.token.value_or(env::text("HF_TOKEN").value_or("")));
 
   const std::string info_url = endpoint + "/api/models/" + id + "/revision/" + options.revision + "?blobs=true";
   const Response info = http.request(info_url, false);

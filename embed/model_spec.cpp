@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <optional>
 
+#include "base/env.h"
 #include "base/error.h"
 #include "base/files.h"
 
@@ -188,10 +189,17 @@ ModelSpec load_model_spec(const fs::path& dir, const std::string& id) {
   return spec;
 }
 
+fs::path hub_cache_dir() {
+  if (const auto hub = env::text("HF_HUB_CACHE")) return *hub;
+  if (const auto home = env::text("HF_HOME")) return fs::path(*home) / "hub";
+  if (const fs::path home = env::home(); !home.empty()) return home / ".cache" / "huggingface" / "hub";
+  return {};
+}
+
 ModelSearchPaths ModelSearchPaths::from_environment() {
   ModelSearchPaths paths;
-  if (const char* roots = std::getenv("KSEARCH_MODELS"); roots != nullptr && *roots != '\0') {
-    std::string_view rest = roots;
+  if (const auto roots = env::text("KSEARCH_MODELS")) {
+    std::string_view rest = *roots;
     while (!rest.empty()) {
       const auto colon = rest.find(':');
       const auto entry = rest.substr(0, colon);
@@ -199,17 +207,8 @@ ModelSearchPaths ModelSearchPaths::from_environment() {
       rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
     }
   }
-  if (const char* offline = std::getenv("HF_HUB_OFFLINE"); offline != nullptr) {
-    const std::string_view value = offline;
-    paths.offline = value == "1" || value == "true" || value == "TRUE" || value == "yes";
-  }
-  if (const char* hub = std::getenv("HF_HUB_CACHE"); hub != nullptr && *hub != '\0') {
-    paths.hf_hub = hub;
-  } else if (const char* home = std::getenv("HF_HOME"); home != nullptr && *home != '\0') {
-    paths.hf_hub = fs::path(home) / "hub";
-  } else if (const char* user_home = std::getenv("HOME"); user_home != nullptr) {
-    paths.hf_hub = fs::path(user_home) / ".cache" / "huggingface" / "hub";
-  }
+  paths.offline = env::flag("HF_HUB_OFFLINE").value_or(false);
+  paths.hf_hub = hub_cache_dir();
   return paths;
 }
 

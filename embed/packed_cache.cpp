@@ -10,11 +10,12 @@
 #include <memory>
 #include <string_view>
 
+#include "base/env.h"
 #include "base/error.h"
 #include "base/files.h"
 #include "base/hash.h"
 #include "base/mapped_file.h"
-#include "embed/safetensors.h"
+#include "embed/tensor_store.h"
 
 namespace ksearch {
 namespace fs = std::filesystem;
@@ -26,13 +27,9 @@ constexpr std::size_t kAlignment = 4096;  // every layer starts on a page: align
 std::size_t align_up(std::size_t value) { return (value + kAlignment - 1) / kAlignment * kAlignment; }
 
 fs::path cache_root() {
-  const auto env = [](const char* name) -> std::string {
-    const char* value = std::getenv(name);
-    return value != nullptr ? value : "";
-  };
-  if (const std::string dir = env("KSEARCH_CACHE_DIR"); !dir.empty()) return dir == "off" ? fs::path() : fs::path(dir);
-  if (const std::string dir = env("XDG_CACHE_HOME"); !dir.empty()) return fs::path(dir) / "ksearch";
-  if (const std::string home = env("HOME"); !home.empty()) return fs::path(home) / ".cache" / "ksearch";
+  if (const auto dir = env::text("KSEARCH_CACHE_DIR")) return *dir == "off" ? fs::path() : fs::path(*dir);
+  if (const auto dir = env::text("XDG_CACHE_HOME")) return fs::path(*dir) / "ksearch";
+  if (const fs::path home = env::home(); !home.empty()) return home / ".cache" / "ksearch";
   return {};
 }
 
@@ -101,9 +98,9 @@ PackedWeightCache::PackedWeightCache(const TensorStore& store, Precision precisi
   key_ = cat(kFormat, "precision ", precision_name(precision), "\nonednn ", version->major, ".", version->minor, ".",
              version->patch, " ", version->hash, "\nisa ", static_cast<int>(dnnl_get_effective_cpu_isa()), "\n");
   std::string sources;
-  for (const SafetensorsFile& file : store.files()) {
+  for (const fs::path& file : store.source_files()) {
     std::error_code error;
-    const fs::path path = fs::weakly_canonical(file.path(), error);
+    const fs::path path = fs::weakly_canonical(file, error);
     struct stat info {};
     if (error || ::stat(path.c_str(), &info) != 0) return;  // cannot say what the weights are: no cache
     const auto modified = static_cast<long long>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec;

@@ -2,10 +2,8 @@
 
 #include <cstring>
 #include <limits>
-#include <set>
 
 #include "base/error.h"
-#include "base/files.h"
 #include "base/json.h"
 #include "embed/ops.h"
 
@@ -201,57 +199,5 @@ SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path) {
   out.tensors_ = parse_header(out.file_->bytes(), path, &out.metadata_);
   return out;
 }
-
-TensorStore TensorStore::open_model_dir(const std::filesystem::path& model_dir) {
-  TensorStore store;
-  const auto single = model_dir / "model.safetensors";
-  const auto index = model_dir / "model.safetensors.index.json";
-  if (std::filesystem::exists(single)) {
-    store.source_ = single;
-    store.files_.push_back(SafetensorsFile::open(single));
-  } else if (std::filesystem::exists(index)) {
-    store.source_ = index;
-    const Json json = read_json_file(index);
-    const auto weight_map = json.find("weight_map");
-    if (weight_map == json.end() || !weight_map->is_object()) fail(index.string(), ": missing object 'weight_map'");
-    std::set<std::string> shards;
-    for (const auto& [tensor, shard] : weight_map->items()) {
-      if (!shard.is_string()) fail(index.string(), ": weight_map entry for ", tensor, " is not a file name");
-      const auto name = shard.get<std::string>();
-      if (name.find('/') != std::string::npos || name.find("..") != std::string::npos)
-        fail(index.string(), ": shard name '", name, "' must be a plain file name");
-      shards.insert(name);
-    }
-    for (const auto& shard : shards) store.files_.push_back(SafetensorsFile::open(model_dir / shard));
-  } else {
-    fail(model_dir.string(), ": no model.safetensors (or model.safetensors.index.json); ",
-         "ksearch reads safetensors weights only (convert pytorch_model.bin with the safetensors tools)");
-  }
-  for (const auto& file : store.files_) {
-    for (const auto& tensor : file.tensors()) {
-      std::string_view name = tensor.name;
-      for (std::string_view prefix : {"bert.", "roberta.", "model."})
-        if (name.starts_with(prefix)) {
-          name.remove_prefix(prefix.size());
-          break;
-        }
-      store.by_name_.emplace(std::string(name), &tensor);
-    }
-  }
-  return store;
-}
-
-const TensorView* TensorStore::find(std::string_view name) const {
-  auto it = by_name_.find(name);
-  return it == by_name_.end() ? nullptr : it->second;
-}
-
-const TensorView& TensorStore::require(std::string_view name) const {
-  const TensorView* view = find(name);
-  if (view == nullptr) fail(source_.string(), ": missing tensor ", name);
-  return *view;
-}
-
-std::filesystem::path TensorStore::describe() const { return source_; }
 
 }  // namespace ksearch

@@ -56,23 +56,4 @@ class SafetensorsFile {
   std::map<std::string, std::string> metadata_;
 };
 
-// All tensors of a model: `model.safetensors`, or the shards named by `model.safetensors.index.json`.
-// Names are looked up without the task prefix ("bert.", "roberta.") that Hugging Face adds in some checkpoints.
-class TensorStore {
- public:
-  static TensorStore open_model_dir(const std::filesystem::path& model_dir);
-
-  // nullptr when absent.
-  const TensorView* find(std::string_view name) const;
-  // Throws Error "FILE: missing tensor NAME" when absent.
-  const TensorView& require(std::string_view name) const;
-  std::filesystem::path describe() const;  // the file (or index) the store was opened from
-  const std::vector<SafetensorsFile>& files() const { return files_; }
-
- private:
-  std::vector<SafetensorsFile> files_;
-  std::map<std::string, const TensorView*, std::less<>> by_name_;
-  std::filesystem::path source_;
-};
-
 }  // namespace ksearch

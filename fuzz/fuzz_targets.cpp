@@ -9,7 +9,11 @@
 #include "base/utf8.h"
 #include "embed/embedder.h"
 #include "embed/model_hub.h"
+#include "embed/pickle_reader.h"
 #include "embed/safetensors.h"
+#include "embed/tokenizer_json.h"
+#include "embed/torch_checkpoint.h"
+#include "embed/unicode_text.h"
 #include "ingest/chunker.h"
 #include "ingest/document.h"
 #include "ingest/readers.h"
@@ -58,6 +62,20 @@ void safetensors_header(std::string_view data) {
   });
 }
 
+void pickle(std::string_view data) {
+  expecting_errors([&] {
+    read_state_dict_pickle(std::span(reinterpret_cast<const std::byte*>(data.data()), data.size()), "fuzz");
+  });
+}
+
+void torch_checkpoint(std::string_view data) {
+  expecting_errors([&] {
+    const auto bytes = std::span(reinterpret_cast<const std::byte*>(data.data()), data.size());
+    for (const TensorView& tensor : TorchCheckpoint::parse(bytes, "fuzz"))
+      if (tensor.dtype == DType::F32 || tensor.dtype == DType::F16 || tensor.dtype == DType::BF16) to_float32(tensor);
+  });
+}
+
 void model_config(std::string_view data) {
   expecting_errors([&] { TransformerConfig::from_json(parse_json(data, "config.json"), "config.json"); });
 }
@@ -70,6 +88,18 @@ void tokenizer(std::string_view data) {
     model->tokenizer.encode(data, 3);
     model->tokenizer.encode_pair(data.substr(0, split), data.substr(split), 64);
     for (const auto& span : model->tokenizer.tokenize_with_offsets(data)) KSEARCH_ASSERT(span.end <= data.size());
+  });
+}
+
+void tokenizer_json(std::string_view data) {
+  expecting_errors([&] {
+    const auto tokenizer = TokenizerJson::parse(data, "tokenizer.json");
+    const std::string text = "서울 특별시 <mask>  [CLS] Ａｂｃ 123 \u1112\u1161\u11ab 👩\u200d👩 \t끝";
+    const NormalizedText composed = unicode::normalize(NormalizedText::identity(text), unicode::Form::Nfc);
+    for (const auto& span : tokenizer->tokenize(composed)) {
+      KSEARCH_ASSERT(span.begin <= span.end && span.end <= text.size());
+      KSEARCH_ASSERT(span.id >= 0 && span.id <= tokenizer->max_id());
+    }
   });
 }
 
@@ -128,9 +158,12 @@ void http_request(std::string_view data) {
 const std::vector<Target>& targets() {
   static const std::vector<Target> all = {
       {"safetensors", safetensors_header}, {"config", model_config},   {"tokenizer", tokenizer},
+      {"tokenizer_json", tokenizer_json},
       {"text", text_decoding},             {"html", html_reader},      {"pdf", pdf_reader},
       {"docx", docx_reader},               {"hwpx", hwpx_reader},      {"hwp", hwp_reader},
-      {"chunker", chunker},                {"http", http_request},     {"hub_listing", hub_listing},
+      {"chunker", chunker},                {"http", http_request},     {"pickle", pickle},
+      {"torch_checkpoint", torch_checkpoint},
+      {"hub_listing", hub_listing},
   };
   return all;
 }

@@ -7,12 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
-declare -A short=([safetensors_header]=safetensors [model_config]=config [tokenizer]=tokenizer [text_decoding]=text
+declare -A short=([safetensors_header]=safetensors [pickle]=pickle [torch_checkpoint]=torch_checkpoint
+                  [model_config]=config [tokenizer]=tokenizer [tokenizer_json]=tokenizer_json [text_decoding]=text
                   [html_reader]=html [pdf_reader]=pdf [docx_reader]=docx [hwpx_reader]=hwpx [hwp_reader]=hwp
                   [chunker]=chunker [http_request]=http)
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(safetensors_header model_config tokenizer text_decoding html_reader pdf_reader
-                                     docx_reader hwpx_reader hwp_reader chunker http_request)
+[ ${#targets[@]} -gt 0 ] || targets=(safetensors_header pickle torch_checkpoint model_config tokenizer tokenizer_json
+                                     text_decoding html_reader pdf_reader docx_reader hwpx_reader hwp_reader chunker http_request)
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKSEARCH_FUZZ=ON \
   -DKSEARCH_BUILD_TESTS=OFF -DKSEARCH_BUILD_BENCH=OFF >/dev/null
 cmake --build build-fuzz --target $(printf 'fuzz_%s ' "${targets[@]}") >/dev/null
@@ -24,8 +25,11 @@ seed() {  # seed TARGET FILES...
   for file in "$@"; do [ -f "$file" ] && cp "$file" "$dir/$(basename "$file" | tr -c 'A-Za-z0-9._-' '_')" || true; done
 }
 seed safetensors_header tests/data/fixtures/*/model.safetensors tests/data/fuzz/safetensors/*
+seed pickle tests/data/fuzz/pickle/*
+seed torch_checkpoint tests/data/torch-checkpoints/*.pt tests/data/fuzz/torch_checkpoint/*
 seed model_config tests/data/fixtures/*/config.json tests/data/models/*/config.json tests/data/fuzz/config/*
 seed tokenizer examples/docs/*/*.md tests/data/fixtures/texts.json
+seed tokenizer_json tests/data/tokenizers/*/tokenizer.json tests/data/fuzz/tokenizer_json/*
 seed text_decoding examples/docs/*/*.txt
 seed html_reader examples/docs/*/*.html
 seed pdf_reader tests/data/doc-samples/*.pdf examples/docs/*/*.pdf

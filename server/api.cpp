@@ -178,6 +178,7 @@ HttpResponse Api::handle(const HttpRequest& request) const {
   static const Route kRoutes[] = {
       {"POST", "/v1/embeddings", Family::OpenAi, true}, {"POST", "/embeddings", Family::OpenAi, true},
       {"POST", "/embed", Family::Tei, true},            {"POST", "/rerank", Family::Tei, true},
+      {"POST", "/embed_sparse", Family::Tei, true},
       {"POST", "/tokenize", Family::Tei, true},         {"GET", "/info", Family::Tei, true},
       {"POST", "/v1/rerank", Family::OpenAi, true},     {"POST", "/v1/search", Family::OpenAi, true},
       {"GET", "/health", Family::Tei, false},
@@ -219,6 +220,7 @@ HttpResponse Api::route(const HttpRequest& request) const {
   if (path == "/health") return json_response({{"status", "ok"}});
   if (path == "/v1/embeddings" || path == "/embeddings") return openai_embeddings(request);
   if (path == "/embed") return tei_embed(request);
+  if (path == "/embed_sparse") return tei_embed_sparse(request);
   if (path == "/rerank") return tei_rerank(request);
   if (path == "/tokenize") return tei_tokenize(request);
   if (path == "/info") return tei_info();
@@ -298,6 +300,28 @@ HttpResponse Api::tei_embed(const HttpRequest& request) const {
   return json_response(out);
 }
 
+// TEI's sparse embeddings: per input, [{"index": token id, "value": weight}, ...] (BGE-M3's lexical weights).
+HttpResponse Api::tei_embed_sparse(const HttpRequest& request) const {
+  const Json body = parse_body(request);
+  const Embedder& embedder = require_embedder();
+  if (!embedder.model().heads.has_lexical())
+    reject(400, cat(embedder.spec().id, " has no sparse head (sparse_linear.pt); /embed_sparse needs a BGE-M3 model"));
+  if (!body.contains("inputs")) reject(422, "missing required field 'inputs'");
+  const auto texts = text_inputs(body["inputs"], "inputs", config_.limits.max_inputs, 422);
+  const TextKind kind = text_kind(field<std::string>(body, "prompt_name", ""), embedder);
+  tokenize_inputs(embedder, texts, kind, field<bool>(body, "truncate", false));  // rejects over-long inputs
+  std::vector<LexicalWeights> weights;
+  worker_->run([&] { weights = embedder.lexical_weights(texts, kind); }).get();
+  Json out = Json::array();
+  for (const LexicalWeights& text : weights) {
+    Json values = Json::array();
+    for (std::size_t i = 0; i < text.tokens.size(); ++i)
+      values.push_back({{"index", text.tokens[i]}, {"value", text.weights[i]}});
+    out.push_back(std::move(values));
+  }
+  return json_response(out);
+}
+
 std::vector<float> Api::rerank_logits(const std::string& query, const std::vector<std::string>& texts,
                                       bool truncate) const {
   const CrossEncoder& reranker = require_reranker();
@@ -349,11 +373,11 @@ HttpResponse Api::tei_tokenize(const HttpRequest& request) const {
     const auto special = [&](TokenId id) {
       tokens.push_back({{"id", id}, {"text", tokenizer.piece(id)}, {"special", true}, {"start", nullptr}, {"stop", nullptr}});
     };
-    if (specials) special(Tokenizer::kBos);
+    if (specials && tokenizer.bos_id() >= 0) special(tokenizer.bos_id());
     for (const auto& span : tokenizer.tokenize_with_offsets(text))
       tokens.push_back({{"id", span.id}, {"text", tokenizer.piece(span.id)}, {"special", span.begin == span.end},
                         {"start", span.begin}, {"stop", span.end}});
-    if (specials) special(Tokenizer::kEos);
+    if (specials && tokenizer.eos_id() >= 0) special(tokenizer.eos_id());
     out.push_back(tokens);
   }
   return json_response(out);

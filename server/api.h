@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 
+#include "base/version.h"
 #include "embed/embedder.h"
 #include "search/searcher.h"
 #include "server/model_worker.h"
@@ -37,14 +38,14 @@ struct ApiLimits {
   std::size_t max_body_bytes = 8 << 20;      // larger bodies: 413
   std::size_t max_inputs = 512;              // texts per embedding request / documents per rerank: 413
   std::size_t max_queue = 512;               // model jobs waiting: 429 beyond
-  std::size_t max_batch_tokens = 16384;      // one merged forward pass
+  std::size_t max_batch_tokens = kDefaultBatchTokens;  // one merged forward pass
   std::size_t max_top_k = 1000;
 };
 
 struct ApiConfig {
   std::string api_key;  // empty: no authentication
   ApiLimits limits;
-  std::string version = "0.1.0";
+  std::string version = kVersion;
 };
 
 class Api {
@@ -65,6 +66,7 @@ class Api {
   HttpResponse route(const HttpRequest& request) const;
   HttpResponse openai_embeddings(const HttpRequest& request) const;
   HttpResponse tei_embed(const HttpRequest& request) const;
+  HttpResponse tei_embed_sparse(const HttpRequest& request) const;
   HttpResponse tei_rerank(const HttpRequest& request) const;
   HttpResponse tei_tokenize(const HttpRequest& request) const;
   HttpResponse tei_info() const;

@@ -186,6 +186,37 @@ TEST_F(ApiTest, TeiRoutes) {
   EXPECT_EQ(Json::parse(call("POST", "/embed", R"({"inputs": []})").body)["error_type"], "validation");
 }
 
+// TEI's /embed_sparse: BGE-M3's lexical weights as [[{"index": token id, "value": weight}, ...], ...].
+TEST_F(ApiTest, TeiEmbedSparse) {
+  const HttpResponse no_head = call("POST", "/embed_sparse", R"({"inputs": "서울"})");
+  EXPECT_EQ(no_head.status, 400);
+  const Json error = Json::parse(no_head.body);
+  EXPECT_EQ(error["error_type"], "validation");
+  EXPECT_NE(error["error"].get<std::string>().find("sparse_linear.pt"), std::string::npos) << no_head.body;
+
+  const auto dir = testing::test_data("models/bge-m3-f16-bin");
+  const auto bge = std::make_shared<const Embedder>(Model::load_dir(dir, "bge-m3-f16"));
+  const Api api({}, engine, bge, reranker);
+  const auto expected = testing::read_jsonl(dir / "expected.jsonl");
+  const Json body = {{"inputs", {expected[0]["text"], expected[1]["text"]}}};
+  const HttpResponse response = api.handle({"POST", "/embed_sparse", {}, body.dump()});
+  ASSERT_EQ(response.status, 200) << response.body;
+  const Json weights = Json::parse(response.body);
+  ASSERT_EQ(weights.size(), 2u);
+  for (std::size_t t = 0; t < 2; ++t) {
+    ASSERT_EQ(weights[t].size(), expected[t]["lexical_weights"].size());
+    for (const Json& item : weights[t]) {
+      const std::string id = std::to_string(item["index"].get<int>());
+      ASSERT_TRUE(expected[t]["lexical_weights"].contains(id)) << id;
+      EXPECT_NEAR(item["value"].get<float>(), expected[t]["lexical_weights"][id].get<float>(), 1e-4);
+    }
+  }
+  std::string long_text;
+  for (int i = 0; i < 600; ++i) long_text += "서울 ";
+  const HttpResponse too_long = api.handle({"POST", "/embed_sparse", {}, Json{{"inputs", long_text}}.dump()});
+  EXPECT_EQ(too_long.status, 413) << too_long.body;
+}
+
 TEST_F(ApiTest, JinaCohereRerank) {
   const Json response = ok("/v1/rerank", {{"model", "jina-reranker"},
                                           {"query", "대한민국의 수도"},

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 #include <sstream>
 
 #include "tests/test_support.h"
@@ -41,6 +42,54 @@ TEST(CliEmbed, ReproducesReferenceEmbeddings) {
   }
 }
 
+// BGE-M3 read from pytorch_model.bin (F32 in the hub fixture, F16 and sharded here) with its sparse and ColBERT
+// heads: every output of `ksearch embed --output` against the PyTorch reference.
+TEST(CliEmbed, BgeM3OutputsFromPytorchCheckpointsMatchTheReference) {
+  for (const auto& dir : {testing::fixture("hub/bge-m3-layout"), testing::test_data("models/bge-m3-f16-bin"),
+                          testing::test_data("models/bge-m3-sharded-bin")}) {
+    SCOPED_TRACE(dir.string());
+    // Three texts keep the three runs short; tests/bge_m3_heads_test.cpp compares every text through the library.
+    auto expected = testing::read_jsonl(dir / "expected.jsonl");
+    expected.resize(3);
+    std::map<std::string, std::vector<Json>> outputs;
+    for (const char* output : {"dense", "sparse", "colbert"}) {
+      const auto result = testing::run_ksearch(
+          {"embed", "--model", dir.string(), "--input-format", "jsonl", "--output", output}, texts_as_jsonl(expected));
+      ASSERT_EQ(result.exit_code, 0) << result.err;
+      std::istringstream lines(result.out);
+      for (std::string line; std::getline(lines, line);) outputs[output].push_back(Json::parse(line));
+      ASSERT_EQ(outputs[output].size(), expected.size()) << output;
+    }
+    for (std::size_t t = 0; t < expected.size(); ++t) {
+      const auto want_dense = expected[t]["embedding"].get<std::vector<float>>();
+      const auto have_dense = outputs["dense"][t]["embedding"].get<std::vector<float>>();
+      ASSERT_EQ(have_dense.size(), want_dense.size());
+      for (std::size_t i = 0; i < want_dense.size(); ++i) EXPECT_NEAR(have_dense[i], want_dense[i], 1e-4);
+
+      const Json& sparse = outputs["sparse"][t];
+      EXPECT_EQ(sparse["index"], t);
+      ASSERT_EQ(sparse["lexical_weights"].size(), expected[t]["lexical_weights"].size());
+      for (const auto& [id, weight] : expected[t]["lexical_weights"].items()) {
+        ASSERT_TRUE(sparse["lexical_weights"].contains(id)) << id;
+        EXPECT_NEAR(sparse["lexical_weights"][id].get<float>(), weight.get<float>(), 1e-4) << id;
+        EXPECT_FALSE(sparse["tokens"][id].get<std::string>().empty()) << id;
+      }
+
+      const Json& want_colbert =
+          expected[t].contains("colbert_vecs") ? expected[t]["colbert_vecs"] : expected[t]["colbert_vecs_first3"];
+      const Json& have_colbert = outputs["colbert"][t]["colbert_vecs"];
+      EXPECT_EQ(have_colbert.size(), expected[t]["token_ids"].size() - 1);
+      for (std::size_t r = 0; r < want_colbert.size(); ++r)
+        for (std::size_t i = 0; i < want_colbert[r].size(); ++i)
+          EXPECT_NEAR(have_colbert[r][i].get<float>(), want_colbert[r][i].get<float>(), 1e-4);
+    }
+  }
+  const auto no_head = testing::run_ksearch(
+      {"embed", "--model", testing::fixture("tiny-bge-m3-xlmr").string(), "--output", "sparse"}, "서울\n");
+  EXPECT_NE(no_head.exit_code, 0);
+  EXPECT_NE(no_head.err.find("sparse_linear.pt"), std::string::npos) << no_head.err;
+}
+
 TEST(CliTokenize, ReproducesReferenceIds) {
   const auto dir = testing::fixture("tiny-bge-m3-xlmr");
   const auto expected = testing::read_jsonl(dir / "expected.jsonl");
@@ -51,6 +100,25 @@ TEST(CliTokenize, ReproducesReferenceIds) {
   std::string line;
   for (std::size_t i = 0; std::getline(lines, line); ++i)
     EXPECT_EQ(Json::parse(line)["ids"], expected[i]["token_ids"]) << i;
+}
+
+// Every hub layout through `ksearch tokenize --model DIR`: tokenizer.json decides, ids as Hugging Face's Rust
+// tokenizers gives them.
+TEST(CliTokenize, HubLayoutsGiveHuggingFaceIds) {
+  for (const std::string layout :
+       {"bge-m3-layout", "e5-small-ko-layout", "koen-e5-tiny-layout", "kure-v1-layout"}) {
+    const auto dir = testing::fixture("hub/" + layout);
+    const auto expected = testing::read_jsonl(dir / "expected.jsonl");
+    const auto result = testing::run_ksearch({"tokenize", "--model", dir.string(), "--input-format", "jsonl"},
+                                             texts_as_jsonl(expected));
+    ASSERT_EQ(result.exit_code, 0) << layout << ": " << result.err;
+    std::istringstream lines(result.out);
+    std::string line;
+    std::size_t count = 0;
+    for (; std::getline(lines, line); ++count)
+      EXPECT_EQ(Json::parse(line)["ids"], expected[count]["token_ids"]) << layout << " line " << count;
+    EXPECT_EQ(count, expected.size()) << layout;
+  }
 }
 
 TEST(CliEmbed, PlainLinesPrefixesAndTruncation) {

@@ -47,9 +47,14 @@ TEST(FuzzRegression, MutatedSamplesDoNotCrash) {
       {"text", fs::path(KSEARCH_SOURCE_DIR) / "examples" / "docs" / "공지" / "library_notice_cp949.txt"},
       {"text", fs::path(KSEARCH_SOURCE_DIR) / "examples" / "docs" / "공지" / "apartment_fee_utf16.txt"},
       {"safetensors", testing::fixture("tiny-e5-bert") / "model.safetensors"},
+      {"torch_checkpoint", testing::test_data("torch-checkpoints/views.pt")},
+      {"torch_checkpoint", testing::test_data("torch-checkpoints/linear-state-dict.pt")},
+      {"pickle", testing::test_data("fuzz/pickle/linear-state-dict.pkl")},
       {"config", testing::fixture("tiny-bge-m3-xlmr") / "config.json"},
       {"chunker", fs::path(KSEARCH_SOURCE_DIR) / "examples" / "docs" / "도시" / "seoul.md"},
       {"tokenizer", fs::path(KSEARCH_SOURCE_DIR) / "examples" / "docs" / "도시" / "seoul.md"},
+      {"tokenizer_json", testing::test_data("tokenizers/unigram-added-tokens-prepend/tokenizer.json")},
+      {"tokenizer_json", testing::test_data("tokenizers/wordpiece-bert-lowercase/tokenizer.json")},
       {"hub_listing", testing::test_data("fuzz") / "hub_listing" / "bge-m3-listing.json"},
   };
   std::mt19937 random(99);

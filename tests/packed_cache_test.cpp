@@ -9,7 +9,7 @@
 #include "base/error.h"
 #include "base/files.h"
 #include "embed/embedder.h"
-#include "embed/safetensors.h"
+#include "embed/tensor_store.h"
 #include "tests/test_support.h"
 
 namespace ksearch {

@@ -1,4 +1,4 @@
-#include "embed/safetensors.h"
+#include "embed/tensor_store.h"
 
 #include <gtest/gtest.h>
 
