@@ -219,40 +219,6 @@ TEST(ModelHub, PrivateRepositoryNeedsAToken) {
   EXPECT_NO_THROW(pull_model("acme/private", options));
 }
 
-TEST(ModelHub, ShardedWeightsAndMissingSafetensors) {
-  const auto files = [](std::initializer_list<const char*> names) {
-    std::vector<HubFile> out;
-    for (const char* name : names) {
-      HubFile file;
-      file.name = name;
-      out.push_back(file);
-    }
-    return out;
-  };
-  const std::vector<HubFile> listing =
-      files({"config.json", "sentencepiece.bpe.model", "model.safetensors.index.json", "model-00001-of-00002.safetensors",
-             "model-00002-of-00002.safetensors", "pytorch_model.bin", "onnx/model.onnx", "1_Pooling/config.json"});
-  std::vector<std::string> names;
-  for (const auto& file : select_model_files(listing)) names.push_back(file.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"config.json", "sentencepiece.bpe.model", "model.safetensors.index.json",
-                                             "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
-                                             "1_Pooling/config.json"}));
-  // BAAI/bge-m3: pytorch_model.bin only, with its sparse and ColBERT heads.
-  names.clear();
-  for (const auto& file : select_model_files(files({"config.json", "sentencepiece.bpe.model", "pytorch_model.bin",
-                                                    "pytorch_model-00001-of-00002.bin", "sparse_linear.pt",
-                                                    "colbert_linear.pt", "onnx/model.onnx"})))
-    names.push_back(file.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"config.json", "sentencepiece.bpe.model", "pytorch_model.bin",
-                                             "sparse_linear.pt", "colbert_linear.pt"}));
-  names.clear();
-  for (const auto& file : select_model_files(files({"config.json", "sentencepiece.bpe.model",
-                                                    "pytorch_model.bin.index.json", "pytorch_model-00001-of-00002.bin",
-                                                    "pytorch_model-00002-of-00002.bin"})))
-    names.push_back(file.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"config.json", "sentencepiece.bpe.model", "pytorch_model.bin.index.json",
-                                             "pytorch_model-00001-of-00002.bin", "pytorch_model-00002-of-00002.bin"}));
-  EXPECT_THROW(select_model_files(files({"config.json", "sentencepiece.bpe.model", "onnx/model.onnx"})), Error);
 std::vector<HubFile> listing(std::initializer_list<const char*> names) {
   std::vector<HubFile> out;
   for (const char* name : names) {
@@ -286,6 +252,11 @@ TEST(ModelHub, ChoosesOneSetOfWeights) {
             (std::vector<std::string>{"config.json", "sentencepiece.bpe.model", "model.safetensors.index.json",
                                       "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
                                       "1_Pooling/config.json"}));
+  // A shard without its index is not a set of weights: pytorch_model.bin is.
+  EXPECT_EQ(selected(listing({"config.json", "sentencepiece.bpe.model", "pytorch_model.bin",
+                              "pytorch_model-00001-of-00002.bin", "sparse_linear.pt", "colbert_linear.pt"})),
+            (std::vector<std::string>{"config.json", "sentencepiece.bpe.model", "pytorch_model.bin",
+                                      "sparse_linear.pt", "colbert_linear.pt"}));
   // bge-m3: pytorch_model.bin and its heads, both tokenizers.
   EXPECT_EQ(selected(listing({"colbert_linear.pt", "config.json", "pytorch_model.bin", "sentencepiece.bpe.model",
                               "sparse_linear.pt", "tokenizer.json", "onnx/model.onnx_data"})),
