@@ -119,9 +119,15 @@ void hub_listing(std::string_view data) {
 
 void html_reader(std::string_view data) { reader(data, read_html); }
 void pdf_reader(std::string_view data) { reader(data, read_pdf); }
-void docx_reader(std::string_view data) { reader(data, read_docx); }
-void hwpx_reader(std::string_view data) { reader(data, read_hwpx); }
-void hwp_reader(std::string_view data) { reader(data, read_hwp); }
+void docx_reader(std::string_view data) {
+  reader(data, [](std::string_view bytes) { return read_docx(bytes, DocumentLimits{}); });
+}
+void hwpx_reader(std::string_view data) {
+  reader(data, [](std::string_view bytes) { return read_hwpx(bytes, DocumentLimits{}); });
+}
+void hwp_reader(std::string_view data) {
+  reader(data, [](std::string_view bytes) { return read_hwp(bytes, DocumentLimits{}); });
+}
 
 void chunker(std::string_view data) {
   Document document;
