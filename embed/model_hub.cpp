@@ -292,8 +292,11 @@ HubListing parse_hub_listing(std::string_view body, const std::string& where) {
 }
 
 PullResult pull_model(const std::string& id, const PullOptions& options) {
-  if (id.find('/') == std::string::npos || id.find("..") != std::string::npos || id.front() == '/')
-    fail("'", id, "' is not a Hugging Face model id (ORG/NAME)");
+  if (id.find('/') == std::string::npos || id.find("..") != std::string::npos || id.front() == '/') {
+    const auto suggestion = closest_preset_name(id);
+    fail("'", id, "' is not a Hugging Face model id (ORG/NAME) or a model alias",
+         suggestion ? "; did you mean " + *suggestion + "?" : std::string());
+  }
   const fs::path cache = options.cache.empty() ? hub_cache_dir() : options.cache;
   const fs::path repo = cache / hf_cache_folder_name(id);
   if (ModelSearchPaths::from_environment().offline) {

@@ -240,10 +240,6 @@ std::optional<fs::path> hf_snapshot(const fs::path& repo) {
   return newest;
 }
 
-}  // namespace
-
-namespace {
-
 // Edit distance with adjacent transpositions (optimal string alignment), ASCII case-insensitive: a mistyped model
 // name differs mostly by case, a letter or two, or two swapped letters ("kuer" for "kure").
 std::size_t edit_distance(std::string_view a, std::string_view b) {
@@ -262,7 +258,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return d[a.size()][b.size()];
 }
 
-// The preset name (alias, id or folder name) nearest to `name`, quoted, when it is near enough to be a typo of it.
+}  // namespace
+
 std::optional<std::string> closest_preset_name(std::string_view name) {
   std::optional<std::string> best;
   std::size_t best_distance = std::max<std::size_t>(2, name.size() / 4) + 1;
@@ -278,6 +275,8 @@ std::optional<std::string> closest_preset_name(std::string_view name) {
   }
   return best;
 }
+
+namespace {
 
 // A hub id is exactly ORG/NAME; paths start with ./, ../, / or ~, have more than one slash, or begin with a folder
 // that exists here (a mistyped "models/KURE-v1" should not become a hub id to pull).

@@ -103,6 +103,10 @@ struct ResolvedModel {
 // ORG is a folder here) and does not exist is reported as a missing folder, never as a hub id.
 ResolvedModel resolve_model(std::string_view name, const ModelSearchPaths& paths = ModelSearchPaths::from_environment());
 
+// The preset alias, id or folder name nearest to `name` when it is near enough to be a typo of it (edit distance with
+// transpositions, case-insensitive), quoted for a message: "'kure' (nlpai-lab/KURE-v1)" or "'BAAI/bge-m3'".
+std::optional<std::string> closest_preset_name(std::string_view name);
+
 // Canonical hub id for an alias or id (unchanged when unknown).
 std::string canonical_model_id(std::string_view name);
 

@@ -252,6 +252,11 @@ TEST(ModelHub, ChoosesOneSetOfWeights) {
             (std::vector<std::string>{"config.json", "sentencepiece.bpe.model", "model.safetensors.index.json",
                                       "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
                                       "1_Pooling/config.json"}));
+  // A shard without its index is not a set of weights: pytorch_model.bin is.
+  EXPECT_EQ(selected(listing({"config.json", "sentencepiece.bpe.model", "pytorch_model.bin",
+                              "pytorch_model-00001-of-00002.bin", "sparse_linear.pt", "colbert_linear.pt"})),
+            (std::vector<std::string>{"config.json", "sentencepiece.bpe.model", "pytorch_model.bin",
+                                      "sparse_linear.pt", "colbert_linear.pt"}));
   // bge-m3: pytorch_model.bin and its heads, both tokenizers.
   EXPECT_EQ(selected(listing({"colbert_linear.pt", "config.json", "pytorch_model.bin", "sentencepiece.bpe.model",
                               "sparse_linear.pt", "tokenizer.json", "onnx/model.onnx_data"})),
@@ -391,6 +396,17 @@ INSTANTIATE_TEST_SUITE_P(Hub, PublishedLayout,
                            std::replace(name.begin(), name.end(), '-', '_');
                            return name;
                          });
+
+TEST(ModelHub, MistypedAliasGetsASuggestion) {
+  try {
+    pull_model("e5-smal-ko", PullOptions{});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("did you mean 'e5-small-ko' (dragonkue/multilingual-e5-small-ko)?"),
+              std::string::npos)
+        << e.what();
+  }
+}
 
 TEST(ModelHub, CommandLinePullListInfoRemove) {
   testing::TempDir dir;

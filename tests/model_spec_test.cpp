@@ -160,18 +160,18 @@ TEST(ModelResolver, MistypedFolderIsAMissingFolderNotAHubId) {
   ModelSearchPaths paths;
   paths.hf_hub = dir / "hub";
   testing::copy_model(testing::fixture("tiny-e5-bert"), dir / "models" / "KURE-v1");
-  for (const std::string name : {(dir / "models" / "KURE-v2").string(), (dir / "nowhere" / "KURE-v1").string(),
-                                 std::string("./KURE-v1"), std::string("~/models/KURE-v1"),
-                                 std::string("a/b/c")}) {
+  for (const std::string& name : {(dir / "models" / "KURE-v2").string(), (dir / "nowhere" / "KURE-v1").string(),
+                                  std::string("./KURE-v1"), std::string("~/models/KURE-v1"),
+                                  std::string("a/b/c")}) {
     const std::string message = resolve_error(name, paths);
     EXPECT_NE(message.find("model folder '" + name + "' does not exist"), std::string::npos) << message;
     EXPECT_EQ(message.find("model pull"), std::string::npos) << message;
   }
   // The deepest existing folder and its nearest entry are named.
   const std::string message = resolve_error((dir / "models" / "KURE-v2").string(), paths);
-  EXPECT_NE(message.find("'" + (dir / "models").string() + "' does"), std::string::npos) << message;
-  EXPECT_NE(message.find("did you mean '" + (dir / "models" / "KURE-v1").string() + "'"), std::string::npos)
-      << message;
+  const std::string models = (dir / "models").string();
+  EXPECT_NE(message.find(cat("('", models, "' does)")), std::string::npos) << message;
+  EXPECT_NE(message.find(cat("did you mean '", models, "/KURE-v1'?")), std::string::npos) << message;
   // A hub id whose organisation is not a local folder is still looked up as a hub id.
   EXPECT_NE(resolve_error("acme/none", paths).find("ksearch model pull acme/none"), std::string::npos);
 }
