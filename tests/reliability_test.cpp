@@ -341,6 +341,25 @@ TEST(Reliability, RepairRebuildsADamagedDatabase) {
   EXPECT_EQ(Json::parse(after.out)["results"][0]["path"], "seoul.txt");
 }
 
+// Finding 12: doctor while a writer is paused mid-commit (holding SQLite's write lock with changes not committed)
+// reports no false problem: its checks read one snapshot, and the full-text check that needs the lock is skipped
+// with a note instead of failing as "database is locked".
+TEST(Reliability, DoctorWhileAWriterHoldsTheDatabase) {
+  testing::TempDir dir;
+  const fs::path docs = dir / "docs";
+  testing::write_text(docs / "seoul.txt", text_about("서울", 3));
+  run_index(index_options(docs, false));
+  const IndexLocation location = IndexLocation::for_folder(docs);
+  ChunkStore writer(location.database(), false);
+  sql::Transaction paused(writer.database());
+  writer.database().exec("DELETE FROM chunks");
+  const DoctorReport report = run_doctor(location, {});
+  EXPECT_TRUE(report.healthy_after) << (report.problems.empty() ? "" : report.problems[0]);
+  EXPECT_EQ(report.chunks, 1);
+  ASSERT_FALSE(report.notes.empty());
+  EXPECT_NE(report.notes.back().find("not checked"), std::string::npos) << report.notes.back();
+}
+
 // Finding 12: `rm` takes --wait, as its lock message says.
 TEST(Reliability, RemoveWaitsForTheLockWhenAsked) {
   testing::TempDir dir;
