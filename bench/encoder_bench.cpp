@@ -115,10 +115,10 @@ int main(int argc, char** argv) {
       for (const Shape& shape : parse_shapes(shapes_text)) {
         std::vector<std::vector<ksearch::TokenId>> batch(shape.batch);
         for (auto& ids : batch) {
-          ids.push_back(ksearch::Tokenizer::kBos);
+          ids.push_back(model->tokenizer.bos_id());
           for (std::size_t t = 2; t < shape.length; ++t)
             ids.push_back(std::uniform_int_distribution<int>(4, vocab - 2)(random));
-          ids.push_back(ksearch::Tokenizer::kEos);
+          ids.push_back(model->tokenizer.eos_id());
         }
         const ksearch::Pooling pooling = model->spec.pooling;
         const auto rows = ksearch::rows_read_by(pooling);

@@ -2,7 +2,7 @@
 # What --precision bf16 / int8 does to retrieval, on a trained model (bench/train_retriever.py: no real model can
 # be downloaded here).  Trains it once into build/proxy-retriever (300 steps, about 25 minutes on 2 cores), then
 # evaluates the held-out KorQuAD articles with `ksearch eval`: dense at each precision, hybrid at fp32 and lexical
-# for scale, and the embeddings' cosine to fp32 on random token batches.  Prints one Markdown table (the README's).
+# for scale, and the embeddings' cosine to fp32 on random token batches.  Prints one Markdown table (docs/benchmarks.md's).
 # usage: bash bench/precision_retrieval.sh   (from the repository root, after building into build/)
 set -euo pipefail
 cd "$(dirname "$0")/.."

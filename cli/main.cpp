@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "base/blas_threads.h"
+#include "base/version.h"
 #include "base/error.h"
 #include "cli/commands.h"
 
@@ -12,7 +13,7 @@ int main(int argc, char** argv) {
   std::setlocale(LC_CTYPE, "");
   CLI::App app{"ksearch: semantic search for Korean documents"};
   app.require_subcommand(0, 1);
-  app.set_version_flag("--version", "ksearch 0.1.0");
+  app.set_version_flag("--version", std::string("ksearch ") + ksearch::kVersion);
   ksearch::cli::add_embed_commands(app);
   ksearch::cli::add_index_commands(app);
   ksearch::cli::add_search_commands(app);

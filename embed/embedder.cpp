@@ -87,10 +87,11 @@ std::vector<LexicalWeights> Embedder::lexical_weights(std::span<const std::strin
   if (!model_->heads.has_lexical())
     fail(model_->spec.id, " has no lexical-weight head (sparse_linear.pt): sparse output needs a BGE-M3 model");
   // FlagEmbedding drops the tokenizer's cls, eos, pad and unk tokens.
-  static constexpr TokenId kDropped[] = {Tokenizer::kBos, Tokenizer::kEos, Tokenizer::kPad, Tokenizer::kUnk};
+  const Tokenizer& tokenizer = model_->tokenizer;
+  const TokenId dropped[] = {tokenizer.bos_id(), tokenizer.eos_id(), tokenizer.pad_id(), tokenizer.unk_id()};
   std::vector<LexicalWeights> out(texts.size());
   for_each_hidden_state(texts, kind, [&](std::size_t index, const std::vector<TokenId>& ids, const float* rows) {
-    out[index] = model_->heads.lexical_weights(ids, rows, kDropped);
+    out[index] = model_->heads.lexical_weights(ids, rows, dropped);
   });
   return out;
 }

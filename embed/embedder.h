@@ -14,9 +14,12 @@ namespace ksearch {
 // Which prompt the model's prefix table applies ("query: " / "passage: " for the e5 family; none for bge-m3).
 enum class TextKind { Raw, Query, Passage };
 
+// Token budget of one forward pass: sequences are packed end to end, never padded, so this bounds a pass's work.
+inline constexpr std::size_t kDefaultBatchTokens = 16384;
+
 struct EmbedOptions {
   std::size_t max_tokens = 0;        // 0: the model's max_seq_length
-  std::size_t batch_tokens = 16384;  // token budget of one forward pass (sequences are packed, never padded)
+  std::size_t batch_tokens = kDefaultBatchTokens;
   bool normalize = true;             // L2-normalise (cosine similarity = inner product)
 };
 
@@ -64,7 +67,7 @@ class Embedder {
 // Cross-encoder relevance scores for (query, passage) pairs.
 class CrossEncoder {
  public:
-  explicit CrossEncoder(std::shared_ptr<const Model> model, std::size_t max_tokens = 0, std::size_t batch_tokens = 16384);
+  explicit CrossEncoder(std::shared_ptr<const Model> model, std::size_t max_tokens = 0, std::size_t batch_tokens = kDefaultBatchTokens);
 
   // Raw logits (first label), one per passage, in input order.  Sigmoid them for a 0..1 relevance.
   std::vector<float> score(std::string_view query, std::span<const std::string> passages) const;

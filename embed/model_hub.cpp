@@ -14,6 +14,7 @@
 #include <regex>
 #include <set>
 
+#include "base/env.h"
 #include "base/error.h"
 #include "base/files.h"
 #include "base/hash.h"
@@ -25,13 +26,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr int kAttempts = 4;
-
-std::string env(const char* name) {
-  const char* value = std::getenv(name);
-  return value != nullptr ? value : "";
-}
-
-bool truthy(const std::string& value) { return value == "1" || value == "true" || value == "TRUE" || value == "yes"; }
 
 struct Response {
   long status = 0;
@@ -223,12 +217,6 @@ void link_atomically(const fs::path& target, const fs::path& link) {
 
 }  // namespace
 
-fs::path hub_cache_dir() {
-  if (const std::string hub = env("HF_HUB_CACHE"); !hub.empty()) return hub;
-  if (const std::string home = env("HF_HOME"); !home.empty()) return fs::path(home) / "hub";
-  return fs::path(env("HOME")) / ".cache" / "huggingface" / "hub";
-}
-
 std::vector<HubFile> select_model_files(const std::vector<HubFile>& available) {
   std::vector<HubFile> out;
   // One set of weights, in TensorStore's order of preference: safetensors (single, else sharded), then
@@ -263,7 +251,7 @@ PullResult pull_model(const std::string& id, const PullOptions& options) {
     fail("'", id, "' is not a Hugging Face model id (ORG/NAME)");
   const fs::path cache = options.cache.empty() ? hub_cache_dir() : options.cache;
   const fs::path repo = cache / hf_cache_folder_name(id);
-  if (truthy(env("HF_HUB_OFFLINE"))) {
+  if (env::flag("HF_HUB_OFFLINE").value_or(false)) {
     try {
       const ResolvedModel resolved = resolve_model(id);
       return {id, "", resolved.dir, {}, 0};
@@ -272,10 +260,10 @@ PullResult pull_model(const std::string& id, const PullOptions& options) {
            (repo).string(), ")");
     }
   }
-  std::string endpoint = options.endpoint.empty() ? env("HF_ENDPOINT") : options.endpoint;
+  std::string endpoint = options.endpoint.empty() ? env::text("HF_ENDPOINT").value_or("") : options.endpoint;
   if (endpoint.empty()) endpoint = "https://huggingface.co";
   while (endpoint.ends_with("/")) endpoint.pop_back();
-  Http http(options.token.value_or(env("HF_TOKEN")));
+  Http http(options.token.value_or(env::text("HF_TOKEN").value_or("")));
 
   const std::string info_url = endpoint + "/api/models/" + id + "/revision/" + options.revision + "?blobs=true";
   const Response info = http.request(info_url, false);

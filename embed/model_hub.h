@@ -48,9 +48,6 @@ std::vector<HubFile> select_model_files(const std::vector<HubFile>& available);
 // Throws Error with the cause (offline, 401 without token, 404, checksum mismatch, disk errors).
 PullResult pull_model(const std::string& id, const PullOptions& options);
 
-// The hub cache folder from the environment ($HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub).
-std::filesystem::path hub_cache_dir();
-
 struct CachedModel {
   std::string id;
   std::filesystem::path repo;  // models--ORG--NAME

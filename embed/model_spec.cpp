@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "base/env.h"
 #include "base/error.h"
 #include "base/files.h"
 
@@ -182,10 +183,17 @@ ModelSpec load_model_spec(const fs::path& dir, const std::string& id) {
   return spec;
 }
 
+fs::path hub_cache_dir() {
+  if (const auto hub = env::text("HF_HUB_CACHE")) return *hub;
+  if (const auto home = env::text("HF_HOME")) return fs::path(*home) / "hub";
+  if (const fs::path home = env::home(); !home.empty()) return home / ".cache" / "huggingface" / "hub";
+  return {};
+}
+
 ModelSearchPaths ModelSearchPaths::from_environment() {
   ModelSearchPaths paths;
-  if (const char* roots = std::getenv("KSEARCH_MODELS"); roots != nullptr && *roots != '\0') {
-    std::string_view rest = roots;
+  if (const auto roots = env::text("KSEARCH_MODELS")) {
+    std::string_view rest = *roots;
     while (!rest.empty()) {
       const auto colon = rest.find(':');
       const auto entry = rest.substr(0, colon);
@@ -193,13 +201,7 @@ ModelSearchPaths ModelSearchPaths::from_environment() {
       rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
     }
   }
-  if (const char* hub = std::getenv("HF_HUB_CACHE"); hub != nullptr && *hub != '\0') {
-    paths.hf_hub = hub;
-  } else if (const char* home = std::getenv("HF_HOME"); home != nullptr && *home != '\0') {
-    paths.hf_hub = fs::path(home) / "hub";
-  } else if (const char* user_home = std::getenv("HOME"); user_home != nullptr) {
-    paths.hf_hub = fs::path(user_home) / ".cache" / "huggingface" / "hub";
-  }
+  paths.hf_hub = hub_cache_dir();
   return paths;
 }
 

@@ -106,4 +106,8 @@ std::string canonical_model_id(std::string_view name);
 // HF cache folder name of a hub id: "nlpai-lab/KURE-v1" -> "models--nlpai-lab--KURE-v1".
 std::string hf_cache_folder_name(std::string_view id);
 
+// The hub cache folder from the environment ($HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub); empty when
+// none of them is set.
+std::filesystem::path hub_cache_dir();
+
 }  // namespace ksearch

@@ -13,6 +13,7 @@
 
 #include <Eigen/Core>
 
+#include "base/env.h"
 #include "base/cpu_dispatch.h"
 #include "base/error.h"
 
@@ -45,20 +46,13 @@ dnnl_status_t serial_sgemm(bool b_transposed, std::size_t m, std::size_t n, std:
 
 int thread_count() {
   static const int threads = [] {
-    if (const char* value = std::getenv("KSEARCH_THREADS"); value != nullptr && std::atoi(value) > 0)
-      return std::atoi(value);
+    if (const auto threads = env::positive_integer("KSEARCH_THREADS")) return static_cast<int>(*threads);
     return omp_get_max_threads();
   }();
   return threads;
 }
 
-std::optional<bool> kernel_switch(const char* name) {
-  const char* value = std::getenv(name);
-  if (value == nullptr || *value == '\0') return std::nullopt;
-  const std::string_view setting(value);
-  if (setting != "0" && setting != "1") fail(name, " is '", setting, "': use 0 or 1");
-  return setting == "1";
-}
+std::optional<bool> kernel_switch(const char* name) { return env::flag(name); }
 
 void gemm_serial(bool b_transposed, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
                  std::size_t lda, const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {

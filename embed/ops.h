@@ -150,7 +150,7 @@ void to_bfloat16(const float* x, std::size_t count, std::uint16_t* y);
 // bfloat16 -> fp32, exact: the pattern is the float's upper half.
 inline float from_bfloat16(std::uint16_t x) { return std::bit_cast<float>(static_cast<std::uint32_t>(x) << 16); }
 
-// Number of threads the parallel loops use (both cores by default; KSEARCH_THREADS overrides).
+// Number of threads the parallel loops use (the cores OpenMP gives the process; KSEARCH_THREADS overrides).
 int thread_count();
 
 // A kernel switch from the environment (KSEARCH_BF16_DOTS, KSEARCH_FP16, KSEARCH_AMX): empty when unset or empty,

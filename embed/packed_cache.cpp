@@ -10,6 +10,7 @@
 #include <memory>
 #include <string_view>
 
+#include "base/env.h"
 #include "base/error.h"
 #include "base/files.h"
 #include "base/hash.h"
@@ -26,13 +27,9 @@ constexpr std::size_t kAlignment = 4096;  // every layer starts on a page: align
 std::size_t align_up(std::size_t value) { return (value + kAlignment - 1) / kAlignment * kAlignment; }
 
 fs::path cache_root() {
-  const auto env = [](const char* name) -> std::string {
-    const char* value = std::getenv(name);
-    return value != nullptr ? value : "";
-  };
-  if (const std::string dir = env("KSEARCH_CACHE_DIR"); !dir.empty()) return dir == "off" ? fs::path() : fs::path(dir);
-  if (const std::string dir = env("XDG_CACHE_HOME"); !dir.empty()) return fs::path(dir) / "ksearch";
-  if (const std::string home = env("HOME"); !home.empty()) return fs::path(home) / ".cache" / "ksearch";
+  if (const auto dir = env::text("KSEARCH_CACHE_DIR")) return *dir == "off" ? fs::path() : fs::path(*dir);
+  if (const auto dir = env::text("XDG_CACHE_HOME")) return fs::path(*dir) / "ksearch";
+  if (const fs::path home = env::home(); !home.empty()) return home / ".cache" / "ksearch";
   return {};
 }
 

@@ -10,7 +10,9 @@
 #include "embed/embedder.h"
 #include "embed/pickle_reader.h"
 #include "embed/safetensors.h"
+#include "embed/tokenizer_json.h"
 #include "embed/torch_checkpoint.h"
+#include "embed/unicode_text.h"
 #include "ingest/chunker.h"
 #include "ingest/document.h"
 #include "ingest/readers.h"
@@ -88,6 +90,18 @@ void tokenizer(std::string_view data) {
   });
 }
 
+void tokenizer_json(std::string_view data) {
+  expecting_errors([&] {
+    const auto tokenizer = TokenizerJson::parse(data, "tokenizer.json");
+    const std::string text = "서울 특별시 <mask>  [CLS] Ａｂｃ 123 \u1112\u1161\u11ab 👩\u200d👩 \t끝";
+    const NormalizedText composed = unicode::normalize(NormalizedText::identity(text), unicode::Form::Nfc);
+    for (const auto& span : tokenizer->tokenize(composed)) {
+      KSEARCH_ASSERT(span.begin <= span.end && span.end <= text.size());
+      KSEARCH_ASSERT(span.id >= 0 && span.id <= tokenizer->max_id());
+    }
+  });
+}
+
 void text_decoding(std::string_view data) {
   expecting_errors([&] {
     Document document;
@@ -136,6 +150,7 @@ void http_request(std::string_view data) {
 const std::vector<Target>& targets() {
   static const std::vector<Target> all = {
       {"safetensors", safetensors_header}, {"config", model_config},   {"tokenizer", tokenizer},
+      {"tokenizer_json", tokenizer_json},
       {"text", text_decoding},             {"html", html_reader},      {"pdf", pdf_reader},
       {"docx", docx_reader},               {"hwpx", hwpx_reader},      {"hwp", hwp_reader},
       {"chunker", chunker},                {"http", http_request},     {"pickle", pickle},

@@ -14,6 +14,7 @@ void pickle(std::string_view data);            // a state dict's data.pkl
 void torch_checkpoint(std::string_view data);  // a torch.save zip archive
 void model_config(std::string_view data);  // config.json and sentence-transformers JSON
 void tokenizer(std::string_view data);     // encode / encode_pair / offsets on arbitrary bytes
+void tokenizer_json(std::string_view data);  // a tokenizer.json description, then encoding with it
 void text_decoding(std::string_view data);  // BOM, UTF-16, CP949/EUC-KR detection
 void html_reader(std::string_view data);
 void pdf_reader(std::string_view data);

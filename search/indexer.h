@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "embed/embedder.h"
 #include "embed/linear.h"
 #include "search/index_location.h"
 
@@ -27,7 +28,7 @@ struct IndexOptions {
   bool rebuild = false;                         // drop everything and index from scratch (needed to change model)
   bool wait_for_lock = false;
   std::size_t files_per_commit = 32;
-  std::size_t batch_tokens = 16384;
+  std::size_t batch_tokens = kDefaultBatchTokens;
   Precision precision = Precision::Fp32;         // encoder precision (bf16/int8: faster, cosine >= 0.999 to fp32)
 };
 

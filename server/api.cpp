@@ -373,11 +373,11 @@ HttpResponse Api::tei_tokenize(const HttpRequest& request) const {
     const auto special = [&](TokenId id) {
       tokens.push_back({{"id", id}, {"text", tokenizer.piece(id)}, {"special", true}, {"start", nullptr}, {"stop", nullptr}});
     };
-    if (specials) special(Tokenizer::kBos);
+    if (specials && tokenizer.bos_id() >= 0) special(tokenizer.bos_id());
     for (const auto& span : tokenizer.tokenize_with_offsets(text))
       tokens.push_back({{"id", span.id}, {"text", tokenizer.piece(span.id)}, {"special", span.begin == span.end},
                         {"start", span.begin}, {"stop", span.end}});
-    if (specials) special(Tokenizer::kEos);
+    if (specials && tokenizer.eos_id() >= 0) special(tokenizer.eos_id());
     out.push_back(tokens);
   }
   return json_response(out);

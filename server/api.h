@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 
+#include "base/version.h"
 #include "embed/embedder.h"
 #include "search/searcher.h"
 #include "server/model_worker.h"
@@ -37,14 +38,14 @@ struct ApiLimits {
   std::size_t max_body_bytes = 8 << 20;      // larger bodies: 413
   std::size_t max_inputs = 512;              // texts per embedding request / documents per rerank: 413
   std::size_t max_queue = 512;               // model jobs waiting: 429 beyond
-  std::size_t max_batch_tokens = 16384;      // one merged forward pass
+  std::size_t max_batch_tokens = kDefaultBatchTokens;  // one merged forward pass
   std::size_t max_top_k = 1000;
 };
 
 struct ApiConfig {
   std::string api_key;  // empty: no authentication
   ApiLimits limits;
-  std::string version = "0.1.0";
+  std::string version = kVersion;
 };
 
 class Api {

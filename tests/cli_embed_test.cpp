@@ -102,6 +102,25 @@ TEST(CliTokenize, ReproducesReferenceIds) {
     EXPECT_EQ(Json::parse(line)["ids"], expected[i]["token_ids"]) << i;
 }
 
+// Every hub layout through `ksearch tokenize --model DIR`: tokenizer.json decides, ids as Hugging Face's Rust
+// tokenizers gives them.
+TEST(CliTokenize, HubLayoutsGiveHuggingFaceIds) {
+  for (const std::string layout :
+       {"bge-m3-layout", "e5-small-ko-layout", "koen-e5-tiny-layout", "kure-v1-layout"}) {
+    const auto dir = testing::fixture("hub/" + layout);
+    const auto expected = testing::read_jsonl(dir / "expected.jsonl");
+    const auto result = testing::run_ksearch({"tokenize", "--model", dir.string(), "--input-format", "jsonl"},
+                                             texts_as_jsonl(expected));
+    ASSERT_EQ(result.exit_code, 0) << layout << ": " << result.err;
+    std::istringstream lines(result.out);
+    std::string line;
+    std::size_t count = 0;
+    for (; std::getline(lines, line); ++count)
+      EXPECT_EQ(Json::parse(line)["ids"], expected[count]["token_ids"]) << layout << " line " << count;
+    EXPECT_EQ(count, expected.size()) << layout;
+  }
+}
+
 TEST(CliEmbed, PlainLinesPrefixesAndTruncation) {
   const auto dir = testing::fixture("tiny-e5-bert");
   auto plain = testing::run_ksearch({"embed", "-m", dir.string()}, "query: 안녕하세요\r\n");

@@ -53,6 +53,8 @@ TEST(FuzzRegression, MutatedSamplesDoNotCrash) {
       {"config", testing::fixture("tiny-bge-m3-xlmr") / "config.json"},
       {"chunker", fs::path(KSEARCH_SOURCE_DIR) / "examples" / "docs" / "도시" / "seoul.md"},
       {"tokenizer", fs::path(KSEARCH_SOURCE_DIR) / "examples" / "docs" / "도시" / "seoul.md"},
+      {"tokenizer_json", testing::test_data("tokenizers/unigram-added-tokens-prepend/tokenizer.json")},
+      {"tokenizer_json", testing::test_data("tokenizers/wordpiece-bert-lowercase/tokenizer.json")},
   };
   std::mt19937 random(99);
   std::size_t runs = 0;

@@ -43,7 +43,7 @@ TEST_F(TokenizerTest, TruncationKeepsEndOfSequence) {
   const auto full = tokenizer.encode("서울특별시는 대한민국의 수도이자 최대 도시이다.", 512);
   const auto cut = tokenizer.encode("서울특별시는 대한민국의 수도이자 최대 도시이다.", 6);
   ASSERT_EQ(cut.ids.size(), 6u);
-  EXPECT_EQ(cut.ids.back(), Tokenizer::kEos);
+  EXPECT_EQ(cut.ids.back(), tokenizer.eos_id());
   EXPECT_TRUE(std::equal(cut.ids.begin(), cut.ids.end() - 1, full.ids.begin()));
   EXPECT_TRUE(cut.truncated());
   EXPECT_EQ(cut.untruncated_length, full.ids.size());
@@ -56,7 +56,7 @@ TEST_F(TokenizerTest, PairEncodingTruncatesTheLongerSide) {
   const auto b = tokenizer.encode("긴 문단 하나가 여기에 들어갑니다. 아주 긴 문단입니다.", 512).ids;
   const auto pair = tokenizer.encode_pair("질문", "긴 문단 하나가 여기에 들어갑니다. 아주 긴 문단입니다.", 512).ids;
   std::vector<TokenId> want(a.begin(), a.end());
-  want.push_back(Tokenizer::kEos);
+  want.push_back(tokenizer.eos_id());
   want.insert(want.end(), b.begin() + 1, b.end());
   EXPECT_EQ(pair, want);
 
@@ -64,13 +64,13 @@ TEST_F(TokenizerTest, PairEncodingTruncatesTheLongerSide) {
   const auto cut = tokenizer.encode_pair("질문", "긴 문단 하나가 여기에 들어갑니다. 아주 긴 문단입니다.", a_content * 2 + 4);
   ASSERT_EQ(cut.ids.size(), a_content * 2 + 4);
   EXPECT_TRUE(std::equal(a.begin(), a.end(), cut.ids.begin()));  // the short side is untouched
-  EXPECT_EQ(cut.ids.back(), Tokenizer::kEos);
+  EXPECT_EQ(cut.ids.back(), tokenizer.eos_id());
 }
 
 TEST_F(TokenizerTest, LiteralSpecialTokensBecomeTheirIds) {
   const auto ids = tokenizer.encode("앞<mask>뒤</s>", 512).ids;
   EXPECT_NE(std::find(ids.begin(), ids.end(), tokenizer.mask_id()), ids.end());
-  EXPECT_EQ(ids[ids.size() - 2], Tokenizer::kEos);
+  EXPECT_EQ(ids[ids.size() - 2], tokenizer.eos_id());
   // Each side of a special token is segmented separately (gets its own word-start marker).
   const auto left = tokenizer.encode("앞", 512).ids;
   EXPECT_EQ(ids[1], left[1]);
@@ -97,33 +97,31 @@ TEST_F(TokenizerTest, OffsetsPointIntoTheText) {
   }
 }
 
-// tokenizer.json decides the whitespace edge cases: the older bge-m3 layout (Replace + Metaspace) keeps a trailing
-// "▁" token; layouts with WhitespaceSplit strip it like sentencepiece does.
-TEST(TokenizerJson, TrailingSpaceFollowsTheFile) {
-  testing::TempDir dir;
-  testing::copy_model(testing::fixture("tiny-bge-m3-xlmr"), dir.path());
-  const Tokenizer plain = Tokenizer::load(dir.path());
-  const auto base = plain.encode("안녕 ", 512).ids;
+class HubTokenizer : public ::testing::TestWithParam<std::string> {};
 
-  testing::write_text(dir / "tokenizer.json", R"({
-    "normalizer": {"type": "Sequence", "normalizers": [{"type": "Precompiled", "precompiled_charsmap": ""},
-                   {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": " "}]},
-    "pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581", "add_prefix_space": true},
-    "model": {"type": "Unigram", "vocab": [["<s>", 0.0]]}})");
-  const Tokenizer legacy = Tokenizer::load(dir.path());
-  auto want = base;
-  want.insert(want.end() - 1, 4);  // "▁" is sentencepiece piece 3 -> id 4
-  EXPECT_EQ(legacy.encode("안녕 ", 512).ids, want);
-  EXPECT_EQ(legacy.encode("안녕  \t", 512).ids, want);
-  EXPECT_EQ(legacy.encode("안녕", 512).ids, plain.encode("안녕", 512).ids);
-  EXPECT_EQ(legacy.encode(" ", 512).ids, (std::vector<TokenId>{0, 4, 2}));
-  EXPECT_NE(legacy.fingerprint(), plain.fingerprint());
-
-  testing::write_text(dir / "tokenizer.json", R"({
-    "pre_tokenizer": {"type": "Sequence", "pretokenizers": [{"type": "WhitespaceSplit"},
-                      {"type": "Metaspace", "replacement": "\u2581", "add_prefix_space": true}]}})");
-  EXPECT_EQ(Tokenizer::load(dir.path()).encode("안녕 ", 512).ids, base);
+// Every hub layout's ids from Hugging Face's Rust tokenizers, through tokenizer.json (the reranker's pairs
+// truncated longest-first to 512).
+TEST_P(HubTokenizer, MatchesHuggingFaceIdsExactly) {
+  const auto dir = testing::fixture("hub/" + GetParam());
+  const Tokenizer tokenizer = Tokenizer::load(dir);
+  const auto expected = testing::read_jsonl(dir / "expected.jsonl");
+  ASSERT_FALSE(expected.empty());
+  for (const auto& line : expected) {
+    const auto want = line["token_ids"].get<std::vector<TokenId>>();
+    if (line.contains("query")) {
+      const auto query = line["query"].get<std::string>();
+      const auto passage = line["passage"].get<std::string>();
+      EXPECT_EQ(tokenizer.encode_pair(query, passage, 512).ids, want) << query << " | " << passage;
+    } else {
+      const auto text = line["text"].get<std::string>();
+      EXPECT_EQ(tokenizer.encode(text, 512).ids, want) << text;
+    }
+  }
 }
+
+INSTANTIATE_TEST_SUITE_P(Hub, HubTokenizer,
+                         ::testing::Values("bge-m3-layout", "e5-small-ko-layout", "koen-e5-tiny-layout",
+                                           "kure-v1-layout", "reranker-layout"));
 
 }  // namespace
 }  // namespace ksearch
