@@ -4,7 +4,8 @@
 //   ksearch_tokenizer_bench [MODEL_DIR] [KORQUAD_JSON]
 //   (defaults: tests/data/fixtures/hub/e5-small-ko-layout, tests/data/korquad-v1-dev/KorQuAD_v1.0_dev.json)
 //
-// Tokenizes every KorQuAD dev paragraph; one warm-up pass, then 5 timed passes per tokenizer, median reported.
+// Tokenizes every KorQuAD dev paragraph; one warm-up pass each, then 7 rounds that time both tokenizers back to back
+// (so load changes on a shared machine hit both alike), median reported.
 #include <sentencepiece_processor.h>
 
 #include <algorithm>
@@ -21,16 +22,15 @@
 namespace {
 
 template <typename Function>
-double median_seconds(Function&& run) {
-  run();  // warm-up
-  std::vector<double> times;
-  for (int i = 0; i < 5; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    run();
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
+double seconds(Function&& run) {
+  const auto start = std::chrono::steady_clock::now();
+  run();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
 }
 
 }  // namespace
@@ -60,19 +60,28 @@ int main(int argc, char** argv) {
     }
 
     std::size_t ours_tokens = 0;
-    const double ours = median_seconds([&] {
+    const auto run_ours = [&] {
       ours_tokens = 0;
       for (const auto& text : paragraphs) ours_tokens += tokenizer.tokenize_with_offsets(text).size();
-    });
+    };
     std::size_t sp_tokens = 0;
-    const double sp = median_seconds([&] {
+    const auto run_sp = [&] {
       sp_tokens = 0;
       std::vector<int> ids;
       for (const auto& text : paragraphs) {
         processor.Encode(text, &ids);
         sp_tokens += ids.size();
       }
-    });
+    };
+    run_ours();  // warm-up
+    run_sp();
+    std::vector<double> ours_times, sp_times;
+    for (int round = 0; round < 7; ++round) {
+      ours_times.push_back(seconds(run_ours));
+      sp_times.push_back(seconds(run_sp));
+    }
+    const double ours = median(ours_times);
+    const double sp = median(sp_times);
     std::printf("%zu KorQuAD dev paragraphs, %.1f MB, model %s\n", paragraphs.size(), bytes / 1e6,
                 model_dir.filename().c_str());
     std::printf("%-34s %10s %12s %10s\n", "tokenizer", "tokens", "tokens/s", "MB/s");

@@ -19,8 +19,12 @@ IndexLocation locate_index(const std::optional<std::string>& db) {
   if (!db) return IndexLocation::find_upward(fs::current_path());
   const fs::path dir = *db;
   if (!fs::exists(dir / "index.db")) fail(dir.string(), ": no ksearch index here (expected ", (dir / "index.db").string(), ")");
-  ChunkStore store(dir / "index.db", false);
-  const std::string root = store.settings().root;
+  std::string root;
+  try {
+    root = ChunkStore(dir / "index.db", false, sql::Database::Mode::ReadOnly).settings().root;
+  } catch (const sql::DamagedDatabase&) {
+    // `doctor` reports it and `doctor --repair` rebuilds it; the root is then the folder above.
+  }
   return IndexLocation::at(dir, root.empty() ? std::nullopt : std::optional<fs::path>(root));
 }
 
@@ -35,6 +39,9 @@ struct IndexFlags {
   int overlap = -1;
   std::string index_spec;
   std::vector<std::string> excludes;
+  bool follow_symlinks = false;
+  std::size_t max_document_bytes = DocumentLimits{}.unpacked_bytes;
+  std::size_t max_document_chunks = DocumentLimits{}.chunks;
   bool rebuild = false;
   bool wait = false;
   bool json = false;
@@ -105,6 +112,9 @@ void run_index_command(const IndexFlags& flags) {
   options.overlap_tokens = flags.overlap;
   options.index_spec = flags.index_spec;
   options.excludes = flags.excludes;
+  options.follow_symlinks = flags.follow_symlinks;
+  options.document_limits.unpacked_bytes = flags.max_document_bytes;
+  options.document_limits.chunks = flags.max_document_chunks;
   options.rebuild = flags.rebuild;
   options.wait_for_lock = flags.wait;
   options.precision = parse_precision(flags.precision);
@@ -123,7 +133,7 @@ void run_index_command(const IndexFlags& flags) {
 
 void run_status(const std::optional<std::string>& db, bool json) {
   const IndexLocation location = locate_index(db);
-  ChunkStore store(location.database(), false);
+  const ChunkStore store(location.database(), false, sql::Database::Mode::ReadOnly);
   const StoreCounts counts = store.counts();
   const IndexSettings settings = store.settings();
   std::error_code error;
@@ -166,9 +176,9 @@ void run_status(const std::optional<std::string>& db, bool json) {
             << thousands(vector_bytes / 1024) << " KiB\n";
 }
 
-void run_rm(const std::vector<std::string>& paths, const std::optional<std::string>& db) {
+void run_rm(const std::vector<std::string>& paths, const std::optional<std::string>& db, bool wait) {
   const IndexLocation location = locate_index(db);
-  IndexLock lock(location, false);
+  IndexLock lock(location, wait);
   ChunkStore store(location.database(), false);
   std::vector<std::string> targets;
   const auto files = store.files();
@@ -186,11 +196,9 @@ void run_rm(const std::vector<std::string>& paths, const std::optional<std::stri
   std::cout << "removed " << store.remove_files(targets) << " file(s) from the index\n";
 }
 
-void run_doctor_command(const std::optional<std::string>& db, bool repair, bool json) {
+void run_doctor_command(const std::optional<std::string>& db, const DoctorOptions& options, bool json) {
   const IndexLocation location = locate_index(db);
-  std::optional<IndexLock> lock;
-  if (repair) lock.emplace(location, false);
-  const DoctorReport report = run_doctor(location, repair);
+  const DoctorReport report = run_doctor(location, options);
   if (json) {
     std::cout << to_json_text(Json{{"index", location.dir.string()}, {"healthy", report.healthy_after}, {"problems", report.problems},
                       {"repairs", report.repairs}, {"notes", report.notes}, {"generation", report.generation},
@@ -221,7 +229,17 @@ void add_index_commands(CLI::App& app) {
   index->add_option("--overlap", flags->overlap, "tokens shared by consecutive chunks (default: chunk/8)");
   index->add_option("--index", flags->index_spec, "FAISS factory string (Flat, HNSW32, IVF4096,PQ64) or auto");
   index->add_option("--exclude", flags->excludes, "skip paths matching GLOB (gitignore syntax); repeatable");
-  index->add_flag("--rebuild", flags->rebuild, "drop the index and rebuild it (needed to change the model)");
+  index->add_flag("--follow-symlinks", flags->follow_symlinks,
+                  "follow symbolic links out of the indexed folders too (never into /proc, /sys, /dev)");
+  index->add_option("--max-document-bytes", flags->max_document_bytes,
+                    "most a document may unpack to, and most text kept from it (default: 64MiB)")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::PositiveNumber);
+  index->add_option("--max-document-chunks", flags->max_document_chunks,
+                    "most chunks indexed from one document (default: 10000)")
+      ->check(CLI::PositiveNumber);
+  index->add_flag("--rebuild", flags->rebuild,
+                  "index from scratch into a new database, swapped in when complete (needed to change the model)");
   index->add_flag("--wait", flags->wait, "wait for another running `ksearch index` instead of failing");
   index->add_option("--precision", flags->precision, "encoder precision: fp32 (exact), bf16 or int8 (2-3x faster)")
       ->check(CLI::IsMember({"fp32", "bf16", "int8"}));
@@ -237,20 +255,25 @@ void add_index_commands(CLI::App& app) {
   status->callback([status_db, status_json] { run_status(*status_db, *status_json); });
 
   auto doctor_db = std::make_shared<std::optional<std::string>>();
-  auto doctor_repair = std::make_shared<bool>(false);
+  auto doctor_options = std::make_shared<DoctorOptions>();
   auto doctor_json = std::make_shared<bool>(false);
   CLI::App* doctor = app.add_subcommand("doctor", "check the index for consistency (and repair it)");
   doctor->add_option("--db", *doctor_db, "index folder (default: nearest .ksearch/ upward)");
-  doctor->add_flag("--repair", *doctor_repair, "rebuild what is inconsistent from the database");
+  doctor->add_flag("--repair", doctor_options->repair,
+                   "rebuild what is inconsistent (a damaged database: from the source files)");
+  doctor->add_flag("--wait", doctor_options->wait_for_lock, "with --repair: wait for a running writer");
   doctor->add_flag("--json", *doctor_json, "print JSON");
-  doctor->callback([doctor_db, doctor_repair, doctor_json] { run_doctor_command(*doctor_db, *doctor_repair, *doctor_json); });
+  doctor->callback(
+      [doctor_db, doctor_options, doctor_json] { run_doctor_command(*doctor_db, *doctor_options, *doctor_json); });
 
   auto rm_paths = std::make_shared<std::vector<std::string>>();
   auto rm_db = std::make_shared<std::optional<std::string>>();
+  auto rm_wait = std::make_shared<bool>(false);
   CLI::App* rm = app.add_subcommand("rm", "remove files (or folders) from the index");
   rm->add_option("paths", *rm_paths, "files or folders")->required();
   rm->add_option("--db", *rm_db, "index folder (default: nearest .ksearch/ upward)");
-  rm->callback([rm_paths, rm_db] { run_rm(*rm_paths, *rm_db); });
+  rm->add_flag("--wait", *rm_wait, "wait for a running `ksearch index` instead of failing");
+  rm->callback([rm_paths, rm_db, rm_wait] { run_rm(*rm_paths, *rm_db, *rm_wait); });
 }
 
 }  // namespace ksearch::cli

@@ -20,6 +20,7 @@ struct SearchFlags {
   std::optional<std::string> rerank;  // present: rerank (value: model, "" = default)
   std::size_t rerank_top = 50;
   std::optional<std::string> model;
+  bool force = false;
   std::string precision = "fp32";
 };
 
@@ -33,6 +34,7 @@ void run_search(const SearchFlags& flags) {
   options.rerank_top = flags.rerank_top;
   EngineOptions engine_options;
   engine_options.model = flags.model;
+  engine_options.force_model = flags.force;
   if (flags.rerank && !flags.rerank->empty()) engine_options.rerank_model = *flags.rerank;
   engine_options.load_model = options.mode != SearchMode::Lexical;
   engine_options.precision = parse_precision(flags.precision);
@@ -105,6 +107,7 @@ void add_search_commands(CLI::App& app) {
       ->default_str("");
   search->add_option("--rerank-top", flags->rerank_top, "candidates to rerank")->capture_default_str();
   search->add_option("-m,--model", flags->model, "embedding model to use instead of the index's (same weights)");
+  search->add_flag("--force", flags->force, "search with --model although it differs from the index's model");
   search->add_option("--precision", flags->precision, "encoder precision: fp32, bf16 or int8")
       ->check(CLI::IsMember({"fp32", "bf16", "int8"}));
   search->callback([flags] { run_search(*flags); });

@@ -3,6 +3,7 @@
 #include <iostream>
 #include <memory>
 
+#include "base/env.h"
 #include "base/json.h"
 #include "cli/commands.h"
 #include "cli/input_lines.h"
@@ -19,13 +20,15 @@ struct ServeFlags {
   bool no_rerank = false;
   ServeOptions serve;
   std::string api_key;
+  bool api_key_given = false;
   ApiLimits limits;
   std::string precision = "fp32";
 };
 
 void run_serve(ServeFlags flags) {
-  if (flags.api_key.empty())
-    if (const char* key = std::getenv("KSEARCH_API_KEY"); key != nullptr) flags.api_key = key;
+  if (flags.api_key_given && flags.api_key.empty())
+    fail("--api-key is empty; give a key, or leave the option out to serve without one");
+  if (!flags.api_key_given) flags.api_key = env::text("KSEARCH_API_KEY").value_or("");
   if (!is_loopback(flags.serve.host) && flags.api_key.empty())
     std::cerr << "ksearch: warning: listening on " << flags.serve.host
               << " without --api-key: anyone who can reach this address can use the server\n";
@@ -39,7 +42,8 @@ void run_serve(ServeFlags flags) {
     std::cerr << "ksearch: " << e.what() << "; serving without /v1/search\n";
   }
   std::string index_model;
-  if (location) index_model = ChunkStore(location->database(), false).settings().model_id;
+  if (location)
+    index_model = ChunkStore(location->database(), false, sql::Database::Mode::ReadOnly).settings().model_id;
 
   std::shared_ptr<const Embedder> embedder;
   const std::string model_name = flags.model.value_or(index_model.empty() ? std::string(kDefaultEmbeddingModel) : index_model);
@@ -116,13 +120,18 @@ void add_serve_commands(CLI::App& app) {
       ->check(CLI::IsMember({"fp32", "bf16", "int8"}));
   serve->add_option("--host", flags->serve.host, "address to bind")->capture_default_str();
   serve->add_option("--port", flags->serve.port, "port (0: any free port)")->capture_default_str();
-  serve->add_option("--api-key", flags->api_key, "require 'Authorization: Bearer KEY' (also $KSEARCH_API_KEY)");
+  serve->add_option("--api-key", flags->api_key, "require 'Authorization: Bearer KEY' (also $KSEARCH_API_KEY)")
+      ->each([flags](const std::string&) { flags->api_key_given = true; });
   serve->add_option("--threads", flags->serve.threads, "connection threads")->capture_default_str();
   serve->add_option("--read-timeout", flags->serve.read_timeout_seconds, "seconds a request may take to arrive")
       ->capture_default_str();
   serve->add_option("--keep-alive", flags->serve.keep_alive_seconds, "seconds an idle connection stays open")
       ->capture_default_str();
   serve->add_option("--max-body-bytes", flags->limits.max_body_bytes, "larger request bodies get 413")->capture_default_str();
+  serve->add_option("--max-search-body-bytes", flags->limits.max_search_body_bytes, "the same for /v1/search")
+      ->capture_default_str();
+  serve->add_option("--search-timeout", flags->limits.search_seconds, "seconds a /v1/search may run before 503")
+      ->capture_default_str();
   serve->add_option("--max-inputs", flags->limits.max_inputs, "texts per request")->capture_default_str();
   serve->add_option("--max-queue", flags->limits.max_queue, "queued model jobs before 429")->capture_default_str();
   serve->add_option("--max-batch-tokens", flags->limits.max_batch_tokens, "tokens per merged forward pass")

@@ -42,12 +42,12 @@ AddedVocabulary AddedVocabulary::parse(const JsonPath& root, const Normalizer* n
   for (std::size_t i = 0; i < vocabulary.tokens_.size(); ++i) {
     const AddedToken& token = vocabulary.tokens_[i];
     if (!token.normalized) {
-      vocabulary.raw_patterns_.push_back({token.content, i});
+      vocabulary.raw_patterns_.add(token.content, i);
       continue;
     }
     std::string pattern = token.content;
     if (normalizer != nullptr) pattern = normalizer->apply(NormalizedText::identity(token.content)).text;
-    if (!pattern.empty()) vocabulary.normalized_patterns_.push_back({std::move(pattern), i});
+    if (!pattern.empty()) vocabulary.normalized_patterns_.add(std::move(pattern), i);
   }
   return vocabulary;
 }
@@ -58,7 +58,12 @@ std::optional<TokenId> AddedVocabulary::find(std::string_view content) const {
   return std::nullopt;
 }
 
-void AddedVocabulary::split_with(const std::vector<Pattern>& patterns, const NormalizedText& text,
+void AddedVocabulary::PatternSet::add(std::string text, std::size_t token) {
+  first_bytes[static_cast<unsigned char>(text.front())] = true;
+  patterns.push_back({std::move(text), token});
+}
+
+void AddedVocabulary::split_with(const PatternSet& set, const NormalizedText& text,
                                  std::vector<AddedSplit>& out) const {
   const std::string_view sentence = text.text;
   const auto push_text = [&](std::size_t begin, std::size_t end) {
@@ -70,11 +75,13 @@ void AddedVocabulary::split_with(const std::vector<Pattern>& patterns, const Nor
     // Leftmost match, longest at that position.
     const Pattern* match = nullptr;
     std::size_t start = pos;
-    for (; start < sentence.size() && match == nullptr; ++start)
-      for (const auto& pattern : patterns)
+    for (; start < sentence.size() && match == nullptr; ++start) {
+      if (!set.first_bytes[static_cast<unsigned char>(sentence[start])]) continue;
+      for (const auto& pattern : set.patterns)
         if (sentence.compare(start, pattern.text.size(), pattern.text) == 0 &&
             (match == nullptr || pattern.text.size() > match->text.size()))
           match = &pattern;
+    }
     if (match == nullptr) break;
     --start;
     std::size_t stop = start + match->text.size();
@@ -119,8 +126,8 @@ std::vector<AddedSplit> AddedVocabulary::split(const NormalizedText& text, const
       out.push_back(std::move(piece));
       continue;
     }
-    NormalizedText normalized = normalizer != nullptr ? normalizer->apply(std::move(piece.text)) : std::move(piece.text);
-    split_with(normalized_patterns_, normalized, out);
+    if (normalizer != nullptr) piece.text = normalizer->apply(std::move(piece.text));
+    split_with(normalized_patterns_, piece.text, out);
   }
   return out;
 }

@@ -5,6 +5,7 @@
 // whitespace beside the token.
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,11 +52,16 @@ class AddedVocabulary {
     std::string text;  // what is matched (the normalized content for normalized tokens)
     std::size_t token;  // index into tokens_
   };
-  void split_with(const std::vector<Pattern>& patterns, const NormalizedText& text, std::vector<AddedSplit>& out) const;
+  struct PatternSet {
+    std::vector<Pattern> patterns;
+    std::array<bool, 256> first_bytes{};  // bytes some pattern starts with: other positions are skipped quickly
+    void add(std::string text, std::size_t token);
+  };
+  void split_with(const PatternSet& set, const NormalizedText& text, std::vector<AddedSplit>& out) const;
 
   std::vector<AddedToken> tokens_;
-  std::vector<Pattern> raw_patterns_;
-  std::vector<Pattern> normalized_patterns_;
+  PatternSet raw_patterns_;
+  PatternSet normalized_patterns_;
 };
 
 }  // namespace ksearch

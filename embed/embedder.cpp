@@ -148,17 +148,25 @@ CrossEncoder::CrossEncoder(std::shared_ptr<const Model> model, std::size_t max_t
 
 std::vector<float> CrossEncoder::score(std::string_view query, std::span<const std::string> passages) const {
   std::vector<std::vector<TokenId>> sequences;
+  std::vector<std::vector<std::int32_t>> type_ids;  // BERT cross-encoders give the passage segment 1
   std::vector<std::size_t> lengths;
   for (const auto& passage : passages) {
-    sequences.push_back(model_->tokenizer.encode_pair(query, passage, max_tokens_).ids);
+    Encoding pair = model_->tokenizer.encode_pair(query, passage, max_tokens_);
+    sequences.push_back(std::move(pair.ids));
+    type_ids.push_back(std::move(pair.type_ids));
     lengths.push_back(sequences.back().size());
   }
   std::vector<float> scores(passages.size());
   const auto labels = static_cast<std::size_t>(model_->spec.config.num_labels);
   for (const auto& batch : length_sorted_batches(lengths, batch_tokens_)) {
     std::vector<std::vector<TokenId>> group;
-    for (std::size_t index : batch) group.push_back(sequences[index]);
-    const std::vector<float> logits = model_->encoder.classify(model_->encoder.forward(group, TransformerEncoder::Rows::First));
+    std::vector<std::vector<std::int32_t>> group_types;
+    for (std::size_t index : batch) {
+      group.push_back(sequences[index]);
+      group_types.push_back(type_ids[index]);
+    }
+    const std::vector<float> logits =
+        model_->encoder.classify(model_->encoder.forward(group, TransformerEncoder::Rows::First, group_types));
     for (std::size_t i = 0; i < batch.size(); ++i) scores[batch[i]] = logits[i * labels];
   }
   return scores;

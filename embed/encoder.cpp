@@ -318,7 +318,8 @@ TransformerEncoder::TransformerEncoder(const TransformerConfig& config, std::sha
 TransformerEncoder::~TransformerEncoder() = default;
 TransformerEncoder::TransformerEncoder(TransformerEncoder&&) noexcept = default;
 
-PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> batch, Rows rows_wanted) const {
+PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> batch, Rows rows_wanted,
+                                        std::span<const std::vector<std::int32_t>> type_ids) const {
   const Weights& w = *weights_;
   const auto hidden = static_cast<std::size_t>(config_.hidden_size);
   const auto ffn = static_cast<std::size_t>(config_.intermediate_size);
@@ -340,10 +341,15 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
   float* x = out.values.data();
 
   // Embeddings.
-  const float* token_type = w.token_type_embeddings.data;  // token type 0
+  KSEARCH_ASSERT(type_ids.empty() || type_ids.size() == batch.size());
   const std::size_t element = dtype_size(w.word_embeddings->dtype);
   for (std::size_t s = 0; s < batch.size(); ++s) {
+    KSEARCH_ASSERT(type_ids.empty() || type_ids[s].size() == batch[s].size());
     for (std::size_t t = 0; t < batch[s].size(); ++t) {
+      const std::int32_t type = type_ids.empty() ? 0 : type_ids[s][t];
+      if (type < 0 || type >= config_.type_vocab_size)
+        fail("token type id ", type, " is outside the model's ", config_.type_vocab_size, " token types");
+      const float* token_type = w.token_type_embeddings.data + static_cast<std::size_t>(type) * hidden;
       const TokenId id = batch[s][t];
       if (id < 0 || id >= config_.vocab_size)
         fail("token id ", id, " is outside the model's vocabulary of ", config_.vocab_size);

@@ -1,5 +1,5 @@
 // BERT / XLM-RoBERTa encoder (post-LN transformer) with Hugging Face semantics:
-//   embeddings = LayerNorm(word[id] + position[pos] + token_type[0])
+//   embeddings = LayerNorm(word[id] + position[pos] + token_type[type id])   (type ids default to 0)
 //   BERT positions are 0..n-1; XLM-R positions start at padding_idx + 1 (create_position_ids_from_input_ids).
 //   each layer: x = LN(x + Wo·softmax(QKᵀ/√d)·V);  x = LN(x + W2·gelu(W1·x))   (exact erf GELU)
 //
@@ -46,8 +46,10 @@ class TransformerEncoder {
   enum class Rows { All, First };
 
   // Last hidden states of the batch's sequences.  Every sequence must be non-empty and at most config.max_tokens()
-  // long; ids must be inside the vocabulary.
-  PackedHidden forward(std::span<const std::vector<TokenId>> batch, Rows rows = Rows::All) const;
+  // long; ids must be inside the vocabulary.  `type_ids` (the tokenizer's Encoding::type_ids; segment 1 for the
+  // second text of a BERT pair) is empty for all zeros, or one list per sequence of the same length.
+  PackedHidden forward(std::span<const std::vector<TokenId>> batch, Rows rows = Rows::All,
+                       std::span<const std::vector<std::int32_t>> type_ids = {}) const;
 
   // Sequence-classification head on each sequence's first token (forward's Rows::First suffices): raw logits
   // [batch, num_labels].

@@ -177,15 +177,40 @@ std::string strip_quotes(std::string value) {
   fail(what, ": HTTP ", response.status);
 }
 
-bool is_model_file(const std::string& name) {
-  static const std::set<std::string> kFiles = {"config.json", "model.safetensors", "model.safetensors.index.json",
-                                               "sentencepiece.bpe.model", "tokenizer.json", "tokenizer_config.json",
-                                               "special_tokens_map.json", "modules.json", "sentence_bert_config.json",
-                                               "config_sentence_transformers.json", "1_Pooling/config.json",
-                                               "pytorch_model.bin", "pytorch_model.bin.index.json",
-                                               "sparse_linear.pt", "colbert_linear.pt"};
-  static const std::regex shard(R"(model-\d+-of-\d+\.safetensors|pytorch_model-\d+-of-\d+\.bin)");
-  return kFiles.contains(name) || std::regex_match(name, shard);
+// Files read when present; their absence changes nothing a preset or default does not cover.
+const std::set<std::string>& optional_model_files() {
+  static const std::set<std::string> kFiles = {
+      "tokenizer_config.json", "special_tokens_map.json", "modules.json", "sentence_bert_config.json",
+      "config_sentence_transformers.json", "1_Pooling/config.json",
+      "sparse_linear.pt", "colbert_linear.pt"};  // BGE-M3's sparse and multi-vector heads
+  return kFiles;
+}
+
+// The shards `STEM-0000K-of-0000N.EXTENSION` of sharded weights with their index `index_name`, or nothing when the
+// repository does not list that index.  A listed index whose shards are not all listed is an error.
+std::vector<std::string> sharded_weights(const std::set<std::string>& listed, const std::string& stem,
+                                         const std::string& extension, const std::string& index_name) {
+  if (!listed.contains(index_name)) return {};
+  const std::regex shard(stem + R"(-(\d{1,5})-of-(\d{1,5})\.)" + extension);
+  std::set<std::string> shards;
+  std::set<int> parts;
+  int count = 0;
+  for (const auto& name : listed) {
+    std::smatch match;
+    if (!std::regex_match(name, match, shard)) continue;
+    const int of = std::stoi(match[2].str());
+    if (count != 0 && of != count)
+      fail(index_name, ": the repository lists shards of ", count, " and of ", of, " files");
+    count = of;
+    parts.insert(std::stoi(match[1].str()));
+    shards.insert(name);
+  }
+  if (count == 0) fail(index_name, ": the repository lists the index but no ", stem, "-*-of-*.", extension, " shards");
+  for (int part = 1; part <= count; ++part)
+    if (!parts.contains(part)) fail(index_name, ": the repository does not list shard ", part, " of ", count);
+  std::vector<std::string> out(shards.begin(), shards.end());
+  out.push_back(index_name);
+  return out;
 }
 
 // A safe repository-relative path: no absolute paths, no "..".
@@ -218,32 +243,52 @@ void link_atomically(const fs::path& target, const fs::path& link) {
 }  // namespace
 
 std::vector<HubFile> select_model_files(const std::vector<HubFile>& available) {
+  std::set<std::string> listed;
+  for (const auto& file : available) listed.insert(file.name);
+  if (!listed.contains("config.json")) fail("the repository lists no config.json (not a transformers model)");
+  if (!listed.contains("tokenizer.json") && !listed.contains("sentencepiece.bpe.model"))
+    fail("the repository lists no tokenizer: tokenizer.json or sentencepiece.bpe.model");
+
+  std::set<std::string> wanted = optional_model_files();
+  wanted.insert({"config.json", "tokenizer.json", "sentencepiece.bpe.model"});
+  // One set of weights, in the order transformers prefers them; never safetensors and pytorch weights both.
+  std::vector<std::string> weights;
+  if (listed.contains("model.safetensors")) weights = {"model.safetensors"};
+  if (weights.empty()) weights = sharded_weights(listed, "model", "safetensors", "model.safetensors.index.json");
+  if (weights.empty() && listed.contains("pytorch_model.bin")) weights = {"pytorch_model.bin"};
+  if (weights.empty()) weights = sharded_weights(listed, "pytorch_model", "bin", "pytorch_model.bin.index.json");
+  if (weights.empty()) fail("the repository lists no weights: model.safetensors or pytorch_model.bin");
+  wanted.insert(weights.begin(), weights.end());
+
   std::vector<HubFile> out;
-  // One set of weights, in TensorStore's order of preference: safetensors (single, else sharded), then
-  // pytorch_model.bin (single, else sharded).
-  bool single = false, safetensors = false, single_bin = false;
-  for (const auto& file : available) {
-    single |= file.name == "model.safetensors";
-    safetensors |= file.name == "model.safetensors" || file.name == "model.safetensors.index.json";
-    single_bin |= file.name == "pytorch_model.bin";
-  }
-  for (const auto& file : available) {
-    if (!is_model_file(file.name)) continue;
-    const bool sharded_part = file.name != "model.safetensors" && file.name.ends_with(".safetensors");
-    if (single && (sharded_part || file.name == "model.safetensors.index.json")) continue;
-    const bool torch_weights = file.name.starts_with("pytorch_model");
-    if (torch_weights && (safetensors || (single_bin && file.name != "pytorch_model.bin"))) continue;
-    out.push_back(file);
-  }
-  const auto has = [&](const std::string& name) {
-    return std::any_of(out.begin(), out.end(), [&](const HubFile& f) { return f.name == name; });
-  };
-  if (!has("model.safetensors") && !has("model.safetensors.index.json") && !has("pytorch_model.bin") &&
-      !has("pytorch_model.bin.index.json"))
-    fail("the repository has no weights (model.safetensors or pytorch_model.bin, or their sharded indexes)");
-  if (!has("config.json")) fail("the repository has no config.json");
-  if (!has("sentencepiece.bpe.model")) fail("the repository has no sentencepiece.bpe.model (not an XLM-R-tokenizer model)");
+  for (const auto& file : available)
+    if (wanted.contains(file.name)) out.push_back(file);
   return out;
+}
+
+HubListing parse_hub_listing(std::string_view body, const std::string& where) {
+  const Json json = parse_json(body, where);
+  if (!json.is_object()) fail(where, ": expected a JSON object");
+  HubListing listing;
+  listing.commit = optional_field<std::string>(json, "sha", where).value_or("");
+  const std::string& commit = listing.commit;
+  if (commit.empty() || commit.find('/') != std::string::npos || commit.find("..") != std::string::npos)
+    fail(where, ": no usable commit sha in the answer");
+  const Json siblings = optional_field<Json>(json, "siblings", where).value_or(Json::array());
+  if (!siblings.is_array()) fail(where, ": field 'siblings' is not an array");
+  for (const auto& sibling : siblings) {
+    HubFile file;
+    file.name = required_field<std::string>(sibling, "rfilename", where);
+    check_relative(file.name);
+    file.size = optional_field<std::uint64_t>(sibling, "size", where).value_or(0);
+    file.blob_id = optional_field<std::string>(sibling, "blobId", where).value_or("");
+    if (const auto lfs = optional_field<Json>(sibling, "lfs", where); lfs && lfs->is_object()) {
+      file.sha256 = optional_field<std::string>(*lfs, "sha256", where).value_or("");
+      file.size = optional_field<std::uint64_t>(*lfs, "size", where).value_or(file.size);
+    }
+    listing.files.push_back(std::move(file));
+  }
+  return listing;
 }
 
 PullResult pull_model(const std::string& id, const PullOptions& options) {
@@ -251,7 +296,7 @@ PullResult pull_model(const std::string& id, const PullOptions& options) {
     fail("'", id, "' is not a Hugging Face model id (ORG/NAME)");
   const fs::path cache = options.cache.empty() ? hub_cache_dir() : options.cache;
   const fs::path repo = cache / hf_cache_folder_name(id);
-  if (env::flag("HF_HUB_OFFLINE").value_or(false)) {
+  if (ModelSearchPaths::from_environment().offline) {
     try {
       const ResolvedModel resolved = resolve_model(id);
       return {id, "", resolved.dir, {}, 0};
@@ -268,26 +313,13 @@ PullResult pull_model(const std::string& id, const PullOptions& options) {
   const std::string info_url = endpoint + "/api/models/" + id + "/revision/" + options.revision + "?blobs=true";
   const Response info = http.request(info_url, false);
   if (!info.error.empty() || info.status != 200) fail_status(id, "cannot fetch model information for " + id, info);
-  const Json json = parse_json(info.body, info_url);
-  const std::string commit = json.value("sha", "");
-  if (commit.empty() || commit.find('/') != std::string::npos) fail(info_url, ": no commit sha in the answer");
-  std::vector<HubFile> available;
-  for (const auto& sibling : json.value("siblings", Json::array())) {
-    HubFile file;
-    file.name = sibling.value("rfilename", "");
-    check_relative(file.name);
-    file.size = sibling.value("size", std::uint64_t{0});
-    file.blob_id = sibling.value("blobId", "");
-    if (const auto lfs = sibling.find("lfs"); lfs != sibling.end() && lfs->is_object()) {
-      file.sha256 = lfs->value("sha256", "");
-      file.size = lfs->value("size", file.size);
-    }
-    available.push_back(std::move(file));
-  }
-  const std::vector<HubFile> files = select_model_files(available);
+  const HubListing listing = parse_hub_listing(info.body, info_url);
+  const std::string& commit = listing.commit;
+  const std::vector<HubFile> files = select_model_files(listing.files);
 
   PullResult result{id, commit, repo / "snapshots" / commit, {}, 0};
   fs::create_directories(repo / "blobs");
+  std::vector<std::string> blob_names;  // of `files`, in order
   for (const HubFile& file : files) {
     const std::string url = endpoint + "/" + id + "/resolve/" + commit + "/" + file.name;
     // The hub's own headers (before the CDN redirect) name the blob: X-Linked-Etag for LFS files, else ETag.
@@ -336,7 +368,12 @@ PullResult pull_model(const std::string& id, const PullOptions& options) {
         if (download.error.empty() && (download.status == 200 || download.status == 206)) break;
         if (download.status >= 400 && download.status != 429 && download.status < 500) fail_status(id, "cannot download " + file.name, download);
       }
-      if (!download.error.empty() && download.status != 416) fail_status(id, "download of " + file.name + " failed", download);
+      if (!download.error.empty() && download.status != 416) {
+        const std::uint64_t received = fs::exists(partial, error) ? fs::file_size(partial, error) : 0;
+        fail("download of ", file.name, " failed after ", kAttempts, " attempts (", received, " of ", expected_size,
+             " bytes received, kept in ", partial.string(), "): ", download.error,
+             "; run `ksearch model pull ", id, "` again to resume");
+      }
       const std::uint64_t size = fs::file_size(partial, error);
       if (expected_size > 0 && size != expected_size) {
         fs::remove(partial, error);
@@ -361,12 +398,17 @@ PullResult pull_model(const std::string& id, const PullOptions& options) {
       fs::rename(partial, blob);
       result.bytes_downloaded += size;
     }
+    blob_names.push_back(etag);
+  }
+  // The snapshot appears only once every file is complete, so an interrupted pull never looks like a model.
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const std::string& name = files[i].name;
     // snapshots/COMMIT/FILE -> ../../blobs/ETAG (one more ../ per folder level in FILE)
     fs::path target = "../..";
-    for (std::size_t slash = file.name.find('/'); slash != std::string::npos; slash = file.name.find('/', slash + 1))
+    for (std::size_t slash = name.find('/'); slash != std::string::npos; slash = name.find('/', slash + 1))
       target /= "..";
-    link_atomically(target / "blobs" / etag, result.snapshot / file.name);
-    result.files.push_back(file.name);
+    link_atomically(target / "blobs" / blob_names[i], result.snapshot / name);
+    result.files.push_back(name);
   }
   if (options.revision != commit) {
     fs::create_directories(repo / "refs");

@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ksearch {
@@ -40,11 +41,23 @@ struct PullResult {
   std::uint64_t bytes_downloaded = 0;
 };
 
-// The files of a repository ksearch needs: config, safetensors weights (single or sharded), the sentencepiece model,
-// tokenizer.json and the sentence-transformers configs.
+struct HubListing {
+  std::string commit;  // the revision's commit sha
+  std::vector<HubFile> files;
+};
+
+// The hub's answer to /api/models/ID/revision/REV?blobs=true; `where` names it in errors.  Throws Error for
+// malformed JSON, wrongly typed fields, a missing commit and unsafe file names ("../x", "/x").
+HubListing parse_hub_listing(std::string_view body, const std::string& where);
+
+// The files of a repository ksearch reads, in listing order: config.json; tokenizer.json and/or
+// sentencepiece.bpe.model; one set of weights (model.safetensors, else its shards + index, else pytorch_model.bin,
+// else its shards + index); and, when listed, BGE-M3's sparse_linear.pt / colbert_linear.pt and the
+// sentence-transformers configs.  Throws Error naming the essential file the listing lacks.
 std::vector<HubFile> select_model_files(const std::vector<HubFile>& available);
 
-// Downloads `id` (resuming partial blobs, verifying sizes and SHA-256 / git blob ids), then links the snapshot.
+// Downloads `id` (resuming partial blobs, verifying sizes and SHA-256 / git blob ids), then links the snapshot once
+// every file is complete; an interrupted download stays in blobs/ETAG.incomplete for the next pull to resume.
 // Throws Error with the cause (offline, 401 without token, 404, checksum mismatch, disk errors).
 PullResult pull_model(const std::string& id, const PullOptions& options);
 

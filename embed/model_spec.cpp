@@ -1,7 +1,9 @@
 #include "embed/model_spec.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
+#include <optional>
 
 #include "base/env.h"
 #include "base/error.h"
@@ -84,6 +86,10 @@ const std::vector<ModelPreset>& model_presets() {
       {"intfloat/multilingual-e5-large", "e5-large", Embedding, Mean, "query: ", "passage: ", 512, 1024, 512},
       {"dragonkue/bge-reranker-v2-m3-ko", "reranker-ko", CrossEncoder, Cls, "", "", 1024, 1, 0},
       {"BAAI/bge-reranker-v2-m3", "bge-reranker", CrossEncoder, Cls, "", "", 1024, 1, 0},
+      // WordPiece Korean sentence-transformers (klue/roberta-base and KR-BERT V40K): mean pooling, no prompts, trained
+      // on 128-token pairs (their sentence_bert_config.json), positions up to 512.
+      {"jhgan/ko-sroberta-multitask", "ko-sroberta", Embedding, Mean, "", "", 128, 768, 128},
+      {"snunlp/KR-SBERT-V40K-klueNLI-augSTS", "kr-sbert", Embedding, Mean, "", "", 128, 768, 128},
   };
   return kPresets;
 }
@@ -201,6 +207,7 @@ ModelSearchPaths ModelSearchPaths::from_environment() {
       rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
     }
   }
+  paths.offline = env::flag("HF_HUB_OFFLINE").value_or(false);
   paths.hf_hub = hub_cache_dir();
   return paths;
 }
@@ -235,6 +242,80 @@ std::optional<fs::path> hf_snapshot(const fs::path& repo) {
 
 }  // namespace
 
+namespace {
+
+// Edit distance with adjacent transpositions (optimal string alignment), ASCII case-insensitive: a mistyped model
+// name differs mostly by case, a letter or two, or two swapped letters ("kuer" for "kure").
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  const auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const bool same = lower(a[i - 1]) == lower(b[j - 1]);
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (same ? 0 : 1)});
+      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) && lower(a[i - 2]) == lower(b[j - 1]))
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// The preset name (alias, id or folder name) nearest to `name`, quoted, when it is near enough to be a typo of it.
+std::optional<std::string> closest_preset_name(std::string_view name) {
+  std::optional<std::string> best;
+  std::size_t best_distance = std::max<std::size_t>(2, name.size() / 4) + 1;
+  for (const auto& preset : model_presets()) {
+    const std::string_view folder = preset.id.substr(preset.id.find('/') + 1);
+    for (const std::string_view candidate : {preset.alias, preset.id, folder}) {
+      const std::size_t distance = edit_distance(name, candidate);
+      if (distance < best_distance) {
+        best_distance = distance;
+        best = candidate == preset.id ? cat("'", preset.id, "'") : cat("'", candidate, "' (", preset.id, ")");
+      }
+    }
+  }
+  return best;
+}
+
+// A hub id is exactly ORG/NAME; paths start with ./, ../, / or ~, have more than one slash, or begin with a folder
+// that exists here (a mistyped "models/KURE-v1" should not become a hub id to pull).
+bool looks_like_path(std::string_view name) {
+  if (name.starts_with('.') || name.starts_with('/') || name.starts_with('~')) return true;
+  if (name.find('\\') != std::string_view::npos || name.ends_with('/')) return true;
+  const auto slash = name.find('/');
+  if (slash == std::string_view::npos) return false;
+  if (name.find('/', slash + 1) != std::string_view::npos) return true;
+  std::error_code error;
+  return fs::is_directory(fs::path(name.substr(0, slash)), error);
+}
+
+[[noreturn]] void fail_missing_folder(std::string_view name) {
+  const fs::path path(name);
+  fs::path existing = path.parent_path();
+  std::error_code error;
+  while (!existing.empty() && !fs::is_directory(existing, error)) existing = existing.parent_path();
+  std::string message = cat("model folder '", name, "' does not exist");
+  if (!existing.empty()) {
+    message += cat(" ('", existing.string(), "' does)");
+    // The entry of the deepest existing folder nearest to the next missing component of the path.
+    const fs::path wanted = *path.lexically_relative(existing).begin();
+    std::optional<std::string> nearest;
+    std::size_t nearest_distance = std::max<std::size_t>(2, wanted.string().size() / 4) + 1;
+    for (const auto& entry : fs::directory_iterator(existing, error)) {
+      const std::string candidate = entry.path().filename().string();
+      if (const std::size_t distance = edit_distance(wanted.string(), candidate); distance < nearest_distance)
+        nearest_distance = distance, nearest = (existing / candidate).string();
+    }
+    if (nearest) message += cat("; did you mean '", *nearest, "'?");
+  }
+  message += "\nname a folder holding config.json, the tokenizer and the weights of a Hugging Face model";
+  throw Error(message);
+}
+
+}  // namespace
+
 ResolvedModel resolve_model(std::string_view name, const ModelSearchPaths& paths) {
   if (name.empty()) fail("empty model name");
   const std::string id = canonical_model_id(name);
@@ -244,6 +325,7 @@ ResolvedModel resolve_model(std::string_view name, const ModelSearchPaths& paths
     const ModelPreset* preset = find_preset(fs::path(name).filename().string());
     return {preset != nullptr ? std::string(preset->id) : std::string(name), fs::path(name)};
   }
+  if (find_preset(name) == nullptr && looks_like_path(name)) fail_missing_folder(name);
   std::vector<std::string> looked;
   const std::string folder = id.substr(id.find('/') + 1);
   for (const auto& root : paths.roots) {
@@ -262,11 +344,16 @@ ResolvedModel resolve_model(std::string_view name, const ModelSearchPaths& paths
   }
   std::string message = cat("model '", name, "' not found; looked in:");
   for (const auto& place : looked) message += "\n  " + place;
-  if (id.find('/') != std::string::npos) {
+  if (paths.offline) {
+    message += cat("\nHF_HUB_OFFLINE is set, so nothing is downloaded: name a model folder instead, e.g. --model ",
+                   "./models/", folder, " (a folder with config.json, the tokenizer and the weights)");
+  } else if (id.find('/') != std::string::npos) {
     message += cat("\nfetch it with: ksearch model pull ", id);
   } else {
     message += "\nname a model folder, a Hugging Face id (ORG/NAME) or an alias (see `ksearch model list`)";
   }
+  if (find_preset(name) == nullptr)
+    if (const auto suggestion = closest_preset_name(name)) message += cat("\ndid you mean ", *suggestion, "?");
   throw Error(message);
 }
 

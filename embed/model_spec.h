@@ -87,6 +87,7 @@ ModelSpec load_model_spec(const std::filesystem::path& dir, const std::string& i
 struct ModelSearchPaths {
   std::vector<std::filesystem::path> roots;  // $KSEARCH_MODELS entries (ORG/NAME or ORG--NAME below them)
   std::filesystem::path hf_hub;              // $HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub
+  bool offline = false;                      // $HF_HUB_OFFLINE: hints name local folders, not `model pull`
   static ModelSearchPaths from_environment();
 };
 
@@ -97,7 +98,9 @@ struct ResolvedModel {
 
 // Resolves a user's model name: an alias ("kure"), an existing folder, or a hub id looked up in $KSEARCH_MODELS
 // then the Hugging Face cache (snapshot named by refs/main, else the newest).  A missing model throws Error saying
-// where it looked and which `ksearch model pull` fetches it.
+// where it looked and which `ksearch model pull` fetches it (offline: a local-folder example), with the nearest
+// preset name when the name looks mistyped.  A name that looks like a path (./x, /x, ~/x, a/b/c, or ORG/NAME whose
+// ORG is a folder here) and does not exist is reported as a missing folder, never as a hub id.
 ResolvedModel resolve_model(std::string_view name, const ModelSearchPaths& paths = ModelSearchPaths::from_environment());
 
 // Canonical hub id for an alias or id (unchanged when unknown).

@@ -36,7 +36,8 @@ std::string decode_base64(std::string_view text, const JsonPath& where) {
   std::array<int, 256> value{};
   value.fill(-1);
   const std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  for (std::size_t i = 0; i < alphabet.size(); ++i) value[static_cast<unsigned char>(alphabet[i])] = static_cast<int>(i);
+  for (std::size_t i = 0; i < alphabet.size(); ++i)
+    value[static_cast<unsigned char>(alphabet[i])] = static_cast<int>(i);
   std::string out;
   out.reserve(text.size() / 4 * 3);
   std::uint32_t bits = 0;
@@ -149,7 +150,7 @@ class StripAccentsNormalizer final : public Normalizer {
 class FormNormalizer final : public Normalizer {
  public:
   explicit FormNormalizer(unicode::Form form) : form_(form) {}
-  NormalizedText apply(NormalizedText text) const override { return unicode::normalize(text, form_); }
+  NormalizedText apply(NormalizedText text) const override { return unicode::normalize(std::move(text), form_); }
 
  private:
   unicode::Form form_;
@@ -193,7 +194,7 @@ class BertNormalizer final : public Normalizer {
           [](char32_t c) { return unicode::is_whitespace(c) ? U' ' : c; });
     if (handle_chinese_chars_) text = pad_chinese(text);
     if (strip_accents_) {
-      text = unicode::normalize(text, unicode::Form::Nfd);
+      text = unicode::normalize(std::move(text), unicode::Form::Nfd);
       text = StripAccentsNormalizer().apply(std::move(text));
     }
     if (lowercase_) text = unicode::lowercase(text);
@@ -227,8 +228,9 @@ class BertNormalizer final : public Normalizer {
 
 Regex parse_pattern(const JsonPath& node) {
   const JsonPath pattern = node["pattern"];
-  if (pattern.has("String")) return Regex(regex_escape(pattern.string("String")), pattern.file() + ": " + pattern.path());
-  if (pattern.has("Regex")) return Regex(pattern.string("Regex"), pattern.file() + ": " + pattern.path());
+  const std::string where = pattern.file() + ": " + pattern.path();
+  if (pattern.has("String")) return Regex(regex_escape(pattern.string("String")), where);
+  if (pattern.has("Regex")) return Regex(pattern.string("Regex"), where);
   pattern.fail_at({}, "expected {\"String\": ...} or {\"Regex\": ...}, found ", to_json_text(pattern.json()));
 }
 

@@ -212,10 +212,11 @@ class MetaspacePreTokenizer final : public PreTokenizer {
         if (!replaced.empty()) out.push_back(std::move(replaced));
         continue;
       }
+      // Each marker starts a new piece (MergedWithNext); a marker at the very start opens the first one.
       std::size_t start = 0;
-      std::size_t at = replaced.text.find(replacement_, replacement_.size() > 0 ? 1 : 0);
-      while (at != std::string::npos && start < replaced.text.size()) {
-        if (at > start) out.push_back(replaced.slice(start, at));
+      std::size_t at = replaced.text.find(replacement_, 1);
+      while (at != std::string::npos) {
+        out.push_back(replaced.slice(start, at));
         start = at;
         at = replaced.text.find(replacement_, at + replacement_.size());
       }
@@ -280,7 +281,8 @@ std::unique_ptr<PreTokenizer> PreTokenizer::parse(const JsonPath& node) {
     return std::make_unique<SequencePreTokenizer>(std::move(steps));
   }
   if (type == "Metaspace") return parse_metaspace(node);
-  if (type == "WhitespaceSplit") return std::make_unique<PatternPreTokenizer>(char_matcher(is_whitespace), Behavior::Removed);
+  if (type == "WhitespaceSplit")
+    return std::make_unique<PatternPreTokenizer>(char_matcher(is_whitespace), Behavior::Removed);
   if (type == "Whitespace") return std::make_unique<PatternPreTokenizer>(match_word_runs, Behavior::Isolated);
   if (type == "BertPreTokenizer") return std::make_unique<BertPreTokenizer>();
   if (type == "Punctuation")
@@ -288,7 +290,8 @@ std::unique_ptr<PreTokenizer> PreTokenizer::parse(const JsonPath& node) {
                                                  parse_behavior(node, "behavior", Behavior::Isolated));
   if (type == "Digits")
     return std::make_unique<PatternPreTokenizer>(
-        char_matcher(is_numeric), node.boolean_or("individual_digits", false) ? Behavior::Isolated : Behavior::Contiguous);
+        char_matcher(is_numeric),
+        node.boolean_or("individual_digits", false) ? Behavior::Isolated : Behavior::Contiguous);
   if (type == "CharDelimiterSplit") {
     const char32_t delimiter = single_char(node, "delimiter");
     std::string literal;

@@ -21,7 +21,9 @@ std::unique_ptr<TokenizerJson> TokenizerJson::parse(std::string_view json_text, 
   else if (type == "WordPiece")
     tokenizer->model_ = WordPieceModel::parse(model);
   else if (type.empty() && model.has("vocab") && model.json()["vocab"].is_array())
-    tokenizer->model_ = UnigramModel::parse(model);  // files from before "type" was written
+    tokenizer->model_ = UnigramModel::parse(model);  // files from before "type" was written: the vocab's shape tells
+  else if (type.empty() && model.has("vocab") && model.has("continuing_subword_prefix") && !model.has("merges"))
+    tokenizer->model_ = WordPieceModel::parse(model);
   else if (type.empty())
     model.fail_at("type", "missing");
   else

@@ -53,11 +53,6 @@ bool is_word_char(char32_t c) {
          cat == UTF8PROC_CATEGORY_PC || c == 0x200C || c == 0x200D;
 }
 
-bool is_alphanumeric(char32_t c) {
-  const auto cat = category(c);
-  return is_letter(cat) || is_number(cat);
-}
-
 bool is_punctuation(char32_t c) {
   if (c < 0x80) return (c >= 0x21 && c <= 0x2F) || (c >= 0x3A && c <= 0x40) || (c >= 0x5B && c <= 0x60) ||
                        (c >= 0x7B && c <= 0x7E);
@@ -97,7 +92,7 @@ std::size_t grapheme_end(std::string_view text, std::size_t pos) {
   return pos;
 }
 
-NormalizedText normalize(const NormalizedText& text, Form form) {
+NormalizedText normalize(NormalizedText text, Form form) {
   if (is_ascii(text.text)) return text;
   if (map(text.text, form) == text.text) return text;
   NormalizedText out;

@@ -14,7 +14,6 @@ enum class Form { Nfc, Nfd, Nfkc, Nfkd };
 
 bool is_whitespace(char32_t c);   // White_Space (Rust char::is_whitespace, regex \s)
 bool is_word_char(char32_t c);    // regex \w: letters, marks, decimal digits, connector punctuation, joiners
-bool is_alphanumeric(char32_t c); // letters and numbers
 bool is_punctuation(char32_t c);  // ASCII punctuation or a Unicode P* category (BERT's definition)
 bool is_numeric(char32_t c);      // Unicode N* categories
 bool is_control(char32_t c);      // Cc/Cf/Co/Cn except tab, newline and carriage return (BERT's definition)
@@ -26,7 +25,7 @@ std::size_t grapheme_end(std::string_view text, std::size_t pos);
 
 // `text` in normalization form `form`; each grapheme cluster is normalized on its own so its output keeps the
 // cluster's original range (composition never crosses a cluster boundary).
-NormalizedText normalize(const NormalizedText& text, Form form);
+NormalizedText normalize(NormalizedText text, Form form);
 
 // Full lowercase mapping (U+0130 becomes "i̇" as in Rust's to_lowercase).
 NormalizedText lowercase(const NormalizedText& text);

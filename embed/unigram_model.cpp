@@ -60,6 +60,7 @@ UnigramModel::UnigramModel(std::vector<std::pair<std::string, double>> vocab, To
       edge_targets_.push_back(target);
     }
   }
+  for (const auto& [byte, target] : children[0]) root_children_[byte] = target;
 }
 
 std::unique_ptr<UnigramModel> UnigramModel::parse(const JsonPath& node) {
@@ -85,8 +86,11 @@ std::unique_ptr<UnigramModel> UnigramModel::parse(const JsonPath& node) {
 
 template <typename Visit>
 void UnigramModel::prefixes(std::string_view text, Visit&& visit) const {
-  std::uint32_t node = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
+  if (text.empty()) return;
+  std::uint32_t node = root_children_[static_cast<unsigned char>(text[0])];
+  if (node == 0) return;
+  if (nodes_[node].token >= 0) visit(1, nodes_[node].token);
+  for (std::size_t i = 1; i < text.size(); ++i) {
     const Node& current = nodes_[node];
     const auto c = static_cast<unsigned char>(text[i]);
     const auto first = edge_bytes_.begin() + current.first_edge;
@@ -105,7 +109,8 @@ void UnigramModel::tokenize(std::string_view word, std::vector<WordToken>& out) 
     std::int64_t start = -1;  // -1: no path reaches this position yet
   };
   const std::size_t size = word.size();
-  std::vector<Best> best(size + 1);
+  thread_local std::vector<Best> best;  // reused: one lattice per word would cost an allocation each
+  best.assign(size + 1, Best{});
   best[0].start = 0;
   std::size_t start = 0;
   while (start < size) {

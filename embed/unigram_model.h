@@ -4,6 +4,7 @@
 // (or into byte pieces `<0xNN>` when byte_fallback is set and all of them exist).
 #pragma once
 
+#include <array>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -43,6 +44,7 @@ class UnigramModel final : public SubwordModel {
   std::vector<Node> nodes_;             // nodes_[0] is the root
   std::vector<unsigned char> edge_bytes_;  // sorted per node
   std::vector<std::uint32_t> edge_targets_;
+  std::array<std::uint32_t, 256> root_children_{};  // the root's children by byte (0: none), the busiest lookup
   TokenId unk_id_;
   bool byte_fallback_;
   double unknown_score_;

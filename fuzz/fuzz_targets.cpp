@@ -8,6 +8,7 @@
 #include "base/json.h"
 #include "base/utf8.h"
 #include "embed/embedder.h"
+#include "embed/model_hub.h"
 #include "embed/pickle_reader.h"
 #include "embed/safetensors.h"
 #include "embed/tokenizer_json.h"
@@ -109,11 +110,24 @@ void text_decoding(std::string_view data) {
   });
 }
 
+void hub_listing(std::string_view data) {
+  expecting_errors([&] {
+    for (const HubFile& file : select_model_files(parse_hub_listing(data, "listing").files))
+      KSEARCH_ASSERT(!file.name.empty() && file.name.find("..") == std::string::npos);
+  });
+}
+
 void html_reader(std::string_view data) { reader(data, read_html); }
 void pdf_reader(std::string_view data) { reader(data, read_pdf); }
-void docx_reader(std::string_view data) { reader(data, read_docx); }
-void hwpx_reader(std::string_view data) { reader(data, read_hwpx); }
-void hwp_reader(std::string_view data) { reader(data, read_hwp); }
+void docx_reader(std::string_view data) {
+  reader(data, [](std::string_view bytes) { return read_docx(bytes, DocumentLimits{}); });
+}
+void hwpx_reader(std::string_view data) {
+  reader(data, [](std::string_view bytes) { return read_hwpx(bytes, DocumentLimits{}); });
+}
+void hwp_reader(std::string_view data) {
+  reader(data, [](std::string_view bytes) { return read_hwp(bytes, DocumentLimits{}); });
+}
 
 void chunker(std::string_view data) {
   Document document;
@@ -155,6 +169,7 @@ const std::vector<Target>& targets() {
       {"docx", docx_reader},               {"hwpx", hwpx_reader},      {"hwp", hwp_reader},
       {"chunker", chunker},                {"http", http_request},     {"pickle", pickle},
       {"torch_checkpoint", torch_checkpoint},
+      {"hub_listing", hub_listing},
   };
   return all;
 }

@@ -23,6 +23,7 @@ void hwpx_reader(std::string_view data);
 void hwp_reader(std::string_view data);
 void chunker(std::string_view data);
 void http_request(std::string_view data);  // request-head parser, then the API handlers on the body
+void hub_listing(std::string_view data);   // the hub's file listing, then the choice of files to download
 
 struct Target {
   const char* name;

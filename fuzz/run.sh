@@ -8,12 +8,13 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 declare -A short=([safetensors_header]=safetensors [pickle]=pickle [torch_checkpoint]=torch_checkpoint
-                  [model_config]=config [tokenizer]=tokenizer [text_decoding]=text
+                  [model_config]=config [tokenizer]=tokenizer [tokenizer_json]=tokenizer_json [text_decoding]=text
                   [html_reader]=html [pdf_reader]=pdf [docx_reader]=docx [hwpx_reader]=hwpx [hwp_reader]=hwp
-                  [chunker]=chunker [http_request]=http)
+                  [chunker]=chunker [http_request]=http [hub_listing]=hub_listing)
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(safetensors_header pickle torch_checkpoint model_config tokenizer text_decoding
-                                     html_reader pdf_reader docx_reader hwpx_reader hwp_reader chunker http_request)
+[ ${#targets[@]} -gt 0 ] || targets=(safetensors_header pickle torch_checkpoint model_config tokenizer tokenizer_json
+                                     text_decoding html_reader pdf_reader docx_reader hwpx_reader hwp_reader chunker http_request
+                                     hub_listing)
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKSEARCH_FUZZ=ON \
   -DKSEARCH_BUILD_TESTS=OFF -DKSEARCH_BUILD_BENCH=OFF >/dev/null
 cmake --build build-fuzz --target $(printf 'fuzz_%s ' "${targets[@]}") >/dev/null
@@ -29,6 +30,7 @@ seed pickle tests/data/fuzz/pickle/*
 seed torch_checkpoint tests/data/torch-checkpoints/*.pt tests/data/fuzz/torch_checkpoint/*
 seed model_config tests/data/fixtures/*/config.json tests/data/models/*/config.json tests/data/fuzz/config/*
 seed tokenizer examples/docs/*/*.md tests/data/fixtures/texts.json
+seed tokenizer_json tests/data/tokenizers/*/tokenizer.json tests/data/fuzz/tokenizer_json/*
 seed text_decoding examples/docs/*/*.txt
 seed html_reader examples/docs/*/*.html
 seed pdf_reader tests/data/doc-samples/*.pdf examples/docs/*/*.pdf
@@ -37,6 +39,7 @@ seed hwpx_reader tests/data/doc-samples/*.hwpx examples/docs/*/*.hwpx
 seed hwp_reader tests/data/doc-samples/*.hwp tests/data/fuzz/hwp/*
 seed chunker examples/docs/*/*.md examples/docs/*/*.txt
 seed http_request tests/data/fuzz/http/*
+seed hub_listing tests/data/fuzz/hub_listing/*
 
 printf '| target | executions | seconds | crashes |\n|---|---|---|---|\n'
 for target in "${targets[@]}"; do

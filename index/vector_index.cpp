@@ -24,12 +24,13 @@
 namespace ksearch {
 namespace {
 
-constexpr char kMagic[8] = {'K', 'S', 'V', 'E', 'C', 'T', '0', '1'};
+// Version 02 added the stamp; a version 01 file reads as damaged and is rebuilt from the database.
+constexpr char kMagic[8] = {'K', 'S', 'V', 'E', 'C', 'T', '0', '2'};
 constexpr std::size_t kHnswEfSearch = 160;  // recall@10 >= 0.95 at 1M x 384 (bench/index_bench.cpp)
 constexpr std::size_t kIvfProbes = 32;
 constexpr float kRefineFactor = 8;
 
-// File layout: magic, then this header, then the spec string, then the FAISS payload.
+// File layout: magic, then this header, then the spec string, then the stamp, then the FAISS payload.
 struct FileHeader {
   std::uint64_t generation;
   std::int64_t count;
@@ -37,7 +38,7 @@ struct FileHeader {
   std::uint32_t spec_length;
   std::uint64_t payload_size;
   std::uint32_t payload_crc;
-  std::uint32_t reserved;
+  std::uint32_t stamp_length;
 };
 
 // FAISS reads its payload straight from the mapped file (faiss::VectorIOReader would want a copy in a vector).
@@ -214,7 +215,28 @@ std::vector<VectorHit> VectorIndex::search(std::span<const float> query, std::si
 
 std::int64_t VectorIndex::size() const { return index_->ntotal; }
 
-void VectorIndex::save(const std::filesystem::path& path, std::uint64_t generation) const {
+std::vector<float> VectorIndex::reconstruct(std::int64_t id) const {
+  const auto* map = dynamic_cast<const faiss::IndexIDMap2*>(index_.get());
+  if (map == nullptr) return {};
+  const auto found = map->rev_map.find(id);
+  if (found == map->rev_map.end()) return {};
+  std::vector<float> vector(static_cast<std::size_t>(dimension_));
+  try {
+    map->index->reconstruct(found->second, vector.data());
+  } catch (const faiss::FaissException&) {
+    return {};  // this index kind keeps no reconstructible codes
+  }
+  return vector;
+}
+
+bool VectorIndex::stores_exact_vectors() const {
+  const faiss::Index* inner = unwrap(index_.get());
+  if (const auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(inner))
+    return dynamic_cast<const faiss::IndexFlat*>(hnsw->storage) != nullptr;
+  return dynamic_cast<const faiss::IndexFlat*>(inner) != nullptr;
+}
+
+void VectorIndex::save(const std::filesystem::path& path) const {
   faiss::VectorIOWriter writer;
   try {
     faiss::write_index(index_.get(), &writer);
@@ -222,7 +244,8 @@ void VectorIndex::save(const std::filesystem::path& path, std::uint64_t generati
     fail(path.string(), ": cannot serialise the vector index: ", e.what());
   }
   FileHeader header{};
-  header.generation = generation;
+  header.generation = generation_;
+  header.stamp_length = static_cast<std::uint32_t>(stamp_.size());
   header.count = index_->ntotal;
   header.dimension = dimension_;
   header.spec_length = static_cast<std::uint32_t>(spec_.size());
@@ -231,6 +254,7 @@ void VectorIndex::save(const std::filesystem::path& path, std::uint64_t generati
   std::string bytes(kMagic, sizeof kMagic);
   bytes.append(reinterpret_cast<const char*>(&header), sizeof header);
   bytes += spec_;
+  bytes += stamp_;
   bytes.append(reinterpret_cast<const char*>(writer.data.data()), writer.data.size());
   write_file_atomically(path, bytes);
 }
@@ -244,8 +268,9 @@ VectorIndex VectorIndex::load(const std::filesystem::path& path, int expected_di
     throw Error(damaged(path, "not a ksearch vector file or truncated header"));
   FileHeader header;
   std::memcpy(&header, bytes.data() + sizeof kMagic, sizeof header);
-  const std::size_t payload_offset = sizeof kMagic + sizeof header + header.spec_length;
-  if (header.spec_length > 1024 || payload_offset > bytes.size() || bytes.size() - payload_offset != header.payload_size)
+  const std::size_t payload_offset = sizeof kMagic + sizeof header + header.spec_length + header.stamp_length;
+  if (header.spec_length > 1024 || header.stamp_length > 1024 || payload_offset > bytes.size() ||
+      bytes.size() - payload_offset != header.payload_size)
     throw Error(damaged(path, cat("size ", bytes.size(), " does not match its header (truncated?)")));
   const auto* payload = reinterpret_cast<const std::uint8_t*>(bytes.data() + payload_offset);
   if (crc_of(payload, header.payload_size) != header.payload_crc) throw Error(damaged(path, "checksum mismatch"));
@@ -256,6 +281,7 @@ VectorIndex VectorIndex::load(const std::filesystem::path& path, int expected_di
   index.dimension_ = header.dimension;
   index.spec_ = std::string(bytes.substr(sizeof kMagic + sizeof header, header.spec_length));
   index.generation_ = header.generation;
+  index.stamp_ = std::string(bytes.substr(sizeof kMagic + sizeof header + header.spec_length, header.stamp_length));
   PayloadReader reader(payload, header.payload_size);
   try {
     index.index_.reset(faiss::read_index(&reader));

@@ -1,9 +1,9 @@
 // Vector index over L2-normalised embeddings (FAISS, inner-product metric, so scores are cosine similarities).
 //
 // Ids are the chunk ids of the SQLite store.  The index is a derived, rebuildable cache of the vectors kept in SQLite:
-// its file carries the store generation it reflects and a CRC of its payload, so a stale or damaged file is detected
-// on open.  Indexes that cannot delete (HNSW) keep removed ids until the owner compacts; callers drop hits whose
-// chunk no longer exists.
+// its file carries the store generation it reflects, that generation's stamp (which database, which commit: see
+// store/chunk_store.h) and a CRC of its payload, so a stale or damaged file is detected on open.  Indexes that cannot
+// delete (HNSW) keep removed ids until the owner compacts; callers drop hits whose chunk no longer exists.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +11,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace faiss {
@@ -39,8 +40,8 @@ class VectorIndex {
   // Reads a file written by save(); throws Error (naming the file and suggesting `ksearch doctor --repair`) when it
   // is truncated, corrupt or of another dimension.
   static VectorIndex load(const std::filesystem::path& path, int expected_dimension);
-  // Atomic write (temp file, fsync, rename) recording `generation`.
-  void save(const std::filesystem::path& path, std::uint64_t generation) const;
+  // Atomic write (temp file, fsync, rename) recording generation() and stamp().
+  void save(const std::filesystem::path& path) const;
 
   // Trains IVF/PQ indexes on `vectors` (row-major, count x dimension); no-op for indexes that need no training.
   void train(std::span<const float> vectors);
@@ -58,12 +59,21 @@ class VectorIndex {
 
   // Top `k` by inner product, best first.
   std::vector<VectorHit> search(std::span<const float> query, std::size_t k) const;
+  // The vector stored under `id` as the index holds it (approximate for PQ/SQ codes); empty when absent.
+  std::vector<float> reconstruct(std::int64_t id) const;
+  // True when reconstruct() returns exactly what was added (flat storage: Flat, HNSW over flat vectors).
+  bool stores_exact_vectors() const;
 
   std::int64_t size() const;
   int dimension() const { return dimension_; }
   const std::string& spec() const { return spec_; }
   std::uint64_t generation() const { return generation_; }
-  void set_generation(std::uint64_t generation) { generation_ = generation; }
+  // Which database state the index reflects: "DATABASE-ID/COMMIT-TOKEN" of `generation`.
+  const std::string& stamp() const { return stamp_; }
+  void set_generation(std::uint64_t generation, std::string stamp) {
+    generation_ = generation;
+    stamp_ = std::move(stamp);
+  }
 
  private:
   VectorIndex() = default;
@@ -73,6 +83,7 @@ class VectorIndex {
   int dimension_ = 0;
   std::string spec_;
   std::uint64_t generation_ = 0;
+  std::string stamp_;
   std::unique_ptr<faiss::Index> index_;
 };
 

@@ -30,11 +30,35 @@ class SkipFile : public Error {
   using Error::Error;
 };
 
+// What one document may cost, so a small hostile file (a zip bomb, a huge extraction) cannot exhaust memory.
+struct DocumentLimits {
+  // --max-document-bytes: what a document may unpack to (DOCX/HWPX entries, HWP sections, in total; over it the
+  // file is skipped) and the most text kept from it (longer text is truncated, with a warning).
+  std::size_t unpacked_bytes = 64u << 20;
+  // --max-document-chunks: chunks indexed from one document; the rest is left out, with a warning.  Plain-text
+  // files streamed block by block (over 32 MiB) are bounded by their size instead.
+  std::size_t chunks = 10000;
+};
+
+// Counts the bytes a document unpacks against DocumentLimits::unpacked_bytes.
+class UnpackBudget {
+ public:
+  explicit UnpackBudget(const DocumentLimits& limits) : limit_(limits.unpacked_bytes) {}
+  // Throws SkipFile when `bytes` more would pass the limit.
+  void charge(std::size_t bytes);
+  std::size_t left() const { return limit_ - used_; }
+
+ private:
+  std::size_t limit_;
+  std::size_t used_ = 0;
+};
+
 // Parses a file's bytes into a Document, choosing the reader by content, then extension.  Throws SkipFile with a
-// reason for files that cannot or should not be indexed.
-Document parse_document(const std::filesystem::path& path, std::string_view bytes);
+// reason for files that cannot or should not be indexed; text beyond limits.unpacked_bytes is cut off at a line
+// break, with a warning.
+Document parse_document(const std::filesystem::path& path, std::string_view bytes, const DocumentLimits& limits = {});
 // read_file + parse_document.
-Document read_document(const std::filesystem::path& path);
+Document read_document(const std::filesystem::path& path, const DocumentLimits& limits = {});
 
 // Extensions (lower-case, with dot) read_document() accepts.
 bool is_supported_extension(std::string_view extension);

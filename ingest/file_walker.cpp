@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <set>
 
 #include "base/files.h"
@@ -16,6 +18,25 @@ namespace ksearch {
 namespace fs = std::filesystem;
 namespace {
 
+constexpr const char* kVirtualFileSystems[] = {"/proc", "/sys", "/dev"};
+
+bool is_inside(std::string_view path, std::string_view folder) {
+  if (folder == "/") return true;
+  return path.starts_with(folder) && (path.size() == folder.size() || path[folder.size()] == '/');
+}
+
+// realpath(3) with its errno, so the walker can tell a broken link from a loop.
+std::optional<fs::path> resolve(const fs::path& path, int& error) {
+  char* resolved = ::realpath(path.c_str(), nullptr);
+  if (resolved == nullptr) {
+    error = errno;
+    return std::nullopt;
+  }
+  fs::path out = resolved;
+  std::free(resolved);
+  return out;
+}
+
 std::string lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return text;
@@ -23,6 +44,7 @@ std::string lower(std::string text) {
 
 struct Walker {
   const fs::path root;
+  const PathGuard guard;
   IgnoreRules excludes;
   WalkResult result;
   std::set<std::pair<dev_t, ino_t>> visited;
@@ -58,14 +80,15 @@ struct Walker {
                             static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec});
   }
 
-  void walk_folder(const fs::path& folder, std::vector<Scope>& scopes, int depth) {
+  // `folder` is the path as walked (through links), `real_folder` where it really is.
+  void walk_folder(const fs::path& folder, const fs::path& real_folder, std::vector<Scope>& scopes, int depth) {
     const std::string relative_folder = relative_to_root(folder, root);
     if (depth > 256) {
       result.skipped.push_back({relative_folder, "folder nesting deeper than 256 levels"});
       return;
     }
     struct stat info {};
-    if (::stat(folder.c_str(), &info) != 0) {
+    if (::stat(real_folder.c_str(), &info) != 0) {
       result.skipped.push_back({relative_folder, std::strerror(errno)});
       return;
     }
@@ -73,7 +96,7 @@ struct Walker {
       result.skipped.push_back({relative_folder, "symbolic link loop (folder already visited)"});
       return;
     }
-    DIR* dir = ::opendir(folder.c_str());
+    DIR* dir = ::opendir(real_folder.c_str());
     if (dir == nullptr) {
       result.skipped.push_back({relative_folder, cat("cannot read folder: ", std::strerror(errno))});
       return;
@@ -88,7 +111,7 @@ struct Walker {
       Scope scope;
       scope.folder = folder == root ? std::string() : relative_folder;
       try {
-        scope.rules.add_lines(read_file(folder / ".ksearchignore"));
+        scope.rules.add_lines(read_file(real_folder / ".ksearchignore"));
       } catch (const Error& e) {
         result.skipped.push_back({relative_folder + "/.ksearchignore", e.what()});
       }
@@ -98,15 +121,36 @@ struct Walker {
       if (name.empty() || name.front() == '.') continue;  // ".", "..", hidden files and folders (.ksearch, .git)
       const fs::path path = folder / name;
       const std::string relative = relative_to_root(path, root);
+      fs::path real = real_folder / name;
       struct stat entry {};
-      if (::stat(path.c_str(), &entry) != 0) {
-        result.skipped.push_back({relative, errno == ENOENT ? "broken symbolic link" : std::strerror(errno)});
+      if (::lstat(real.c_str(), &entry) != 0) {
+        result.skipped.push_back({relative, std::strerror(errno)});
+        continue;
+      }
+      const bool is_link = S_ISLNK(entry.st_mode);
+      if (is_link) {
+        int error = 0;
+        const auto target = resolve(real, error);
+        if (!target) {
+          result.skipped.push_back({relative, error == ENOENT  ? std::string("broken symbolic link")
+                                              : error == ELOOP ? std::string("symbolic link loop")
+                                                               : std::string(std::strerror(error))});
+          continue;
+        }
+        real = *target;
+      }
+      if (is_link && ::stat(real.c_str(), &entry) != 0) {
+        result.skipped.push_back({relative, std::strerror(errno)});
         continue;
       }
       const bool is_directory = S_ISDIR(entry.st_mode);
       if (ignored(relative, is_directory, scopes)) continue;
+      if (const std::string refusal = guard.refusal(real); !refusal.empty()) {
+        result.skipped.push_back({relative, is_link ? cat("symbolic link to ", real.string(), " ", refusal) : refusal});
+        continue;
+      }
       if (is_directory) {
-        walk_folder(path, scopes, depth + 1);
+        walk_folder(path, real, scopes, depth + 1);
       } else if (S_ISREG(entry.st_mode)) {
         add_file(path, entry);
       }
@@ -116,6 +160,30 @@ struct Walker {
 };
 
 }  // namespace
+
+PathGuard::PathGuard(const std::vector<fs::path>& folders, bool follow_symlinks) : follow_symlinks_(follow_symlinks) {
+  for (const auto& folder : folders) {
+    int error = 0;
+    if (const auto real = resolve(fs::absolute(folder), error)) roots_.push_back(real->string());
+  }
+}
+
+std::string PathGuard::refusal(const fs::path& real) const {
+  const std::string path = real.string();
+  for (const char* virtual_root : kVirtualFileSystems)
+    if (is_inside(path, virtual_root)) return cat("lies in ", virtual_root, ", which is never read");
+  if (follow_symlinks_) return {};
+  for (const auto& root : roots_)
+    if (is_inside(path, root)) return {};
+  return "leaves the indexed folders (--follow-symlinks follows it)";
+}
+
+fs::path real_path(const fs::path& path) {
+  int error = 0;
+  auto real = resolve(path, error);
+  if (!real) fail(path.string(), ": cannot resolve: ", std::strerror(error));
+  return *real;
+}
 
 std::string relative_to_root(const fs::path& path, const fs::path& root) {
   const fs::path normal = path.lexically_normal();
@@ -127,18 +195,25 @@ std::string relative_to_root(const fs::path& path, const fs::path& root) {
 
 WalkResult walk_documents(const std::vector<fs::path>& folders, const fs::path& index_root,
                           const WalkOptions& options) {
-  Walker walker{fs::absolute(index_root).lexically_normal(), {}, {}, {}, {}};
+  Walker walker{fs::absolute(index_root).lexically_normal(), PathGuard(folders, options.follow_symlinks),
+                {}, {}, {}, {}};
   for (const auto& glob : options.exclude_globs) walker.excludes.add(glob);
   for (const auto& folder : folders) {
     const fs::path absolute = fs::absolute(folder).lexically_normal();
+    int error = 0;
+    const auto real = resolve(absolute, error);
     struct stat info {};
-    if (::stat(absolute.c_str(), &info) != 0) {
-      walker.result.skipped.push_back({absolute.string(), std::strerror(errno)});
+    if (!real || ::stat(real->c_str(), &info) != 0) {
+      walker.result.skipped.push_back({absolute.string(), std::strerror(real ? errno : error)});
+      continue;
+    }
+    if (const std::string refusal = walker.guard.refusal(*real); !refusal.empty()) {
+      walker.result.skipped.push_back({absolute.string(), refusal});
       continue;
     }
     std::vector<Walker::Scope> scopes;
     if (S_ISDIR(info.st_mode)) {
-      walker.walk_folder(absolute, scopes, 0);
+      walker.walk_folder(absolute, *real, scopes, 0);
     } else if (S_ISREG(info.st_mode)) {
       walker.add_file(absolute, info);
     }

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 #include <regex>
 
 #include "base/utf8.h"
@@ -22,7 +23,6 @@ constexpr std::uint32_t kTagBegin = 0x10;
 constexpr std::uint32_t kTagDistributeDocData = kTagBegin + 12;
 constexpr std::uint32_t kTagParaHeader = kTagBegin + 50;
 constexpr std::uint32_t kTagParaText = kTagBegin + 51;
-constexpr std::size_t kMaxInflatedBytes = 512u << 20;
 
 std::uint32_t u32(std::string_view data, std::size_t offset) {
   std::uint32_t value;
@@ -30,7 +30,8 @@ std::uint32_t u32(std::string_view data, std::size_t offset) {
   return value;
 }
 
-std::string inflate_raw(std::string_view compressed) {
+// Inflates within what `budget` has left; the section's size is charged to it.
+std::string inflate_raw(std::string_view compressed, UnpackBudget& budget) {
   z_stream stream{};
   if (inflateInit2(&stream, -MAX_WBITS) != Z_OK) throw SkipFile("zlib initialisation failed");
   stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
@@ -47,13 +48,14 @@ std::string inflate_raw(std::string_view compressed) {
       throw SkipFile("damaged compressed HWP section");
     }
     out.append(buffer, sizeof buffer - stream.avail_out);
-    if (out.size() > kMaxInflatedBytes) {
+    if (out.size() > budget.left()) {
       inflateEnd(&stream);
-      throw SkipFile("HWP section inflates beyond 512 MiB");
+      budget.charge(out.size());
     }
     if (rc == Z_BUF_ERROR || (stream.avail_in == 0 && stream.avail_out != 0 && rc != Z_STREAM_END)) break;
   }
   inflateEnd(&stream);
+  budget.charge(out.size());
   return out;
 }
 
@@ -222,7 +224,9 @@ void hwpml_paragraph(const pugi::xml_node& node, std::string& text, int depth) {
 
 Document read_hwpml(std::string_view bytes) {
   pugi::xml_document xml;
-  if (!xml.load_buffer(bytes.data(), bytes.size())) throw SkipFile("damaged HWPML (XML) document");
+  const auto result = xml.load_buffer(bytes.data(), bytes.size());
+  if (result.status == pugi::status_out_of_memory) throw std::bad_alloc();  // the indexer skips the file for it
+  if (!result) throw SkipFile("damaged HWPML (XML) document");
   std::string text;
   std::vector<pugi::xml_node> stack = {xml.document_element()};
   while (!stack.empty()) {
@@ -248,7 +252,7 @@ bool looks_like_hwpml(std::string_view bytes) {
   return head.find("<HWPML") != std::string_view::npos;
 }
 
-Document read_hwp(std::string_view bytes) {
+Document read_hwp(std::string_view bytes, const DocumentLimits& limits) {
   if (looks_like_hwpml(bytes)) return read_hwpml(bytes);
   const CompoundFile file(bytes);
   const auto header = file.read("FileHeader");
@@ -264,11 +268,13 @@ Document read_hwp(std::string_view bytes) {
     if (const int index = section_index(name); index >= 0) sections.emplace_back(index, name);
   if (sections.empty()) throw SkipFile("HWP document without " + storage + " sections");
   std::sort(sections.begin(), sections.end());
+  UnpackBudget budget(limits);
   std::string text;
   for (const auto& [index, name] : sections) {
     std::string stream = *file.read(storage + "/" + name);
     if (distribution) stream = decrypt_distribution(stream);
-    if (compressed) stream = inflate_raw(stream);
+    if (compressed) stream = inflate_raw(stream, budget);
+    else budget.charge(stream.size());
     append_section(stream, text);
   }
   Document document;

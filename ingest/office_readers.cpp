@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 #include <regex>
 
 #include "base/utf8.h"
@@ -22,6 +23,7 @@ std::string_view local_name(const pugi::xml_node& node) {
 pugi::xml_document parse_xml(const std::string& text, const char* what) {
   pugi::xml_document document;
   const auto result = document.load_buffer(text.data(), text.size(), pugi::parse_default | pugi::parse_ws_pcdata);
+  if (result.status == pugi::status_out_of_memory) throw std::bad_alloc();  // the indexer skips the file for it
   if (!result) throw SkipFile(std::string("damaged XML in ") + what + ": " + result.description());
   return document;
 }
@@ -132,9 +134,10 @@ int section_number(const std::string& name) {
 
 }  // namespace
 
-Document read_docx(std::string_view bytes) {
+Document read_docx(std::string_view bytes, const DocumentLimits& limits) {
   const ZipArchive archive(bytes);
-  const auto xml = archive.read("word/document.xml");
+  UnpackBudget budget(limits);
+  const auto xml = archive.read("word/document.xml", budget);
   if (!xml) throw SkipFile("not a DOCX document (no word/document.xml)");
   const pugi::xml_document document = parse_xml(*xml, "word/document.xml");
   DocxWriter writer;
@@ -147,8 +150,9 @@ Document read_docx(std::string_view bytes) {
   return out;
 }
 
-Document read_hwpx(std::string_view bytes) {
+Document read_hwpx(std::string_view bytes, const DocumentLimits& limits) {
   const ZipArchive archive(bytes);
+  UnpackBudget budget(limits);
   std::vector<std::pair<int, std::string>> sections;
   for (const auto& name : archive.names())
     if (const int number = section_number(name); number >= 0) sections.emplace_back(number, name);
@@ -156,7 +160,7 @@ Document read_hwpx(std::string_view bytes) {
   std::sort(sections.begin(), sections.end());
   HwpxWriter writer;
   for (const auto& [number, name] : sections) {
-    const pugi::xml_document section = parse_xml(*archive.read(name), name.c_str());
+    const pugi::xml_document section = parse_xml(*archive.read(name, budget), name.c_str());
     for (const auto& root : section.children())
       if (local_name(root) == "sec") writer.section(root);
   }

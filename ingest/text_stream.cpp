@@ -9,11 +9,23 @@
 #include "ingest/document.h"
 
 namespace ksearch {
+namespace {
 
-TextStream::TextStream(const std::filesystem::path& path, std::size_t block_bytes)
-    : in_(path, std::ios::binary), block_bytes_(block_bytes) {
-  if (!in_) throw SkipFile(cat("cannot open: ", std::strerror(errno)));
+// Where a multi-byte sequence that the end of `bytes` cuts short begins (bytes.size() when none is cut): its lead
+// byte is one of the last three bytes and announces more bytes than follow it.
+std::size_t incomplete_utf8_tail(std::string_view bytes) {
+  for (std::size_t back = 1; back <= std::min<std::size_t>(3, bytes.size()); ++back) {
+    const auto byte = static_cast<unsigned char>(bytes[bytes.size() - back]);
+    if ((byte & 0xC0) == 0x80) continue;  // continuation byte: the lead is further back
+    const std::size_t length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1;
+    return length > back ? bytes.size() - back : bytes.size();
+  }
+  return bytes.size();
 }
+
+}  // namespace
+
+TextStream::TextStream(WalkedFile& file, std::size_t block_bytes) : file_(file), block_bytes_(block_bytes) {}
 
 TextStream::~TextStream() {
   if (converter_ != nullptr) iconv_close(static_cast<iconv_t>(converter_));
@@ -26,13 +38,8 @@ std::string TextStream::convert(std::string_view bytes, bool last) {
   if (converter_ == nullptr) {  // UTF-8: keep an incomplete trailing sequence for the next block
     std::size_t cut = input.size();
     if (!last) {
-      cut = utf8::floor_boundary(input, input.size());
-      std::size_t probe = cut;
-      if (cut < input.size() && utf8::decode(input, probe) == utf8::kReplacement && probe - cut == 1 &&
-          input.size() - cut < 4)
-        pending_bytes_ = input.substr(cut);
-      else
-        cut = input.size();
+      cut = incomplete_utf8_tail(input);
+      pending_bytes_ = input.substr(cut);
     }
     const std::string_view text(input.data(), cut);
     if (!utf8::find_invalid(text)) return std::string(text);
@@ -81,10 +88,9 @@ std::string TextStream::convert(std::string_view bytes, bool last) {
 std::optional<std::string> TextStream::next() {
   while (!done_) {
     std::string bytes(block_bytes_, '\0');
-    in_.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (in_.bad()) throw SkipFile(cat("read error: ", std::strerror(errno)));
-    bytes.resize(static_cast<std::size_t>(in_.gcount()));
-    const bool last = in_.eof() || bytes.empty();
+    bytes.resize(file_.read(bytes.data(), bytes.size()));
+    digest_.update(bytes);
+    const bool last = bytes.size() < block_bytes_;
     if (first_) {
       first_ = false;
       // The first block decides the encoding exactly as whole-file decoding would.
@@ -92,7 +98,7 @@ std::optional<std::string> TextStream::next() {
       // ('\n' never occurs inside a UTF-8 or CP949 character).
       Document probe;
       std::string_view head(bytes.data(), std::min<std::size_t>(bytes.size(), 1u << 20));
-      if (head.size() < bytes.size()) {
+      if (head.size() < bytes.size() || !last) {
         if (head.find('\0') != std::string_view::npos) {
           head = head.substr(0, head.size() & ~std::size_t{1});
         } else if (const auto newline = head.rfind('\n'); newline != std::string_view::npos) {

@@ -33,12 +33,13 @@ std::vector<std::string> ZipArchive::names() const {
   return out;
 }
 
-std::optional<std::string> ZipArchive::read(const std::string& name, std::size_t limit) const {
+std::optional<std::string> ZipArchive::read(const std::string& name, UnpackBudget& budget) const {
   zip_stat_t stat;
   zip_stat_init(&stat);
   if (zip_stat(archive_, name.c_str(), 0, &stat) != 0) return std::nullopt;
-  if ((stat.valid & ZIP_STAT_SIZE) == 0 || stat.size > limit)
-    throw SkipFile("ZIP entry " + name + " is too large or of unknown size");
+  if ((stat.valid & ZIP_STAT_SIZE) == 0) throw SkipFile("ZIP entry " + name + " of unknown size");
+  // The declared size bounds what is inflated: zip_fread stops there.
+  budget.charge(static_cast<std::size_t>(stat.size));
   zip_file_t* file = zip_fopen(archive_, name.c_str(), 0);
   if (file == nullptr) throw SkipFile("damaged ZIP entry " + name);
   std::string data(static_cast<std::size_t>(stat.size), '\0');

@@ -1,5 +1,5 @@
-// Read-only view of a ZIP archive in memory (libzip), for DOCX and HWPX.  Damaged archives and oversized entries
-// throw SkipFile; entries are size-limited so a zip bomb cannot exhaust memory.
+// Read-only view of a ZIP archive in memory (libzip), for DOCX and HWPX.  Damaged archives throw SkipFile; every
+// entry read is charged to the document's UnpackBudget before it is inflated, so a zip bomb cannot exhaust memory.
 #pragma once
 
 #include <memory>
@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "ingest/document.h"
 
 struct zip;
 
@@ -20,8 +22,8 @@ class ZipArchive {
   ZipArchive& operator=(const ZipArchive&) = delete;
 
   std::vector<std::string> names() const;
-  // The uncompressed entry, nullopt when absent.  Entries over `limit` bytes throw SkipFile.
-  std::optional<std::string> read(const std::string& name, std::size_t limit = 256u << 20) const;
+  // The uncompressed entry, nullopt when absent.  Throws SkipFile when its size is over what `budget` has left.
+  std::optional<std::string> read(const std::string& name, UnpackBudget& budget) const;
 
  private:
   zip* archive_ = nullptr;

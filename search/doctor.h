@@ -4,8 +4,14 @@
 //   * every chunk of an embedding index has exactly one vector of the index's dimension, no vector lacks its
 //     chunk, and every file marked indexed has its chunks (repair: drop those files so the next `ksearch index`
 //     reads them again)
-//   * the FAISS file: readable (CRC), same dimension, generation not ahead of the database, and after replaying
-//     later commits it holds exactly the stored vectors (repair: rebuild it from the stored vectors)
+//   * the FAISS file: readable (CRC), same dimension, stamped with a commit of this database's history, after
+//     replaying later commits it holds exactly the stored vectors, and sampled vectors equal the stored ones
+//     (repair: rebuild it from the stored vectors)
+//   * a database SQLite reports damaged (repair: index the source folders again into a new database, swapped in when
+//     complete; SQLite's own page salvage lives in its shell, not its library)
+//
+// Checks read one snapshot through a read-only connection, so a writer committing meanwhile causes no false alarm
+// and a read-only index can be checked.  --repair takes the writer lock.
 #pragma once
 
 #include <string>
@@ -24,6 +30,11 @@ struct DoctorReport {
   std::int64_t files = 0, chunks = 0, vectors = 0, vector_file_count = -1;
 };
 
-DoctorReport run_doctor(const IndexLocation& location, bool repair);
+struct DoctorOptions {
+  bool repair = false;
+  bool wait_for_lock = false;  // --repair waits for a running writer instead of failing
+};
+
+DoctorReport run_doctor(const IndexLocation& location, const DoctorOptions& options);
 
 }  // namespace ksearch

@@ -13,6 +13,9 @@ struct IndexLocation {
   std::filesystem::path database() const { return dir / "index.db"; }
   std::filesystem::path vectors() const { return dir / "vectors.faiss"; }
   std::filesystem::path lock() const { return dir / "lock"; }
+  // Where `ksearch index --rebuild` builds the new index: a hidden folder beside `dir` (same file system, so the two
+  // swap with one rename; hidden, so the file walker never indexes it).
+  std::filesystem::path rebuild_dir() const;
 
   // DIR/.ksearch for a folder being indexed; root = DIR.
   static IndexLocation for_folder(const std::filesystem::path& folder);
@@ -22,8 +25,13 @@ struct IndexLocation {
   static IndexLocation find_upward(const std::filesystem::path& start);
 };
 
+// Swaps two folders atomically (renameat2 RENAME_EXCHANGE); where the file system cannot, renames `to` aside and
+// `from` in its place.  Afterwards `from` names the old `to`.
+void exchange_folders(const std::filesystem::path& from, const std::filesystem::path& to);
+
 // Exclusive writer lock (flock on DIR/lock holding the owner's PID).  A second writer fails fast naming the PID, or
-// waits when `wait` is set.  Released on destruction or when the process dies (the kernel drops flock locks).
+// waits when `wait` is set.  Released on destruction or when the process dies (the kernel drops flock locks).  A lock
+// taken on a folder that a rebuild swapped away meanwhile is taken again on the folder now in place.
 class IndexLock {
  public:
   IndexLock(const IndexLocation& location, bool wait);

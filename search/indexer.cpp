@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <fstream>
+#include <new>
 #include <set>
 
 #include "base/error.h"
@@ -15,6 +15,8 @@
 #include "ingest/document.h"
 #include "ingest/file_walker.h"
 #include "ingest/text_stream.h"
+#include "ingest/walked_file.h"
+#include "search/model_check.h"
 #include "search/vector_sync.h"
 #include "store/chunk_store.h"
 
@@ -30,6 +32,10 @@ constexpr std::int64_t kNearEmptyMinBytes = 4096;
 // transactions; other formats above kMaxDocumentBytes are skipped.
 constexpr std::int64_t kStreamBytes = 32ll << 20;
 constexpr std::int64_t kMaxDocumentBytes = 256ll << 20;
+constexpr const char* kChangedWhileRead = "changed while being read (indexed again on the next run)";
+// A document too costly for the memory this process may use is skipped; the run goes on with the next one.
+constexpr const char* kOutOfMemory =
+    "out of memory while reading it (lower --max-document-bytes, or give ksearch more memory)";
 
 bool is_plain_text(const std::string& path) {
   for (const char* extension : {".txt", ".text", ".md", ".markdown"})
@@ -42,11 +48,15 @@ bool is_plain_text(const std::string& path) {
 
 IndexLocation locate(const IndexOptions& options) {
   if (options.db_dir) {
-    std::optional<fs::path> root;
-    if (!options.folders.empty()) root = options.folders.front();
+    std::optional<fs::path> root = options.root;
+    if (!root && !options.folders.empty()) root = options.folders.front();
     if (fs::exists(*options.db_dir / "index.db") && !root) {
-      ChunkStore store(*options.db_dir / "index.db", false);
-      if (const auto saved = store.settings().root; !saved.empty()) root = saved;
+      try {
+        ChunkStore store(*options.db_dir / "index.db", false, sql::Database::Mode::ReadOnly);
+        if (const auto saved = store.settings().root; !saved.empty()) root = saved;
+      } catch (const sql::DamagedDatabase&) {
+        if (!options.rebuild) throw;  // a rebuild replaces it; the root is then the folder above
+      }
     }
     return IndexLocation::at(*options.db_dir, root);
   }
@@ -78,32 +88,36 @@ class IndexRun {
     summary_.location = locate(options_);
     fs::create_directories(summary_.location.dir);
     IndexLock lock(summary_.location, options_.wait_for_lock);
+    work_ = summary_.location;
     remove_stale_temp_files();
-    store_ = std::make_unique<ChunkStore>(summary_.location.database(), true);
+    open_store();
     configure();
-    const WalkResult walk = walk_documents(folders_, summary_.location.root, {excludes_});
+    guard_ = std::make_unique<PathGuard>(folders_, options_.follow_symlinks);
+    const WalkResult walk =
+        walk_documents(folders_, summary_.location.root, {excludes_, options_.follow_symlinks});
     summary_.other_types = walk.other_types;
     for (const auto& skipped : walk.skipped) record_skip(skipped.relative, skipped.reason);
     if (embedder_) {
-      VectorState state = load_vectors(*store_, summary_.location, settings_.dimension);
+      VectorState state = load_vectors(*store_, work_, settings_.dimension);
       vectors_ = std::move(state.index);
-      if (!state.note.empty()) add_notice(state.note);
+      if (!state.note.empty() && !rebuilding_) add_notice(state.note);
     }
     Plan plan = make_plan(walk);
     summary_.removed = store_->remove_files(plan.removed);
     summary_.unchanged = plan.unchanged;
     progress_state_.files_total = plan.candidates.size();
-    std::vector<FoundFile> regular;
+    last_commit_ = std::chrono::steady_clock::now();
     for (const FoundFile& file : plan.candidates) {
       if (file.size > kStreamBytes && is_plain_text(file.relative)) {
+        commit_pending();
         process_large_text(file);
-      } else {
-        regular.push_back(file);
+      } else if (auto update = prepare(file)) {
+        add(std::move(*update));
       }
     }
-    for (std::size_t first = 0; first < regular.size(); first += options_.files_per_commit)
-      process_group(std::span(regular).subspan(first, std::min(options_.files_per_commit, regular.size() - first)));
+    commit_pending();
     finish_vectors();
+    if (rebuilding_) swap_in();
     summary_.seconds = elapsed();
     return summary_;
   }
@@ -113,11 +127,47 @@ class IndexRun {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   }
 
-  // A writer killed while saving leaves "NAME.tmp.PID" files; with the lock held, no save is in progress.
+  // A writer killed while saving leaves "NAME.tmp.PID" files, and a killed rebuild its folder; with the lock held,
+  // neither is in use.
   void remove_stale_temp_files() {
     std::error_code error;
     for (const auto& entry : fs::directory_iterator(summary_.location.dir, error))
       if (entry.path().filename().string().find(".tmp.") != std::string::npos) fs::remove(entry.path(), error);
+    fs::remove_all(summary_.location.rebuild_dir(), error);
+  }
+
+  // The existing database, or for --rebuild the old settings (when readable) and a new database beside it.
+  void open_store() {
+    const fs::path database = summary_.location.database();
+    if (!options_.rebuild || !fs::exists(database)) {
+      store_ = std::make_unique<ChunkStore>(database, true);
+      if (store_->has_settings()) old_settings_ = store_->settings();
+      return;
+    }
+    try {
+      const ChunkStore old(database, false, sql::Database::Mode::ReadOnly);
+      if (old.has_settings()) old_settings_ = old.settings();
+    } catch (const Error& e) {
+      add_notice(cat("the old index cannot be read (", e.what(), "); rebuilding it from the source files"));
+    }
+    start_rebuild();
+  }
+
+  void start_rebuild() {
+    store_.reset();
+    work_ = IndexLocation{summary_.location.rebuild_dir(), summary_.location.root};
+    fs::create_directories(work_.dir);
+    store_ = std::make_unique<ChunkStore>(work_.database(), true);
+    rebuilding_ = true;
+  }
+
+  // The rebuilt folder takes the old one's place in one rename; the old one is then deleted (readers that still
+  // have its files open keep reading them until they reopen).
+  void swap_in() {
+    store_.reset();
+    exchange_folders(work_.dir, summary_.location.dir);
+    std::error_code error;
+    fs::remove_all(work_.dir, error);
   }
 
   void add_notice(const std::string& text) { summary_.notice += (summary_.notice.empty() ? "" : "\n") + text; }
@@ -130,8 +180,8 @@ class IndexRun {
 
   // Model, settings and folders, checked against what the index was built with.
   void configure() {
-    const bool fresh = !store_->has_settings();
-    const IndexSettings old = store_->settings();
+    const bool fresh = !old_settings_.has_value();
+    const IndexSettings old = old_settings_.value_or(IndexSettings{});
     std::string model_name;
     if (!options_.no_model) {
       if (options_.model) model_name = *options_.model;
@@ -150,37 +200,23 @@ class IndexRun {
       }
     }
     settings_ = fresh ? IndexSettings{} : old;
-    if (model) {
-      settings_.model_id = model->spec.id;
-      settings_.dimension = model->spec.dimension();
-      settings_.pooling = std::string(pooling_name(model->spec.pooling));
-      settings_.query_prefix = model->spec.query_prefix;
-      settings_.passage_prefix = model->spec.passage_prefix;
-      settings_.tokenizer_fingerprint = model->tokenizer.fingerprint();
-    } else {
-      settings_.model_id.clear();
-      settings_.dimension = 0;
-      settings_.pooling.clear();
-      settings_.query_prefix.clear();
-      settings_.passage_prefix.clear();
-      settings_.tokenizer_fingerprint.clear();
-    }
-    const bool model_changed = !fresh && (old.model_id != settings_.model_id ||
-                                          old.tokenizer_fingerprint != settings_.tokenizer_fingerprint ||
-                                          old.dimension != settings_.dimension);
+    const ModelIdentity identity =
+        model ? model_identity(model->spec, model->tokenizer.fingerprint()) : ModelIdentity{};
+    record_model(settings_, identity);
+    settings_.query_prefix = model ? model->spec.query_prefix : "";
+    settings_.passage_prefix = model ? model->spec.passage_prefix : "";
+    // Lexical-only on either side is a change too: identity_difference ignores what the index did not record.
+    const std::string difference = old.model_id.empty() != identity.id.empty()
+                                       ? std::string("semantic search added or dropped")
+                                       : identity_difference(recorded_model(old), identity);
+    const bool model_changed = !fresh && !difference.empty();
     if (model_changed && !options_.rebuild && store_->counts().files > 0)
-      fail("the index at ", summary_.location.dir.string(), " was built with model '",
-           old.model_id.empty() ? "(none: lexical only)" : old.model_id, "', not '",
-           settings_.model_id.empty() ? "(none)" : settings_.model_id,
-           "'; re-embed everything with `ksearch index --rebuild", settings_.model_id.empty() ? " --no-model" : "",
-           "`");
+      fail("the index at ", summary_.location.dir.string(), " was built with model ",
+           describe_identity(recorded_model(old)), ", not ", describe_identity(identity), " (", difference,
+           "); re-embed everything with `ksearch index --rebuild",
+           identity.id.empty() ? " --no-model" : options_.model ? " --model " + *options_.model : "", "`");
     const bool rebuild = options_.rebuild || model_changed;
-    if (rebuild) {
-      store_->clear();
-      std::error_code ignored;
-      fs::remove(summary_.location.vectors(), ignored);
-      settings_.roots = old.roots;
-    }
+    if (rebuild && !rebuilding_ && !fresh) start_rebuild();  // a fresh index has nothing to keep: built in place
 
     const int model_default = model ? model->spec.default_chunk_tokens : 512;
     const int model_limit = model ? model->spec.max_seq_length : 8192;
@@ -262,92 +298,171 @@ class IndexRun {
     return offsets;
   }
 
-  // Reads, chunks and embeds a group of files, then commits them in one transaction.
-  void process_group(std::span<const FoundFile> group) {
-    std::vector<FileUpdate> updates;
-    std::vector<std::string> texts;
-    for (const FoundFile& file : group) {
-      progress_state_.current = file.relative;
-      report();
-      FileUpdate update;
-      update.file.path = file.relative;
-      update.file.size = file.size;
-      update.file.mtime_ns = file.mtime_ns;
-      std::string bytes;
-      try {
-        if (file.size > kMaxDocumentBytes)
-          throw Error(cat("too large (", file.size >> 20, " MiB; documents other than plain text are limited to ",
-                          kMaxDocumentBytes >> 20, " MiB)"));
-        bytes = read_file(file.absolute);
-      } catch (const Error& e) {
-        // The message starts with the path, which the summary already shows.
-        std::string reason = e.what();
-        if (const std::string prefix = file.absolute.string() + ": "; reason.starts_with(prefix))
-          reason.erase(0, prefix.size());
-        skip(update, reason);
-        updates.push_back(std::move(update));
-        ++progress_state_.files_done;
-        continue;
-      }
-      update.file.hash = sha256_hex(bytes);
-      const auto known = store_->find_file(file.relative);
-      if (!force_ && known && known->hash == update.file.hash) {
-        store_->touch_file(known->id, file.size, file.mtime_ns);
-        ++summary_.unchanged;
-        ++progress_state_.files_done;
-        continue;
-      }
-      try {
-        const Document document = parse_document(file.absolute, bytes);
-        const auto chunks =
-            chunk_document(document, [this](std::string_view text) { return token_offsets(text); }, chunk_options_);
-        update.file.chars = static_cast<std::int64_t>(utf8::length(document.text));
-        update.file.pages = static_cast<std::int64_t>(document.page_starts.size());
-        if (chunks.empty()) {
-          skip(update, document.format == "pdf" ? "no extractable text (scanned PDF without a text layer?)"
-                                                : "no text content");
-        } else {
-          update.file.status = "indexed";
-          std::vector<std::string> warnings;
-          if (!document.warning.empty()) warnings.push_back(document.warning);
-          if (!document.empty_pages.empty()) warnings.push_back(describe_empty_pages(document.empty_pages));
-          if (update.file.chars < kNearEmptyCharacters && file.size > kNearEmptyMinBytes)
-            warnings.push_back(cat("near-empty extraction (", update.file.chars, " characters)"));
-          for (const auto& warning : warnings) {
-            summary_.warnings.emplace_back(file.relative, warning);
-            update.file.reason += (update.file.reason.empty() ? "" : "; ") + warning;
-          }
-          for (std::size_t i = 0; i < chunks.size(); ++i) {
-            const TextChunk& chunk = chunks[i];
-            update.chunks.push_back({0, 0, file.relative, static_cast<int>(i), static_cast<std::int64_t>(chunk.byte_begin),
-                                     static_cast<std::int64_t>(chunk.byte_end), chunk.line_begin, chunk.line_end,
-                                     chunk.page, static_cast<int>(chunk.tokens), chunk.text});
-            texts.push_back(chunk.text);
-          }
-          ++summary_.indexed;
-        }
-      } catch (const SkipFile& e) {
-        skip(update, e.what());
-      }
-      updates.push_back(std::move(update));
+  // Reads and chunks a file.  Returns nothing when its content is unchanged (its size and mtime are refreshed).
+  std::optional<FileUpdate> prepare(const FoundFile& file) {
+    progress_state_.current = file.relative;
+    report();
+    FileUpdate update;
+    update.file.path = file.relative;
+    update.file.size = file.size;
+    update.file.mtime_ns = file.mtime_ns;
+    std::string bytes;
+    try {
+      if (file.size > kMaxDocumentBytes)
+        throw Error(cat("too large (", file.size >> 20, " MiB; documents other than plain text are limited to ",
+                        kMaxDocumentBytes >> 20, " MiB)"));
+      bytes = WalkedFile(file, *guard_).read_all();
+    } catch (const Error& e) {
+      // The message starts with the path, which the summary already shows.
+      std::string reason = e.what();
+      if (const std::string prefix = file.absolute.string() + ": "; reason.starts_with(prefix))
+        reason.erase(0, prefix.size());
+      skip(update, reason);
+      return update;
+    } catch (const std::bad_alloc&) {
+      skip(update, kOutOfMemory);
+      return update;
+    }
+    update.file.hash = sha256_hex(bytes);
+    const auto known = store_->find_file(file.relative);
+    if (!force_ && known && known->hash == update.file.hash && known->status != "partial") {
+      store_->touch_file(known->id, file.size, file.mtime_ns);
+      ++summary_.unchanged;
       ++progress_state_.files_done;
+      return std::nullopt;
     }
-    if (embedder_ && !texts.empty()) {
-      const Embeddings embeddings = embedder_->embed(texts, TextKind::Passage);
-      std::size_t chunk = 0;  // index of the update's first chunk in `embeddings`
-      for (FileUpdate& update : updates) {
-        const auto begin = embeddings.values.begin() + static_cast<std::ptrdiff_t>(chunk * embeddings.dimension);
-        update.embeddings.assign(begin, begin + static_cast<std::ptrdiff_t>(update.chunks.size() * embeddings.dimension));
-        for (std::size_t i = 0; i < update.chunks.size(); ++i) progress_state_.tokens += embeddings.token_counts[chunk + i];
-        chunk += update.chunks.size();
+    try {
+      const Document document = parse_document(file.absolute, bytes, options_.document_limits);
+      auto chunks =
+          chunk_document(document, [this](std::string_view text) { return token_offsets(text); }, chunk_options_);
+      const std::size_t chunk_limit = options_.document_limits.chunks;
+      const bool too_many_chunks = chunks.size() > chunk_limit;
+      if (too_many_chunks) chunks.resize(chunk_limit);
+      update.file.chars = static_cast<std::int64_t>(utf8::length(document.text));
+      update.file.pages = static_cast<std::int64_t>(document.page_starts.size());
+      if (chunks.empty()) {
+        skip(update, document.format == "pdf" ? "no extractable text (scanned PDF without a text layer?)"
+                                              : "no text content");
+        return update;
       }
+      update.file.status = "indexed";
+      std::vector<std::string> warnings;
+      if (!document.warning.empty()) warnings.push_back(document.warning);
+      if (too_many_chunks)
+        warnings.push_back(cat("only the first ", chunk_limit, " chunks indexed (--max-document-chunks raises the limit)"));
+      if (!document.empty_pages.empty()) warnings.push_back(describe_empty_pages(document.empty_pages));
+      if (update.file.chars < kNearEmptyCharacters && file.size > kNearEmptyMinBytes)
+        warnings.push_back(cat("near-empty extraction (", update.file.chars, " characters)"));
+      for (const auto& warning : warnings) {
+        summary_.warnings.emplace_back(file.relative, warning);
+        update.file.reason += (update.file.reason.empty() ? "" : "; ") + warning;
+      }
+      for (std::size_t i = 0; i < chunks.size(); ++i) {
+        const TextChunk& chunk = chunks[i];
+        update.chunks.push_back({0, 0, file.relative, static_cast<int>(i), static_cast<std::int64_t>(chunk.byte_begin),
+                                 static_cast<std::int64_t>(chunk.byte_end), chunk.line_begin, chunk.line_end,
+                                 chunk.page, static_cast<int>(chunk.tokens), chunk.text});
+      }
+      ++summary_.indexed;
+    } catch (const SkipFile& e) {
+      skip(update, e.what());
+    } catch (const std::bad_alloc&) {
+      update.chunks.clear();
+      skip(update, kOutOfMemory);
     }
-    store_->replace_files(updates, settings_.dimension);
-    for (const auto& update : updates) progress_state_.chunks += update.chunks.size();
+    return update;
+  }
+
+  static std::size_t tokens_of(std::span<const ChunkRecord> chunks) {
+    std::size_t tokens = 0;
+    for (const ChunkRecord& chunk : chunks) tokens += static_cast<std::size_t>(std::max(chunk.tokens, 1));
+    return tokens;
+  }
+
+  // Queues a prepared file; commits when the queue reaches the commit budget.  A file over the budget by itself is
+  // committed in parts.
+  void add(FileUpdate update) {
+    const std::size_t tokens = tokens_of(update.chunks);
+    if (tokens > options_.commit_tokens) {
+      commit_pending();
+      commit_in_parts(std::move(update));
+      return;
+    }
+    if (pending_tokens_ + tokens > options_.commit_tokens) commit_pending();
+    pending_tokens_ += tokens;
+    pending_.push_back(std::move(update));
+    const double since_commit = std::chrono::duration<double>(std::chrono::steady_clock::now() - last_commit_).count();
+    if (since_commit >= options_.commit_seconds) commit_pending();
+  }
+
+  // Embeddings of `chunks`, row-major (empty for a lexical-only index).
+  std::vector<float> embed(std::span<const ChunkRecord> chunks) {
+    if (!embedder_ || chunks.empty()) return {};
+    std::vector<std::string> texts;
+    for (const ChunkRecord& chunk : chunks) texts.push_back(chunk.text);
+    const Embeddings embeddings = embedder_->embed(texts, TextKind::Passage);
+    for (std::size_t count : embeddings.token_counts) progress_state_.tokens += count;
+    return embeddings.values;
+  }
+
+  void committed(std::size_t chunks) {
+    if (vectors_) catch_up(*vectors_, *store_);
+    progress_state_.chunks += chunks;
     summary_.chunks_added = progress_state_.chunks;
     summary_.tokens_embedded = progress_state_.tokens;
-    if (vectors_) catch_up(*vectors_, *store_);
+    last_commit_ = std::chrono::steady_clock::now();
     report();
+  }
+
+  // Embeds the queued files and commits them in one transaction.
+  void commit_pending() {
+    if (pending_.empty()) return;
+    std::vector<ChunkRecord> all;
+    for (const FileUpdate& update : pending_) all.insert(all.end(), update.chunks.begin(), update.chunks.end());
+    const std::vector<float> embeddings = embed(all);
+    const auto width = static_cast<std::size_t>(std::max(settings_.dimension, 0));
+    std::size_t first = 0;  // the update's first chunk in `all`
+    for (FileUpdate& update : pending_) {
+      if (!embeddings.empty())
+        update.embeddings.assign(
+            embeddings.begin() + static_cast<std::ptrdiff_t>(first * width),
+            embeddings.begin() + static_cast<std::ptrdiff_t>((first + update.chunks.size()) * width));
+      first += update.chunks.size();
+    }
+    store_->replace_files(pending_, settings_.dimension);
+    progress_state_.files_done += pending_.size();
+    pending_.clear();
+    pending_tokens_ = 0;
+    committed(all.size());
+  }
+
+  // A file larger than the commit budget: its chunks are appended in commits of up to `commit_tokens` tokens under a
+  // "partial" record.  A record left partial by an interrupted run with the same content (hash) and chunking keeps
+  // its chunks, and the run goes on after them: chunking is deterministic, so they are the first chunks again.
+  void commit_in_parts(FileUpdate update) {
+    const auto known = store_->find_file(update.file.path);
+    std::size_t done = 0;
+    std::int64_t file_id = 0;
+    if (!force_ && known && known->status == "partial" && known->hash == update.file.hash &&
+        static_cast<std::size_t>(known->chunks) <= update.chunks.size()) {
+      file_id = known->id;
+      done = static_cast<std::size_t>(known->chunks);
+    } else {
+      file_id = store_->begin_partial_file(update.file);
+    }
+    const std::span<const ChunkRecord> chunks(update.chunks);
+    while (done < chunks.size()) {
+      std::size_t end = done, tokens = 0;
+      while (end < chunks.size() &&
+             (end == done || tokens + tokens_of(chunks.subspan(end, 1)) <= options_.commit_tokens))
+        tokens += tokens_of(chunks.subspan(end++, 1));
+      const auto part = chunks.subspan(done, end - done);
+      store_->append_chunks(file_id, part, embed(part), settings_.dimension);
+      committed(part.size());
+      done = end;
+    }
+    store_->finish_file(file_id, update.file);
+    ++progress_state_.files_done;
   }
 
   // A large plain-text file: hashed, then read, chunked, embedded and committed block by block.
@@ -360,14 +475,11 @@ class IndexRun {
     record.mtime_ns = file.mtime_ns;
     try {
       Digest digest;
-      std::ifstream in(file.absolute, std::ios::binary);
-      if (!in) throw SkipFile(cat("cannot open: ", std::strerror(errno)));
-      std::string buffer(8u << 20, '\0');
-      while (in) {
-        in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-        digest.update(std::string_view(buffer.data(), static_cast<std::size_t>(in.gcount())));
+      {
+        WalkedFile walked(file, *guard_);
+        std::string buffer(8u << 20, '\0');
+        while (const std::size_t n = walked.read(buffer.data(), buffer.size())) digest.update({buffer.data(), n});
       }
-      if (in.bad()) throw SkipFile(cat("read error: ", std::strerror(errno)));
       record.hash = digest.hex();
       const auto known = store_->find_file(file.relative);
       if (!force_ && known && known->hash == record.hash && known->status != "partial") {
@@ -376,7 +488,8 @@ class IndexRun {
         ++progress_state_.files_done;
         return;
       }
-      TextStream stream(file.absolute);
+      WalkedFile walked(file, *guard_);
+      TextStream stream(walked);
       const std::int64_t file_id = store_->begin_partial_file(record);
       std::size_t offset = 0, line = 1, ordinal = 0;
       while (auto block = stream.next()) {
@@ -410,6 +523,8 @@ class IndexRun {
         summary_.tokens_embedded = progress_state_.tokens;
         report();
       }
+      // The text must come from the bytes that were hashed, or the next run would take the file for unchanged.
+      if (stream.bytes_hash() != record.hash) throw SkipFile(kChangedWhileRead);
       record.status = "indexed";
       if (stream.replaced() > 0) {
         record.reason = cat(stream.replaced(), " invalid byte sequence(s) replaced with U+FFFD");
@@ -418,12 +533,18 @@ class IndexRun {
       store_->finish_file(file_id, record);
       ++summary_.indexed;
     } catch (const SkipFile& e) {
-      FileUpdate update;
-      update.file = record;
-      skip(update, e.what());
-      store_->replace_files(std::span(&update, 1), settings_.dimension);
+      skip_large_text(record, e.what());
+    } catch (const std::bad_alloc&) {
+      skip_large_text(record, kOutOfMemory);
     }
     ++progress_state_.files_done;
+  }
+
+  void skip_large_text(const FileRecord& record, const std::string& reason) {
+    FileUpdate update;
+    update.file = record;
+    skip(update, reason);
+    store_->replace_files(std::span(&update, 1), settings_.dimension);
   }
 
   void skip(FileUpdate& update, const std::string& reason) {
@@ -441,7 +562,7 @@ class IndexRun {
     if (wanted != vectors_->spec() || dead * 5 > std::max<std::size_t>(live, 1)) {
       vectors_ = rebuild_vectors(*store_, settings_.dimension, settings_.index_spec);
     }
-    save_vectors(*vectors_, *store_, summary_.location);
+    save_vectors(*vectors_, *store_, work_);
     summary_.index_spec = vectors_->spec();
   }
 
@@ -456,11 +577,18 @@ class IndexRun {
   std::chrono::steady_clock::time_point start_;
   IndexSummary summary_;
   IndexProgress progress_state_;
+  IndexLocation work_;  // where files are written: the index folder, or its rebuild folder
+  bool rebuilding_ = false;
+  std::optional<IndexSettings> old_settings_;  // the index's settings before this run, when it had any
   std::unique_ptr<ChunkStore> store_;
+  std::vector<FileUpdate> pending_;  // prepared files waiting for the next commit
+  std::size_t pending_tokens_ = 0;
+  std::chrono::steady_clock::time_point last_commit_;
   IndexSettings settings_;
   std::unique_ptr<Embedder> embedder_;
   std::shared_ptr<VectorIndex> vectors_;
   std::vector<fs::path> folders_;
+  std::unique_ptr<PathGuard> guard_;
   std::vector<std::string> excludes_;
   ChunkOptions chunk_options_;
   bool force_ = false;

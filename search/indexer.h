@@ -1,5 +1,7 @@
 // `ksearch index`: walk folders, read and chunk new or changed documents, embed the chunks, and commit them with
-// their vectors, file by file group, so an interrupted run loses nothing already committed.
+// their vectors every few thousand tokens, so an interrupted run loses little and the next run resumes.  --rebuild
+// builds a new database beside the old one and swaps the folders when it is complete: readers see the old index
+// until then, and an interrupted rebuild leaves it untouched.
 #pragma once
 
 #include <chrono>
@@ -12,6 +14,7 @@
 
 #include "embed/embedder.h"
 #include "embed/linear.h"
+#include "ingest/document.h"
 #include "search/index_location.h"
 
 namespace ksearch {
@@ -19,15 +22,22 @@ namespace ksearch {
 struct IndexOptions {
   std::vector<std::filesystem::path> folders;  // empty: the folders the index was built from
   std::optional<std::filesystem::path> db_dir;  // --db; default: FIRST_FOLDER/.ksearch
+  std::optional<std::filesystem::path> root;    // with db_dir: the folder paths are relative to (default: the first
+                                                // folder, else the index's, else db_dir's parent)
   std::optional<std::string> model;             // --model; default: the index's model, else the default model
   bool no_model = false;                        // --no-model: lexical only
   int chunk_tokens = 0;                         // 0: the model's default
   int overlap_tokens = -1;                      // -1: chunk_tokens / 8
   std::string index_spec;                       // --index FAISS factory string; "" keeps the index's, else "auto"
   std::vector<std::string> excludes;            // --exclude globs
-  bool rebuild = false;                         // drop everything and index from scratch (needed to change model)
+  bool follow_symlinks = false;                 // --follow-symlinks: follow links out of the folders too
+  DocumentLimits document_limits;               // --max-document-bytes, --max-document-chunks
+  bool rebuild = false;                         // index from scratch into a new database, swapped in when complete
   bool wait_for_lock = false;
-  std::size_t files_per_commit = 32;
+  // A commit follows every `commit_tokens` chunk tokens (a file with more is committed in parts, and an
+  // interrupted one resumes after its last part) or `commit_seconds` of reading, whichever comes first.
+  std::size_t commit_tokens = 8192;
+  double commit_seconds = 5;
   std::size_t batch_tokens = kDefaultBatchTokens;
   Precision precision = Precision::Fp32;         // encoder precision (bf16/int8: faster, cosine >= 0.999 to fp32)
 };

@@ -1,7 +1,10 @@
 #include "search/searcher.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <chrono>
+#include <set>
 #include <unordered_map>
 
 #include "base/error.h"
@@ -9,6 +12,7 @@
 #include "index/vector_index.h"
 #include "ingest/glob.h"
 #include "search/hybrid.h"
+#include "search/model_check.h"
 #include "search/vector_sync.h"
 #include "store/lexical.h"
 
@@ -48,10 +52,11 @@ Json search_hit_json(const SearchHit& hit) {
 
 class SearchEngine::StoreLease {
  public:
-  StoreLease(const SearchEngine& engine, std::unique_ptr<ChunkStore> store) : engine_(engine), store_(std::move(store)) {}
+  StoreLease(const SearchEngine& engine, std::unique_ptr<ChunkStore> store, std::uint64_t epoch)
+      : engine_(engine), store_(std::move(store)), epoch_(epoch) {}
   ~StoreLease() {
     std::lock_guard lock(engine_.pool_mutex_);
-    engine_.pool_.push_back(std::move(store_));
+    if (epoch_ == engine_.pool_epoch_) engine_.pool_.push_back(std::move(store_));
   }
   StoreLease(const StoreLease&) = delete;
   ChunkStore* operator->() const { return store_.get(); }
@@ -60,18 +65,28 @@ class SearchEngine::StoreLease {
  private:
   const SearchEngine& engine_;
   std::unique_ptr<ChunkStore> store_;
+  std::uint64_t epoch_;
 };
 
 SearchEngine::StoreLease SearchEngine::store() const {
+  std::uint64_t epoch = 0;
   {
     std::lock_guard lock(pool_mutex_);
+    epoch = pool_epoch_;
     if (!pool_.empty()) {
       auto store = std::move(pool_.back());
       pool_.pop_back();
-      return StoreLease(*this, std::move(store));
+      return StoreLease(*this, std::move(store), epoch);
     }
   }
-  return StoreLease(*this, std::make_unique<ChunkStore>(location_.database(), false));
+  return StoreLease(*this, std::make_unique<ChunkStore>(location_.database(), false, sql::Database::Mode::ReadOnly),
+                    epoch);
+}
+
+std::optional<SearchEngine::FileIdentity> SearchEngine::identity_of(const std::filesystem::path& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return std::nullopt;
+  return FileIdentity{static_cast<std::uint64_t>(info.st_dev), static_cast<std::uint64_t>(info.st_ino)};
 }
 
 SearchEngine::~SearchEngine() = default;
@@ -80,10 +95,15 @@ std::shared_ptr<SearchEngine> SearchEngine::open(const IndexLocation& location, 
   std::shared_ptr<SearchEngine> engine(new SearchEngine());
   engine->location_ = location;
   engine->options_ = options;
-  auto store = std::make_unique<ChunkStore>(location.database(), false);
+  engine->identity_ = identity_of(location.database()).value_or(FileIdentity{});
+  auto store = std::make_unique<ChunkStore>(location.database(), false, sql::Database::Mode::ReadOnly);
   engine->settings_ = store->settings();
   const IndexSettings& settings = engine->settings_;
   engine->reranker_ = options.reranker;
+  if (options.model && settings.model_id.empty())
+    fail("the index at ", location.dir.string(), " has no embedding model (lexical only), so --model ", *options.model,
+         " cannot be used; search without --model, or add semantic search with `ksearch index --rebuild --model ",
+         *options.model, "`");
   if (options.load_model && !settings.model_id.empty()) {
     const std::string name = options.model.value_or(settings.model_id);
     std::shared_ptr<const Model> model;
@@ -93,15 +113,13 @@ std::shared_ptr<SearchEngine> SearchEngine::open(const IndexLocation& location, 
       try {
         model = Model::load(name, options.precision);
       } catch (const Error& e) {
+        if (options.model) throw;  // a model the user named must not be dropped silently
         engine->notice_ = cat("embedding model unavailable (", e.what(), "); using lexical search");
       }
     }
     if (model) {
-      if (model->spec.dimension() != settings.dimension ||
-          model->tokenizer.fingerprint() != settings.tokenizer_fingerprint)
-        fail("model '", name, "' (dimension ", model->spec.dimension(), ") does not match the index, built with '",
-             settings.model_id, "' (dimension ", settings.dimension, "); re-index with `ksearch index --rebuild --model ",
-             name, "`");
+      check_query_model(settings, model_identity(model->spec, model->tokenizer.fingerprint()), options.force_model,
+                        location.dir.string());
       engine->embedder_ = options.embedder ? options.embedder : std::make_shared<const Embedder>(model);
       VectorState state = load_vectors(*store, location, settings.dimension);
       engine->vectors_ = std::move(state.index);
@@ -121,7 +139,15 @@ std::uint64_t SearchEngine::generation() const { return store()->generation(); }
 
 StoreCounts SearchEngine::counts() const { return store()->counts(); }
 
-bool SearchEngine::refresh() {
+bool SearchEngine::refresh(std::string* event) {
+  const auto identity = identity_of(location_.database());
+  if (!identity) {
+    if (reported_ != FileIdentity{} && event != nullptr)
+      *event = cat(location_.database().string(), " is gone; serving the index as it was until one takes its place");
+    reported_ = FileIdentity{};
+    return false;
+  }
+  if (*identity != identity_) return reopen(*identity, event);
   if (!embedder_) return false;
   auto lease = store();
   const auto current = vectors();
@@ -130,6 +156,51 @@ bool SearchEngine::refresh() {
   std::lock_guard lock(vectors_mutex_);
   vectors_ = std::move(state.index);
   return true;
+}
+
+bool SearchEngine::reopen(const FileIdentity& identity, std::string* event) {
+  if (reported_ == identity) return false;  // this file was refused before
+  try {
+    auto store = std::make_unique<ChunkStore>(location_.database(), false, sql::Database::Mode::ReadOnly);
+    const IndexSettings settings = store->settings();
+    // The loaded model and the settings callers read stay as they are, so the new index must match them.
+    if (settings.model_id != settings_.model_id || settings.dimension != settings_.dimension ||
+        settings.tokenizer_fingerprint != settings_.tokenizer_fingerprint)
+      fail("it was built with model '", settings.model_id, "', this server serves '", settings_.model_id,
+           "' (restart ksearch serve)");
+    std::shared_ptr<const VectorIndex> vectors;
+    if (embedder_) vectors = load_vectors(*store, location_, settings_.dimension).index;
+    {
+      std::lock_guard lock(pool_mutex_);
+      pool_.clear();
+      ++pool_epoch_;
+      pool_.push_back(std::move(store));
+    }
+    {
+      std::lock_guard lock(vectors_mutex_);
+      vectors_ = std::move(vectors);
+    }
+    identity_ = identity;
+    reported_.reset();
+    if (event != nullptr) *event = cat("index ", location_.dir.string(), " was replaced; serving the new one");
+    return true;
+  } catch (const Error& e) {
+    reported_ = identity;
+    if (event != nullptr)
+      *event = cat("index ", location_.dir.string(), " was replaced, but the new one cannot be served: ", e.what());
+    return false;
+  }
+}
+
+bool SearchEngine::interrupted(const SearchOptions& options) {
+  return (options.cancelled != nullptr && options.cancelled->load(std::memory_order_relaxed)) ||
+         std::chrono::steady_clock::now() > options.deadline;
+}
+
+void SearchEngine::check_budget(const SearchOptions& options) {
+  if (options.cancelled != nullptr && options.cancelled->load(std::memory_order_relaxed))
+    throw SearchInterrupted("search cancelled by its caller (the client went away)");
+  if (std::chrono::steady_clock::now() > options.deadline) throw SearchInterrupted("search ran past its deadline");
 }
 
 const CrossEncoder* SearchEngine::reranker() const {
@@ -176,6 +247,7 @@ std::vector<SearchHit> SearchEngine::collect(const std::function<std::vector<Sco
   std::size_t fetch = filtered(options) ? depth * 4 : depth + 8;
   std::vector<SearchHit> hits;
   while (true) {
+    check_budget(options);
     const auto found = retrieve(fetch);
     std::vector<std::int64_t> ids;
     for (const auto& hit : found) ids.push_back(hit.id);
@@ -216,9 +288,20 @@ std::vector<SearchEngine::ScoredId> SearchEngine::nearest(const VectorIndex& ind
 }
 
 std::vector<SearchEngine::ScoredId> SearchEngine::keyword_matches(const ChunkStore& store,
-                                                                  const std::string& expression, std::size_t count) {
+                                                                  const std::string& expression, std::size_t count,
+                                                                  const SearchOptions& options) {
+  std::function<bool()> stop;
+  if (options.cancelled != nullptr || options.deadline != std::chrono::steady_clock::time_point::max())
+    stop = [&options] { return interrupted(options); };
+  std::vector<LexicalHit> hits;
+  try {
+    hits = store.lexical_search(expression, count, stop);
+  } catch (const Error&) {
+    check_budget(options);  // an interruption is reported as such
+    throw;
+  }
   std::vector<ScoredId> found;
-  for (const auto& hit : store.lexical_search(expression, count)) found.push_back({hit.chunk_id, hit.score});
+  for (const auto& hit : hits) found.push_back({hit.chunk_id, hit.score});
   return found;
 }
 
@@ -235,7 +318,8 @@ std::vector<SearchHit> SearchEngine::lexical(std::string_view query, std::size_t
   const std::string expression = fts_match_expression(query);
   if (expression.empty()) return {};
   auto lease = store();
-  return collect([&](std::size_t fetch) { return keyword_matches(*lease, expression, fetch); }, depth, false, options);
+  return collect([&](std::size_t fetch) { return keyword_matches(*lease, expression, fetch, options); }, depth, false,
+                 options);
 }
 
 bool SearchEngine::filtered(const SearchOptions& options) {
@@ -247,9 +331,10 @@ std::vector<SearchHit> SearchEngine::fused(std::string_view query, std::size_t d
   // Without filters fusion needs only ids, so just the fused top `wanted` chunks are read from SQLite.
   std::vector<ScoredId> ranked[2];  // dense, lexical
   if (const auto index = vectors()) ranked[0] = nearest(*index, query_vector(query, options, *index), depth);
+  check_budget(options);
   auto lease = store();
   if (const std::string expression = fts_match_expression(query); !expression.empty())
-    ranked[1] = keyword_matches(*lease, expression, depth);
+    ranked[1] = keyword_matches(*lease, expression, depth, options);
   std::vector<std::vector<std::int64_t>> lists(2);
   std::unordered_map<std::int64_t, double> scores[2];
   for (std::size_t list = 0; list < 2; ++list) {
@@ -310,6 +395,13 @@ std::vector<SearchHit> SearchEngine::fused_filtered(std::string_view query, std:
 
 SearchResponse SearchEngine::search(std::string_view query, const SearchOptions& options) const {
   const auto start = std::chrono::steady_clock::now();
+  if (query.size() > kMaxQueryBytes)
+    throw QueryTooLarge(cat("query of ", query.size(), " bytes is over the limit of ", kMaxQueryBytes, " bytes"));
+  std::set<std::string> terms;
+  for (auto& token : lexical_tokens(query))
+    if (terms.insert(std::move(token.text)).second && terms.size() > kMaxQueryTerms)
+      throw QueryTooLarge(cat("query has over ", kMaxQueryTerms, " distinct terms (words and Hangul syllable pairs)"));
+  check_budget(options);
   SearchResponse response;
   response.notice = notice_;
   SearchMode mode = options.mode;
@@ -339,6 +431,7 @@ SearchResponse SearchEngine::search(std::string_view query, const SearchOptions&
   }
 
   if (options.rerank && !hits.empty()) {
+    check_budget(options);
     if (hits.size() > options.rerank_top) hits.resize(options.rerank_top);
     std::vector<std::string> passages;
     for (const auto& hit : hits) passages.push_back(hit.chunk.text);

@@ -7,6 +7,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -15,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/error.h"
 #include "base/json.h"
 #include "embed/linear.h"
 #include "search/index_location.h"
@@ -25,6 +28,23 @@ namespace ksearch {
 class Embedder;
 class CrossEncoder;
 class VectorIndex;
+
+// Per-query limits.  A lexical query ORs its distinct terms and each term walks its posting list, so cost grows with
+// the number of terms; a query longer than any model reads adds nothing but cost.
+inline constexpr std::size_t kMaxQueryBytes = 16384;
+inline constexpr std::size_t kMaxQueryTerms = 256;
+
+// A query over kMaxQueryBytes or kMaxQueryTerms (HTTP 413).
+class QueryTooLarge : public Error {
+ public:
+  using Error::Error;
+};
+
+// A search abandoned at its deadline or cancelled by its caller (HTTP 503).
+class SearchInterrupted : public Error {
+ public:
+  using Error::Error;
+};
 
 enum class SearchMode { Auto, Dense, Lexical, Hybrid };
 std::string_view search_mode_name(SearchMode mode);
@@ -40,6 +60,10 @@ struct SearchOptions {
   bool rerank = false;
   std::size_t rerank_top = 50;              // candidates the cross-encoder rescores
   std::vector<float> query_embedding;       // precomputed normalised query vector (empty: the engine encodes)
+  // The search stops with SearchInterrupted once this passes (checked inside SQLite and between the steps)...
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  // ...or once this is set (e.g. by the server when the client hung up).
+  const std::atomic<bool>* cancelled = nullptr;
 };
 
 struct SearchHit {
@@ -68,6 +92,7 @@ struct EngineOptions {
   std::optional<std::string> model;         // override the index's model name (same weights elsewhere)
   std::optional<std::string> rerank_model;  // loaded on first use when reranking is asked
   bool load_model = true;                   // false: lexical only (no model loading cost)
+  bool force_model = false;                 // accept a model unlike the index's (same dimension) for queries
   Precision precision = Precision::Fp32;    // encoder precision for query embedding
   std::shared_ptr<const Embedder> embedder;      // an already loaded model to use (must match the index)
   std::shared_ptr<const CrossEncoder> reranker;  // an already loaded reranker to use
@@ -76,7 +101,8 @@ struct EngineOptions {
 class SearchEngine {
  public:
   // Opens the index at `location`.  A missing embedding model leaves the engine lexical-only with a notice; a
-  // model that does not match the index (dimension, tokenizer) is an Error.
+  // model that does not match the index (id, architecture, pooling, dimension, tokenizer) is an Error unless
+  // `force_model` and the dimensions agree; `model` given for a lexical-only index is an Error.
   static std::shared_ptr<SearchEngine> open(const IndexLocation& location, const EngineOptions& options = {});
   ~SearchEngine();
 
@@ -84,8 +110,10 @@ class SearchEngine {
   // Raw cross-encoder logits for (query, passage) pairs (loads the reranker on first use).
   std::vector<float> rerank_scores(std::string_view query, const std::vector<std::string>& passages) const;
 
-  // Swaps in a newer vector snapshot if the database generation moved; returns true when it did.
-  bool refresh();
+  // Swaps in a newer vector snapshot if the database generation moved, and reopens the index when its database file
+  // was replaced (a --rebuild swapped in, or the folder deleted and indexed again).  Returns true when anything
+  // changed; `event`, when given, receives a line for the log about a replaced, rejected or missing index.
+  bool refresh(std::string* event = nullptr);
 
   const IndexLocation& location() const { return location_; }
   const IndexSettings& settings() const { return settings_; }
@@ -98,6 +126,16 @@ class SearchEngine {
 
  private:
   class StoreLease;
+  // Device and inode of the database file; equal identities mean the same file.
+  struct FileIdentity {
+    std::uint64_t device = 0, inode = 0;
+    bool operator==(const FileIdentity&) const = default;
+  };
+  static std::optional<FileIdentity> identity_of(const std::filesystem::path& path);
+  bool reopen(const FileIdentity& identity, std::string* event);
+  static bool interrupted(const SearchOptions& options);
+  // Throws SearchInterrupted when the options' deadline passed or their caller cancelled.
+  static void check_budget(const SearchOptions& options);
   SearchEngine() = default;
   StoreLease store() const;
   std::shared_ptr<const VectorIndex> vectors() const;
@@ -112,7 +150,7 @@ class SearchEngine {
   // Ranked ids with their scores, best first: cosine from the vector index, BM25 from FTS5.
   static std::vector<ScoredId> nearest(const VectorIndex& index, const std::vector<float>& vector, std::size_t count);
   static std::vector<ScoredId> keyword_matches(const ChunkStore& store, const std::string& expression,
-                                               std::size_t count);
+                                               std::size_t count, const SearchOptions& options);
   // The query's embedding: the precomputed one, or encoded with the query prefix.
   std::vector<float> query_vector(std::string_view query, const SearchOptions& options, const VectorIndex& index) const;
   std::vector<SearchHit> dense(std::string_view query, std::size_t depth, const SearchOptions& options) const;
@@ -136,6 +174,9 @@ class SearchEngine {
   std::shared_ptr<const VectorIndex> vectors_;
   mutable std::mutex pool_mutex_;
   mutable std::vector<std::unique_ptr<ChunkStore>> pool_;  // idle connections (SQLite handles are per thread)
+  std::uint64_t pool_epoch_ = 0;                           // bumped on reopen; older leases are not pooled again
+  FileIdentity identity_;                                  // of the database file opened
+  std::optional<FileIdentity> reported_;                   // last identity a log event was given for
 };
 
 }  // namespace ksearch

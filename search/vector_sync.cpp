@@ -25,7 +25,7 @@ void catch_up(VectorIndex& index, const ChunkStore& store) {
       index.generation(), kBatch,
       [&](std::span<const std::int64_t> ids, std::span<const float> vectors) { index.add(ids, vectors); },
       index.dimension());
-  index.set_generation(target);
+  index.set_generation(target, store.commit_stamp(target));
 }
 
 std::shared_ptr<VectorIndex> rebuild_vectors(const ChunkStore& store, int dimension, const std::string& spec) {
@@ -53,7 +53,7 @@ std::shared_ptr<VectorIndex> rebuild_vectors(const ChunkStore& store, int dimens
   store.for_each_vector(
       0, kBatch, [&](std::span<const std::int64_t> ids, std::span<const float> vectors) { index->add(ids, vectors); },
       dimension);
-  index->set_generation(generation);
+  index->set_generation(generation, store.commit_stamp(generation));
   return index;
 }
 
@@ -64,9 +64,7 @@ VectorState load_vectors(const ChunkStore& store, const IndexLocation& location,
   if (std::filesystem::exists(location.vectors(), error)) {
     try {
       auto index = std::make_shared<VectorIndex>(VectorIndex::load(location.vectors(), dimension));
-      if (index->generation() > store.generation())
-        fail(location.vectors().string(), ": vector file is newer (generation ", index->generation(),
-             ") than the database (", store.generation(), ")");
+      check_stamp(*index, store, location);
       catch_up(*index, store);
       state.index = std::move(index);
       return state;
@@ -80,8 +78,22 @@ VectorState load_vectors(const ChunkStore& store, const IndexLocation& location,
   return state;
 }
 
+void check_stamp(const VectorIndex& index, const ChunkStore& store, const IndexLocation& location) {
+  const auto snapshot = store.read_snapshot();
+  if (index.generation() > store.generation())
+    fail(location.vectors().string(), ": vector file is newer (generation ", index.generation(),
+         ") than the database (", store.generation(), ")");
+  const std::string expected = store.commit_stamp(index.generation());
+  if (expected.empty() || expected != index.stamp())
+    fail(location.vectors().string(), ": vector file does not belong to this database's generation ",
+         index.generation(), " (stamp '", index.stamp(), "', the database has '", expected,
+         "'; restored from a backup, or a lost WAL?)");
+}
+
 void save_vectors(VectorIndex& index, ChunkStore& store, const IndexLocation& location) {
-  index.save(location.vectors(), index.generation());
+  // The file names a commit; that commit must outlive a crash or a lost WAL before the file says it exists.
+  store.make_durable();
+  index.save(location.vectors());
   store.prune_removals(index.generation());
 }
 

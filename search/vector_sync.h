@@ -26,7 +26,12 @@ std::shared_ptr<VectorIndex> rebuild_vectors(const ChunkStore& store, int dimens
 // Applies the changes committed after index.generation() (removals, then additions).
 void catch_up(VectorIndex& index, const ChunkStore& store);
 
-// Writes the index atomically with its generation, then drops the removal log it now reflects.
+// Throws Error unless `index` (a loaded file) reflects a generation of exactly this database's history: same
+// database id and the same commit token for its generation.
+void check_stamp(const VectorIndex& index, const ChunkStore& store, const IndexLocation& location);
+
+// Checkpoints the database (the commit the file names must be durable first), writes the index atomically with its
+// generation and stamp, then drops the removal log it now reflects.
 void save_vectors(VectorIndex& index, ChunkStore& store, const IndexLocation& location);
 
 // The spec an index should have: the user's factory string, or the automatic choice for `count` vectors.

@@ -1,5 +1,7 @@
 #include "server/api.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -14,6 +16,9 @@ namespace ksearch {
 namespace {
 
 enum class Family { OpenAi, Tei };
+
+// Requests larger than this return their memory to the system when answered.
+constexpr std::size_t kTrimAfterBytes = 1 << 20;
 
 // A request the handler refuses: HTTP status, message, and the error type of the route family.
 struct ApiError {
@@ -198,12 +203,20 @@ HttpResponse Api::handle(const HttpRequest& request) const {
   try {
     if (route->needs_auth && !authorized(request))
       reject(401, "missing or wrong API key: send 'Authorization: Bearer KEY'", "unauthorized");
-    if (request.body.size() > config_.limits.max_body_bytes)
-      reject(413, cat("request body of ", request.body.size(), " bytes exceeds the limit of ",
-                      config_.limits.max_body_bytes));
+    const std::size_t limit =
+        path == "/v1/search" ? config_.limits.max_search_body_bytes : config_.limits.max_body_bytes;
+    if (request.body.size() > limit)
+      reject(413, cat("request body of ", request.body.size(), " bytes exceeds the limit of ", limit, " for ", path));
     HttpRequest normalized = request;
     normalized.path = path;
-    return this->route(normalized);
+    HttpResponse response = this->route(normalized);
+    // glibc keeps freed arenas of a large request mapped; give them back (measured in docs/reliability.md).
+    if (request.body.size() > kTrimAfterBytes) malloc_trim(0);
+    return response;
+  } catch (const QueryTooLarge& error) {
+    return error_response(route->family, {413, error.what()});
+  } catch (const SearchInterrupted& error) {
+    return error_response(route->family, {503, error.what(), "unhealthy"});
   } catch (const ApiError& error) {
     return error_response(route->family, error);
   } catch (const Overloaded& error) {
@@ -453,6 +466,9 @@ HttpResponse Api::search(const HttpRequest& request) const {
   const std::string query = field<std::string>(body, "query", "");
   if (query.find_first_not_of(" \t\r\n") == std::string::npos) reject(400, "'query' is missing or empty");
   SearchOptions options;
+  options.deadline = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                 std::chrono::duration<double>(config_.limits.search_seconds));
+  options.cancelled = request.cancelled;
   const long long top_k = field<long long>(body, "top_k", 10);
   if (top_k <= 0 || top_k > static_cast<long long>(config_.limits.max_top_k))
     reject(400, cat("top_k must be between 1 and ", config_.limits.max_top_k));

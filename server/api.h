@@ -10,6 +10,7 @@
 //   GET  /health                       no authentication
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -26,6 +27,7 @@ struct HttpRequest {
   std::string path;
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
+  const std::atomic<bool>* cancelled = nullptr;  // set by the transport when the client hung up (stops /v1/search)
 };
 
 struct HttpResponse {
@@ -36,6 +38,8 @@ struct HttpResponse {
 
 struct ApiLimits {
   std::size_t max_body_bytes = 8 << 20;      // larger bodies: 413
+  std::size_t max_search_body_bytes = 64 << 10;  // /v1/search: a query is at most kMaxQueryBytes
+  double search_seconds = 10;                // a /v1/search running longer is stopped: 503
   std::size_t max_inputs = 512;              // texts per embedding request / documents per rerank: 413
   std::size_t max_queue = 512;               // model jobs waiting: 429 beyond
   std::size_t max_batch_tokens = kDefaultBatchTokens;  // one merged forward pass

@@ -87,6 +87,9 @@ std::optional<RequestHead> parse_request_head(std::string_view head, std::size_t
     pos = end + 2;
     if (field.empty()) continue;
     if (++count > kMaxHeaders) return fail(431, "too many header fields");
+    // RFC 9112 section 2.2: a bare CR (or LF, or NUL) in a field is rejected, not passed on.
+    if (field.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos)
+      return fail(400, "bare CR, LF or NUL in a header field");
     const std::size_t colon = field.find(':');
     if (colon == std::string_view::npos || !is_token(field.substr(0, colon))) return fail(400, "malformed header field");
     const std::string name = lower(field.substr(0, colon));

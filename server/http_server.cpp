@@ -254,7 +254,9 @@ void serve(const Api& api, std::shared_ptr<SearchEngine> engine, const ServeOpti
       std::this_thread::sleep_for(std::chrono::duration<double>(options.refresh_seconds));
       if (!engine || stopping) continue;
       try {
-        engine->refresh();
+        std::string event;
+        engine->refresh(&event);
+        if (!event.empty()) std::cerr << "ksearch: " << event << std::endl;
       } catch (const std::exception& e) {
         std::cerr << "ksearch: index refresh failed: " << e.what() << '\n';
       }

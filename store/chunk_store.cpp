@@ -1,7 +1,9 @@
 #include "store/chunk_store.h"
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <random>
 
 #include "base/error.h"
 #include "base/json.h"
@@ -41,6 +43,7 @@ CREATE TABLE IF NOT EXISTS vectors(
   embedding BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS vectors_by_generation ON vectors(generation);
 CREATE TABLE IF NOT EXISTS vector_removals(chunk_id INTEGER NOT NULL, generation INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS commits(generation INTEGER PRIMARY KEY, token TEXT NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
   text, content='chunks', content_rowid='id', tokenize='ksearch');
 CREATE TRIGGER IF NOT EXISTS chunks_insert AFTER INSERT ON chunks BEGIN
@@ -71,9 +74,35 @@ void set_meta(sql::Database& db, const std::string& key, const std::string& valu
       .run();
 }
 
+// 128 random bits in hex: database ids and commit tokens, which must never repeat.
+std::string random_token() {
+  std::random_device device;
+  std::string out;
+  for (int i = 0; i < 4; ++i) {
+    char word[9];
+    std::snprintf(word, sizeof word, "%08x", static_cast<unsigned>(device()));
+    out += word;
+  }
+  return out;
+}
+
+void record_commit(sql::Database& db) {
+  db.prepare("INSERT OR REPLACE INTO commits(generation, token) "
+             "VALUES ((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'), ?1)")
+      .bind(1, random_token())
+      .run();
+}
+
 // Starts a write: the new generation is recorded first so triggers log removals under it.
 void bump_generation(sql::Database& db) {
   db.exec("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'");
+  record_commit(db);
+}
+
+bool has_table(sql::Database& db, const char* name) {
+  auto statement = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
+  statement.bind(1, name);
+  return statement.step();
 }
 
 FileRecord read_file_row(const sql::Statement& s) {
@@ -117,26 +146,33 @@ constexpr const char* kChunkColumns =
 
 }  // namespace
 
-ChunkStore::ChunkStore(const std::filesystem::path& db_path, bool create) {
+ChunkStore::ChunkStore(const std::filesystem::path& db_path, bool create, sql::Database::Mode mode) {
   if (!create && !std::filesystem::exists(db_path)) fail(db_path.string(), ": no index database");
-  db_ = std::make_unique<sql::Database>(db_path, sql::Database::Mode::ReadWrite);
+  db_ = std::make_unique<sql::Database>(db_path, mode);
   register_fts_extensions(*db_);
-  const bool has_meta = [&] {
-    auto statement = db_->prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'");
-    return statement.step();
-  }();
-  if (has_meta) {
+  if (has_table(*db_, "meta")) {
     const std::string version = meta_value(*db_, "format_version");
     if (version != std::to_string(kStoreFormatVersion))
       fail(db_path.string(), ": index format version '", version, "' is not supported by this ksearch (expects ",
            kStoreFormatVersion, "); re-index with `ksearch index --rebuild`");
+    // Indexes from before commit tokens get their table and an id; their vector file is rebuilt once.
+    if (mode == sql::Database::Mode::ReadWrite &&
+        (!has_table(*db_, "commits") || meta_value(*db_, "database_id").empty())) {
+      sql::Transaction transaction(*db_);
+      db_->exec(kSchema);
+      set_meta(*db_, "database_id", random_token());
+      record_commit(*db_);
+      transaction.commit();
+    }
     return;
   }
-  if (!create) fail(db_path.string(), ": not a ksearch index (no meta table)");
+  if (!create || mode == sql::Database::Mode::ReadOnly) fail(db_path.string(), ": not a ksearch index (no meta table)");
   sql::Transaction transaction(*db_);
   db_->exec(kSchema);
   set_meta(*db_, "format_version", std::to_string(kStoreFormatVersion));
   set_meta(*db_, "generation", "0");
+  set_meta(*db_, "database_id", random_token());
+  record_commit(*db_);
   transaction.commit();
 }
 
@@ -149,6 +185,7 @@ IndexSettings ChunkStore::settings() const {
   const Json json = parse_json(text, db_->path().string() + " (meta.settings)");
   settings.model_id = json.value("model_id", "");
   settings.dimension = json.value("dimension", 0);
+  settings.architecture = json.value("architecture", "");
   settings.pooling = json.value("pooling", "");
   settings.query_prefix = json.value("query_prefix", "");
   settings.passage_prefix = json.value("passage_prefix", "");
@@ -164,6 +201,7 @@ IndexSettings ChunkStore::settings() const {
 void ChunkStore::save_settings(const IndexSettings& settings) {
   const Json json = {{"model_id", settings.model_id},
                      {"dimension", settings.dimension},
+                     {"architecture", settings.architecture},
                      {"pooling", settings.pooling},
                      {"query_prefix", settings.query_prefix},
                      {"passage_prefix", settings.passage_prefix},
@@ -180,6 +218,22 @@ void ChunkStore::save_settings(const IndexSettings& settings) {
 
 std::uint64_t ChunkStore::generation() const {
   return static_cast<std::uint64_t>(std::stoll(meta_value(*db_, "generation")));
+}
+
+std::string ChunkStore::commit_stamp(std::uint64_t generation) const {
+  if (!has_table(*db_, "commits")) return {};
+  auto statement = db_->prepare("SELECT token FROM commits WHERE generation = ?1");
+  statement.bind(1, static_cast<std::int64_t>(generation));
+  if (!statement.step()) return {};
+  const std::string id = meta_value(*db_, "database_id");
+  return id.empty() ? std::string() : id + "/" + statement.column_text(0);
+}
+
+void ChunkStore::make_durable() {
+  auto checkpoint = db_->prepare("PRAGMA wal_checkpoint(FULL)");
+  // Row: busy, WAL frames, frames checkpointed.  Busy (a reader on an old snapshot) still leaves the WAL synced.
+  while (checkpoint.step()) {
+  }
 }
 
 std::optional<FileRecord> ChunkStore::find_file(const std::string& path) const {
@@ -288,13 +342,6 @@ std::size_t ChunkStore::remove_files(std::span<const std::string> paths) {
   return removed;
 }
 
-void ChunkStore::clear() {
-  sql::Transaction transaction(*db_);
-  bump_generation(*db_);
-  db_->exec("DELETE FROM files; DELETE FROM vector_removals; DELETE FROM meta WHERE key = 'settings';");
-  transaction.commit();
-}
-
 std::vector<ChunkRecord> ChunkStore::chunks(std::span<const std::int64_t> ids) const {
   auto statement = db_->prepare(std::string(kChunkColumns) + "WHERE c.id = ?1");
   std::vector<ChunkRecord> out;
@@ -314,8 +361,23 @@ std::vector<ChunkRecord> ChunkStore::chunks_of_file(std::int64_t file_id) const 
   return out;
 }
 
-std::vector<LexicalHit> ChunkStore::lexical_search(const std::string& match_expression, std::size_t limit) const {
+std::vector<LexicalHit> ChunkStore::lexical_search(const std::string& match_expression, std::size_t limit,
+                                                   const std::function<bool()>& stop) const {
   if (match_expression.empty()) return {};
+  // SQLite calls the handler every 4096 virtual machine steps (about 0.1 ms); non-zero interrupts the statement.
+  struct Interruption {
+    sqlite3* db;
+    bool installed;
+    Interruption(sqlite3* handle, const std::function<bool()>& stop) : db(handle), installed(static_cast<bool>(stop)) {
+      if (installed)
+        sqlite3_progress_handler(
+            db, 4096, [](void* check) { return (*static_cast<const std::function<bool()>*>(check))() ? 1 : 0; },
+            const_cast<std::function<bool()>*>(&stop));
+    }
+    ~Interruption() {
+      if (installed) sqlite3_progress_handler(db, 0, nullptr, nullptr);
+    }
+  } interruption(db_->handle(), stop);
   // Equal scores go in path and position order, not in chunk-id order: ids follow the indexing history, and the
   // same folder should rank the same however it came to be indexed.  Ties are common (short chunks matching one
   // bigram once: 65% of the KorQuAD bench's queries have some in their top 51), so this is the one query, not a
@@ -370,7 +432,33 @@ std::vector<std::int64_t> ChunkStore::removed_since(std::uint64_t after) const {
 }
 
 void ChunkStore::prune_removals(std::uint64_t up_to) {
+  sql::Transaction transaction(*db_);
   db_->prepare("DELETE FROM vector_removals WHERE generation <= ?1").bind(1, static_cast<std::int64_t>(up_to)).run();
+  db_->prepare("DELETE FROM commits WHERE generation < ?1").bind(1, static_cast<std::int64_t>(up_to)).run();
+  transaction.commit();
+}
+
+std::vector<std::pair<std::int64_t, std::vector<float>>> ChunkStore::sample_vectors(std::size_t count,
+                                                                                     int dimension) const {
+  std::vector<std::pair<std::int64_t, std::vector<float>>> out;
+  auto bounds = db_->prepare("SELECT min(chunk_id), max(chunk_id) FROM vectors");
+  if (!bounds.step() || bounds.column_is_null(0) || count == 0) return out;
+  const std::int64_t low = bounds.column_int(0), high = bounds.column_int(1);
+  auto next = db_->prepare("SELECT chunk_id, embedding FROM vectors WHERE chunk_id >= ?1 ORDER BY chunk_id LIMIT 1");
+  const auto width = static_cast<std::size_t>(dimension) * sizeof(float);
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::int64_t from = low + static_cast<std::int64_t>(static_cast<double>(high - low) * static_cast<double>(i) /
+                                                              static_cast<double>(count));
+    next.bind(1, from);
+    if (next.step() && (out.empty() || out.back().first != next.column_int(0))) {
+      const auto blob = next.column_blob(1);
+      std::vector<float> vector(blob.size() == width ? static_cast<std::size_t>(dimension) : 0);
+      if (!vector.empty()) std::memcpy(vector.data(), blob.data(), width);
+      out.emplace_back(next.column_int(0), std::move(vector));
+    }
+    next.reset();
+  }
+  return out;
 }
 
 std::int64_t ChunkStore::chunks_without_vectors() const {
@@ -390,23 +478,38 @@ StoreCounts ChunkStore::counts() const {
           statement.column_int(4)};
 }
 
-std::vector<std::string> ChunkStore::integrity_problems() const {
+std::vector<std::string> ChunkStore::integrity_problems(std::vector<std::string>& notes) const {
   std::vector<std::string> problems;
   auto statement = db_->prepare("PRAGMA integrity_check");
   while (statement.step()) {
     std::string line = statement.column_text(0);
     if (line != "ok") problems.push_back(std::move(line));
   }
-  auto fts = db_->prepare("INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 1)");
-  try {
-    fts.run();
-  } catch (const Error& e) {
-    problems.push_back(cat("full-text index: ", e.what()));
+  // FTS5 checks itself only through an INSERT, which a read-only connection may not run: a separate writable
+  // connection does it where the files allow one.
+  std::unique_ptr<sql::Database> writable;
+  sql::Database* checker = db_.get();
+  if (sqlite3_db_readonly(db_->handle(), "main") == 1) {
+    try {
+      writable = std::make_unique<sql::Database>(db_->path(), sql::Database::Mode::ReadWrite);
+      register_fts_extensions(*writable);
+      checker = writable.get();
+    } catch (const Error& e) {
+      notes.push_back(cat("full-text index not checked: the index cannot be opened for writing (", e.what(), ")"));
+      return problems;
+    }
   }
+  const int rc = sqlite3_exec(checker->handle(), "INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 1)",
+                              nullptr, nullptr, nullptr);
+  if (rc == SQLITE_BUSY)
+    notes.push_back("full-text index not checked: a writer held the database for 10 s");
+  else if (rc != SQLITE_OK)
+    problems.push_back(cat("full-text index: ", sqlite3_errmsg(checker->handle())));
   return problems;
 }
 
 std::unique_ptr<sql::Transaction> ChunkStore::read_snapshot() const {
+  if (sqlite3_get_autocommit(db_->handle()) == 0) return nullptr;
   auto transaction = std::make_unique<sql::Transaction>(*db_, false);
   // A deferred transaction takes its snapshot at the first read.
   db_->prepare("SELECT value FROM meta WHERE key = 'generation'").step();

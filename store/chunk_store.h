@@ -1,8 +1,10 @@
 // The SQLite database of an index: the source of truth for files, chunks, their vectors and the index settings.
 //
-// Every change is one transaction that also bumps `generation`; vectors carry the generation that added them and
-// deleted vectors are logged with the generation that removed them, so the FAISS file (a cache saved at some
-// generation) can be brought up to date incrementally and its staleness detected.
+// Every change is one transaction that also bumps `generation` and records a random token for it; vectors carry the
+// generation that added them and deleted vectors are logged with the generation that removed them, so the FAISS file
+// (a cache saved at some generation) can be brought up to date incrementally.  The file also carries the database's
+// id and the generation's token (commit_stamp()): a database rolled back to a backup, or one that lost its WAL, counts
+// the same generations again, but with other tokens, so a file from the lost history is never taken for current.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +27,7 @@ inline constexpr int kStoreFormatVersion = 1;
 struct IndexSettings {
   std::string model_id;  // empty: lexical only
   int dimension = 0;
+  std::string architecture;  // "bert", "xlm-roberta"; empty in indexes written before it was recorded
   std::string pooling;
   std::string query_prefix;
   std::string passage_prefix;
@@ -79,13 +82,19 @@ struct StoreCounts {
 
 class ChunkStore {
  public:
-  // Opens DB_PATH, creating the schema when `create` and the file is new.  Refuses other format versions.
-  ChunkStore(const std::filesystem::path& db_path, bool create);
+  // Opens DB_PATH, creating the schema when `create` and the file is new.  Refuses other format versions.  ReadOnly
+  // writes nothing (not even the journal mode), so it works on read-only folders, other users' files and full disks.
+  ChunkStore(const std::filesystem::path& db_path, bool create,
+             sql::Database::Mode mode = sql::Database::Mode::ReadWrite);
 
   bool has_settings() const;
   IndexSettings settings() const;
   void save_settings(const IndexSettings& settings);
   std::uint64_t generation() const;
+  // "DATABASE-ID/TOKEN" of a committed generation, empty when it is not on record (pruned, or from before tokens).
+  std::string commit_stamp(std::uint64_t generation) const;
+  // Checkpoints the WAL into the database file, so what is committed survives the loss of the WAL file.
+  void make_durable();
 
   std::optional<FileRecord> find_file(const std::string& path) const;
   std::vector<FileRecord> files() const;
@@ -102,28 +111,29 @@ class ChunkStore {
   void touch_file(std::int64_t file_id, std::int64_t size, std::int64_t mtime_ns);
   // Deletes files (and their chunks and vectors).  Returns the number deleted.
   std::size_t remove_files(std::span<const std::string> paths);
-  // Removes every file, chunk and vector (for --rebuild), keeping nothing of the old settings.
-  void clear();
-
   std::vector<ChunkRecord> chunks(std::span<const std::int64_t> ids) const;
   std::vector<ChunkRecord> chunks_of_file(std::int64_t file_id) const;
-  // The `limit` best BM25 matches, best first; equal scores in path order, then position in the file.
-  std::vector<LexicalHit> lexical_search(const std::string& match_expression, std::size_t limit) const;
+  // The `limit` best BM25 matches, best first; equal scores in path order, then position in the file.  `stop`, when
+  // given, is polled while SQLite works; returning true abandons the query (Error "interrupted").
+  std::vector<LexicalHit> lexical_search(const std::string& match_expression, std::size_t limit,
+                                         const std::function<bool()>& stop = {}) const;
 
   // Vectors with generation > `after`, in chunk id order: callback(ids, vectors) per batch.
   void for_each_vector(std::uint64_t after, std::size_t batch,
                        const std::function<void(std::span<const std::int64_t>, std::span<const float>)>& callback,
                        int dimension) const;
   std::vector<std::int64_t> removed_since(std::uint64_t after) const;
-  // Drops removal log entries the saved FAISS file already reflects.
+  // Drops removal log entries (and commit tokens but its own) the FAISS file saved at `up_to` already reflects.
   void prune_removals(std::uint64_t up_to);
+  // Up to `count` stored vectors spread over the chunk ids: (chunk id, vector) pairs.
+  std::vector<std::pair<std::int64_t, std::vector<float>>> sample_vectors(std::size_t count, int dimension) const;
   // Chunks lacking a vector (should be none in an embedding index).
   std::int64_t chunks_without_vectors() const;
 
   StoreCounts counts() const;
-  // PRAGMA integrity_check; empty when healthy.
-  std::vector<std::string> integrity_problems() const;
-  // A read transaction so several reads see one snapshot.
+  // PRAGMA integrity_check and FTS5's own check; empty when healthy.  A check that could not run adds to `notes`.
+  std::vector<std::string> integrity_problems(std::vector<std::string>& notes) const;
+  // A read transaction so several reads see one snapshot; null inside a snapshot already taken.
   std::unique_ptr<sql::Transaction> read_snapshot() const;
 
   sql::Database& database() const { return *db_; }

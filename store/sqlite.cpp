@@ -1,43 +1,98 @@
 #include "store/sqlite.h"
 
+#include <cctype>
+#include <cstdio>
 #include <utility>
-
-#include "base/error.h"
 
 namespace ksearch::sql {
 
+namespace {
+
+constexpr const char* kDamagedHint =
+    " (the index database is damaged: run `ksearch doctor --repair`, which rebuilds it from the source files)";
+
+bool is_damaged(int code) { return (code & 0xFF) == SQLITE_CORRUPT || (code & 0xFF) == SQLITE_NOTADB; }
+
+// SQLite cannot create or map the WAL index (-shm) here: a read-only folder or file, or no space left.
+bool cannot_share_wal(int code) {
+  const int primary = code & 0xFF;
+  return primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN || primary == SQLITE_IOERR ||
+         primary == SQLITE_FULL || primary == SQLITE_PERM;
+}
+
+// A file: URI for `path` (RFC 3986 percent-encoding of what URIs reserve), with `query` appended.
+std::string file_uri(const std::filesystem::path& path, std::string_view query) {
+  std::string uri = "file:";
+  for (const unsigned char c : std::filesystem::absolute(path).string()) {
+    if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~' || c >= 0x80) {
+      uri += static_cast<char>(c);
+    } else {
+      char escaped[4];
+      std::snprintf(escaped, sizeof escaped, "%%%02X", c);
+      uri += escaped;
+    }
+  }
+  return uri + "?" + std::string(query);
+}
+
+}  // namespace
+
 Database::Database(const std::filesystem::path& path, Mode mode) : path_(path) {
-  const int flags = (mode == Mode::ReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-                    SQLITE_OPEN_NOMUTEX;
-  if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
-    const std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
-    sqlite3_close(db_);
-    db_ = nullptr;
+  if (mode == Mode::ReadWrite) {
+    open(SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, path.string());
+    try {
+      exec("PRAGMA journal_mode = WAL");
+      exec("PRAGMA synchronous = NORMAL");
+    } catch (...) {
+      close();  // the destructor does not run for a constructor that throws
+      throw;
+    }
+    return;
+  }
+  open(SQLITE_OPEN_READONLY, path.string());
+  // The first read maps the WAL index; nothing is read before it.
+  const int rc = sqlite3_exec(db_, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
+  if (rc == SQLITE_OK) return;
+  const int code = sqlite3_extended_errcode(db_);
+  if (!cannot_share_wal(code)) {
+    const std::string message = sqlite3_errmsg(db_);
+    close();
+    if (is_damaged(code)) throw DamagedDatabase(cat(path.string(), ": ", message, kDamagedHint));
     fail(path.string(), ": cannot open database: ", message);
+  }
+  close();
+  open(SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, file_uri(path, "immutable=1"));
+  immutable_ = true;
+}
+
+void Database::open(int flags, const std::string& name) {
+  if (sqlite3_open_v2(name.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+    const std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
+    close();
+    fail(path_.string(), ": cannot open database: ", message);
   }
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, 10000);
   try {
     exec("PRAGMA foreign_keys = ON");
-    if (mode == Mode::ReadWrite) {
-      exec("PRAGMA journal_mode = WAL");
-      exec("PRAGMA synchronous = NORMAL");
-    }
   } catch (...) {
-    sqlite3_close_v2(db_);  // the destructor does not run for a constructor that throws
-    db_ = nullptr;
+    close();
     throw;
   }
 }
 
-Database::~Database() { sqlite3_close_v2(db_); }
+void Database::close() noexcept {
+  sqlite3_close_v2(db_);
+  db_ = nullptr;
+}
+
+Database::~Database() { close(); }
 
 void Database::raise(std::string_view context) const {
   const int code = sqlite3_extended_errcode(db_);
-  std::string hint;
-  if ((code & 0xFF) == SQLITE_CORRUPT || (code & 0xFF) == SQLITE_NOTADB)
-    hint = " (the index database is damaged: run `ksearch doctor --repair`, or delete the .ksearch folder and re-index)";
-  fail(path_.string(), ": ", context, ": ", sqlite3_errmsg(db_), hint);
+  const std::string message = cat(path_.string(), ": ", context, ": ", sqlite3_errmsg(db_));
+  if (is_damaged(code)) throw DamagedDatabase(message + kDamagedHint);
+  throw Error(message);
 }
 
 void Database::exec(std::string_view sql) {
@@ -46,12 +101,9 @@ void Database::exec(std::string_view sql) {
   if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
     const std::string error = message != nullptr ? message : "unknown error";
     sqlite3_free(message);
-    const int code = sqlite3_extended_errcode(db_);
-    const bool damaged = (code & 0xFF) == SQLITE_CORRUPT || (code & 0xFF) == SQLITE_NOTADB;
-    fail(path_.string(), ": ", error, " (in: ", text.substr(0, 60), ")",
-         damaged ? " (the index database is damaged: run `ksearch doctor --repair`, or delete the .ksearch folder "
-                   "and re-index)"
-                 : "");
+    const std::string what = cat(path_.string(), ": ", error, " (in: ", text.substr(0, 60), ")");
+    if (is_damaged(sqlite3_extended_errcode(db_))) throw DamagedDatabase(what + kDamagedHint);
+    throw Error(what);
   }
 }
 

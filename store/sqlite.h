@@ -10,14 +10,24 @@
 #include <string>
 #include <string_view>
 
+#include "base/error.h"
+
 namespace ksearch::sql {
 
 class Statement;
 
+// A database SQLite reports as damaged (SQLITE_CORRUPT, SQLITE_NOTADB); `ksearch doctor --repair` rebuilds it.
+class DamagedDatabase : public Error {
+ public:
+  using Error::Error;
+};
+
 class Database {
  public:
   enum class Mode { ReadOnly, ReadWrite };
-  // Opens (creating in ReadWrite mode) with WAL journaling, foreign keys and a busy timeout.
+  // Opens (creating in ReadWrite mode) with WAL journaling, foreign keys and a busy timeout.  ReadOnly leaves the
+  // journal mode alone and writes nothing; where SQLite cannot set up its WAL index beside the file (a read-only
+  // folder, another user's files, a full disk) it reads the file as immutable, i.e. as last checkpointed.
   Database(const std::filesystem::path& path, Mode mode);
   ~Database();
   Database(const Database&) = delete;
@@ -29,10 +39,16 @@ class Database {
   int changes() const;
   sqlite3* handle() const { return db_; }
   const std::filesystem::path& path() const { return path_; }
+  // True when opened read-only as immutable (see the constructor).
+  bool immutable() const { return immutable_; }
   [[noreturn]] void raise(std::string_view context) const;
 
  private:
+  void open(int flags, const std::string& name);
+  void close() noexcept;
+
   sqlite3* db_ = nullptr;
+  bool immutable_ = false;
   std::filesystem::path path_;
 };
 

@@ -1,5 +1,6 @@
 // The HTTP API handlers as plain functions: every route, its response shape, and its errors.
 #include "server/api.h"
+#include "server/http_parser.h"
 
 #include <gtest/gtest.h>
 
@@ -250,6 +251,36 @@ TEST_F(ApiTest, Search) {
   EXPECT_EQ(error("/v1/search", R"({"query": "x", "top_k": 0})").first, 400);
   EXPECT_EQ(error("/v1/search", R"({"query": "x", "mode": "fuzzy"})").first, 400);
   EXPECT_EQ(error("/v1/search", R"({"query": "x", "filter": 3})").first, 400);
+}
+
+// Issue #35 finding 2: a search's body, query and time are bounded, and a client that hung up stops its search.
+TEST_F(ApiTest, SearchBudgetGives413And503) {
+  const std::string huge = Json{{"query", std::string(100 << 10, 'a')}}.dump();
+  const auto [status, message] = error("/v1/search", huge);
+  EXPECT_EQ(status, 413);
+  EXPECT_NE(message.find("/v1/search"), std::string::npos) << message;
+  EXPECT_EQ(error("/v1/search", Json{{"query", std::string(kMaxQueryBytes + 1, 'a')}}.dump()).first, 413);
+  std::string many_terms;
+  for (std::size_t i = 0; i <= kMaxQueryTerms; ++i) many_terms += "w" + std::to_string(i) + " ";
+  EXPECT_EQ(error("/v1/search", Json{{"query", many_terms}, {"mode", "lexical"}}.dump()).first, 413);
+  ApiConfig config;
+  config.limits.search_seconds = 0;
+  EXPECT_EQ(error("/v1/search", R"({"query": "서울", "mode": "lexical"})", config).first, 503);
+  const Api api({}, engine, embedder, reranker);
+  std::atomic<bool> gone{true};
+  HttpRequest request{"POST", "/v1/search", {}, R"({"query": "서울", "mode": "lexical"})"};
+  request.cancelled = &gone;
+  EXPECT_EQ(api.handle(request).status, 503);
+  gone = false;
+  EXPECT_EQ(api.handle(request).status, 200);
+}
+
+// Issue #35 finding 12: a bare CR inside a header value is refused, not passed on to the handlers.
+TEST(HttpParser, BareCarriageReturnInAHeaderIs400) {
+  HeadError error{};
+  EXPECT_FALSE(parse_request_head("GET /health HTTP/1.1\r\nX-Note: a\rInjected: b", 1024, error).has_value());
+  EXPECT_EQ(error.status, 400);
+  EXPECT_TRUE(parse_request_head("GET /health HTTP/1.1\r\nX-Note: a b", 1024, error).has_value());
 }
 
 TEST_F(ApiTest, AuthenticationAndRouting) {

@@ -148,6 +148,27 @@ TEST(CliIndex, NoIndexAndBadFlagsAreClearErrors) {
   EXPECT_NE(bad_spec.err.find("invalid FAISS index spec"), std::string::npos) << bad_spec.err;
 }
 
+TEST(CliIndex, DocumentLimitFlagsTakeSizesAndRefuseNonsense) {
+  testing::TempDir dir;
+  std::string text;
+  while (text.size() < 3000) text += "한도를 넘는 긴 문서의 한 문단입니다. 문장이 계속 이어집니다.\n\n";
+  testing::write_text(dir / "d" / "long.txt", text);
+  const auto run = testing::run_ksearch({"index", (dir / "d").string(), "--no-model", "--json", "--max-document-bytes",
+                                         "1KiB", "--max-document-chunks", "1", "--chunk-tokens", "32"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const Json summary = Json::parse(run.out);
+  std::string warning;
+  for (const auto& item : summary["warnings"]) warning += item["warning"].get<std::string>() + "\n";
+  EXPECT_NE(warning.find("text truncated at 1024 bytes (--max-document-bytes"), std::string::npos) << warning;
+  EXPECT_NE(warning.find("only the first 1 chunks indexed (--max-document-chunks"), std::string::npos) << warning;
+  for (const char* bad : {"lots", "0", "-5"}) {
+    const auto refused =
+        testing::run_ksearch({"index", (dir / "d").string(), "--no-model", "--max-document-bytes", bad});
+    EXPECT_NE(refused.exit_code, 0) << bad;
+    EXPECT_NE(refused.err.find("--max-document-bytes"), std::string::npos) << refused.err;
+  }
+}
+
 TEST(CliShell, ReadsQueriesAndCommandsFromStdin) {
   testing::TempDir dir;
   write_corpus(dir / "docs");

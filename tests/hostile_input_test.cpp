@@ -7,8 +7,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "base/files.h"
 #include "tests/test_support.h"
@@ -59,6 +62,139 @@ TEST(HostileInput, OddFilesAreSkippedWithReasonsAndTheRunContinues) {
   EXPECT_NE(Json::parse(search.out)["results"][0]["path"].get<std::string>().find("odd-name.txt"), std::string::npos);
   const auto html = testing::run_ksearch({"search", "닫히지 않은 HTML", "--json", "-k", "1"}, "", {}, docs);
   EXPECT_EQ(Json::parse(html.out)["results"][0]["path"], "markup.html");
+}
+
+std::map<std::string, std::string> skipped_files(const Json& summary) {
+  std::map<std::string, std::string> skipped;
+  for (const auto& item : summary["skipped_files"]) skipped[item["path"]] = item["reason"];
+  return skipped;
+}
+
+// Issue #35, finding 1: links to /etc/shadow, /etc and / made /etc searchable and walked into /proc.
+TEST(HostileInput, LinksOutOfTheFolderAreSkippedAndNothingOfEtcIsSearchable) {
+  testing::TempDir dir;
+  const fs::path docs = dir / "docs";
+  testing::write_text(docs / "good.txt", "폴더 안의 정상 문서입니다.");
+  fs::create_symlink("/etc/passwd", docs / "s.md");
+  fs::create_directory_symlink("/etc", docs / "e");
+  fs::create_directory_symlink("/", docs / "rootfs");
+  const auto start = std::chrono::steady_clock::now();
+  const auto run = testing::run_ksearch({"index", docs.string(), "--no-model", "--json"});
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const Json summary = Json::parse(run.out);
+  EXPECT_EQ(summary["indexed"], 1);
+  auto skipped = skipped_files(summary);
+  for (const char* link : {"s.md", "e", "rootfs"})
+    EXPECT_NE(skipped[link].find("leaves the indexed folders"), std::string::npos) << link << ": " << skipped[link];
+  const auto search = testing::run_ksearch({"search", "root", "--json"}, "", {}, docs);
+  ASSERT_EQ(search.exit_code, 0) << search.err;
+  EXPECT_TRUE(Json::parse(search.out)["results"].empty()) << search.out;
+
+  // The text summary lists the links with the reason too.
+  const auto text = testing::run_ksearch({"index", docs.string(), "--no-model"});
+  EXPECT_NE(text.out.find("skipped s.md: symbolic link to /etc/passwd leaves the indexed folders"), std::string::npos)
+      << text.out;
+}
+
+// Issue #35, finding 4: zip bombs took 1.6 and 3.5 GB; under a memory limit std::bad_alloc ended the run, and every
+// rerun stopped at the same file.
+TEST(HostileInput, ZipBombsAndOutOfMemorySkipOnlyTheirOwnFile) {
+  testing::TempDir dir;
+  const fs::path docs = dir / "docs";
+  const std::string paragraph = "<w:p><w:r><w:t>압축 폭탄 문단</w:t></w:r></w:p>";
+  auto docx = [&](std::size_t paragraphs) {
+    return testing::repeated_zip({{"word/document.xml", R"(<w:document xmlns:w="w"><w:body>)", paragraph, paragraphs,
+                                   "</w:body></w:document>"}});
+  };
+  std::vector<testing::RepeatedZipEntry> sections = {{"mimetype", "application/hwp+zip", "", 0, ""}};
+  for (int i = 0; i < 6; ++i)
+    sections.push_back({"Contents/section" + std::to_string(i) + ".xml", R"(<hs:sec xmlns:hs="s" xmlns:hp="p">)",
+                        "<hp:p><hp:run><hp:t>압축 폭탄 구역</hp:t></hp:run></hp:p>", (200u << 20) / 60, "</hs:sec>"});
+  testing::write_text(docs / "bomb.docx", docx((250u << 20) / paragraph.size()));
+  testing::write_text(docs / "bomb.hwpx", testing::repeated_zip(sections));
+  testing::write_text(docs / "small.docx", docx(3));
+  testing::write_text(docs / "good.txt", "폭탄 옆의 정상 문서입니다.");
+#ifdef __SANITIZE_ADDRESS__
+  constexpr std::size_t kMemoryLimit = 0;  // AddressSanitizer reserves more address space than any limit
+#else
+  constexpr std::size_t kMemoryLimit = 1u << 30;
+#endif
+  auto run = testing::run_ksearch({"index", docs.string(), "--no-model", "--json"}, "", {}, {}, kMemoryLimit);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  Json summary = Json::parse(run.out);
+  EXPECT_EQ(summary["indexed"], 2);
+  auto skipped = skipped_files(summary);
+  for (const char* bomb : {"bomb.docx", "bomb.hwpx"})
+    EXPECT_NE(skipped[bomb].find("unpacks to more than 64 MiB (--max-document-bytes"), std::string::npos) << bomb;
+
+  // With the budget raised past the memory limit, the bombs run out of memory: each is skipped, the run goes on.
+  if (kMemoryLimit == 0) GTEST_SKIP() << "no memory limit under AddressSanitizer";
+  run = testing::run_ksearch(
+      {"index", docs.string(), "--no-model", "--json", "--rebuild", "--max-document-bytes", "2GiB"}, "", {}, {},
+      kMemoryLimit);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  summary = Json::parse(run.out);
+  EXPECT_EQ(summary["indexed"], 2) << run.out;
+  skipped = skipped_files(summary);
+  for (const char* bomb : {"bomb.docx", "bomb.hwpx"})
+    EXPECT_NE(skipped[bomb].find("out of memory"), std::string::npos) << bomb << ": " << skipped[bomb];
+}
+
+// Whether process `pid` holds `path` open.
+bool holds_open(pid_t pid, const fs::path& path) {
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", error))
+    if (fs::read_symlink(entry.path(), error) == path) return true;
+  return false;
+}
+
+// Issue #35, finding 8: a large text file growing while indexed was read past its walked size until the writer
+// stopped.  Now the run indexes the file as walked and ends while the writer goes on; the next run reads it again.
+TEST(HostileInput, AGrowingFileIsIndexedAsItWasWalked) {
+  testing::TempDir dir;
+  const fs::path file = fs::canonical(dir.path()) / "docs" / "growing.txt";
+  {
+    std::string paragraph;
+    for (int i = 0; i < 30; ++i) paragraph += "처음부터 있던 문장 " + std::to_string(i) + "번입니다. ";
+    paragraph += "\n\n";
+    fs::create_directories(file.parent_path());
+    std::ofstream out(file, std::ios::binary);
+    for (std::size_t written = 0; written < (33u << 20); written += paragraph.size()) out << paragraph;
+  }
+  const pid_t pid = testing::spawn_ksearch({"index", file.parent_path().string(), "--no-model", "-q"});
+  // Appending starts once ksearch has the file open, that is after the walk measured it.
+  while (!holds_open(pid, file) && ::waitpid(pid, nullptr, WNOHANG) == 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::atomic<bool> stop = false;
+  std::atomic<std::size_t> appended = 0;
+  std::thread writer([&] {
+    std::ofstream out(file, std::ios::binary | std::ios::app);
+    const std::string line = "나중에추가된줄 입니다.\n";
+    while (!stop && appended < (64u << 20)) {
+      for (int i = 0; i < 200; ++i) out << line;
+      out << std::flush;
+      appended += 200 * line.size();
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  });
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  stop = true;
+  writer.join();
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_GT(appended.load(), 0u);
+  EXPECT_LT(appended.load(), 64u << 20) << "the run only ended when the writer stopped";
+  auto search = testing::run_ksearch({"search", "나중에추가된줄", "--json"}, "", {}, file.parent_path());
+  EXPECT_TRUE(Json::parse(search.out)["results"].empty()) << "text beyond the walked size was indexed";
+  search = testing::run_ksearch({"search", "처음부터 있던 문장 29번", "--json", "-k", "1"}, "", {}, file.parent_path());
+  EXPECT_EQ(Json::parse(search.out)["results"][0]["path"], "growing.txt");
+
+  const auto again = testing::run_ksearch({"index", file.parent_path().string(), "--no-model", "--json"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(Json::parse(again.out)["indexed"], 1);
+  search = testing::run_ksearch({"search", "나중에추가된줄", "--json", "-k", "1"}, "", {}, file.parent_path());
+  EXPECT_EQ(Json::parse(search.out)["results"][0]["path"], "growing.txt");
 }
 
 TEST(HostileInput, HugeTextFileIsStreamedInBoundedMemory) {

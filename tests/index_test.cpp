@@ -54,9 +54,14 @@ TEST(VectorIndex, SaveLoadRoundTripAndDamageDetection) {
   const auto vectors = random_unit_vectors(50, dim, 2);
   VectorIndex index(dim, "Flat");
   index.add(ids_from(1, 50), vectors);
-  index.save(dir / "v.faiss", 42);
+  index.set_generation(42, "database/token");
+  index.save(dir / "v.faiss");
   const VectorIndex loaded = VectorIndex::load(dir / "v.faiss", dim);
   EXPECT_EQ(loaded.generation(), 42u);
+  EXPECT_EQ(loaded.stamp(), "database/token");
+  EXPECT_TRUE(loaded.stores_exact_vectors());
+  EXPECT_EQ(loaded.reconstruct(3), std::vector<float>(vectors.begin() + 2 * dim, vectors.begin() + 3 * dim));
+  EXPECT_TRUE(loaded.reconstruct(51).empty());
   EXPECT_EQ(loaded.size(), 50);
   EXPECT_EQ(loaded.spec(), "Flat");
   EXPECT_EQ(loaded.search(std::span(vectors).subspan(0, dim), 1)[0].id, 1);

@@ -1,14 +1,22 @@
+#include <sys/stat.h>
+
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "base/files.h"
+#include "base/hash.h"
 #include "base/utf8.h"
 #include "ingest/chunker.h"
 #include "ingest/document.h"
 #include "ingest/file_walker.h"
 #include "ingest/glob.h"
+#include "ingest/text_stream.h"
+#include "ingest/walked_file.h"
 #include "tests/test_support.h"
 
 namespace ksearch {
@@ -96,6 +104,49 @@ TEST(Readers, BrokenInputIsSkippedWithAReason) {
   EXPECT_NO_THROW(read_document(dir / "nested.html"));
 }
 
+// Issue #35, finding 4: 200,000 nested elements took ~80 s (Gumbo's tree building is quadratic in the depth).
+TEST(Readers, DeepHtmlIsReadInLinearTime) {
+  testing::TempDir dir;
+  std::string html = "<html><body><p>시작</p>";
+  for (int i = 0; i < 200000; ++i) html += i % 2 ? "<span>" : "<div>";
+  html += "깊은 본문<script>숨은 코드</script>";
+  for (int i = 199999; i >= 0; --i) html += i % 2 ? "</span>" : "</div>";
+  html += "<p>끝 문단</p></body></html>";
+  testing::write_text(dir / "deep.html", html);
+  const auto start = std::chrono::steady_clock::now();
+  const Document document = read_document(dir / "deep.html");
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+#ifdef __SANITIZE_ADDRESS__
+  EXPECT_LT(seconds, 30.0);
+#else
+  EXPECT_LT(seconds, 5.0);
+#endif
+  EXPECT_EQ(document.text, "시작\n깊은 본문\n끝 문단\n");
+
+  // Below the depth limit, nesting keeps its structure.
+  std::string nested = "<html><body>";
+  for (int i = 0; i < 300; ++i) nested += "<div>" + std::to_string(i);
+  testing::write_text(dir / "nested.html", nested);
+  const std::string text = read_document(dir / "nested.html").text;
+  EXPECT_TRUE(text.starts_with("0\n1\n2\n")) << text.substr(0, 20);
+  EXPECT_TRUE(text.ends_with("\n298\n299\n"));
+}
+
+TEST(Readers, TextBeyondTheBudgetIsTruncatedWithAWarning) {
+  testing::TempDir dir;
+  std::string text;
+  while (text.size() < 5000) text += "예산을 넘는 본문의 한 줄입니다.\n";
+  testing::write_text(dir / "long.txt", text);
+  DocumentLimits limits;
+  limits.unpacked_bytes = 1000;
+  const Document document = read_document(dir / "long.txt", limits);
+  EXPECT_LE(document.text.size(), 1000u);
+  EXPECT_GT(document.text.size(), 900u);
+  EXPECT_TRUE(text.starts_with(document.text));
+  EXPECT_TRUE(document.text.ends_with("\n"));
+  EXPECT_NE(document.warning.find("text truncated at 1000 bytes (--max-document-bytes"), std::string::npos);
+}
+
 TEST(Glob, GitignoreSemantics) {
   EXPECT_TRUE(glob_match("*.md", "a.md"));
   EXPECT_FALSE(glob_match("*.md", "dir/a.md"));
@@ -144,6 +195,147 @@ TEST(FileWalker, HonoursIgnoreFilesHiddenFoldersAndLinks) {
   }
   EXPECT_TRUE(saw_loop);
   EXPECT_TRUE(saw_dangling);
+}
+
+std::map<std::string, std::string> skipped_by_path(const WalkResult& result) {
+  std::map<std::string, std::string> out;
+  for (const auto& skipped : result.skipped) out[skipped.relative] = skipped.reason;
+  return out;
+}
+
+std::vector<std::string> found_paths(const WalkResult& result) {
+  std::vector<std::string> out;
+  for (const auto& file : result.files) out.push_back(file.relative);
+  return out;
+}
+
+// Issue #35, finding 1: links to /etc/shadow, /etc and / were followed, and / led into /proc.
+TEST(FileWalker, LinksOutOfTheFoldersAreSkippedWithTheReason) {
+  testing::TempDir dir;
+  const fs::path root = dir / "docs", outside = dir / "outside";
+  testing::write_text(root / "a.txt", "가");
+  testing::write_text(outside / "b.txt", "나");
+  fs::create_symlink("/etc/passwd", root / "s.md");
+  fs::create_directory_symlink("/etc", root / "e");
+  fs::create_directory_symlink("/", root / "rootfs");
+  fs::create_directory_symlink("/proc/self", root / "self");
+  fs::create_directory_symlink(outside, root / "other");
+  fs::create_symlink(root / "a.txt", root / "inside.txt");
+  const auto start = std::chrono::steady_clock::now();
+  const WalkResult result = walk_documents({root}, root, {});
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ(found_paths(result), (std::vector<std::string>{"a.txt", "inside.txt"}));
+  auto skipped = skipped_by_path(result);
+  for (const char* link : {"s.md", "e", "rootfs", "other"})
+    EXPECT_NE(skipped[link].find("leaves the indexed folders (--follow-symlinks"), std::string::npos) << link;
+  EXPECT_NE(skipped["s.md"].find("/etc/passwd"), std::string::npos) << skipped["s.md"];
+  EXPECT_NE(skipped["self"].find("lies in /proc"), std::string::npos) << skipped["self"];
+
+  // --follow-symlinks follows a link out of the folder, never into /proc.
+  fs::remove(root / "rootfs");
+  fs::remove(root / "e");
+  fs::remove(root / "s.md");
+  const WalkResult followed = walk_documents({root}, root, {{}, true});
+  EXPECT_EQ(found_paths(followed), (std::vector<std::string>{"a.txt", "inside.txt", "other/b.txt"}));
+  skipped = skipped_by_path(followed);
+  EXPECT_NE(skipped["self"].find("lies in /proc"), std::string::npos) << skipped["self"];
+}
+
+TEST(FileWalker, FollowingALinkToTheRootStaysOutOfProcSysAndDev) {
+  testing::TempDir dir;
+  fs::create_directory_symlink("/", dir / "rootfs");
+  // Only the top of / is walked (the rest excluded), enough to meet /proc, /sys and /dev through the link.
+  WalkOptions options;
+  options.follow_symlinks = true;
+  options.exclude_globs = {"/rootfs/*/"};
+  for (const char* kept : {"/rootfs/proc/", "/rootfs/sys/", "/rootfs/dev/"})
+    options.exclude_globs.push_back(std::string("!") + kept);
+  const WalkResult result = walk_documents({dir.path()}, dir.path(), options);
+  const auto skipped = skipped_by_path(result);
+  for (const char* folder : {"rootfs/proc", "rootfs/sys", "rootfs/dev"}) {
+    if (!fs::exists(fs::path("/") / fs::path(folder).filename())) continue;
+    ASSERT_TRUE(skipped.contains(folder)) << folder;
+    EXPECT_NE(skipped.at(folder).find("which is never read"), std::string::npos) << skipped.at(folder);
+  }
+  for (const auto& file : result.files) EXPECT_FALSE(file.relative.starts_with("rootfs/proc")) << file.relative;
+}
+
+TEST(WalkedFile, ALinkSwappedInAfterTheWalkCannotLeaveTheFolders) {
+  testing::TempDir dir;
+  const fs::path root = dir / "docs";
+  testing::write_text(root / "a.txt", "가나다");
+  testing::write_text(root / "sub" / "b.txt", "라마바");
+  testing::write_text(dir / "outside" / "b.txt", "바깥 파일");
+  const WalkResult result = walk_documents({root}, root, {});
+  ASSERT_EQ(result.files.size(), 2u);
+  const PathGuard guard({root}, false);
+  EXPECT_EQ(WalkedFile(result.files[0], guard).read_all(), "가나다");
+
+  fs::remove(root / "a.txt");
+  fs::create_symlink("/etc/passwd", root / "a.txt");
+  try {
+    WalkedFile(result.files[0], guard);
+    FAIL() << "read through a link to /etc/passwd";
+  } catch (const SkipFile& e) {
+    EXPECT_NE(std::string(e.what()).find("now leads to /etc/passwd"), std::string::npos) << e.what();
+  }
+  // A folder higher up swapped for a link.
+  fs::rename(root / "sub", dir / "sub.old");
+  fs::create_directory_symlink(dir / "outside", root / "sub");
+  EXPECT_THROW(WalkedFile(result.files[1], guard), SkipFile);
+  // A FIFO swapped in neither blocks nor is read.
+  fs::remove(root / "a.txt");
+  ASSERT_EQ(::mkfifo((root / "a.txt").c_str(), 0600), 0);
+  EXPECT_THROW(WalkedFile(result.files[0], guard), SkipFile);
+}
+
+// Issue #35, finding 8: a growing file was read past its walked size until the writer stopped.
+TEST(WalkedFile, AGrowingFileIsReadAsItWasWalked) {
+  testing::TempDir dir;
+  const std::string line = "계속 자라는 파일의 한 줄입니다.\n";
+  std::string start;
+  while (start.size() < 100000) start += line;
+  testing::write_text(dir / "growing.txt", start);
+  const WalkResult result = walk_documents({dir.path()}, dir.path(), {});
+  ASSERT_EQ(result.files.size(), 1u);
+  std::atomic<bool> stop = false;
+  std::thread writer([&] {
+    std::ofstream out(dir / "growing.txt", std::ios::binary | std::ios::app);
+    while (!stop) out << line << std::flush;
+  });
+  while (fs::file_size(dir / "growing.txt") < 2 * start.size())  // growing while read
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const PathGuard guard({dir.path()}, false);
+  WalkedFile file(result.files[0], guard);
+  TextStream stream(file, 4096);
+  std::string text;
+  while (auto block = stream.next()) text += *block;
+  stop = true;
+  writer.join();
+  EXPECT_GT(fs::file_size(dir / "growing.txt"), start.size());
+  EXPECT_EQ(text, start);
+  EXPECT_EQ(stream.bytes_hash(), sha256_hex(start));
+}
+
+// Issue #35, finding 8: a character split by a read block boundary became U+FFFD with a false warning.
+TEST(TextStream, ACharacterAcrossABlockBoundaryStaysWhole) {
+  testing::TempDir dir;
+  for (const std::string prefix : {"", "a", "ab"}) {  // the boundary after each byte of a 3-byte character
+    std::string text = prefix;
+    for (int i = 0; i < 40; ++i) text += "가";
+    text += "\U0001F600 끝";  // a 4-byte character too
+    testing::write_text(dir / "split.txt", text);
+    const WalkResult result = walk_documents({dir.path()}, dir.path(), {});
+    ASSERT_EQ(result.files.size(), 1u);
+    for (std::size_t block = 7; block <= 17; ++block) {
+      WalkedFile file(result.files[0], PathGuard({dir.path()}, false));
+      TextStream stream(file, block);
+      std::string read;
+      while (auto piece = stream.next()) read += *piece;
+      EXPECT_EQ(read, text) << "block " << block << ", prefix '" << prefix << "'";
+      EXPECT_EQ(stream.replaced(), 0u) << "block " << block;
+    }
+  }
 }
 
 std::vector<std::uint32_t> char_offsets(std::string_view text) {  // one token per non-space character

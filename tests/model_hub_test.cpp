@@ -7,13 +7,16 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <algorithm>
 #include <atomic>
+#include <set>
 #include <thread>
 
 #include "base/error.h"
 #include "base/files.h"
 #include "base/hash.h"
 #include "embed/embedder.h"
+#include "embed/model_spec.h"
 #include "tests/test_support.h"
 
 namespace ksearch {
@@ -37,7 +40,8 @@ class FakeHub {
   std::string commit = "0123456789abcdef0123456789abcdef01234567";
   std::string required_token;             // non-empty: 401 without it
   std::string corrupt;                    // file served with a flipped byte
-  std::string interrupt;                  // file whose first transfer stops half way
+  std::string interrupt;                  // file whose transfers stop half way
+  std::atomic<int> cuts = 1;              // how many transfers of `interrupt` stop half way
   std::atomic<int> range_requests = 0;
   std::atomic<bool> interrupted = false;
 
@@ -78,8 +82,9 @@ class FakeHub {
       std::string content = files.at(name).content;
       if (name == corrupt) content[content.size() / 2] ^= 0x5A;
       if (request.has_header("Range")) ++range_requests;
-      if (name == interrupt && !interrupted.exchange(true)) {
-        // Send half of the body, then drop the connection.
+      if (name == interrupt && cuts.fetch_sub(1) > 0) {
+        interrupted = true;
+        // Send the first half of the body (nothing past it to a resuming Range request), then drop the connection.
         const std::size_t half = content.size() / 2;
         response.set_content_provider(content.size(), "application/octet-stream",
                                       [content, half](std::size_t offset, std::size_t, httplib::DataSink& sink) {
@@ -101,11 +106,13 @@ class FakeHub {
   }
   std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
+  // Serves `dir` as the repository; binary files are LFS files, as on the hub.
   void add_model_dir(const fs::path& dir) {
+    static const std::set<std::string> kLfs = {".safetensors", ".bin", ".pt", ".model"};
     for (const auto& entry : fs::recursive_directory_iterator(dir)) {
       if (!entry.is_regular_file()) continue;
       const std::string name = entry.path().lexically_relative(dir).generic_string();
-      files[name] = {read_file(entry.path()), entry.path().extension() == ".safetensors"};
+      files[name] = {read_file(entry.path()), kLfs.contains(entry.path().extension().string())};
     }
   }
 
@@ -246,7 +253,178 @@ TEST(ModelHub, ShardedWeightsAndMissingSafetensors) {
   EXPECT_EQ(names, (std::vector<std::string>{"config.json", "sentencepiece.bpe.model", "pytorch_model.bin.index.json",
                                              "pytorch_model-00001-of-00002.bin", "pytorch_model-00002-of-00002.bin"}));
   EXPECT_THROW(select_model_files(files({"config.json", "sentencepiece.bpe.model", "onnx/model.onnx"})), Error);
+std::vector<HubFile> listing(std::initializer_list<const char*> names) {
+  std::vector<HubFile> out;
+  for (const char* name : names) {
+    HubFile file;
+    file.name = name;
+    out.push_back(file);
+  }
+  return out;
 }
+
+std::vector<std::string> selected(const std::vector<HubFile>& available) {
+  std::vector<std::string> names;
+  for (const auto& file : select_model_files(available)) names.push_back(file.name);
+  return names;
+}
+
+std::string selection_error(const std::vector<HubFile>& available) {
+  try {
+    select_model_files(available);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(ModelHub, ChoosesOneSetOfWeights) {
+  // Sharded safetensors win over pytorch weights; unknown files are left alone.
+  EXPECT_EQ(selected(listing({"config.json", "sentencepiece.bpe.model", "model.safetensors.index.json",
+                              "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
+                              "pytorch_model.bin", "onnx/model.onnx", "1_Pooling/config.json", "README.md"})),
+            (std::vector<std::string>{"config.json", "sentencepiece.bpe.model", "model.safetensors.index.json",
+                                      "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
+                                      "1_Pooling/config.json"}));
+  // bge-m3: pytorch_model.bin and its heads, both tokenizers.
+  EXPECT_EQ(selected(listing({"colbert_linear.pt", "config.json", "pytorch_model.bin", "sentencepiece.bpe.model",
+                              "sparse_linear.pt", "tokenizer.json", "onnx/model.onnx_data"})),
+            (std::vector<std::string>{"colbert_linear.pt", "config.json", "pytorch_model.bin",
+                                      "sentencepiece.bpe.model", "sparse_linear.pt", "tokenizer.json"}));
+  // KURE-v1: tokenizer.json only; model.safetensors beats pytorch_model.bin.
+  EXPECT_EQ(selected(listing({"config.json", "model.safetensors", "pytorch_model.bin", "tokenizer.json"})),
+            (std::vector<std::string>{"config.json", "model.safetensors", "tokenizer.json"}));
+  // Sharded pytorch weights.
+  EXPECT_EQ(selected(listing({"config.json", "tokenizer.json", "pytorch_model-00002-of-00002.bin",
+                              "pytorch_model-00001-of-00002.bin", "pytorch_model.bin.index.json"})),
+            (std::vector<std::string>{"config.json", "tokenizer.json", "pytorch_model-00002-of-00002.bin",
+                                      "pytorch_model-00001-of-00002.bin", "pytorch_model.bin.index.json"}));
+}
+
+TEST(ModelHub, NamesTheMissingEssentialFile) {
+  EXPECT_EQ(selection_error(listing({"config.json", "tokenizer.json", "model.onnx"})),
+            "the repository lists no weights: model.safetensors or pytorch_model.bin");
+  EXPECT_EQ(selection_error(listing({"config.json", "vocab.txt", "model.safetensors"})),
+            "the repository lists no tokenizer: tokenizer.json or sentencepiece.bpe.model");
+  EXPECT_EQ(selection_error(listing({"tokenizer.json", "model.safetensors"})),
+            "the repository lists no config.json (not a transformers model)");
+  EXPECT_EQ(selection_error(listing({"config.json", "tokenizer.json", "model.safetensors.index.json",
+                                     "model-00001-of-00003.safetensors", "model-00003-of-00003.safetensors"})),
+            "model.safetensors.index.json: the repository does not list shard 2 of 3");
+}
+
+std::string listing_error(const std::string& body) {
+  try {
+    parse_hub_listing(body, "answer");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(ModelHub, ReadsTheHubListingAndRefusesMalformedOnes) {
+  const HubListing listing = parse_hub_listing(read_file(testing::test_data("fuzz/hub_listing/bge-m3-listing.json")),
+                                               "bge-m3");
+  EXPECT_EQ(listing.commit, "5617a9f61b028005a4858fdac845db406aefb181");
+  ASSERT_EQ(listing.files.size(), 8u);
+  EXPECT_EQ(listing.files[3].name, "pytorch_model.bin");
+  EXPECT_EQ(listing.files[3].size, 2271145830u);
+  EXPECT_EQ(listing.files[3].sha256, std::string(64, 'd'));
+  EXPECT_EQ(listing.files[2].blob_id, std::string(40, 'c'));
+  EXPECT_EQ(selected(listing.files),
+            (std::vector<std::string>{"colbert_linear.pt", "config.json", "pytorch_model.bin",
+                                      "sentencepiece.bpe.model", "sparse_linear.pt", "tokenizer.json"}));
+
+  EXPECT_EQ(listing_error(R"({"siblings": []})"), "answer: no usable commit sha in the answer");
+  EXPECT_EQ(listing_error(R"({"sha": "abc", "siblings": [{"rfilename": "config.json", "size": "big"}]})"),
+            "answer: field 'size' has the wrong type (string)");
+  EXPECT_EQ(listing_error(R"({"sha": "abc", "siblings": [{"rfilename": "../../etc/passwd"}]})"),
+            "refusing unsafe file name from the hub: '../../etc/passwd'");
+  EXPECT_EQ(listing_error(R"({"sha": "abc", "siblings": {"rfilename": "config.json"}})"),
+            "answer: field 'siblings' is not an array");
+  EXPECT_EQ(listing_error("[1, 2]"), "answer: expected a JSON object");
+}
+
+// Every file of the folder but the test's own expected outputs.
+std::set<std::string> repository_files(const fs::path& dir) {
+  std::set<std::string> names;
+  for (const auto& entry : fs::recursive_directory_iterator(dir))
+    if (entry.is_regular_file() && entry.path().filename() != "expected.jsonl")
+      names.insert(entry.path().lexically_relative(dir).generic_string());
+  return names;
+}
+
+std::set<std::string> snapshot_files(const fs::path& snapshot) {
+  std::set<std::string> names;
+  for (const auto& entry : fs::recursive_directory_iterator(snapshot))
+    if (!entry.is_directory()) names.insert(entry.path().lexically_relative(snapshot).generic_string());
+  return names;
+}
+
+class PublishedLayout : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(PublishedLayout, PullsExactlyTheFilesKsearchReads) {
+  testing::TempDir dir;
+  FakeHub hub;
+  const fs::path layout = testing::fixture("hub/" + GetParam());
+  hub.add_model_dir(layout);
+  const PullResult result = pull_model("acme/" + GetParam(), options_for(hub, dir / "hub"));
+  // The fixture folders hold just the files ksearch reads (plus expected.jsonl, which no hub repository has).
+  const std::set<std::string> expected = repository_files(layout);
+  EXPECT_EQ(snapshot_files(result.snapshot), expected);
+  EXPECT_EQ(std::set<std::string>(result.files.begin(), result.files.end()), expected);
+  for (const auto& name : expected)
+    EXPECT_EQ(read_file(result.snapshot / name), read_file(layout / name)) << name;
+}
+
+TEST_P(PublishedLayout, CutTransferFailsClearlyAndTheNextPullCompletes) {
+  testing::TempDir dir;
+  FakeHub hub;
+  const fs::path layout = testing::fixture("hub/" + GetParam());
+  hub.add_model_dir(layout);
+  std::string largest;
+  for (const auto& [name, file] : hub.files)
+    if (name != "expected.jsonl" && (largest.empty() || file.content.size() > hub.files[largest].content.size()))
+      largest = name;
+  ASSERT_TRUE(hub.files[largest].lfs) << largest;
+  hub.interrupt = largest;
+  hub.cuts = 1000;  // every attempt of the first pull is cut
+  const std::string id = "acme/" + GetParam();
+  try {
+    pull_model(id, options_for(hub, dir / "hub"));
+    FAIL() << "a cut transfer succeeded";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("download of " + largest + " failed"), std::string::npos) << message;
+    EXPECT_NE(message.find("again to resume"), std::string::npos) << message;
+  }
+  // Only the partial blob, named as incomplete; no snapshot that would resolve as a model.
+  const fs::path repo = dir / "hub" / hf_cache_folder_name(id);
+  const std::string digest = sha256_hex(hub.files[largest].content);
+  EXPECT_FALSE(fs::exists(repo / "blobs" / digest));
+  EXPECT_TRUE(fs::exists(repo / "blobs" / (digest + ".incomplete")));
+  EXPECT_FALSE(fs::exists(repo / "snapshots"));
+  ModelSearchPaths paths;
+  paths.hf_hub = dir / "hub";
+  EXPECT_THROW(resolve_model(id, paths), Error);
+
+  hub.cuts = 0;
+  const int ranges_before = hub.range_requests;
+  const PullResult result = pull_model(id, options_for(hub, dir / "hub"));
+  EXPECT_GT(hub.range_requests, ranges_before);  // resumed, not restarted
+  EXPECT_EQ(read_file(result.snapshot / largest), hub.files[largest].content);
+  EXPECT_EQ(snapshot_files(result.snapshot), repository_files(layout));
+  EXPECT_EQ(resolve_model(id, paths).dir, result.snapshot);
+}
+
+INSTANTIATE_TEST_SUITE_P(Hub, PublishedLayout,
+                         ::testing::Values("kure-v1-layout", "koen-e5-tiny-layout", "e5-small-ko-layout",
+                                           "bge-m3-layout", "reranker-layout"),
+                         [](const auto& info) {
+                           std::string name = info.param.substr(0, info.param.find("-layout"));
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
 
 TEST(ModelHub, CommandLinePullListInfoRemove) {
   testing::TempDir dir;

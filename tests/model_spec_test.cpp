@@ -52,6 +52,18 @@ TEST(ModelSpec, PresetsCoverTheSeedModels) {
   EXPECT_EQ(koe5->query_prefix, "query: ");
   EXPECT_EQ(koe5->passage_prefix, "passage: ");
   EXPECT_EQ(find_preset("e5-small-ko")->dimension, 384);
+  // WordPiece Korean sentence-transformers: mean pooling, no prompts, 768 dimensions, 128-token training length.
+  for (const char* alias : {"ko-sroberta", "kr-sbert"}) {
+    const ModelPreset* preset = find_preset(alias);
+    ASSERT_NE(preset, nullptr) << alias;
+    EXPECT_EQ(preset->pooling, Pooling::Mean) << alias;
+    EXPECT_EQ(preset->query_prefix, "") << alias;
+    EXPECT_EQ(preset->passage_prefix, "") << alias;
+    EXPECT_EQ(preset->dimension, 768) << alias;
+    EXPECT_EQ(preset->max_seq_length, 128) << alias;
+  }
+  EXPECT_EQ(canonical_model_id("ko-sroberta"), "jhgan/ko-sroberta-multitask");
+  EXPECT_EQ(canonical_model_id("kr-sbert"), "snunlp/KR-SBERT-V40K-klueNLI-augSTS");
   EXPECT_EQ(canonical_model_id("bge-m3-ko"), "dragonkue/BGE-m3-ko");
   EXPECT_EQ(hf_cache_folder_name("nlpai-lab/KURE-v1"), "models--nlpai-lab--KURE-v1");
 }
@@ -117,6 +129,66 @@ TEST(ModelResolver, MissingModelSaysWhereItLookedAndHowToGetIt) {
     EXPECT_NE(message.find("ksearch model pull dragonkue/multilingual-e5-small-ko"), std::string::npos) << message;
     EXPECT_NE(message.find((dir / "hub" / "models--dragonkue--multilingual-e5-small-ko").string()), std::string::npos);
   }
+}
+
+std::string resolve_error(std::string_view name, const ModelSearchPaths& paths) {
+  try {
+    resolve_model(name, paths);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(resolved)";
+}
+
+TEST(ModelResolver, EveryPresetResolvesByIdAndAlias) {
+  testing::TempDir dir;
+  ModelSearchPaths paths;
+  paths.roots = {dir / "models"};
+  for (const auto& preset : model_presets()) {
+    const std::string id(preset.id);
+    testing::copy_model(testing::fixture("tiny-e5-bert"), dir / "models" / id);
+    for (const std::string_view name : {preset.id, preset.alias}) {
+      const ResolvedModel resolved = resolve_model(name, paths);
+      EXPECT_EQ(resolved.id, id) << name;
+      EXPECT_EQ(resolved.dir, dir / "models" / id) << name;
+    }
+  }
+}
+
+TEST(ModelResolver, MistypedFolderIsAMissingFolderNotAHubId) {
+  testing::TempDir dir;
+  ModelSearchPaths paths;
+  paths.hf_hub = dir / "hub";
+  testing::copy_model(testing::fixture("tiny-e5-bert"), dir / "models" / "KURE-v1");
+  for (const std::string name : {(dir / "models" / "KURE-v2").string(), (dir / "nowhere" / "KURE-v1").string(),
+                                 std::string("./KURE-v1"), std::string("~/models/KURE-v1"),
+                                 std::string("a/b/c")}) {
+    const std::string message = resolve_error(name, paths);
+    EXPECT_NE(message.find("model folder '" + name + "' does not exist"), std::string::npos) << message;
+    EXPECT_EQ(message.find("model pull"), std::string::npos) << message;
+  }
+  // The deepest existing folder and its nearest entry are named.
+  const std::string message = resolve_error((dir / "models" / "KURE-v2").string(), paths);
+  EXPECT_NE(message.find("'" + (dir / "models").string() + "' does"), std::string::npos) << message;
+  EXPECT_NE(message.find("did you mean '" + (dir / "models" / "KURE-v1").string() + "'"), std::string::npos)
+      << message;
+  // A hub id whose organisation is not a local folder is still looked up as a hub id.
+  EXPECT_NE(resolve_error("acme/none", paths).find("ksearch model pull acme/none"), std::string::npos);
+}
+
+TEST(ModelResolver, SuggestsTheNearestAliasAndHonoursOfflineMode) {
+  testing::TempDir dir;
+  ModelSearchPaths paths;
+  paths.hf_hub = dir / "hub";
+  EXPECT_NE(resolve_error("kuer", paths).find("did you mean 'kure' (nlpai-lab/KURE-v1)?"), std::string::npos);
+  EXPECT_NE(resolve_error("e5-smal-ko", paths).find("did you mean 'e5-small-ko'"), std::string::npos);
+  EXPECT_NE(resolve_error("nlpai-lab/kure-v1", paths).find("did you mean 'nlpai-lab/KURE-v1'?"), std::string::npos);
+  EXPECT_EQ(resolve_error("completely-different", paths).find("did you mean"), std::string::npos);
+  paths.offline = true;
+  const std::string offline = resolve_error("kure", paths);
+  EXPECT_NE(offline.find("HF_HUB_OFFLINE"), std::string::npos) << offline;
+  EXPECT_NE(offline.find("--model ./models/KURE-v1"), std::string::npos) << offline;
+  EXPECT_EQ(offline.find("model pull"), std::string::npos) << offline;
 }
 
 }  // namespace

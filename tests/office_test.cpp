@@ -1,9 +1,14 @@
 // DOCX, HWPX and HWP built in the test (multi-section HWP, tables, HWPML), malformed containers, and search
 // reaching text inside a table.
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <zip.h>
+#include <zlib.h>
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstring>
 
 #include "base/files.h"
@@ -241,6 +246,101 @@ TEST(Office, MalformedContainersAreSkippedWithAReason) {
   } catch (const SkipFile& e) {
     EXPECT_NE(std::string(e.what()).find("record"), std::string::npos) << e.what();
   }
+}
+
+testing::RepeatedZipEntry docx_body(std::size_t paragraphs) {
+  return {"word/document.xml", R"(<w:document xmlns:w="w"><w:body>)", "<w:p><w:r><w:t>압축 폭탄 문단</w:t></w:r></w:p>",
+          paragraphs, "</w:body></w:document>"};
+}
+
+std::string hwpx_bomb(int sections, std::size_t paragraphs) {
+  std::vector<testing::RepeatedZipEntry> entries = {{"mimetype", "application/hwp+zip", "", 0, ""}};
+  for (int i = 0; i < sections; ++i)
+    entries.push_back({"Contents/section" + std::to_string(i) + ".xml", R"(<hs:sec xmlns:hs="s" xmlns:hp="p">)",
+                       "<hp:p><hp:run><hp:t>압축 폭탄 구역</hp:t></hp:run></hp:p>", paragraphs, "</hs:sec>"});
+  return testing::repeated_zip(entries);
+}
+
+// Runs `body` in a child process whose address space is limited to `bytes`; true when it returned true.  Under
+// AddressSanitizer (which reserves terabytes of address space) the limit is left out.
+template <typename Body>
+bool in_limited_memory(std::size_t bytes, Body body) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+#ifndef __SANITIZE_ADDRESS__
+    const rlimit limit{bytes, bytes};
+    if (setrlimit(RLIMIT_AS, &limit) != 0) _exit(2);
+#endif
+    _exit(body() ? 0 : 1);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+bool skipped_for_budget(const fs::path& path, const DocumentLimits& limits = {}) {
+  try {
+    read_document(path, limits);
+  } catch (const SkipFile& e) {
+    return std::string(e.what()).find("unpacks to more than") != std::string::npos;
+  }
+  return false;
+}
+
+// Issue #35, finding 4: a 0.87 MB DOCX inflating to 250 MB took 1.6 GB; a 4.3 MB HWPX with six 200 MB sections
+// took 3.5 GB and ended the run with std::bad_alloc.
+TEST(Office, ZipBombsStopAtTheUnpackBudget) {
+  testing::TempDir dir;
+  const std::size_t paragraph_bytes = docx_body(1).unit.size();
+  testing::write_text(dir / "bomb.docx", testing::repeated_zip({docx_body((250u << 20) / paragraph_bytes)}));
+  testing::write_text(dir / "bomb.hwpx", hwpx_bomb(6, (200u << 20) / paragraph_bytes));
+  EXPECT_LT(fs::file_size(dir / "bomb.docx"), 2u << 20);
+  EXPECT_LT(fs::file_size(dir / "bomb.hwpx"), 6u << 20);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(in_limited_memory(512u << 20, [&] {
+    return skipped_for_budget(dir / "bomb.docx") && skipped_for_budget(dir / "bomb.hwpx");
+  }));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+
+  // The budget counts all entries together: three sections of 1 MiB pass a 4 MiB budget, not a 2 MiB one.
+  testing::write_text(dir / "three.hwpx", hwpx_bomb(3, (1u << 20) / paragraph_bytes));
+  DocumentLimits limits;
+  limits.unpacked_bytes = 4u << 20;
+  const Document document = read_document(dir / "three.hwpx", limits);
+  EXPECT_EQ(document.text.size(), 3 * ((1u << 20) / paragraph_bytes) * std::string("압축 폭탄 구역\n").size());
+  limits.unpacked_bytes = 2u << 20;
+  EXPECT_TRUE(skipped_for_budget(dir / "three.hwpx", limits));
+}
+
+std::string raw_deflate(const std::string& data) {
+  z_stream stream{};
+  EXPECT_EQ(deflateInit2(&stream, Z_BEST_COMPRESSION, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string out(deflateBound(&stream, data.size()), '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  stream.avail_in = static_cast<uInt>(data.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&stream, Z_FINISH), Z_STREAM_END);
+  out.resize(out.size() - stream.avail_out);
+  deflateEnd(&stream);
+  return out;
+}
+
+TEST(Hwp, CompressedSectionsStopAtTheUnpackBudget) {
+  testing::TempDir dir;
+  std::string section;
+  while (section.size() < (3u << 20)) section += paragraph(u"압축된 구역의 문단입니다.");
+  const std::string compressed = raw_deflate(section);
+  testing::write_text(dir / "bomb.hwp", compound_file({{"FileHeader", file_header(1)}, {"Section0", compressed},
+                                                       {"Section1", compressed}}, 2));
+  EXPECT_LT(fs::file_size(dir / "bomb.hwp"), 1u << 20);
+  DocumentLimits limits;
+  limits.unpacked_bytes = 8u << 20;
+  EXPECT_NE(read_document(dir / "bomb.hwp", limits).text.find("압축된 구역의 문단입니다.\n"), std::string::npos);
+  limits.unpacked_bytes = 4u << 20;  // the first section fits, both do not
+  EXPECT_TRUE(skipped_for_budget(dir / "bomb.hwp", limits));
+  limits.unpacked_bytes = 1u << 20;  // inflating stops inside the first section
+  EXPECT_TRUE(skipped_for_budget(dir / "bomb.hwp", limits));
 }
 
 TEST(Office, SearchFindsASentenceInsideATable) {

@@ -109,7 +109,9 @@ TEST(ChunkStore, ReplaceSearchRemoveAndGenerations) {
   EXPECT_EQ(store.removed_since(2).size(), 1u);
   store.prune_removals(3);
   EXPECT_TRUE(store.removed_since(0).empty());
-  EXPECT_TRUE(store.integrity_problems().empty());
+  std::vector<std::string> notes;
+  EXPECT_TRUE(store.integrity_problems(notes).empty());
+  EXPECT_TRUE(notes.empty());
   EXPECT_EQ(store.chunks_without_vectors(), 0);
 }
 

@@ -2,8 +2,10 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <gtest/gtest.h>
 
@@ -64,7 +66,8 @@ int spawn_ksearch(const std::vector<std::string>& arguments) {
 }
 
 CommandResult run_ksearch(const std::vector<std::string>& arguments, const std::string& input,
-                          const std::map<std::string, std::string>& environment, const fs::path& working_dir) {
+                          const std::map<std::string, std::string>& environment, const fs::path& working_dir,
+                          std::size_t memory_limit_bytes) {
   TempDir io;
   const fs::path in_path = io / "stdin", out_path = io / "stdout", err_path = io / "stderr";
   write_text(in_path, input);
@@ -76,6 +79,10 @@ CommandResult run_ksearch(const std::vector<std::string>& arguments, const std::
     dup2(in, 0), dup2(out, 1), dup2(err, 2);
     if (!working_dir.empty() && chdir(working_dir.c_str()) != 0) _exit(127);
     for (const auto& [key, value] : environment) setenv(key.c_str(), value.c_str(), 1);
+    if (memory_limit_bytes != 0) {
+      const rlimit limit{memory_limit_bytes, memory_limit_bytes};
+      if (setrlimit(RLIMIT_AS, &limit) != 0) _exit(126);
+    }
     exec_ksearch(arguments);
   }
   int status = 0;
@@ -91,6 +98,80 @@ void write_text(const fs::path& path, const std::string& text) {
   if (path.has_parent_path()) fs::create_directories(path.parent_path());
   std::ofstream out(path, std::ios::binary);
   out << text;
+}
+
+namespace {
+
+// Raw deflate of `data` as non-final blocks ending on a byte boundary with an empty dictionary (Z_FULL_FLUSH), so
+// the result can be followed by any other such piece; `last` ends the stream instead.
+std::string deflate_piece(std::string_view data, bool last) {
+  z_stream stream{};
+  EXPECT_EQ(deflateInit2(&stream, Z_BEST_COMPRESSION, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string out(deflateBound(&stream, data.size()) + 64, '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  stream.avail_in = static_cast<uInt>(data.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  EXPECT_NE(deflate(&stream, last ? Z_FINISH : Z_FULL_FLUSH), Z_STREAM_ERROR);
+  out.resize(out.size() - stream.avail_out);
+  deflateEnd(&stream);
+  return out;
+}
+
+void put16(std::string& out, std::uint32_t value) { out.append({char(value & 0xFF), char((value >> 8) & 0xFF)}); }
+void put32(std::string& out, std::uint32_t value) {
+  put16(out, value & 0xFFFF);
+  put16(out, value >> 16);
+}
+
+}  // namespace
+
+std::string repeated_zip(const std::vector<RepeatedZipEntry>& entries) {
+  std::string archive, directory;
+  for (const auto& entry : entries) {
+    // Repeat a block of about 1 MiB of units, then the units left over.
+    const std::size_t unit_bytes = std::max<std::size_t>(1, entry.unit.size());
+    const std::size_t per_block = std::max<std::size_t>(1, std::min(entry.repeat, (1u << 20) / unit_bytes));
+    std::string block;
+    for (std::size_t i = 0; i < per_block; ++i) block += entry.unit;
+    const std::size_t blocks = entry.repeat / per_block;
+    std::string rest;
+    for (std::size_t i = blocks * per_block; i < entry.repeat; ++i) rest += entry.unit;
+    const std::string compressed_block = deflate_piece(block, false);
+    std::string data = deflate_piece(entry.head, false);
+    uLong crc = crc32(0, reinterpret_cast<const Bytef*>(entry.head.data()), static_cast<uInt>(entry.head.size()));
+    for (std::size_t i = 0; i < blocks; ++i) {
+      data += compressed_block;
+      crc = crc32(crc, reinterpret_cast<const Bytef*>(block.data()), static_cast<uInt>(block.size()));
+    }
+    const std::string end = rest + entry.tail;
+    data += deflate_piece(end, true);
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(end.data()), static_cast<uInt>(end.size()));
+    const std::uint64_t size = entry.head.size() + entry.repeat * entry.unit.size() + entry.tail.size();
+    EXPECT_LT(size, 0xFFFFFFFFull) << "ZIP64 is not written";
+    const auto offset = static_cast<std::uint32_t>(archive.size());
+    auto header = [&](std::string& out, bool central) {
+      put32(out, central ? 0x02014b50 : 0x04034b50);
+      if (central) put16(out, 20);
+      // version needed, flags, deflate, time, date
+      put16(out, 20), put16(out, 0), put16(out, 8), put16(out, 0), put16(out, 0x21);
+      put32(out, static_cast<std::uint32_t>(crc));
+      put32(out, static_cast<std::uint32_t>(data.size())), put32(out, static_cast<std::uint32_t>(size));
+      put16(out, static_cast<std::uint32_t>(entry.name.size())), put16(out, 0);
+      if (central) put16(out, 0), put16(out, 0), put16(out, 0), put32(out, 0), put32(out, offset);
+      out += entry.name;
+    };
+    header(archive, false);
+    archive += data;
+    header(directory, true);
+  }
+  const auto directory_offset = static_cast<std::uint32_t>(archive.size());
+  archive += directory;
+  put32(archive, 0x06054b50), put16(archive, 0), put16(archive, 0);
+  const auto count = static_cast<std::uint32_t>(entries.size());
+  put16(archive, count), put16(archive, count);
+  put32(archive, static_cast<std::uint32_t>(directory.size())), put32(archive, directory_offset), put16(archive, 0);
+  return archive;
 }
 
 std::vector<Json> read_jsonl(const fs::path& path) {

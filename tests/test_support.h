@@ -33,15 +33,27 @@ struct CommandResult {
   std::string err;
 };
 
-// Runs the ksearch binary with `arguments` (no shell), optional stdin text, extra environment and working folder.
+// Runs the ksearch binary with `arguments` (no shell), optional stdin text, extra environment and working folder,
+// and, when `memory_limit_bytes` is not 0, with its address space limited to that (RLIMIT_AS).
 CommandResult run_ksearch(const std::vector<std::string>& arguments, const std::string& input = "",
                           const std::map<std::string, std::string>& environment = {},
-                          const std::filesystem::path& working_dir = {});
+                          const std::filesystem::path& working_dir = {}, std::size_t memory_limit_bytes = 0);
 
 // Starts the ksearch binary in the background (output discarded); the caller waits for or kills the process.
 int spawn_ksearch(const std::vector<std::string>& arguments);
 
 void write_text(const std::filesystem::path& path, const std::string& text);
+
+// A ZIP entry whose content is `head`, then `unit` repeated `repeat` times, then `tail`.
+struct RepeatedZipEntry {
+  std::string name;
+  std::string head, unit;
+  std::size_t repeat = 0;
+  std::string tail;
+};
+// A ZIP archive of deflated entries built in milliseconds however large they unpack (a zip bomb): each repeated
+// stretch of the deflate stream is one compressed copy of many units, repeated.
+std::string repeated_zip(const std::vector<RepeatedZipEntry>& entries);
 
 // Reads fixture expected.jsonl: one JSON object per line.
 std::vector<Json> read_jsonl(const std::filesystem::path& path);

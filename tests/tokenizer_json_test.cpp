@@ -42,6 +42,30 @@ INSTANTIATE_TEST_SUITE_P(Variants, TokenizerVariant,
                                            "unigram-byte-fallback-strip-accents", "unigram-split-punctuation-digits",
                                            "unigram-whitespace-contiguous", "unigram-added-tokens-prepend"));
 
+class HubParity : public ::testing::TestWithParam<std::string> {};
+
+// Whole KorQuAD paragraphs and hostile Unicode through the hub layouts' own tokenizer.json files (the reranker:
+// question/paragraph pairs truncated longest-first to 512), against Hugging Face's Rust tokenizers.
+TEST_P(HubParity, WholeParagraphsMatchHuggingFace) {
+  const Tokenizer tokenizer = Tokenizer::load(testing::fixture("hub/" + GetParam()));
+  const auto expected = testing::read_jsonl(testing::test_data("tokenizers/hub-parity/" + GetParam() + ".jsonl"));
+  ASSERT_GE(expected.size(), 20u);
+  std::size_t mismatches = 0;
+  for (const auto& line : expected) {
+    const auto text = line["text"].get<std::string>();
+    const auto want = line["ids"].get<std::vector<TokenId>>();
+    const Encoding got = line.contains("pair") ? tokenizer.encode_pair(text, line["pair"].get<std::string>(), 512)
+                                               : tokenizer.encode(text, 1'000'000);
+    EXPECT_EQ(got.ids, want) << to_json_text(line).substr(0, 300);
+    mismatches += got.ids != want;
+    ASSERT_LT(mismatches, 5u) << "stopping after 5 mismatches";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Hub, HubParity,
+                         ::testing::Values("bge-m3-layout", "e5-small-ko-layout", "koen-e5-tiny-layout",
+                                           "reranker-layout"));
+
 // NFC first: Hangul given as conjoining jamo (NFD, as macOS file names carry it) tokenizes like the composed
 // syllables, where Hugging Face would produce <unk>, and offsets still point into the caller's bytes.
 TEST(TokenizerJson, ComposesToNfcAndKeepsOriginalOffsets) {
@@ -136,8 +160,8 @@ TEST_F(HostileTokenizerJson, WrongTypesAndValuesAreErrors) {
   EXPECT_NE(error_for(std::string(R"({"added_tokens": [{"id": 99999999999, "content": "x"}], )") + kUnigram + "}")
                 .find("added_tokens[0].id"),
             std::string::npos);
-  EXPECT_NE(error_for(std::string(R"({"normalizer": {"type": "Replace", "pattern": {"Regex": "(["}, "content": ""}, )") +
-                      kUnigram + "}")
+  EXPECT_NE(error_for(std::string(R"({"normalizer": {"type": "Replace", "pattern": {"Regex": "(["},
+                      "content": ""}, )") + kUnigram + "}")
                 .find("normalizer.pattern: invalid regular expression"),
             std::string::npos);
   EXPECT_NE(error_for(std::string(R"({"normalizer": {"type": "Precompiled", "precompiled_charsmap": "AAAA"}, )") +

@@ -8,6 +8,7 @@ import collections
 import copy
 import json
 import os
+import random
 import re
 import subprocess
 import unicodedata
@@ -44,6 +45,19 @@ HOSTILE = [
     'don\'t "quoted" `back` ``double``',
     '한국어English혼합Text123숫자',
 ]
+
+
+def random_texts(count, seed=7):
+    """Seeded random mixes of the character classes the tokenizers treat differently."""
+    pools = ['가각한글서울의는을를', '\u1100\u1161\u11a8\u3131\u314f', 'abcXYZéüñ', '0123456789٣४',
+             '.,!?-_()[]"\'/:;@#', ' ', '  \t\n', '👍🏽👩\u200d💻🇰🇷', '中文漢字', '\x00\x07\u200b\ufeff\u00ad',
+             'ＡＢＣ１２３！', '①½ﬁ㎏', '\u0301\u0308', '<mask>[CLS]<s>', '\ue000\U00010348']
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(count):
+        length = rng.randint(1, 40)
+        texts.append(''.join(rng.choice(rng.choice(pools)) for _ in range(length)))
+    return texts
 
 
 def korquad_texts(count):
@@ -196,8 +210,47 @@ def unigram_variants():
     return variants
 
 
+def korquad_paragraphs(count, skip=0):
+    with open(KORQUAD, encoding='utf-8') as f:
+        data = json.load(f)['data']
+    paragraphs = [p for article in data for p in article['paragraphs']]
+    return [(p['qas'][0]['question'], p['context']) for p in paragraphs[skip:skip + count]]
+
+
+def hub_parity():
+    """Whole KorQuAD paragraphs (and question/paragraph pairs truncated longest-first to 512 for the reranker)
+    through the hub layouts' own tokenizer.json files: tests/data/tokenizers/hub-parity/LAYOUT.jsonl."""
+    folder = os.path.join(OUT, 'hub-parity')
+    os.makedirs(folder, exist_ok=True)
+    hub = os.path.join(ROOT, 'tests', 'data', 'fixtures', 'hub')
+    paragraphs = korquad_paragraphs(60, skip=100)
+    single = [{'text': unicodedata.normalize('NFC', t)}
+              for t in [c for _, c in paragraphs] + HOSTILE + random_texts(60, seed=11)]
+    long_text = ' '.join(c for _, c in paragraphs[:6])
+    pairs = [{'text': q, 'pair': c} for q, c in korquad_paragraphs(20, skip=300)] + [
+        {'text': long_text, 'pair': '짧은 문단'}, {'text': '짧은 질문', 'pair': long_text},
+        {'text': long_text, 'pair': long_text[::-1]}]
+    for layout, cases, truncate in [('bge-m3-layout', single, False), ('e5-small-ko-layout', single, False),
+                                    ('koen-e5-tiny-layout', single, False), ('reranker-layout', pairs, True)]:
+        with open(os.path.join(hub, layout, 'tokenizer.json'), encoding='utf-8') as f:
+            tokenizer = json.load(f)
+        if truncate:
+            tokenizer['truncation'] = {'direction': 'Right', 'max_length': 512, 'strategy': 'LongestFirst',
+                                       'stride': 0}
+        path = os.path.join(folder, layout + '.tokenizer.json.tmp')
+        with open(path, 'w', encoding='utf-8') as f:
+            json.dump(tokenizer, f, ensure_ascii=False)
+        result = subprocess.run(['node', os.path.join(os.path.dirname(__file__), 'hf_encode_cases.js'), path],
+                                input='\n'.join(json.dumps(c, ensure_ascii=False) for c in cases) + '\n',
+                                capture_output=True, text=True, check=True)
+        os.remove(path)
+        with open(os.path.join(folder, layout + '.jsonl'), 'w', encoding='utf-8') as f:
+            f.write(result.stdout)
+        print('hub-parity', layout, len(cases), 'cases')
+
+
 def main():
-    texts = korquad_texts(120) + HOSTILE + [
+    texts = korquad_texts(120) + HOSTILE + random_texts(60) + [
         '[KO] 서울 [KO]서울 <sep>  서울의 ABC ＡＢＣ mask maskless 마스크 mask.',
         '  <sep>x<sep>  [KO]',
         '서울서울 서울',
@@ -229,6 +282,7 @@ def main():
         with open(os.path.join(folder, 'expected.jsonl'), 'w', encoding='utf-8') as f:
             f.write(result.stdout)
         print(name, len(cases), 'cases')
+    hub_parity()
 
 
 if __name__ == '__main__':
