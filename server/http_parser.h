@@ -18,7 +18,7 @@ struct RequestHead {
 };
 
 struct HeadError {
-  int status;  // 400 malformed, 411 chunked bodies, 413 too large, 431 headers too large, 505 version
+  int status;  // 400 malformed or ambiguous length, 411 chunked bodies, 413 too large, 431 too many headers, 505 version
   std::string message;
 };
 
@@ -26,8 +26,9 @@ struct HeadError {
 // `max_body_bytes` bounds Content-Length.
 std::optional<RequestHead> parse_request_head(std::string_view head, std::size_t max_body_bytes, HeadError& error);
 
-// Serialises a response (status line, Content-Type, Content-Length, Connection).
-std::string format_response(const HttpResponse& response, bool keep_alive);
+// Serialises a response (status line, Content-Type, Content-Length, Connection, the response's own headers).
+// `include_body` false answers HEAD: the same head, Content-Length included, without the body.
+std::string format_response(const HttpResponse& response, bool keep_alive, bool include_body = true);
 
 std::string_view reason_phrase(int status);
 
