@@ -218,6 +218,11 @@ HttpResponse Api::handle(const HttpRequest& request) const {
   return response;
 }
 
+bool Api::answers_at_once(const HttpRequest& request) {
+  const std::string_view path = std::string_view(request.path).substr(0, request.path.find('?'));
+  return request.method == "OPTIONS" || ((request.method == "GET" || request.method == "HEAD") && path == "/health");
+}
+
 HttpResponse Api::respond(const HttpRequest& request) const {
   static const Route kRoutes[] = {
       {"POST", "/v1/embeddings", Family::OpenAi, true}, {"POST", "/embeddings", Family::OpenAi, true},

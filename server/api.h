@@ -73,6 +73,9 @@ class Api {
 
   // Never throws: every failure becomes a 4xx/5xx response with a message.
   HttpResponse handle(const HttpRequest& request) const;
+  // True for requests answered from memory in microseconds (GET/HEAD /health, OPTIONS), which the transport answers
+  // on its event loop, so health checks pass even while every request thread is busy.
+  static bool answers_at_once(const HttpRequest& request);
 
   ModelWorker& worker() const { return *worker_; }
   Metrics& metrics() const { return *metrics_; }

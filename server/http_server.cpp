@@ -28,6 +28,7 @@
 #include <optional>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "base/error.h"
 #include "base/json.h"
@@ -189,6 +190,12 @@ class Server {
           on_event(it->second, events[i].events);
         }
       }
+      while (!buffered_.empty()) {
+        const int fd = buffered_.back();
+        buffered_.pop_back();
+        if (auto it = connections_.find(fd); it != connections_.end() && it->second.phase == Phase::Idle)
+          advance(it->second);
+      }
       const auto now = Clock::now();
       if (now >= next_sweep) {
         sweep(now);
@@ -213,6 +220,7 @@ class Server {
   struct Completed {
     int fd;
     std::string bytes;
+    std::size_t sent;  // already sent by the request thread
     bool keep_alive;
   };
 
@@ -364,6 +372,12 @@ class Server {
   }
 
   void dispatch(Connection& connection, HttpRequest request, bool keep_alive) {
+    if (Api::answers_at_once(request)) {
+      keep_alive = keep_alive && !stopping();
+      return respond(connection,
+                     format_response(api_.handle(request), keep_alive, request.method != "HEAD"),
+                     keep_alive ? After::NextRequest : After::Close);
+    }
     {
       std::lock_guard lock(mutex_);
       if (jobs_.size() < threads_ * kQueuedRequestsPerThread) {
@@ -393,9 +407,9 @@ class Server {
             status == 408 ? After::Close : After::Drain);
   }
 
-  void respond(Connection& connection, std::string bytes, After after) {
+  void respond(Connection& connection, std::string bytes, After after, std::size_t already_sent = 0) {
     connection.output = std::move(bytes);
-    connection.sent = 0;
+    connection.sent = already_sent;
     connection.after = after;
     connection.phase = Phase::Writing;
     connection.deadline = Clock::now() + std::chrono::seconds(options_.write_timeout_seconds);
@@ -422,7 +436,10 @@ class Server {
       connection.phase = Phase::Idle;
       connection.deadline = now + std::chrono::seconds(options_.keep_alive_seconds);
       watch(connection, EPOLLIN | EPOLLRDHUP);
-      return advance(connection);  // a pipelined request may already be buffered
+      // A pipelined request may already be buffered; the loop takes it up (not here, which would recurse once per
+      // pipelined request).
+      if (!connection.input.empty() || connection.peer_closed) buffered_.push_back(connection.fd);
+      return;
     }
     if (connection.after != After::Drain || connection.peer_closed) return close_connection(connection.fd);
     ::shutdown(connection.fd, SHUT_WR);
@@ -477,7 +494,7 @@ class Server {
       if (it == connections_.end()) continue;
       Connection& connection = it->second;
       const bool keep_alive = done.keep_alive && !connection.peer_closed;
-      respond(connection, std::move(done.bytes), keep_alive ? After::NextRequest : After::Close);
+      respond(connection, std::move(done.bytes), keep_alive ? After::NextRequest : After::Close, done.sent);
     }
   }
 
@@ -493,7 +510,11 @@ class Server {
       }
       const HttpResponse response = api_.handle(job.request);
       const bool keep_alive = job.keep_alive && !stopping();
-      Completed done{job.fd, format_response(response, keep_alive, job.request.method != "HEAD"), keep_alive};
+      Completed done{job.fd, format_response(response, keep_alive, job.request.method != "HEAD"), 0, keep_alive};
+      // The loop leaves a handled connection's socket alone until it takes the response back, so this thread may
+      // start sending: the client has its answer one thread hand-off sooner.  The loop sends the rest, if any.
+      const ssize_t sent = ::send(job.fd, done.bytes.data(), done.bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (sent > 0) done.sent = static_cast<std::size_t>(sent);
       {
         std::lock_guard lock(mutex_);
         completed_responses_.push_back(std::move(done));
@@ -514,6 +535,7 @@ class Server {
   const std::size_t max_connections_;
   const std::size_t threads_;
   std::unordered_map<int, Connection> connections_;  // owned by the loop thread
+  std::vector<int> buffered_;                         // connections back to Idle with request bytes already read
   std::optional<Clock::time_point> accept_paused_until_;
   std::atomic<bool> accepting_ = true;
 

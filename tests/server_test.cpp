@@ -255,6 +255,10 @@ TEST_F(ServerTest, HostileHttpClients) {
   EXPECT_EQ(count_of(pipelined, "HTTP/1.1 200 OK"), 2u) << pipelined;
   EXPECT_LT(pipelined.find("\"ok\""), pipelined.find("[["));
   EXPECT_LT(pipelined.find("[["), pipelined.find("404 Not Found"));
+  std::string flood;
+  for (int i = 0; i < 20000; ++i) flood += "GET /health HTTP/1.1\r\n\r\n";
+  flood += "GET /health HTTP/1.1\r\nConnection: close\r\n\r\n";
+  EXPECT_EQ(count_of(raw_exchange(server.port(), flood, std::chrono::milliseconds(10000)), "200 OK"), 20001u);
 
   // A megabyte of headers is refused with 431, and the client reads the answer rather than a reset.
   int fd = connect_to(server.port());
