@@ -211,6 +211,7 @@ TEST_F(ServerTest, IdleAndSlowConnectionsHoldNoThreads) {
   const double with_idle = health_ms(server.port());
   EXPECT_GE(with_idle, 0);
   EXPECT_LT(with_idle, 500) << "GET /health with 1000 idle connections";
+  for (int fd : idle) close(fd);  // within a 1,024-descriptor limit in CI, the slowloris below still fits
 
   std::vector<int> slow;
   for (int i = 0; i < 500; ++i) {
@@ -231,7 +232,6 @@ TEST_F(ServerTest, IdleAndSlowConnectionsHoldNoThreads) {
     close(fd);
   }
   EXPECT_EQ(timed_out, slow.size());
-  for (int fd : idle) close(fd);
 }
 
 TEST_F(ServerTest, HostileHttpClients) {
