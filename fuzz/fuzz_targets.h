@@ -20,6 +20,7 @@ void hwpx_reader(std::string_view data);
 void hwp_reader(std::string_view data);
 void chunker(std::string_view data);
 void http_request(std::string_view data);  // request-head parser, then the API handlers on the body
+void http_stream(std::string_view data);   // request framing of a connection's bytes, split into reads two ways
 
 struct Target {
   const char* name;

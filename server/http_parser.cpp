@@ -122,6 +122,28 @@ std::optional<RequestHead> parse_request_head(std::string_view head, std::size_t
   return out;
 }
 
+Framing frame_request(std::string& input, std::optional<RequestHead>& pending, std::size_t max_head_bytes,
+                      std::size_t max_body_bytes, FramedRequest& out, HeadError& error) {
+  if (!pending) {
+    const std::size_t head_end = input.find("\r\n\r\n");
+    if (head_end == std::string::npos ? input.size() > max_head_bytes : head_end > max_head_bytes) {
+      error = {431, "request headers too large (the limit is " + std::to_string(max_head_bytes) + " bytes)"};
+      return Framing::Failed;
+    }
+    if (head_end == std::string::npos) return Framing::NeedMore;
+    pending = parse_request_head(std::string_view(input).substr(0, head_end), max_body_bytes, error);
+    if (!pending) return Framing::Failed;
+    input.erase(0, head_end + 4);
+  }
+  if (input.size() < pending->content_length) return Framing::NeedMore;
+  out.request = std::move(pending->request);
+  out.request.body = input.substr(0, pending->content_length);
+  out.keep_alive = pending->keep_alive;
+  input.erase(0, pending->content_length);
+  pending.reset();
+  return Framing::Complete;
+}
+
 std::string format_response(const HttpResponse& response, bool keep_alive, bool include_body) {
   std::string out = "HTTP/1.1 " + std::to_string(response.status) + " " + std::string(reason_phrase(response.status)) +
                     "\r\nContent-Type: " + response.content_type + "\r\nContent-Length: " +

@@ -339,33 +339,25 @@ class Server {
       connection.phase = Phase::Reading;
       connection.deadline = now + std::chrono::seconds(options_.read_timeout_seconds);
     }
-    if (connection.phase == Phase::Reading && !connection.head) {
-      const std::size_t head_end = connection.input.find("\r\n\r\n");
-      if (head_end == std::string::npos ? connection.input.size() > kMaxHeadBytes : head_end > kMaxHeadBytes)
-        return answer_error(connection, 431, "request headers too large (the limit is " +
-                                                 std::to_string(kMaxHeadBytes) + " bytes)");
-      if (head_end != std::string::npos) {
-        HeadError error{};
-        connection.head = parse_request_head(std::string_view(connection.input).substr(0, head_end),
-                                             api_.config().limits.max_body_bytes, error);
-        if (!connection.head) return answer_error(connection, error.status, error.message);
-        connection.input.erase(0, head_end + 4);
-        if (connection.head->expects_continue && connection.input.size() < connection.head->content_length) {
-          static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-          if (::send(connection.fd, kContinue.data(), kContinue.size(), MSG_NOSIGNAL) !=
-              static_cast<ssize_t>(kContinue.size()))
-            return close_connection(connection.fd);
-        }
+    if (connection.phase == Phase::Reading) {
+      const bool had_head = connection.head.has_value();
+      FramedRequest framed;
+      HeadError error{};
+      switch (frame_request(connection.input, connection.head, kMaxHeadBytes, api_.config().limits.max_body_bytes,
+                            framed, error)) {
+        case Framing::Failed:
+          return answer_error(connection, error.status, error.message);
+        case Framing::Complete:
+          return dispatch(connection, std::move(framed.request), framed.keep_alive);
+        case Framing::NeedMore:
+          if (!had_head && connection.head && connection.head->expects_continue) {
+            static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+            if (::send(connection.fd, kContinue.data(), kContinue.size(), MSG_NOSIGNAL) !=
+                static_cast<ssize_t>(kContinue.size()))
+              return close_connection(connection.fd);
+          }
+          break;
       }
-    }
-    if (connection.phase == Phase::Reading && connection.head &&
-        connection.input.size() >= connection.head->content_length) {
-      HttpRequest request = std::move(connection.head->request);
-      request.body = connection.input.substr(0, connection.head->content_length);
-      connection.input.erase(0, connection.head->content_length);
-      const bool keep_alive = connection.head->keep_alive;
-      connection.head.reset();
-      return dispatch(connection, std::move(request), keep_alive);
     }
     if (connection.peer_closed && (connection.phase == Phase::Idle || connection.phase == Phase::Reading))
       close_connection(connection.fd);  // the client left without completing a request

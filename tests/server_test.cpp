@@ -184,6 +184,10 @@ TEST_F(ServerTest, EveryRouteOverHttpWithApiKey) {
             std::string::npos);
   EXPECT_NE(raw_exchange(server.port(), "GET /health HTTP/1.1\r\nHost: x\r\n").find("408"), std::string::npos);
   EXPECT_NE(raw_exchange(server.port(), "GET /health HTTP/1.0\r\n\r\n").find("\"ok\""), std::string::npos);
+  // HEAD: GET's head, Content-Length included, and no body.
+  const std::string head_only = raw_exchange(server.port(), "HEAD /health HTTP/1.1\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(head_only.find("Content-Length: 15\r\n"), std::string::npos) << head_only;
+  EXPECT_EQ(head_only.substr(head_only.find("\r\n\r\n") + 4), "");
   const std::string body = R"({"inputs": "서울"})";
   const std::string continued = raw_exchange(
       server.port(), "POST /embed HTTP/1.1\r\nAuthorization: Bearer s3cret\r\nExpect: 100-continue\r\nConnection: close\r\n"
