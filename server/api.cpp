@@ -229,7 +229,7 @@ HttpResponse Api::respond(const HttpRequest& request) const {
       {"GET", "/v1/models", Family::OpenAi, true},      {"GET", "/v1/models/", Family::OpenAi, true},
       {"POST", "/embed", Family::Tei, true},            {"POST", "/rerank", Family::Tei, true},
       {"POST", "/tokenize", Family::Tei, true},         {"GET", "/info", Family::Tei, true},
-      {"POST", "/", Family::Tei, true},
+      {"POST", "/", Family::Tei, true},                 {"POST", "/similarity", Family::Tei, true},
       {"POST", "/v1/rerank", Family::OpenAi, true},     {"POST", "/v2/rerank", Family::OpenAi, true},
       {"POST", "/v1/search", Family::OpenAi, true},
       {"GET", "/health", Family::Tei, false},           {"GET", "/metrics", Family::Tei, false},
@@ -295,7 +295,8 @@ HttpResponse Api::route(const HttpRequest& request) const {
   if (path == "/v1/models" || path.starts_with("/v1/models/")) return openai_models(request);
   if (path == "/embed") return tei_embed(request);
   if (path == "/rerank") return tei_rerank(request);
-  if (path == "/") return embedder_ || !reranker_ ? tei_embed(request) : tei_rerank(request);
+  if (path == "/") return tei_root(request);
+  if (path == "/similarity") return tei_similarity(request);
   if (path == "/tokenize") return tei_tokenize(request);
   if (path == "/info") return tei_info();
   if (path == "/v1/rerank") return jina_rerank(request);
@@ -486,6 +487,41 @@ std::vector<float> Api::rerank_logits(const std::string& query, const std::vecto
   std::vector<float> logits;
   worker_->run([&] { logits = reranker.score(query, texts); }).get();
   return logits;
+}
+
+// TEI's root route answers by payload, as `InferenceClient(url)` posts every task there: sentence similarity for
+// {"inputs": {"source_sentence", "sentences"}}, else /embed (or /rerank on a server with only a reranker).
+HttpResponse Api::tei_root(const HttpRequest& request) const {
+  const Json body = parse_body(request);
+  if (const auto inputs = body.find("inputs"); inputs != body.end() && inputs->is_object())
+    return tei_similarity(request);
+  return embedder_ || !reranker_ ? tei_embed(request) : tei_rerank(request);
+}
+
+// TEI /similarity: cosine similarity of `source_sentence` with each of `sentences`.
+HttpResponse Api::tei_similarity(const HttpRequest& request) const {
+  const Json body = parse_body(request);
+  const Embedder& embedder = require_embedder();
+  const auto inputs = body.find("inputs");
+  if (inputs == body.end() || !inputs->is_object())
+    reject(422, "'inputs' must be an object {\"source_sentence\": string, \"sentences\": [string]}");
+  const auto source = inputs->find("source_sentence");
+  if (source == inputs->end() || !source->is_string() || source->get<std::string>().empty())
+    reject(422, "'inputs.source_sentence' must be a non-empty string");
+  if (!inputs->contains("sentences")) reject(422, "missing required field 'inputs.sentences'");
+  std::vector<std::string> texts = {source->get<std::string>()};
+  const auto sentences = text_inputs((*inputs)["sentences"], "inputs.sentences", config_.limits.max_inputs, 422);
+  texts.insert(texts.end(), sentences.begin(), sentences.end());
+  const auto sequences = tokenize_inputs(embedder, texts, TextKind::Raw, field<bool>(body, "truncate", false));
+  Embeddings embeddings = worker_->embed(embedder, sequences).get();
+  normalize_rows(embeddings);
+  const auto reference = embeddings.row(0);
+  Json scores = Json::array();
+  for (std::size_t i = 1; i < embeddings.size(); ++i) {
+    const auto row = embeddings.row(i);
+    scores.push_back(std::inner_product(row.begin(), row.end(), reference.begin(), 0.0f));
+  }
+  return json_response(scores);
 }
 
 HttpResponse Api::tei_rerank(const HttpRequest& request) const {

@@ -5,7 +5,8 @@
 //   POST /v1/embeddings, /embeddings   OpenAI embeddings          errors: {"error": {"message","type","param","code"}}
 //   GET  /v1/models, /v1/models/{id}   OpenAI model list
 //   POST /embed, /rerank, /tokenize    Hugging Face TEI           errors: {"error", "error_type"}
-//   POST /                             TEI: /embed (or /rerank when only a reranker is loaded)
+//   POST /similarity                   TEI sentence similarity
+//   POST /                             TEI: /similarity for {"inputs": {...}}, else /embed (/rerank: reranker only)
 //   GET  /info                         TEI model info
 //   POST /v1/rerank                    Jina / Cohere v1 rerank    errors: OpenAI shape
 //   POST /v2/rerank                    Cohere v2 rerank           errors: OpenAI shape
@@ -87,6 +88,8 @@ class Api {
   HttpResponse route(const HttpRequest& request) const;
   HttpResponse openai_embeddings(const HttpRequest& request) const;
   HttpResponse tei_embed(const HttpRequest& request) const;
+  HttpResponse tei_root(const HttpRequest& request) const;
+  HttpResponse tei_similarity(const HttpRequest& request) const;
   HttpResponse tei_rerank(const HttpRequest& request) const;
   HttpResponse tei_tokenize(const HttpRequest& request) const;
   HttpResponse tei_info() const;

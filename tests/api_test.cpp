@@ -262,6 +262,15 @@ TEST_F(ApiTest, TeiConformance) {
   ASSERT_EQ(ranked.status, 200) << ranked.body;
   EXPECT_EQ(Json::parse(ranked.body).size(), 2u);
 
+  // Sentence similarity on /similarity and on / (where InferenceClient posts it): cosine of normalised vectors.
+  const Json similar = ok("/similarity", {{"inputs", {{"source_sentence", "서울"}, {"sentences", {"서울", "부산"}}}}});
+  ASSERT_EQ(similar.size(), 2u);
+  EXPECT_NEAR(similar[0].get<double>(), 1.0, 1e-5);
+  EXPECT_LT(similar[1].get<double>(), 1.0);
+  EXPECT_EQ(ok("/", {{"inputs", {{"source_sentence", "서울"}, {"sentences", {"서울", "부산"}}}}}), similar);
+  EXPECT_EQ(error("/similarity", R"({"inputs": {"sentences": ["a"]}})").first, 422);
+  EXPECT_EQ(error("/similarity", R"({"inputs": {"source_sentence": "a", "sentences": []}})").first, 400);
+
   // Errors on TEI paths have TEI's shape, 404 and 405 included; 405 says what is allowed.
   const HttpResponse not_found = call("POST", "/predict_nothing", "{}");
   EXPECT_EQ(not_found.status, 404);

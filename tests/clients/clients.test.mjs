@@ -98,13 +98,16 @@ check("cohere-ai: rerank v2 and v1", async (url) => {
   assert.equal(old.results[0].document.text, documents[old.results[0].index]);
 });
 
-check("@huggingface/inference: featureExtraction on the endpoint (POST /)", async (url) => {
+check("@huggingface/inference: featureExtraction and sentenceSimilarity on the endpoint (POST /)", async (url) => {
   const client = new InferenceClient(apiKey).endpoint(url);
   const vector = await client.featureExtraction({ inputs: "서울" });
   assert.equal(vector.length, 1);
   assert.equal(vector[0].length, 64);
   const many = await client.featureExtraction({ inputs: ["서울", "부산"] });
   assert.equal(many.length, 2);
+  const similarity = await client.sentenceSimilarity({ inputs: { source_sentence: "서울", sentences: ["서울", "부산"] } });
+  assert.equal(similarity.length, 2);
+  assert.ok(Math.abs(similarity[0] - 1) < 1e-5 && similarity[1] < similarity[0]);
   // TEI's error shape: the client shows the server's message.
   await assert.rejects(client.featureExtraction({ inputs: [] }), (error) => /'inputs' is empty/.test(error.message));
 });
