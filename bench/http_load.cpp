@@ -211,7 +211,8 @@ int main(int argc, char** argv) {
   }
   if (options.port <= 0 || !(options.host == "127.0.0.1" || options.host == "localhost" || options.host == "::1")) {
     std::fprintf(stderr, "usage: %s --port P [--path /v1/search] [--body JSON] [--connections N] [--seconds S] "
-                         "[--idle N] [--slowloris N] [--baseline] [--compare-batch N] (loopback hosts only)\n", argv[0]);
+                         "[--idle N] [--slowloris N] [--baseline] [--compare-batch N] (loopback hosts only)\n",
+                 argv[0]);
     return 2;
   }
   if (options.host == "localhost") options.host = "127.0.0.1";

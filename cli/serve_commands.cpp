@@ -127,7 +127,8 @@ void add_serve_commands(CLI::App& app) {
       ->capture_default_str();
   serve->add_option("--read-timeout", flags->serve.read_timeout_seconds, "seconds a request may take to arrive")
       ->capture_default_str();
-  serve->add_option("--write-timeout", flags->serve.write_timeout_seconds, "seconds a client may take to read a response")
+  serve->add_option("--write-timeout", flags->serve.write_timeout_seconds,
+                    "seconds a client may take to read a response")
       ->capture_default_str();
   serve->add_option("--keep-alive", flags->serve.keep_alive_seconds, "seconds an idle connection stays open")
       ->capture_default_str();

@@ -102,17 +102,21 @@ std::vector<std::string> text_inputs(const Json& value, const char* what, std::s
   } else if (value.is_array()) {
     for (const auto& item : value) {
       if (item.is_number_integer() || item.is_array())
-        reject_field(400, what, cat("'", what, "' holds token ids; ksearch takes text and tokenizes it with the model's own ",
+        reject_field(400, what,
+                     cat("'", what, "' holds token ids; ksearch takes text and tokenizes it with the model's own ",
                         "tokenizer. With LangChain's OpenAIEmbeddings pass check_embedding_ctx_length=False so it ",
                         "sends the text"));
-      if (!item.is_string()) reject_field(type_status, what, cat("'", what, "' must be a string or an array of strings"));
+      if (!item.is_string())
+        reject_field(type_status, what, cat("'", what, "' must be a string or an array of strings"));
       texts.push_back(item.get<std::string>());
     }
   } else {
-    reject_field(value.is_null() ? 400 : type_status, what, cat("'", what, "' must be a string or an array of strings"));
+    reject_field(value.is_null() ? 400 : type_status, what,
+                 cat("'", what, "' must be a string or an array of strings"));
   }
   if (texts.empty()) reject_field(400, what, cat("'", what, "' is empty"));
-  if (texts.size() > limit) reject_field(413, what, cat("'", what, "' has ", texts.size(), " items; the limit is ", limit));
+  if (texts.size() > limit)
+    reject_field(413, what, cat("'", what, "' has ", texts.size(), " items; the limit is ", limit));
   for (const auto& text : texts)
     if (text.empty()) reject_field(400, what, cat("'", what, "' contains an empty string"));
   return texts;
@@ -243,7 +247,8 @@ HttpResponse Api::respond(const HttpRequest& request) const {
   std::string allowed;
   for (const Route& candidate : kRoutes) {
     if (route_path != candidate.path) continue;
-    allowed += cat(allowed.empty() ? "" : ", ", candidate.method, std::string_view(candidate.method) == "GET" ? ", HEAD" : "");
+    allowed += cat(allowed.empty() ? "" : ", ", candidate.method,
+                   std::string_view(candidate.method) == "GET" ? ", HEAD" : "");
     if (method == candidate.method) route = &candidate;
   }
   // Unknown paths answer in the shape of the family their prefix suggests, so each client shows the message.
@@ -260,7 +265,7 @@ HttpResponse Api::respond(const HttpRequest& request) const {
   if (route == nullptr) {
     HttpResponse refused = error_response(
         family, allowed.empty() ? ApiError{404, cat("no route ", path), "empty"}
-                                : ApiError{405, cat("method ", request.method, " not allowed on ", path), "validation"});
+                                : ApiError{405, cat("method ", request.method, " not allowed on ", path)});
     if (!allowed.empty()) refused.headers.emplace_back("Allow", allowed + ", OPTIONS");
     return refused;
   }
@@ -310,7 +315,8 @@ void Api::add_cors_headers(const HttpRequest& request, HttpResponse& response) c
   if (config_.cors_origins.empty()) return;
   const auto origin = request.headers.find("origin");
   if (origin == request.headers.end()) return;
-  const bool any = std::find(config_.cors_origins.begin(), config_.cors_origins.end(), "*") != config_.cors_origins.end();
+  const auto& origins = config_.cors_origins;
+  const bool any = std::find(origins.begin(), origins.end(), "*") != origins.end();
   if (!any && std::find(config_.cors_origins.begin(), config_.cors_origins.end(), origin->second) ==
                   config_.cors_origins.end())
     return;
@@ -625,7 +631,8 @@ HttpResponse Api::rerank_documents(const HttpRequest& request, int cohere_versio
   }
   if (texts.empty()) reject_field(400, "documents", "'documents' is empty");
   if (texts.size() > config_.limits.max_inputs)
-    reject_field(413, "documents", cat("'documents' has ", texts.size(), " items; the limit is ", config_.limits.max_inputs));
+    reject_field(413, "documents",
+                 cat("'documents' has ", texts.size(), " items; the limit is ", config_.limits.max_inputs));
   const auto top_n = field<long long>(body, "top_n", static_cast<long long>(texts.size()));
   if (top_n <= 0) reject_field(400, "top_n", "top_n must be positive");
   const bool return_documents = field<bool>(body, "return_documents", false);
@@ -638,7 +645,8 @@ HttpResponse Api::rerank_documents(const HttpRequest& request, int cohere_versio
   Json results = Json::array();
   std::size_t tokens = 0;
   const CrossEncoder& reranker = require_reranker();
-  for (const auto& text : texts) tokens += reranker.model().tokenizer.encode_pair(query, text, reranker.max_tokens()).ids.size();
+  for (const auto& text : texts)
+    tokens += reranker.model().tokenizer.encode_pair(query, text, reranker.max_tokens()).ids.size();
   for (std::size_t index : order) {
     Json item = {{"index", index}, {"relevance_score", sigmoid(logits[index])}};
     if (return_documents) item["document"] = {{"text", texts[index]}};

@@ -147,7 +147,8 @@ Framing frame_request(std::string& input, std::optional<RequestHead>& pending, s
 std::string format_response(const HttpResponse& response, bool keep_alive, bool include_body) {
   std::string out = "HTTP/1.1 " + std::to_string(response.status) + " " + std::string(reason_phrase(response.status)) +
                     "\r\nContent-Type: " + response.content_type + "\r\nContent-Length: " +
-                    std::to_string(response.body.size()) + (keep_alive ? "\r\nConnection: keep-alive" : "\r\nConnection: close");
+                    std::to_string(response.body.size()) +
+                    (keep_alive ? "\r\nConnection: keep-alive" : "\r\nConnection: close");
   for (const auto& [name, value] : response.headers) out.append("\r\n").append(name).append(": ").append(value);
   out += "\r\n\r\n";
   if (include_body) out += response.body;

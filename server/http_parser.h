@@ -18,7 +18,7 @@ struct RequestHead {
 };
 
 struct HeadError {
-  int status;  // 400 malformed or ambiguous length, 411 chunked bodies, 413 too large, 431 too many headers, 505 version
+  int status;  // 400 malformed or ambiguous length, 411 chunked, 413 too large, 431 too many headers, 505 version
   std::string message;
 };
 

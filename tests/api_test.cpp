@@ -210,8 +210,8 @@ TEST_F(ApiTest, JinaCohereRerank) {
                                     {"documents", {"부산은 항구", "서울은 수도", "김치"}}, {"top_n", 2}});
   ASSERT_EQ(v2["results"].size(), 2u);
   EXPECT_EQ(v2["results"][0]["index"], response["results"][0]["index"]);
-  EXPECT_NEAR(v2["results"][0]["relevance_score"].get<double>(), response["results"][0]["relevance_score"].get<double>(),
-              1e-6);
+  EXPECT_NEAR(v2["results"][0]["relevance_score"].get<double>(),
+              response["results"][0]["relevance_score"].get<double>(), 1e-6);
   EXPECT_FALSE(v2["results"][0].contains("document"));
   EXPECT_EQ(v2["meta"]["api_version"]["version"], "2");
 }
@@ -345,10 +345,12 @@ TEST_F(ApiTest, HttpConformance) {
   // 429 and 503 say when to retry.
   ApiConfig no_queue;
   no_queue.limits.max_queue = 0;
-  const HttpResponse busy = Api(no_queue, engine, embedder, reranker).handle({"POST", "/embed", {}, R"({"inputs": "x"})"});
+  const HttpResponse busy =
+      Api(no_queue, engine, embedder, reranker).handle({"POST", "/embed", {}, R"({"inputs": "x"})"});
   EXPECT_EQ(busy.status, 429);
   EXPECT_EQ(header(busy, "Retry-After"), "1");
-  const HttpResponse unavailable = Api({}, nullptr, nullptr, nullptr).handle({"POST", "/v1/search", {}, R"({"query": "x"})"});
+  const HttpResponse unavailable =
+      Api({}, nullptr, nullptr, nullptr).handle({"POST", "/v1/search", {}, R"({"query": "x"})"});
   EXPECT_EQ(unavailable.status, 503);
   EXPECT_EQ(header(unavailable, "Retry-After"), "1");
 }

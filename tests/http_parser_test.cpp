@@ -47,13 +47,15 @@ TEST(RequestFraming, PipelinedRequestsWhateverTheReads) {
 
 TEST(RequestFraming, RefusalsEndTheStream) {
   // Request smuggling: both framings, or two different lengths.
-  EXPECT_EQ(frame("POST / HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n", 7),
+  EXPECT_EQ(frame("POST / HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+                  "GET / HTTP/1.1\r\n\r\n", 7),
             std::vector<std::string>{"failed 400"});
   EXPECT_EQ(frame("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n", 100),
             std::vector<std::string>{"failed 400"});
   EXPECT_EQ(frame("POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 100),
             std::vector<std::string>{"failed 400"});
-  EXPECT_EQ(frame("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 100), std::vector<std::string>{"failed 411"});
+  EXPECT_EQ(frame("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 100),
+            std::vector<std::string>{"failed 411"});
   // A head over the limit is refused as soon as the limit is passed, ended or not.
   EXPECT_EQ(frame("GET / HTTP/1.1\r\nX-Long: " + std::string(2000, 'a'), 100), std::vector<std::string>{"failed 431"});
   EXPECT_EQ(frame("GET / HTTP/1.1\r\nX-Long: " + std::string(2000, 'a') + "\r\n\r\n", 5000),
@@ -61,7 +63,8 @@ TEST(RequestFraming, RefusalsEndTheStream) {
   // An over-limit body is refused from its Content-Length, before it arrives.
   EXPECT_EQ(frame("POST / HTTP/1.1\r\nContent-Length: 5000\r\n\r\n", 100), std::vector<std::string>{"failed 413"});
   // A good request before the bad one is still taken.
-  EXPECT_EQ(frame("GET /a HTTP/1.1\r\n\r\nGARBAGE\r\n\r\n", 3), (std::vector<std::string>{"GET /a  keep", "failed 400"}));
+  EXPECT_EQ(frame("GET /a HTTP/1.1\r\n\r\nGARBAGE\r\n\r\n", 3),
+            (std::vector<std::string>{"GET /a  keep", "failed 400"}));
 }
 
 TEST(RequestFraming, IncompleteRequestsWait) {

@@ -96,7 +96,7 @@ int connect_to(int port) {
   return fd;
 }
 
-// Everything the server sends on `fd` until it closes or `wait` passes; "RESET" is appended if the connection was reset.
+// Everything the server sends on `fd` until it closes or `wait` passes; "RESET" is appended after a connection reset.
 std::string read_all(int fd, std::chrono::milliseconds wait = std::chrono::milliseconds(3000)) {
   timeval timeout{static_cast<time_t>(wait.count() / 1000), static_cast<suseconds_t>(wait.count() % 1000 * 1000)};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
