@@ -22,3 +22,12 @@ echo "|---|---|---|---|---|---|---|---|"
   --body '{"query": "한국의 수도는 어디인가요?", "top_k": 10}' | /usr/bin/python3 bench/load_row.py
 ./build/bench/ksearch_http_load --port "$port" --path /v1/embeddings --connections 64 --seconds "$seconds" \
   --body '{"input": "서울특별시는 대한민국의 수도이자 최대 도시이다."}' | /usr/bin/python3 bench/load_row.py
+# Transport: 1,000 idle keep-alive connections while 64 clients search (against the same load without them); 48
+# parallel one-text embedding calls (merged by the model thread) against one 48-text call at a time; /health polled
+# during a slowloris of 500 sockets (against polling without it).
+./build/bench/ksearch_http_load --port "$port" --path /v1/search --connections 64 --seconds "$seconds" --idle 1000 \
+  --baseline --body '{"query": "한국의 수도는 어디인가요?", "top_k": 10}' | /usr/bin/python3 bench/load_row.py
+./build/bench/ksearch_http_load --port "$port" --path /v1/embeddings --seconds "$seconds" --compare-batch 48 \
+  --body '{"input": "서울특별시는 대한민국의 수도이자 최대 도시이다."}' | /usr/bin/python3 bench/load_row.py
+./build/bench/ksearch_http_load --port "$port" --method GET --path /health --connections 1 --seconds "$seconds" \
+  --slowloris 500 --baseline | /usr/bin/python3 bench/load_row.py

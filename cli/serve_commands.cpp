@@ -22,6 +22,8 @@ struct ServeFlags {
   std::string api_key;
   bool api_key_given = false;
   ApiLimits limits;
+  std::vector<std::string> served_model_names;
+  std::vector<std::string> cors_origins;
   std::string precision = "fp32";
 };
 
@@ -77,6 +79,8 @@ void run_serve(ServeFlags flags) {
   ApiConfig config;
   config.api_key = flags.api_key;
   config.limits = flags.limits;
+  config.served_model_names = flags.served_model_names;
+  config.cors_origins = flags.cors_origins;
   const Api api(config, engine, embedder, reranker, reranker_problem);
   serve(api, engine, flags.serve, [&](int port) {
     std::cerr << "ksearch: serving on http://" << flags.serve.host << ':' << port
@@ -122,11 +126,20 @@ void add_serve_commands(CLI::App& app) {
   serve->add_option("--port", flags->serve.port, "port (0: any free port)")->capture_default_str();
   serve->add_option("--api-key", flags->api_key, "require 'Authorization: Bearer KEY' (also $KSEARCH_API_KEY)")
       ->each([flags](const std::string&) { flags->api_key_given = true; });
-  serve->add_option("--threads", flags->serve.threads, "connection threads")->capture_default_str();
+  serve->add_option("--threads", flags->serve.threads, "request threads (requests handled at once)")
+      ->capture_default_str();
+  serve->add_option("--max-connections", flags->serve.max_connections, "open connections; more are refused with 503")
+      ->capture_default_str();
   serve->add_option("--read-timeout", flags->serve.read_timeout_seconds, "seconds a request may take to arrive")
+      ->capture_default_str();
+  serve->add_option("--write-timeout", flags->serve.write_timeout_seconds,
+                    "seconds a client may take to read a response")
       ->capture_default_str();
   serve->add_option("--keep-alive", flags->serve.keep_alive_seconds, "seconds an idle connection stays open")
       ->capture_default_str();
+  serve->add_option("--served-model-name", flags->served_model_names,
+                    "a name the embedding model answers to (repeatable; the first is reported)");
+  serve->add_option("--cors-allow-origin", flags->cors_origins, "an origin browsers may call from (repeatable; * any)");
   serve->add_option("--max-body-bytes", flags->limits.max_body_bytes, "larger request bodies get 413")->capture_default_str();
   serve->add_option("--max-search-body-bytes", flags->limits.max_search_body_bytes, "the same for /v1/search")
       ->capture_default_str();

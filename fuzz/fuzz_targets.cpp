@@ -161,6 +161,45 @@ void http_request(std::string_view data) {
   format_response(response, head->keep_alive);
 }
 
+namespace {
+
+// What framing a byte stream yields: each request (method, path, body, keep-alive), then the failure status if any.
+std::vector<std::string> frame_stream(std::string_view data, std::size_t read_size) {
+  std::vector<std::string> outcomes;
+  std::string input;
+  std::optional<RequestHead> pending;
+  for (std::size_t at = 0; at < data.size();) {
+    const std::size_t take = std::min(read_size, data.size() - at);
+    input.append(data.substr(at, take));
+    at += take;
+    while (true) {
+      FramedRequest framed;
+      HeadError error{};
+      const Framing step = frame_request(input, pending, 1024, 4096, framed, error);
+      if (step == Framing::NeedMore) break;
+      if (step == Framing::Failed) {
+        KSEARCH_ASSERT(error.status >= 400 && error.status < 600);
+        outcomes.push_back("failed " + std::to_string(error.status));
+        return outcomes;
+      }
+      KSEARCH_ASSERT(framed.request.body.size() <= 4096);
+      outcomes.push_back(framed.request.method + " " + framed.request.path + " " + framed.request.body +
+                         (framed.keep_alive ? " keep" : " close"));
+    }
+  }
+  return outcomes;
+}
+
+}  // namespace
+
+void http_stream(std::string_view data) {
+  if (data.empty()) return;
+  // The first byte picks a read size; the framing must not depend on how the stream was split.
+  const std::size_t read_size = static_cast<unsigned char>(data.front()) % 64 + 1;
+  data.remove_prefix(1);
+  KSEARCH_ASSERT(frame_stream(data, read_size) == frame_stream(data, data.size() + 1));
+}
+
 const std::vector<Target>& targets() {
   static const std::vector<Target> all = {
       {"safetensors", safetensors_header}, {"config", model_config},   {"tokenizer", tokenizer},
@@ -170,6 +209,7 @@ const std::vector<Target>& targets() {
       {"chunker", chunker},                {"http", http_request},     {"pickle", pickle},
       {"torch_checkpoint", torch_checkpoint},
       {"hub_listing", hub_listing},
+      {"http_stream", http_stream},
   };
   return all;
 }

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <numeric>
 
 #include "base/json.h"
@@ -20,30 +22,57 @@ enum class Family { OpenAi, Tei };
 // Requests larger than this return their memory to the system when answered.
 constexpr std::size_t kTrimAfterBytes = 1 << 20;
 
-// A request the handler refuses: HTTP status, message, and the error type of the route family.
+// A request the handler refuses: HTTP status, message, the error type of the route family, and for OpenAI's shape
+// the request field at fault and a machine-readable code.
 struct ApiError {
   int status;
   std::string message;
   std::string tei_type = "validation";
+  std::string param = {};
+  std::string code = {};
 };
 
 [[noreturn]] void reject(int status, std::string message, std::string tei_type = "validation") {
   throw ApiError{status, std::move(message), std::move(tei_type)};
 }
 
+// A refusal caused by one request field, named in OpenAI's `param`.
+[[noreturn]] void reject_field(int status, std::string param, std::string message) {
+  throw ApiError{status, std::move(message), "validation", std::move(param)};
+}
+
 HttpResponse json_response(const Json& body, int status = 200) {
-  return {status, to_json_text(body), "application/json"};
+  HttpResponse response;
+  response.status = status;
+  response.body = to_json_text(body);
+  return response;
 }
 
 HttpResponse error_response(Family family, const ApiError& error) {
-  if (family == Family::Tei) return json_response({{"error", error.message}, {"error_type", error.tei_type}}, error.status);
-  std::string type = "invalid_request_error", code;
-  if (error.status == 401) code = "invalid_api_key";
-  if (error.status == 429) type = "rate_limit_error", code = "rate_limit_exceeded";
-  if (error.status >= 500) type = "server_error";
-  return json_response({{"error", {{"message", error.message}, {"type", type}, {"param", nullptr},
-                                   {"code", code.empty() ? Json() : Json(code)}}}},
-                       error.status);
+  HttpResponse response;
+  if (family == Family::Tei) {
+    response = json_response({{"error", error.message}, {"error_type", error.tei_type}}, error.status);
+  } else {
+    // OpenAI answers every invalid request 400; TEI keeps 422 for a well-formed request it cannot process.
+    const int status = error.status == 422 ? 400 : error.status;
+    std::string type = "invalid_request_error", code = error.code;
+    if (status == 401) code = "invalid_api_key";
+    if (status == 429) type = "rate_limit_error", code = "rate_limit_exceeded";
+    if (status >= 500) type = "server_error";
+    response = json_response({{"error", {{"message", error.message}, {"type", type},
+                                         {"param", error.param.empty() ? Json() : Json(error.param)},
+                                         {"code", code.empty() ? Json() : Json(code)}}}},
+                             status);
+  }
+  if (error.status == 401) response.headers.emplace_back("WWW-Authenticate", "Bearer");
+  if (error.status == 429 || error.status == 503) response.headers.emplace_back("Retry-After", "1");
+  return response;
+}
+
+std::string lower_case(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
 }
 
 Json parse_body(const HttpRequest& request) {
@@ -66,7 +95,7 @@ T field(const Json& body, const char* key, T fallback) {
   try {
     return it->get<T>();
   } catch (const nlohmann::json::exception&) {
-    reject(422, cat("field '", key, "' has the wrong type (", it->type_name(), ")"));
+    reject_field(422, key, cat("field '", key, "' has the wrong type (", it->type_name(), ")"));
   }
 }
 
@@ -78,19 +107,23 @@ std::vector<std::string> text_inputs(const Json& value, const char* what, std::s
   } else if (value.is_array()) {
     for (const auto& item : value) {
       if (item.is_number_integer() || item.is_array())
-        reject(400, cat("'", what, "' holds token ids; ksearch takes text and tokenizes it with the model's own ",
+        reject_field(400, what,
+                     cat("'", what, "' holds token ids; ksearch takes text and tokenizes it with the model's own ",
                         "tokenizer. With LangChain's OpenAIEmbeddings pass check_embedding_ctx_length=False so it ",
                         "sends the text"));
-      if (!item.is_string()) reject(type_status, cat("'", what, "' must be a string or an array of strings"));
+      if (!item.is_string())
+        reject_field(type_status, what, cat("'", what, "' must be a string or an array of strings"));
       texts.push_back(item.get<std::string>());
     }
   } else {
-    reject(value.is_null() ? 400 : type_status, cat("'", what, "' must be a string or an array of strings"));
+    reject_field(value.is_null() ? 400 : type_status, what,
+                 cat("'", what, "' must be a string or an array of strings"));
   }
-  if (texts.empty()) reject(400, cat("'", what, "' is empty"));
-  if (texts.size() > limit) reject(413, cat("'", what, "' has ", texts.size(), " items; the limit is ", limit));
+  if (texts.empty()) reject_field(400, what, cat("'", what, "' is empty"));
+  if (texts.size() > limit)
+    reject_field(413, what, cat("'", what, "' has ", texts.size(), " items; the limit is ", limit));
   for (const auto& text : texts)
-    if (text.empty()) reject(400, cat("'", what, "' contains an empty string"));
+    if (text.empty()) reject_field(400, what, cat("'", what, "' contains an empty string"));
   return texts;
 }
 
@@ -152,7 +185,9 @@ Api::Api(ApiConfig config, std::shared_ptr<SearchEngine> engine, std::shared_ptr
       embedder_(std::move(embedder)),
       reranker_(std::move(reranker)),
       unavailable_reranker_(std::move(unavailable_reranker)),
-      worker_(std::make_unique<ModelWorker>(config_.limits.max_batch_tokens, config_.limits.max_queue)) {}
+      metrics_(std::make_unique<Metrics>()),
+      worker_(std::make_unique<ModelWorker>(config_.limits.max_batch_tokens, config_.limits.max_queue, metrics_.get())),
+      started_(static_cast<long long>(std::time(nullptr))) {}
 
 Api::~Api() = default;
 
@@ -161,8 +196,10 @@ bool Api::authorized(const HttpRequest& request) const {
   const auto it = request.headers.find("authorization");
   if (it == request.headers.end()) return false;
   std::string_view value = it->second;
-  if (!value.starts_with("Bearer ")) return false;
+  // The scheme is case-insensitive (RFC 9110 11.1).
+  if (value.size() < 7 || lower_case(value.substr(0, 7)) != "bearer ") return false;
   value.remove_prefix(7);
+  while (value.starts_with(' ')) value.remove_prefix(1);
   return constant_time_equal(value, config_.api_key);
 }
 
@@ -180,26 +217,64 @@ const CrossEncoder& Api::require_reranker() const {
 }
 
 HttpResponse Api::handle(const HttpRequest& request) const {
+  const auto start = std::chrono::steady_clock::now();
+  HttpResponse response = respond(request);
+  add_cors_headers(request, response);
+  std::string route = request.path.substr(0, request.path.find('?'));
+  if (route.starts_with("/v1/models/")) route = "/v1/models/{id}";
+  if (response.status == 404 && route != "/v1/models/{id}") route = "unmatched";
+  metrics_->record_request(route, request.method, response.status, elapsed_ms(start) / 1000);
+  return response;
+}
+
+bool Api::answers_at_once(const HttpRequest& request) {
+  const std::string_view path = std::string_view(request.path).substr(0, request.path.find('?'));
+  return request.method == "OPTIONS" || ((request.method == "GET" || request.method == "HEAD") && path == "/health");
+}
+
+HttpResponse Api::respond(const HttpRequest& request) const {
   static const Route kRoutes[] = {
       {"POST", "/v1/embeddings", Family::OpenAi, true}, {"POST", "/embeddings", Family::OpenAi, true},
+      {"GET", "/v1/models", Family::OpenAi, true},      {"GET", "/v1/models/", Family::OpenAi, true},
       {"POST", "/embed", Family::Tei, true},            {"POST", "/rerank", Family::Tei, true},
       {"POST", "/embed_sparse", Family::Tei, true},
       {"POST", "/tokenize", Family::Tei, true},         {"GET", "/info", Family::Tei, true},
-      {"POST", "/v1/rerank", Family::OpenAi, true},     {"POST", "/v1/search", Family::OpenAi, true},
-      {"GET", "/health", Family::Tei, false},
+      {"POST", "/", Family::Tei, true},                 {"POST", "/similarity", Family::Tei, true},
+      {"POST", "/v1/rerank", Family::OpenAi, true},     {"POST", "/v2/rerank", Family::OpenAi, true},
+      {"POST", "/v1/search", Family::OpenAi, true},
+      {"GET", "/health", Family::Tei, false},           {"GET", "/metrics", Family::Tei, false},
   };
   std::string path = request.path.substr(0, request.path.find('?'));
   if (path.size() > 1 && path.back() == '/') path.pop_back();
+  // /v1/models/{id}: ids hold slashes ("intfloat/multilingual-e5-small"), so everything after the prefix is the id.
+  const std::string route_path = path.starts_with("/v1/models/") ? "/v1/models/" : path;
+  const std::string method = request.method == "HEAD" ? "GET" : request.method;
   const Route* route = nullptr;
-  bool path_known = false;
+  std::string allowed;
   for (const Route& candidate : kRoutes) {
-    if (path != candidate.path) continue;
-    path_known = true;
-    if (request.method == candidate.method) route = &candidate;
+    if (route_path != candidate.path) continue;
+    allowed += cat(allowed.empty() ? "" : ", ", candidate.method,
+                   std::string_view(candidate.method) == "GET" ? ", HEAD" : "");
+    if (method == candidate.method) route = &candidate;
   }
-  if (route == nullptr)
-    return error_response(Family::OpenAi, path_known ? ApiError{405, cat("method ", request.method, " not allowed on ", path)}
-                                                     : ApiError{404, cat("no route ", path)});
+  // Unknown paths answer in the shape of the family their prefix suggests, so each client shows the message.
+  const Family family = route != nullptr                                             ? route->family
+                        : path.starts_with("/v1/") || path.starts_with("/v2/") ? Family::OpenAi
+                        : path == "/embeddings"                                     ? Family::OpenAi
+                                                                                    : Family::Tei;
+  if (route == nullptr && !allowed.empty() && request.method == "OPTIONS") {
+    HttpResponse options;
+    options.status = 204;
+    options.headers.emplace_back("Allow", allowed + ", OPTIONS");
+    return options;
+  }
+  if (route == nullptr) {
+    HttpResponse refused = error_response(
+        family, allowed.empty() ? ApiError{404, cat("no route ", path), "empty"}
+                                : ApiError{405, cat("method ", request.method, " not allowed on ", path)});
+    if (!allowed.empty()) refused.headers.emplace_back("Allow", allowed + ", OPTIONS");
+    return refused;
+  }
   try {
     if (route->needs_auth && !authorized(request))
       reject(401, "missing or wrong API key: send 'Authorization: Bearer KEY'", "unauthorized");
@@ -207,6 +282,9 @@ HttpResponse Api::handle(const HttpRequest& request) const {
         path == "/v1/search" ? config_.limits.max_search_body_bytes : config_.limits.max_body_bytes;
     if (request.body.size() > limit)
       reject(413, cat("request body of ", request.body.size(), " bytes exceeds the limit of ", limit, " for ", path));
+    if (const auto encoding = request.headers.find("content-encoding");
+        encoding != request.headers.end() && lower_case(encoding->second) != "identity")
+      reject(415, cat("Content-Encoding '", encoding->second, "' is not supported; send the body uncompressed"));
     HttpRequest normalized = request;
     normalized.path = path;
     HttpResponse response = this->route(normalized);
@@ -231,14 +309,105 @@ HttpResponse Api::handle(const HttpRequest& request) const {
 HttpResponse Api::route(const HttpRequest& request) const {
   const std::string& path = request.path;
   if (path == "/health") return json_response({{"status", "ok"}});
+  if (path == "/metrics") return prometheus_metrics();
   if (path == "/v1/embeddings" || path == "/embeddings") return openai_embeddings(request);
+  if (path == "/v1/models" || path.starts_with("/v1/models/")) return openai_models(request);
   if (path == "/embed") return tei_embed(request);
   if (path == "/embed_sparse") return tei_embed_sparse(request);
   if (path == "/rerank") return tei_rerank(request);
+  if (path == "/") return tei_root(request);
+  if (path == "/similarity") return tei_similarity(request);
   if (path == "/tokenize") return tei_tokenize(request);
   if (path == "/info") return tei_info();
   if (path == "/v1/rerank") return jina_rerank(request);
+  if (path == "/v2/rerank") return cohere_rerank(request);
   return search(request);
+}
+
+// CORS (https://fetch.spec.whatwg.org/#http-cors-protocol): the allowed origin on every response, and the answer to a
+// preflight, which carries no credentials and so is never refused for a missing API key.
+void Api::add_cors_headers(const HttpRequest& request, HttpResponse& response) const {
+  if (config_.cors_origins.empty()) return;
+  const auto origin = request.headers.find("origin");
+  if (origin == request.headers.end()) return;
+  const auto& origins = config_.cors_origins;
+  const bool any = std::find(origins.begin(), origins.end(), "*") != origins.end();
+  if (!any && std::find(config_.cors_origins.begin(), config_.cors_origins.end(), origin->second) ==
+                  config_.cors_origins.end())
+    return;
+  response.headers.emplace_back("Access-Control-Allow-Origin", any ? "*" : origin->second);
+  if (!any) response.headers.emplace_back("Vary", "Origin");
+  if (request.method == "OPTIONS" && request.headers.contains("access-control-request-method")) {
+    const auto asked = request.headers.find("access-control-request-headers");
+    response.headers.emplace_back("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS");
+    response.headers.emplace_back("Access-Control-Allow-Headers", asked != request.headers.end()
+                                                                      ? asked->second
+                                                                      : std::string("Authorization, Content-Type"));
+    response.headers.emplace_back("Access-Control-Max-Age", "86400");
+  } else {
+    response.headers.emplace_back("Access-Control-Expose-Headers", "Retry-After");
+  }
+}
+
+std::string Api::embedding_model_name() const {
+  if (!config_.served_model_names.empty()) return config_.served_model_names.front();
+  return embedder_ ? embedder_->spec().id : std::string();
+}
+
+void Api::check_embedding_model(const Json& body) const {
+  const std::string model = field<std::string>(body, "model", "");
+  if (model.empty() || model == embedder_->spec().id) return;
+  if (std::find(config_.served_model_names.begin(), config_.served_model_names.end(), model) !=
+      config_.served_model_names.end())
+    return;
+  throw ApiError{404, cat("the model '", model, "' does not exist; this server embeds with '", embedding_model_name(),
+                          "' (GET /v1/models lists the models; --served-model-name adds names)"),
+                 "validation", "model", "model_not_found"};
+}
+
+void Api::check_reranker_model(const Json& body) const {
+  const std::string model = field<std::string>(body, "model", "");
+  const std::string& id = require_reranker().model().spec.id;
+  if (model.empty() || model == id) return;
+  throw ApiError{404, cat("the model '", model, "' does not exist; this server reranks with '", id,
+                          "' (GET /v1/models lists the models)"),
+                 "validation", "model", "model_not_found"};
+}
+
+HttpResponse Api::openai_models(const HttpRequest& request) const {
+  const auto model = [&](const std::string& id) {
+    return Json{{"id", id}, {"object", "model"}, {"created", started_}, {"owned_by", "ksearch"}};
+  };
+  Json data = Json::array();
+  if (embedder_) data.push_back(model(embedding_model_name()));
+  if (reranker_) data.push_back(model(reranker_->model().spec.id));
+  if (request.path == "/v1/models") return json_response({{"object", "list"}, {"data", data}});
+  const std::string wanted = request.path.substr(std::string_view("/v1/models/").size());
+  for (const auto& item : data)
+    if (item["id"] == wanted) return json_response(item);
+  if (embedder_ && (wanted == embedder_->spec().id ||
+                    std::find(config_.served_model_names.begin(), config_.served_model_names.end(), wanted) !=
+                        config_.served_model_names.end()))
+    return json_response(model(wanted));
+  throw ApiError{404, cat("the model '", wanted, "' does not exist"), "validation", "model", "model_not_found"};
+}
+
+HttpResponse Api::prometheus_metrics() const {
+  std::vector<Gauge> gauges = {
+      {"ksearch_model_queue_depth", "Model jobs waiting for the model thread.", static_cast<double>(worker_->queued())},
+  };
+  if (engine_) {
+    const StoreCounts counts = engine_->counts();
+    gauges.push_back({"ksearch_index_chunks", "Chunks in the index.", static_cast<double>(counts.chunks)});
+    gauges.push_back({"ksearch_index_vectors", "Vectors in the index.", static_cast<double>(counts.vectors)});
+    gauges.push_back({"ksearch_index_files", "Files in the index.", static_cast<double>(counts.indexed_files)});
+    gauges.push_back({"ksearch_index_generation", "Index generation being served.",
+                      static_cast<double>(engine_->generation())});
+  }
+  HttpResponse response;
+  response.body = metrics_->render(gauges);
+  response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  return response;
 }
 
 namespace {
@@ -262,20 +431,28 @@ void normalize_rows(Embeddings& embeddings) {
   ops::l2_normalize_rows(embeddings.values.data(), embeddings.size(), embeddings.dimension);
 }
 
+// `dimensions` (OpenAI and TEI): how many leading components to keep, Matryoshka-style; the model's width if absent.
+std::size_t requested_dimensions(const Json& body, const Embedder& embedder) {
+  const auto dimension = static_cast<long long>(embedder.dimension());
+  const long long dimensions = field<long long>(body, "dimensions", dimension);
+  if (dimensions <= 0 || dimensions > dimension)
+    reject_field(400, "dimensions", cat("dimensions must be between 1 and ", dimension, " for this model, got ",
+                                        dimensions));
+  return static_cast<std::size_t>(dimensions);
+}
+
 }  // namespace
 
 HttpResponse Api::openai_embeddings(const HttpRequest& request) const {
   const Json body = parse_body(request);
   const Embedder& embedder = require_embedder();
-  if (!body.contains("input")) reject(400, "missing required field 'input'");
+  check_embedding_model(body);
+  if (!body.contains("input")) reject_field(400, "input", "missing required field 'input'");
   const auto texts = text_inputs(body["input"], "input", config_.limits.max_inputs, 400);
   const std::string format = field<std::string>(body, "encoding_format", "float");
   if (format != "float" && format != "base64")
-    reject(400, cat("encoding_format '", format, "' is not supported (use float or base64)"));
-  const auto dimension = static_cast<long long>(embedder.dimension());
-  const long long dimensions = field<long long>(body, "dimensions", dimension);
-  if (dimensions <= 0 || dimensions > dimension)
-    reject(400, cat("dimensions must be between 1 and ", dimension, " for this model, got ", dimensions));
+    reject_field(400, "encoding_format", cat("encoding_format '", format, "' is not supported (use float or base64)"));
+  const std::size_t dimensions = requested_dimensions(body, embedder);
   const TextKind kind = text_kind(field<std::string>(body, "input_type", ""), embedder);
   const auto sequences = tokenize_inputs(embedder, texts, kind, field<bool>(body, "truncate", true));
   Embeddings embeddings = worker_->embed(embedder, sequences).get();
@@ -284,7 +461,7 @@ HttpResponse Api::openai_embeddings(const HttpRequest& request) const {
   std::vector<float> row;
   for (std::size_t i = 0; i < embeddings.size(); ++i) {
     const auto full = embeddings.row(i);
-    row.assign(full.begin(), full.begin() + dimensions);  // Matryoshka-style truncation, then renormalise
+    row.assign(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(dimensions));  // Matryoshka-style, renormalised
     ops::l2_normalize_rows(row.data(), 1, row.size());
     tokens += embeddings.token_counts[i];
     data.push_back({{"object", "embedding"}, {"index", i},
@@ -292,7 +469,7 @@ HttpResponse Api::openai_embeddings(const HttpRequest& request) const {
   }
   return json_response({{"object", "list"},
                         {"data", data},
-                        {"model", field<std::string>(body, "model", embedder.spec().id)},
+                        {"model", embedding_model_name()},
                         {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}});
 }
 
@@ -302,13 +479,16 @@ HttpResponse Api::tei_embed(const HttpRequest& request) const {
   if (!body.contains("inputs")) reject(422, "missing required field 'inputs'");
   const auto texts = text_inputs(body["inputs"], "inputs", config_.limits.max_inputs, 422);
   const TextKind kind = text_kind(field<std::string>(body, "prompt_name", ""), embedder);
+  const std::size_t dimensions = requested_dimensions(body, embedder);
+  const bool normalize = field<bool>(body, "normalize", true);
   const auto sequences = tokenize_inputs(embedder, texts, kind, field<bool>(body, "truncate", false));
   Embeddings embeddings = worker_->embed(embedder, sequences).get();
-  if (field<bool>(body, "normalize", true)) normalize_rows(embeddings);
   Json out = Json::array();
   for (std::size_t i = 0; i < embeddings.size(); ++i) {
     const auto row = embeddings.row(i);
-    out.push_back(std::vector<float>(row.begin(), row.end()));
+    std::vector<float> kept(row.begin(), row.begin() + static_cast<std::ptrdiff_t>(dimensions));
+    if (normalize) ops::l2_normalize_rows(kept.data(), 1, kept.size());
+    out.push_back(std::move(kept));
   }
   return json_response(out);
 }
@@ -350,6 +530,41 @@ std::vector<float> Api::rerank_logits(const std::string& query, const std::vecto
   std::vector<float> logits;
   worker_->run([&] { logits = reranker.score(query, texts); }).get();
   return logits;
+}
+
+// TEI's root route answers by payload, as `InferenceClient(url)` posts every task there: sentence similarity for
+// {"inputs": {"source_sentence", "sentences"}}, else /embed (or /rerank on a server with only a reranker).
+HttpResponse Api::tei_root(const HttpRequest& request) const {
+  const Json body = parse_body(request);
+  if (const auto inputs = body.find("inputs"); inputs != body.end() && inputs->is_object())
+    return tei_similarity(request);
+  return embedder_ || !reranker_ ? tei_embed(request) : tei_rerank(request);
+}
+
+// TEI /similarity: cosine similarity of `source_sentence` with each of `sentences`.
+HttpResponse Api::tei_similarity(const HttpRequest& request) const {
+  const Json body = parse_body(request);
+  const Embedder& embedder = require_embedder();
+  const auto inputs = body.find("inputs");
+  if (inputs == body.end() || !inputs->is_object())
+    reject(422, "'inputs' must be an object {\"source_sentence\": string, \"sentences\": [string]}");
+  const auto source = inputs->find("source_sentence");
+  if (source == inputs->end() || !source->is_string() || source->get<std::string>().empty())
+    reject(422, "'inputs.source_sentence' must be a non-empty string");
+  if (!inputs->contains("sentences")) reject(422, "missing required field 'inputs.sentences'");
+  std::vector<std::string> texts = {source->get<std::string>()};
+  const auto sentences = text_inputs((*inputs)["sentences"], "inputs.sentences", config_.limits.max_inputs, 422);
+  texts.insert(texts.end(), sentences.begin(), sentences.end());
+  const auto sequences = tokenize_inputs(embedder, texts, TextKind::Raw, field<bool>(body, "truncate", false));
+  Embeddings embeddings = worker_->embed(embedder, sequences).get();
+  normalize_rows(embeddings);
+  const auto reference = embeddings.row(0);
+  Json scores = Json::array();
+  for (std::size_t i = 1; i < embeddings.size(); ++i) {
+    const auto row = embeddings.row(i);
+    scores.push_back(std::inner_product(row.begin(), row.end(), reference.begin(), 0.0f));
+  }
+  return json_response(scores);
 }
 
 HttpResponse Api::tei_rerank(const HttpRequest& request) const {
@@ -422,24 +637,43 @@ HttpResponse Api::tei_info() const {
   return json_response(info);
 }
 
-HttpResponse Api::jina_rerank(const HttpRequest& request) const {
+namespace {
+
+// A random-looking response id, as Cohere's responses carry one.
+std::string response_id() {
+  static std::atomic<std::uint64_t> counter = 0;
+  const auto now = static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+  char text[40];
+  std::snprintf(text, sizeof text, "%016llx%08llx", static_cast<unsigned long long>(now),
+                static_cast<unsigned long long>(++counter));
+  return text;
+}
+
+}  // namespace
+
+// Jina's and Cohere's rerank (v1 on /v1/rerank, v2 on /v2/rerank): one request shape, one response that carries
+// both services' fields.  Invalid requests are 400, as both services answer.
+HttpResponse Api::rerank_documents(const HttpRequest& request, int cohere_version) const {
   const Json body = parse_body(request);
+  check_reranker_model(body);
   const std::string query = field<std::string>(body, "query", "");
   if (!body.contains("documents") || !body["documents"].is_array())
-    reject(400, "missing field 'documents' (an array of strings or {\"text\"} objects)");
+    reject_field(400, "documents", "missing field 'documents' (an array of strings or {\"text\"} objects)");
   std::vector<std::string> texts;
   for (const auto& document : body["documents"]) {
     if (document.is_string()) texts.push_back(document.get<std::string>());
     else if (document.is_object() && document.contains("text") && document["text"].is_string())
       texts.push_back(document["text"].get<std::string>());
-    else reject(400, "each document must be a string or an object with a \"text\" string");
+    else reject_field(400, "documents", "each document must be a string or an object with a \"text\" string");
   }
-  if (texts.empty()) reject(400, "'documents' is empty");
+  if (texts.empty()) reject_field(400, "documents", "'documents' is empty");
   if (texts.size() > config_.limits.max_inputs)
-    reject(413, cat("'documents' has ", texts.size(), " items; the limit is ", config_.limits.max_inputs));
+    reject_field(413, "documents",
+                 cat("'documents' has ", texts.size(), " items; the limit is ", config_.limits.max_inputs));
   const auto top_n = field<long long>(body, "top_n", static_cast<long long>(texts.size()));
-  if (top_n <= 0) reject(400, "top_n must be positive");
+  if (top_n <= 0) reject_field(400, "top_n", "top_n must be positive");
   const bool return_documents = field<bool>(body, "return_documents", false);
+  if (query.empty()) reject_field(400, "query", "'query' is missing or empty");
   const auto logits = rerank_logits(query, texts, true);
   std::vector<std::size_t> order(texts.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
@@ -447,17 +681,25 @@ HttpResponse Api::jina_rerank(const HttpRequest& request) const {
   order.resize(std::min<std::size_t>(order.size(), static_cast<std::size_t>(top_n)));
   Json results = Json::array();
   std::size_t tokens = 0;
-  for (std::size_t i = 0; i < texts.size(); ++i)
-    tokens += require_reranker().model().tokenizer.encode_pair(query, texts[i], require_reranker().max_tokens()).ids.size();
+  const CrossEncoder& reranker = require_reranker();
+  for (const auto& text : texts)
+    tokens += reranker.model().tokenizer.encode_pair(query, text, reranker.max_tokens()).ids.size();
   for (std::size_t index : order) {
     Json item = {{"index", index}, {"relevance_score", sigmoid(logits[index])}};
     if (return_documents) item["document"] = {{"text", texts[index]}};
     results.push_back(item);
   }
-  return json_response({{"model", field<std::string>(body, "model", require_reranker().model().spec.id)},
+  return json_response({{"id", response_id()},
+                        {"model", reranker.model().spec.id},
                         {"results", results},
-                        {"usage", {{"total_tokens", tokens}}}});
+                        {"usage", {{"total_tokens", tokens}}},
+                        {"meta", {{"api_version", {{"version", std::to_string(cohere_version)}}},
+                                  {"billed_units", {{"search_units", 1}}}}}});
 }
+
+HttpResponse Api::jina_rerank(const HttpRequest& request) const { return rerank_documents(request, 1); }
+
+HttpResponse Api::cohere_rerank(const HttpRequest& request) const { return rerank_documents(request, 2); }
 
 HttpResponse Api::search(const HttpRequest& request) const {
   const auto start = std::chrono::steady_clock::now();
@@ -468,7 +710,7 @@ HttpResponse Api::search(const HttpRequest& request) const {
   SearchOptions options;
   options.deadline = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                  std::chrono::duration<double>(config_.limits.search_seconds));
-  options.cancelled = request.cancelled;
+  options.cancelled = request.client_disconnected.get();
   const long long top_k = field<long long>(body, "top_k", 10);
   if (top_k <= 0 || top_k > static_cast<long long>(config_.limits.max_top_k))
     reject(400, cat("top_k must be between 1 and ", config_.limits.max_top_k));

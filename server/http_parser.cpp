@@ -34,6 +34,7 @@ std::string_view reason_phrase(int status) {
   switch (status) {
     case 100: return "Continue";
     case 200: return "OK";
+    case 204: return "No Content";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 404: return "Not Found";
@@ -41,6 +42,7 @@ std::string_view reason_phrase(int status) {
     case 408: return "Request Timeout";
     case 411: return "Length Required";
     case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
     case 422: return "Unprocessable Entity";
     case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
@@ -77,7 +79,7 @@ std::optional<RequestHead> parse_request_head(std::string_view head, std::size_t
   out.request.method = std::string(method);
   out.request.path = std::string(target);
 
-  bool has_length = false;
+  bool has_length = false, has_transfer_encoding = false;
   std::size_t count = 0;
   std::size_t pos = line_end == std::string_view::npos ? head.size() : line_end + 2;
   while (pos < head.size()) {
@@ -105,7 +107,7 @@ std::optional<RequestHead> parse_request_head(std::string_view head, std::size_t
       out.content_length = length;
       has_length = true;
     } else if (name == "transfer-encoding") {
-      return fail(411, "chunked request bodies are not supported; send Content-Length");
+      has_transfer_encoding = true;
     } else if (name == "connection") {
       const std::string token = lower(value);
       if (token.find("close") != std::string::npos) out.keep_alive = false;
@@ -117,15 +119,42 @@ std::optional<RequestHead> parse_request_head(std::string_view head, std::size_t
     auto [it, inserted] = out.request.headers.try_emplace(name, value);
     if (!inserted) it->second += ", " + std::string(value);
   }
+  // Both framings in one request is how requests are smuggled past a proxy that reads the other one (RFC 9112 6.3).
+  if (has_transfer_encoding && has_length) return fail(400, "both Content-Length and Transfer-Encoding are present");
+  if (has_transfer_encoding) return fail(411, "chunked request bodies are not supported; send Content-Length");
   return out;
 }
 
-std::string format_response(const HttpResponse& response, bool keep_alive) {
+Framing frame_request(std::string& input, std::optional<RequestHead>& pending, std::size_t max_head_bytes,
+                      std::size_t max_body_bytes, FramedRequest& out, HeadError& error) {
+  if (!pending) {
+    const std::size_t head_end = input.find("\r\n\r\n");
+    if (head_end == std::string::npos ? input.size() > max_head_bytes : head_end > max_head_bytes) {
+      error = {431, "request headers too large (the limit is " + std::to_string(max_head_bytes) + " bytes)"};
+      return Framing::Failed;
+    }
+    if (head_end == std::string::npos) return Framing::NeedMore;
+    pending = parse_request_head(std::string_view(input).substr(0, head_end), max_body_bytes, error);
+    if (!pending) return Framing::Failed;
+    input.erase(0, head_end + 4);
+  }
+  if (input.size() < pending->content_length) return Framing::NeedMore;
+  out.request = std::move(pending->request);
+  out.request.body = input.substr(0, pending->content_length);
+  out.keep_alive = pending->keep_alive;
+  input.erase(0, pending->content_length);
+  pending.reset();
+  return Framing::Complete;
+}
+
+std::string format_response(const HttpResponse& response, bool keep_alive, bool include_body) {
   std::string out = "HTTP/1.1 " + std::to_string(response.status) + " " + std::string(reason_phrase(response.status)) +
                     "\r\nContent-Type: " + response.content_type + "\r\nContent-Length: " +
-                    std::to_string(response.body.size()) + (keep_alive ? "\r\nConnection: keep-alive" : "\r\nConnection: close") +
-                    "\r\n\r\n";
-  out += response.body;
+                    std::to_string(response.body.size()) +
+                    (keep_alive ? "\r\nConnection: keep-alive" : "\r\nConnection: close");
+  for (const auto& [name, value] : response.headers) out.append("\r\n").append(name).append(": ").append(value);
+  out += "\r\n\r\n";
+  if (include_body) out += response.body;
   return out;
 }
 

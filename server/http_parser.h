@@ -18,7 +18,7 @@ struct RequestHead {
 };
 
 struct HeadError {
-  int status;  // 400 malformed, 411 chunked bodies, 413 too large, 431 headers too large, 505 version
+  int status;  // 400 malformed or ambiguous length, 411 chunked, 413 too large, 431 too many headers, 505 version
   std::string message;
 };
 
@@ -26,8 +26,24 @@ struct HeadError {
 // `max_body_bytes` bounds Content-Length.
 std::optional<RequestHead> parse_request_head(std::string_view head, std::size_t max_body_bytes, HeadError& error);
 
-// Serialises a response (status line, Content-Type, Content-Length, Connection).
-std::string format_response(const HttpResponse& response, bool keep_alive);
+// A complete request taken off a connection's byte stream.
+struct FramedRequest {
+  HttpRequest request;  // with its body
+  bool keep_alive = true;
+};
+
+enum class Framing { NeedMore, Complete, Failed };
+
+// Takes the next request off the front of `input` (bytes received on a connection and not yet consumed) and consumes
+// its bytes, whatever the split of the stream into reads.  `pending` carries a parsed head whose body is still
+// arriving between calls (start with nullopt), so a head is parsed once.  Complete fills `out`; Failed fills `error`
+// (the connection must end after answering it); NeedMore asks for more bytes.  Heads over `max_head_bytes`: 431.
+Framing frame_request(std::string& input, std::optional<RequestHead>& pending, std::size_t max_head_bytes,
+                      std::size_t max_body_bytes, FramedRequest& out, HeadError& error);
+
+// Serialises a response (status line, Content-Type, Content-Length, Connection, the response's own headers).
+// `include_body` false answers HEAD: the same head, Content-Length included, without the body.
+std::string format_response(const HttpResponse& response, bool keep_alive, bool include_body = true);
 
 std::string_view reason_phrase(int status);
 

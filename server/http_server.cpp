@@ -1,6 +1,8 @@
-// A small HTTP/1.1 server: one accept thread with a deep listen backlog, a pool of connection threads (each
-// keep-alive connection holds one while it is open), per-request deadlines against slow clients, and bounded
-// header and body sizes.  All model work happens on the Api's single model thread.
+// The HTTP/1.1 transport of `ksearch serve`.  One event-loop thread owns every socket (epoll), so an open connection
+// costs a socket and a small record, not a thread; a complete request goes to a pool of request threads, and its
+// response comes back to the loop to be written.  Every phase has a deadline (idle keep-alive, request arrival,
+// response taken), heads and bodies are bounded, and open connections are capped.  All model work happens on the
+// Api's single model thread.
 #include "server/http_server.h"
 
 #include <arpa/inet.h>
@@ -8,8 +10,10 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,7 +25,10 @@
 #include <deque>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <unordered_map>
+#include <vector>
 
 #include "base/error.h"
 #include "base/json.h"
@@ -32,7 +39,16 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr std::size_t kMaxHeadBytes = 16 * 1024;
-constexpr int kListenBacklog = 1024;
+constexpr int kListenBacklog = 4096;
+constexpr std::size_t kReadChunk = 64 * 1024;
+// After an error answer that ends the connection, the rest of the request is read and dropped (for at most the read
+// timeout and this many bytes), so a client still uploading receives the answer rather than a connection reset.
+constexpr std::size_t kMaxDrainBytes = 64 << 20;
+constexpr auto kSweepInterval = std::chrono::milliseconds(100);
+constexpr auto kAcceptPause = std::chrono::milliseconds(100);  // out of file descriptors: accept again after this
+constexpr auto kStopGrace = std::chrono::seconds(5);           // at shutdown, requests in flight may finish within this
+constexpr std::size_t kQueuedRequestsPerThread = 16;           // complete requests waiting for a request thread
+constexpr std::size_t kReservedDescriptors = 64;               // for the index, models and logs, beyond connections
 
 class Socket {
  public:
@@ -60,7 +76,8 @@ int open_listener(const std::string& host, int port) {
     fail("cannot resolve host '", host, "': ", ::gai_strerror(rc));
   std::string problem = "no usable address";
   for (addrinfo* address = found; address != nullptr; address = address->ai_next) {
-    const int fd = ::socket(address->ai_family, address->ai_socktype | SOCK_CLOEXEC, address->ai_protocol);
+    const int fd = ::socket(address->ai_family, address->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                            address->ai_protocol);
     if (fd < 0) continue;
     const int on = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
@@ -83,142 +100,442 @@ int bound_port(int fd) {
   return ntohs(reinterpret_cast<sockaddr_in*>(&address)->sin_port);
 }
 
-bool send_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<std::size_t>(n));
+// Raises the open-file limit to its hard maximum and returns how many connections it leaves room for.
+std::size_t connection_capacity(std::size_t wanted) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return wanted;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
   }
-  return true;
-}
-
-// Reads more bytes into `buffer` before `deadline`; false on timeout, close or error.
-bool receive(int fd, std::string& buffer, Clock::time_point deadline) {
-  const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  if (remaining <= 0) return false;
-  pollfd wait{fd, POLLIN, 0};
-  if (::poll(&wait, 1, static_cast<int>(remaining)) <= 0) return false;
-  char chunk[16384];
-  const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
-  if (n <= 0) return false;
-  buffer.append(chunk, static_cast<std::size_t>(n));
-  return true;
+  const std::size_t available = limit.rlim_cur > kReservedDescriptors ? limit.rlim_cur - kReservedDescriptors : 1;
+  if (wanted > available)
+    std::cerr << "ksearch: the open-file limit (" << limit.rlim_cur << ") allows " << available
+              << " connections, not --max-connections " << wanted << '\n';
+  return std::min(wanted, available);
 }
 
 HttpResponse transport_error(int status, const std::string& message) {
   const std::string type = status >= 500 ? "server_error" : "invalid_request_error";
-  return {status, to_json_text(Json{{"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", nullptr}}}}),
-          "application/json"};
+  HttpResponse response;
+  response.status = status;
+  response.body = to_json_text(Json{{"error", {{"message", message}, {"type", type}, {"param", nullptr},
+                                               {"code", nullptr}}}});
+  if (status == 503) response.headers.emplace_back("Retry-After", "1");
+  return response;
 }
+
+enum class Phase {
+  Idle,      // waiting for the first byte of a request (keep-alive deadline)
+  Reading,   // a request's head or body is arriving (read deadline)
+  Handling,  // a request thread has the request; the socket is watched only for the client leaving
+  Writing,   // the response is being sent (write deadline)
+  Draining,  // an error was answered and our side shut: the rest of the request is read and dropped
+};
+
+// What follows a response once it is sent.
+enum class After { NextRequest, Drain, Close };
+
+struct Connection {
+  int fd = -1;
+  Phase phase = Phase::Idle;
+  Clock::time_point deadline;
+  std::string input;                 // received, not yet consumed
+  std::optional<RequestHead> head;   // the request whose body is arriving
+  std::string output;                // the response being sent
+  std::size_t sent = 0;
+  After after = After::NextRequest;
+  bool peer_closed = false;          // the client shut its sending side
+  std::size_t drained = 0;
+  std::shared_ptr<std::atomic<bool>> disconnected;
+};
 
 class Server {
  public:
-  Server(const Api& api, const ServeOptions& options) : api_(api), options_(options) {}
-
-  void handle_connection(int fd) {
-    Socket socket(fd);
-    const int on = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-    std::string buffer;
-    const auto read_budget = std::chrono::seconds(options_.read_timeout_seconds);
-    const auto idle_budget = std::chrono::seconds(options_.keep_alive_seconds);
-    while (!stopping_) {
-      // Idle keep-alive connections wait at most keep_alive_seconds for the next request; once a request has
-      // started, the whole head and body must arrive within read_timeout_seconds (slow clients are cut off).
-      if (buffer.empty()) {
-        std::string first;
-        if (!receive(fd, first, Clock::now() + idle_budget)) return;
-        buffer = std::move(first);
-      }
-      const auto deadline = Clock::now() + read_budget;
-      std::size_t head_end;
-      while ((head_end = buffer.find("\r\n\r\n")) == std::string::npos) {
-        if (buffer.size() > kMaxHeadBytes) {
-          send_all(fd, format_response(transport_error(431, "request headers too large"), false));
-          return;
-        }
-        if (!receive(fd, buffer, deadline)) {
-          if (!buffer.empty()) send_all(fd, format_response(transport_error(408, "request timed out"), false));
-          return;
-        }
-      }
-      HeadError error{};
-      auto head = parse_request_head(std::string_view(buffer).substr(0, head_end), api_.config().limits.max_body_bytes,
-                                     error);
-      if (!head) {
-        send_all(fd, format_response(transport_error(error.status, error.message), false));
-        return;
-      }
-      buffer.erase(0, head_end + 4);
-      if (head->expects_continue && buffer.size() < head->content_length &&
-          !send_all(fd, "HTTP/1.1 100 Continue\r\n\r\n"))
-        return;
-      while (buffer.size() < head->content_length)
-        if (!receive(fd, buffer, deadline)) {
-          send_all(fd, format_response(transport_error(408, "request body timed out"), false));
-          return;
-        }
-      head->request.body = buffer.substr(0, head->content_length);
-      buffer.erase(0, head->content_length);
-      const HttpResponse response = api_.handle(head->request);
-      const bool keep_alive = head->keep_alive && !stopping_;
-      if (!send_all(fd, format_response(response, keep_alive)) || !keep_alive) return;
-    }
+  Server(const Api& api, const ServeOptions& options, int listener, int stop)
+      : api_(api),
+        options_(options),
+        listener_(listener),
+        stop_(stop),
+        epoll_(::epoll_create1(EPOLL_CLOEXEC)),
+        completed_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+        max_connections_(connection_capacity(std::max<std::size_t>(options.max_connections, 1))),
+        threads_(std::max<std::size_t>(options.threads, 1)) {
+    if (epoll_.fd() < 0 || completed_.fd() < 0) fail("cannot create the event loop: ", std::strerror(errno));
+    add(listener_, EPOLLIN);
+    add(stop_, EPOLLIN);
+    add(completed_.fd(), EPOLLIN);
   }
 
-  void run(int listener, int wake, std::size_t threads) {
+  void run() {
     std::vector<std::thread> workers;
-    for (std::size_t i = 0; i < threads; ++i)
-      workers.emplace_back([this] {
-        while (true) {
-          int fd;
-          {
-            std::unique_lock lock(mutex_);
-            ready_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
-            if (pending_.empty()) return;
-            fd = pending_.front();
-            pending_.pop_front();
-          }
-          handle_connection(fd);
+    for (std::size_t i = 0; i < threads_; ++i) workers.emplace_back([this] { work(); });
+    std::vector<epoll_event> events(1024);
+    auto next_sweep = Clock::now() + kSweepInterval;
+    std::optional<Clock::time_point> stop_by;
+    while (!stop_by || (busy() && Clock::now() < *stop_by)) {
+      const int ready = ::epoll_wait(epoll_.fd(), events.data(), static_cast<int>(events.size()),
+                                     static_cast<int>(kSweepInterval.count()));
+      if (ready < 0 && errno != EINTR) break;
+      for (int i = 0; i < ready; ++i) {
+        const int fd = events[i].data.fd;
+        if (fd == listener_) {
+          accept_all();
+        } else if (fd == stop_) {
+          if (!stop_by) stop_by = Clock::now() + kStopGrace;
+          begin_stop();
+        } else if (fd == completed_.fd()) {
+          finish_completed();
+        } else if (auto it = connections_.find(fd); it != connections_.end()) {
+          on_event(it->second, events[i].events);
         }
-      });
-    while (true) {
-      pollfd waits[2] = {{listener, POLLIN, 0}, {wake, POLLIN, 0}};
-      if (::poll(waits, 2, -1) < 0) {
-        if (errno == EINTR) continue;
-        break;
       }
-      if (waits[1].revents != 0) break;
-      const int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd < 0) continue;
-      std::unique_lock lock(mutex_);
-      if (pending_.size() >= threads * 4) {  // far more connections than threads: refuse quickly, stay bounded
-        lock.unlock();
-        send_all(fd, format_response(transport_error(503, "too many connections; retry shortly"), false));
-        ::close(fd);
-        continue;
+      while (!buffered_.empty()) {
+        const int fd = buffered_.back();
+        buffered_.pop_back();
+        if (auto it = connections_.find(fd); it != connections_.end() && it->second.phase == Phase::Idle)
+          advance(it->second);
       }
-      pending_.push_back(fd);
-      lock.unlock();
-      ready_.notify_one();
+      const auto now = Clock::now();
+      if (now >= next_sweep) {
+        sweep(now);
+        next_sweep = now + kSweepInterval;
+      }
     }
     {
       std::lock_guard lock(mutex_);
       stopping_ = true;
     }
-    ready_.notify_all();
+    jobs_ready_.notify_all();
     for (auto& worker : workers) worker.join();
-    for (int fd : pending_) ::close(fd);
+    for (auto& [fd, connection] : connections_) ::close(fd);
   }
 
  private:
+  struct Job {
+    int fd;
+    HttpRequest request;
+    bool keep_alive;
+  };
+  struct Completed {
+    int fd;
+    std::string bytes;
+    std::size_t sent;  // already sent by the request thread
+    bool keep_alive;
+  };
+
+  void add(int fd, std::uint32_t events) {
+    epoll_event event{};
+    event.events = events;
+    event.data.fd = fd;
+    ::epoll_ctl(epoll_.fd(), EPOLL_CTL_ADD, fd, &event);
+  }
+  void watch(const Connection& connection, std::uint32_t events) {
+    epoll_event event{};
+    event.events = events;
+    event.data.fd = connection.fd;
+    ::epoll_ctl(epoll_.fd(), EPOLL_CTL_MOD, connection.fd, &event);
+  }
+
+  bool busy() const {
+    for (const auto& [fd, connection] : connections_)
+      if (connection.phase == Phase::Handling || connection.phase == Phase::Writing) return true;
+    return false;
+  }
+
+  void begin_stop() {
+    accepting_ = false;
+    ::epoll_ctl(epoll_.fd(), EPOLL_CTL_DEL, listener_, nullptr);
+    ::epoll_ctl(epoll_.fd(), EPOLL_CTL_DEL, stop_, nullptr);
+    std::vector<int> idle;
+    for (const auto& [fd, connection] : connections_)
+      if (connection.phase != Phase::Handling && connection.phase != Phase::Writing) idle.push_back(fd);
+    for (int fd : idle) close_connection(fd);
+  }
+
+  void accept_all() {
+    while (accepting_) {
+      const int fd = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (fd < 0) {
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+          ::epoll_ctl(epoll_.fd(), EPOLL_CTL_DEL, listener_, nullptr);
+          accept_paused_until_ = Clock::now() + kAcceptPause;
+        }
+        return;
+      }
+      if (connections_.size() >= max_connections_) {
+        // The socket is fresh, so the short refusal fits its send buffer.
+        const std::string refusal = format_response(
+            transport_error(503, "too many open connections (" + std::to_string(max_connections_) +
+                                     "); retry shortly"), false);
+        (void)!::send(fd, refusal.data(), refusal.size(), MSG_NOSIGNAL);
+        ::close(fd);
+        continue;
+      }
+      const int on = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+      Connection& connection = connections_[fd];
+      connection.fd = fd;
+      connection.deadline = Clock::now() + std::chrono::seconds(options_.keep_alive_seconds);
+      add(fd, EPOLLIN | EPOLLRDHUP);
+      api_.metrics().set_open_connections(connections_.size());
+    }
+  }
+
+  void close_connection(int fd) {
+    ::epoll_ctl(epoll_.fd(), EPOLL_CTL_DEL, fd, nullptr);
+    ::close(fd);
+    connections_.erase(fd);
+    api_.metrics().set_open_connections(connections_.size());
+  }
+
+  void on_event(Connection& connection, std::uint32_t events) {
+    switch (connection.phase) {
+      case Phase::Idle:
+      case Phase::Reading:
+        if (!receive(connection)) return close_connection(connection.fd);
+        advance(connection);
+        return;
+      case Phase::Handling:
+        // Armed once (EPOLLONESHOT): the client shut its side or the connection broke while the request runs.
+        connection.peer_closed = true;
+        connection.disconnected->store(true);
+        return;
+      case Phase::Writing:
+        if ((events & (EPOLLERR | EPOLLHUP)) != 0) return close_connection(connection.fd);
+        flush(connection);
+        return;
+      case Phase::Draining:
+        drain(connection);
+        return;
+    }
+  }
+
+  // Reads what the socket holds, up to one request's worth beyond what is buffered.  False: the connection broke.
+  bool receive(Connection& connection) {
+    const std::size_t cap = kMaxHeadBytes + api_.config().limits.max_body_bytes + kReadChunk;
+    char chunk[kReadChunk];
+    while (connection.input.size() < cap) {
+      const ssize_t n = ::recv(connection.fd, chunk, sizeof chunk, 0);
+      if (n > 0) {
+        connection.input.append(chunk, static_cast<std::size_t>(n));
+        continue;
+      }
+      if (n == 0) {
+        connection.peer_closed = true;
+        return true;
+      }
+      if (errno == EINTR) continue;
+      return errno == EAGAIN || errno == EWOULDBLOCK;
+    }
+    return true;
+  }
+
+  // Moves a connection in Idle or Reading on with what its input holds: dispatches a complete request, answers a bad
+  // one, or waits for more.
+  void advance(Connection& connection) {
+    const auto now = Clock::now();
+    if (connection.phase == Phase::Idle && !connection.input.empty()) {
+      connection.phase = Phase::Reading;
+      connection.deadline = now + std::chrono::seconds(options_.read_timeout_seconds);
+    }
+    if (connection.phase == Phase::Reading) {
+      const bool had_head = connection.head.has_value();
+      FramedRequest framed;
+      HeadError error{};
+      switch (frame_request(connection.input, connection.head, kMaxHeadBytes, api_.config().limits.max_body_bytes,
+                            framed, error)) {
+        case Framing::Failed:
+          return answer_error(connection, error.status, error.message);
+        case Framing::Complete:
+          return dispatch(connection, std::move(framed.request), framed.keep_alive);
+        case Framing::NeedMore:
+          if (!had_head && connection.head && connection.head->expects_continue) {
+            static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+            if (::send(connection.fd, kContinue.data(), kContinue.size(), MSG_NOSIGNAL) !=
+                static_cast<ssize_t>(kContinue.size()))
+              return close_connection(connection.fd);
+          }
+          break;
+      }
+    }
+    if (connection.peer_closed && (connection.phase == Phase::Idle || connection.phase == Phase::Reading))
+      close_connection(connection.fd);  // the client left without completing a request
+  }
+
+  void dispatch(Connection& connection, HttpRequest request, bool keep_alive) {
+    if (Api::answers_at_once(request)) {
+      keep_alive = keep_alive && !stopping();
+      return respond(connection,
+                     format_response(api_.handle(request), keep_alive, request.method != "HEAD"),
+                     keep_alive ? After::NextRequest : After::Close);
+    }
+    {
+      std::lock_guard lock(mutex_);
+      if (jobs_.size() < threads_ * kQueuedRequestsPerThread) {
+        connection.disconnected = std::make_shared<std::atomic<bool>>(connection.peer_closed);
+        request.client_disconnected = connection.disconnected;
+        jobs_.push_back({connection.fd, std::move(request), keep_alive});
+        connection.phase = Phase::Handling;
+      }
+    }
+    if (connection.phase != Phase::Handling) {
+      const bool include_body = request.method != "HEAD";
+      return respond(connection,
+                     format_response(transport_error(503, "all request threads are busy; retry shortly"), keep_alive,
+                                     include_body),
+                     keep_alive ? After::NextRequest : After::Close);
+    }
+    jobs_ready_.notify_one();
+    watch(connection, EPOLLONESHOT | (connection.peer_closed ? 0u : static_cast<std::uint32_t>(EPOLLRDHUP)));
+  }
+
+  // Answers a request the transport refuses and ends the connection, reading the rest of what the client sends so
+  // it sees the answer.  A timed-out client is not waited for again.
+  void answer_error(Connection& connection, int status, const std::string& message) {
+    connection.head.reset();
+    connection.input.clear();
+    respond(connection, format_response(transport_error(status, message), false),
+            status == 408 ? After::Close : After::Drain);
+  }
+
+  void respond(Connection& connection, std::string bytes, After after, std::size_t already_sent = 0) {
+    connection.output = std::move(bytes);
+    connection.sent = already_sent;
+    connection.after = after;
+    connection.phase = Phase::Writing;
+    connection.deadline = Clock::now() + std::chrono::seconds(options_.write_timeout_seconds);
+    flush(connection);
+  }
+
+  void flush(Connection& connection) {
+    while (connection.sent < connection.output.size()) {
+      const ssize_t n = ::send(connection.fd, connection.output.data() + connection.sent,
+                               connection.output.size() - connection.sent, MSG_NOSIGNAL);
+      if (n > 0) {
+        connection.sent += static_cast<std::size_t>(n);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        return watch(connection, EPOLLOUT);
+      } else {
+        return close_connection(connection.fd);
+      }
+    }
+    connection.output = std::string();
+    const auto now = Clock::now();
+    if (connection.after == After::NextRequest && !stopping()) {
+      connection.phase = Phase::Idle;
+      connection.deadline = now + std::chrono::seconds(options_.keep_alive_seconds);
+      watch(connection, EPOLLIN | EPOLLRDHUP);
+      // A pipelined request may already be buffered; the loop takes it up (not here, which would recurse once per
+      // pipelined request).
+      if (!connection.input.empty() || connection.peer_closed) buffered_.push_back(connection.fd);
+      return;
+    }
+    if (connection.after != After::Drain || connection.peer_closed) return close_connection(connection.fd);
+    ::shutdown(connection.fd, SHUT_WR);
+    connection.phase = Phase::Draining;
+    connection.drained = 0;
+    connection.deadline = now + std::chrono::seconds(options_.read_timeout_seconds);
+    watch(connection, EPOLLIN | EPOLLRDHUP);
+  }
+
+  void drain(Connection& connection) {
+    char chunk[kReadChunk];
+    while (true) {
+      const ssize_t n = ::recv(connection.fd, chunk, sizeof chunk, 0);
+      if (n > 0) {
+        connection.drained += static_cast<std::size_t>(n);
+        if (connection.drained > kMaxDrainBytes) return close_connection(connection.fd);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      return close_connection(connection.fd);
+    }
+  }
+
+  void sweep(Clock::time_point now) {
+    if (accept_paused_until_ && now >= *accept_paused_until_ && accepting_) {
+      accept_paused_until_.reset();
+      add(listener_, EPOLLIN);
+    }
+    std::vector<int> expired;
+    for (const auto& [fd, connection] : connections_)
+      if (connection.phase != Phase::Handling && now >= connection.deadline) expired.push_back(fd);
+    for (int fd : expired) {
+      Connection& connection = connections_.at(fd);
+      if (connection.phase == Phase::Reading)
+        answer_error(connection, 408, connection.head ? "request body timed out" : "request timed out");
+      else
+        close_connection(fd);  // idle past keep-alive, a reader too slow to take its response, or draining done
+    }
+  }
+
+  void finish_completed() {
+    std::uint64_t count;
+    (void)!::read(completed_.fd(), &count, sizeof count);
+    std::deque<Completed> completed;
+    {
+      std::lock_guard lock(mutex_);
+      completed.swap(completed_responses_);
+    }
+    for (Completed& done : completed) {
+      const auto it = connections_.find(done.fd);
+      if (it == connections_.end()) continue;
+      Connection& connection = it->second;
+      const bool keep_alive = done.keep_alive && !connection.peer_closed;
+      respond(connection, std::move(done.bytes), keep_alive ? After::NextRequest : After::Close, done.sent);
+    }
+  }
+
+  void work() {
+    while (true) {
+      Job job;
+      {
+        std::unique_lock lock(mutex_);
+        jobs_ready_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+        if (jobs_.empty()) return;
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      const HttpResponse response = api_.handle(job.request);
+      const bool keep_alive = job.keep_alive && !stopping();
+      Completed done{job.fd, format_response(response, keep_alive, job.request.method != "HEAD"), 0, keep_alive};
+      // The loop leaves a handled connection's socket alone until it takes the response back, so this thread may
+      // start sending: the client has its answer one thread hand-off sooner.  The loop sends the rest, if any.
+      const ssize_t sent = ::send(job.fd, done.bytes.data(), done.bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (sent > 0) done.sent = static_cast<std::size_t>(sent);
+      {
+        std::lock_guard lock(mutex_);
+        completed_responses_.push_back(std::move(done));
+      }
+      const std::uint64_t one = 1;
+      (void)!::write(completed_.fd(), &one, sizeof one);
+    }
+  }
+
+  bool stopping() const { return !accepting_.load(); }
+
   const Api& api_;
   const ServeOptions& options_;
-  std::atomic<bool> stopping_ = false;
-  std::mutex mutex_;
-  std::condition_variable ready_;
-  std::deque<int> pending_;
+  const int listener_;
+  const int stop_;
+  Socket epoll_;
+  Socket completed_;  // eventfd: request threads signal finished responses
+  const std::size_t max_connections_;
+  const std::size_t threads_;
+  std::unordered_map<int, Connection> connections_;  // owned by the loop thread
+  std::vector<int> buffered_;                         // connections back to Idle with request bytes already read
+  std::optional<Clock::time_point> accept_paused_until_;
+  std::atomic<bool> accepting_ = true;
+
+  std::mutex mutex_;  // guards the fields below, shared with the request threads
+  std::condition_variable jobs_ready_;
+  std::deque<Job> jobs_;
+  std::deque<Completed> completed_responses_;
+  bool stopping_ = false;
 };
 
 }  // namespace
@@ -229,7 +546,7 @@ bool is_loopback(const std::string& host) {
 
 void serve(const Api& api, std::shared_ptr<SearchEngine> engine, const ServeOptions& options,
            const std::function<void(int port)>& on_listening) {
-  // Signals are taken by one thread (sigwait), which wakes the accept loop to stop cleanly.
+  // Signals are taken by one thread (sigwait), which wakes the event loop to stop cleanly.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
@@ -262,9 +579,11 @@ void serve(const Api& api, std::shared_ptr<SearchEngine> engine, const ServeOpti
       }
     }
   });
-  on_listening(bound_port(listener.fd()));
-  Server server(api, options);
-  server.run(listener.fd(), wake_read.fd(), std::max<std::size_t>(options.threads, 4));
+  {
+    Server server(api, options, listener.fd(), wake_read.fd());
+    on_listening(bound_port(listener.fd()));
+    server.run();
+  }
   stopping = true;
   pthread_kill(signal_thread.native_handle(), SIGTERM);  // in case the loop ended for another reason
   signal_thread.join();

@@ -4,8 +4,8 @@
 
 namespace ksearch {
 
-ModelWorker::ModelWorker(std::size_t max_batch_tokens, std::size_t max_queue)
-    : max_batch_tokens_(max_batch_tokens), max_queue_(max_queue), thread_([this] { loop(); }) {}
+ModelWorker::ModelWorker(std::size_t max_batch_tokens, std::size_t max_queue, Metrics* metrics)
+    : max_batch_tokens_(max_batch_tokens), max_queue_(max_queue), metrics_(metrics), thread_([this] { loop(); }) {}
 
 ModelWorker::~ModelWorker() {
   {
@@ -83,8 +83,12 @@ void ModelWorker::loop() {
     }
     try {
       std::vector<std::vector<TokenId>> all;
-      for (auto& job : batch)
+      std::size_t tokens = 0;
+      for (auto& job : batch) {
+        tokens += job.tokens;
         for (auto& ids : job.sequences) all.push_back(std::move(ids));
+      }
+      if (metrics_ != nullptr) metrics_->record_forward_pass(batch.size(), all.size(), tokens);
       const Embeddings merged = batch.front().embedder->embed_tokens(all, false);
       std::size_t next = 0;
       for (auto& job : batch) {

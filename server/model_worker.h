@@ -13,6 +13,7 @@
 
 #include "base/error.h"
 #include "embed/embedder.h"
+#include "server/metrics.h"
 
 namespace ksearch {
 
@@ -24,8 +25,9 @@ class Overloaded : public Error {
 
 class ModelWorker {
  public:
-  // `max_batch_tokens`: token budget of one merged forward pass; `max_queue`: jobs waiting before submit() refuses.
-  ModelWorker(std::size_t max_batch_tokens, std::size_t max_queue);
+  // `max_batch_tokens`: token budget of one merged forward pass; `max_queue`: jobs waiting before submit() refuses;
+  // `metrics` (optional, outliving the worker) records each forward pass.
+  ModelWorker(std::size_t max_batch_tokens, std::size_t max_queue, Metrics* metrics = nullptr);
   ~ModelWorker();
   ModelWorker(const ModelWorker&) = delete;
   ModelWorker& operator=(const ModelWorker&) = delete;
@@ -54,6 +56,7 @@ class ModelWorker {
 
   const std::size_t max_batch_tokens_;
   const std::size_t max_queue_;
+  Metrics* const metrics_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Job> queue_;

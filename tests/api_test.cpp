@@ -79,9 +79,9 @@ std::vector<float> decode_base64_floats(const std::string& text) {
 }
 
 TEST_F(ApiTest, OpenAiEmbeddings) {
-  Json response = ok("/v1/embeddings", {{"input", {"서울", "부산"}}, {"model", "text-embedding-3-small"}});
+  Json response = ok("/v1/embeddings", {{"input", {"서울", "부산"}}, {"model", "tiny-e5"}});
   EXPECT_EQ(response["object"], "list");
-  EXPECT_EQ(response["model"], "text-embedding-3-small");
+  EXPECT_EQ(response["model"], "tiny-e5");
   ASSERT_EQ(response["data"].size(), 2u);
   EXPECT_EQ(response["data"][1]["object"], "embedding");
   EXPECT_EQ(response["data"][1]["index"], 1);
@@ -219,12 +219,14 @@ TEST_F(ApiTest, TeiEmbedSparse) {
 }
 
 TEST_F(ApiTest, JinaCohereRerank) {
-  const Json response = ok("/v1/rerank", {{"model", "jina-reranker"},
+  const Json response = ok("/v1/rerank", {{"model", "tiny-reranker"},
                                           {"query", "대한민국의 수도"},
                                           {"documents", {"부산은 항구", Json{{"text", "서울은 수도"}}, "김치"}},
                                           {"top_n", 2},
                                           {"return_documents", true}});
-  EXPECT_EQ(response["model"], "jina-reranker");
+  EXPECT_EQ(response["model"], "tiny-reranker");
+  EXPECT_EQ(response["meta"]["api_version"]["version"], "1");
+  EXPECT_FALSE(response["id"].get<std::string>().empty());
   ASSERT_EQ(response["results"].size(), 2u);
   EXPECT_TRUE(response["results"][0].contains("relevance_score"));
   EXPECT_TRUE(response["results"][0]["document"].contains("text"));
@@ -232,6 +234,175 @@ TEST_F(ApiTest, JinaCohereRerank) {
   EXPECT_GT(response["usage"]["total_tokens"].get<int>(), 0);
   EXPECT_EQ(error("/v1/rerank", R"({"query": "q", "documents": [1]})").first, 400);
   EXPECT_EQ(error("/v1/rerank", R"({"query": "q", "documents": ["a"], "top_n": 0})").first, 400);
+  EXPECT_EQ(error("/v1/rerank", R"({"query": "", "documents": ["a"]})").first, 400);
+  EXPECT_EQ(error("/v1/rerank", R"({"model": "jina-reranker-v2", "query": "q", "documents": ["a"]})").first, 404);
+
+  // Cohere v2: the same ranking, version 2 in meta, no documents echoed.
+  const Json v2 = ok("/v2/rerank", {{"model", "tiny-reranker"}, {"query", "대한민국의 수도"},
+                                    {"documents", {"부산은 항구", "서울은 수도", "김치"}}, {"top_n", 2}});
+  ASSERT_EQ(v2["results"].size(), 2u);
+  EXPECT_EQ(v2["results"][0]["index"], response["results"][0]["index"]);
+  EXPECT_NEAR(v2["results"][0]["relevance_score"].get<double>(),
+              response["results"][0]["relevance_score"].get<double>(), 1e-6);
+  EXPECT_FALSE(v2["results"][0].contains("document"));
+  EXPECT_EQ(v2["meta"]["api_version"]["version"], "2");
+}
+
+TEST_F(ApiTest, OpenAiModelsAndModelNames) {
+  const HttpResponse listed = call("GET", "/v1/models", "");
+  ASSERT_EQ(listed.status, 200);
+  const Json models = Json::parse(listed.body);
+  EXPECT_EQ(models["object"], "list");
+  ASSERT_EQ(models["data"].size(), 2u);
+  EXPECT_EQ(models["data"][0]["id"], "tiny-e5");
+  EXPECT_EQ(models["data"][0]["object"], "model");
+  EXPECT_EQ(models["data"][1]["id"], "tiny-reranker");
+  EXPECT_EQ(Json::parse(call("GET", "/v1/models/tiny-e5", "").body)["id"], "tiny-e5");
+  const HttpResponse missing = call("GET", "/v1/models/org/other-model", "");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(Json::parse(missing.body)["error"]["code"], "model_not_found");
+
+  // An unknown model is refused as OpenAI does, naming the served one; --served-model-name adds names.
+  const HttpResponse wrong = call("POST", "/v1/embeddings", R"({"input": "x", "model": "text-embedding-3-small"})");
+  EXPECT_EQ(wrong.status, 404);
+  const Json refused = Json::parse(wrong.body);
+  EXPECT_EQ(refused["error"]["code"], "model_not_found");
+  EXPECT_EQ(refused["error"]["param"], "model");
+  EXPECT_NE(refused["error"]["message"].get<std::string>().find("tiny-e5"), std::string::npos);
+  ApiConfig aliased;
+  aliased.served_model_names = {"e5-small", "text-embedding-3-small"};
+  const HttpResponse alias = call("POST", "/v1/embeddings", R"({"input": "x", "model": "text-embedding-3-small"})",
+                                  aliased);
+  ASSERT_EQ(alias.status, 200) << alias.body;
+  EXPECT_EQ(Json::parse(alias.body)["model"], "e5-small");
+  EXPECT_EQ(Json::parse(call("GET", "/v1/models", "", aliased).body)["data"][0]["id"], "e5-small");
+  EXPECT_EQ(call("POST", "/v1/embeddings", R"({"input": "x", "model": "tiny-e5"})", aliased).status, 200);
+
+  // `param` names the field at fault.
+  EXPECT_EQ(Json::parse(call("POST", "/v1/embeddings", R"({"input": []})").body)["error"]["param"], "input");
+  EXPECT_EQ(Json::parse(call("POST", "/v1/embeddings", R"({"input": "x", "dimensions": 0})").body)["error"]["param"],
+            "dimensions");
+  EXPECT_EQ(ApiConfig{}.limits.max_inputs, 2048u);
+}
+
+TEST_F(ApiTest, TeiConformance) {
+  // POST / is /embed (TEI's InferenceClient posts there), or /rerank on a reranker-only server.
+  const Json root = ok("/", {{"inputs", "서울"}});
+  EXPECT_EQ(root, ok("/embed", {{"inputs", "서울"}}));
+  const Api reranker_only({}, nullptr, nullptr, reranker);
+  const HttpResponse ranked = reranker_only.handle({"POST", "/", {}, R"({"query": "수도", "texts": ["서울", "부산"]})"});
+  ASSERT_EQ(ranked.status, 200) << ranked.body;
+  EXPECT_EQ(Json::parse(ranked.body).size(), 2u);
+
+  // Sentence similarity on /similarity and on / (where InferenceClient posts it): cosine of normalised vectors.
+  const Json similar = ok("/similarity", {{"inputs", {{"source_sentence", "서울"}, {"sentences", {"서울", "부산"}}}}});
+  ASSERT_EQ(similar.size(), 2u);
+  EXPECT_NEAR(similar[0].get<double>(), 1.0, 1e-5);
+  EXPECT_LT(similar[1].get<double>(), 1.0);
+  EXPECT_EQ(ok("/", {{"inputs", {{"source_sentence", "서울"}, {"sentences", {"서울", "부산"}}}}}), similar);
+  EXPECT_EQ(error("/similarity", R"({"inputs": {"sentences": ["a"]}})").first, 422);
+  EXPECT_EQ(error("/similarity", R"({"inputs": {"source_sentence": "a", "sentences": []}})").first, 400);
+
+  // Errors on TEI paths have TEI's shape, 404 and 405 included; 405 says what is allowed.
+  const HttpResponse not_found = call("POST", "/predict_nothing", "{}");
+  EXPECT_EQ(not_found.status, 404);
+  EXPECT_TRUE(Json::parse(not_found.body)["error"].is_string());
+  EXPECT_TRUE(Json::parse(call("POST", "/v1/nothing", "{}").body)["error"].is_object());
+  const HttpResponse wrong_method = call("GET", "/embed", "");
+  EXPECT_EQ(wrong_method.status, 405);
+  EXPECT_TRUE(Json::parse(wrong_method.body)["error"].is_string());
+  bool allow = false;
+  for (const auto& [name, value] : wrong_method.headers) allow |= name == "Allow" && value == "POST, OPTIONS";
+  EXPECT_TRUE(allow);
+
+  // dimensions on /embed: leading components, renormalised.
+  const Json short_vectors = ok("/embed", {{"inputs", "서울"}, {"dimensions", 8}});
+  ASSERT_EQ(short_vectors[0].size(), 8u);
+  double norm = 0;
+  for (float v : short_vectors[0].get<std::vector<float>>()) norm += v * v;
+  EXPECT_NEAR(norm, 1.0, 1e-5);
+  const HttpResponse too_wide = call("POST", "/embed", R"({"inputs": "x", "dimensions": 65})");
+  EXPECT_EQ(too_wide.status, 400);
+  EXPECT_TRUE(Json::parse(too_wide.body)["error"].is_string());
+}
+
+std::string header(const HttpResponse& response, const std::string& name) {
+  for (const auto& [key, value] : response.headers)
+    if (key == name) return value;
+  return "";
+}
+
+TEST_F(ApiTest, HttpConformance) {
+  ApiConfig config;
+  config.api_key = "key";
+  config.cors_origins = {"https://app.example"};
+  const Api api(config, engine, embedder, reranker);
+  // The Authorization scheme is case-insensitive; a refusal says which scheme to use.
+  EXPECT_EQ(api.handle({"GET", "/info", {{"authorization", "bearer key"}}, ""}).status, 200);
+  EXPECT_EQ(api.handle({"GET", "/info", {{"authorization", "BEARER key"}}, ""}).status, 200);
+  const HttpResponse denied = api.handle({"GET", "/info", {}, ""});
+  EXPECT_EQ(denied.status, 401);
+  EXPECT_EQ(header(denied, "WWW-Authenticate"), "Bearer");
+
+  // HEAD on GET routes; the transport drops the body.
+  EXPECT_EQ(api.handle({"HEAD", "/health", {}, ""}).status, 200);
+  EXPECT_EQ(api.handle({"HEAD", "/v1/models", {{"authorization", "Bearer key"}}, ""}).status, 200);
+
+  // CORS: a preflight needs no key and is answered; every response to an allowed origin carries the header.
+  const HttpResponse preflight = api.handle({"OPTIONS", "/v1/embeddings",
+                                             {{"origin", "https://app.example"},
+                                              {"access-control-request-method", "POST"},
+                                              {"access-control-request-headers", "authorization, content-type"}},
+                                             ""});
+  EXPECT_EQ(preflight.status, 204);
+  EXPECT_EQ(header(preflight, "Access-Control-Allow-Origin"), "https://app.example");
+  EXPECT_EQ(header(preflight, "Access-Control-Allow-Headers"), "authorization, content-type");
+  EXPECT_NE(header(preflight, "Access-Control-Allow-Methods").find("POST"), std::string::npos);
+  const HttpResponse embedded = api.handle({"POST", "/v1/embeddings",
+                                            {{"origin", "https://app.example"}, {"authorization", "Bearer key"}},
+                                            R"({"input": "x"})"});
+  EXPECT_EQ(embedded.status, 200);
+  EXPECT_EQ(header(embedded, "Access-Control-Allow-Origin"), "https://app.example");
+  EXPECT_EQ(header(api.handle({"GET", "/health", {{"origin", "https://evil.example"}}, ""}),
+                   "Access-Control-Allow-Origin"), "");
+  ApiConfig any;
+  any.cors_origins = {"*"};
+  EXPECT_EQ(header(Api(any, engine, embedder, reranker).handle({"GET", "/health", {{"origin", "https://x"}}, ""}),
+                   "Access-Control-Allow-Origin"), "*");
+
+  // Compressed bodies are refused with 415, not misread.
+  EXPECT_EQ(api.handle({"POST", "/embed", {{"authorization", "Bearer key"}, {"content-encoding", "gzip"}}, ""})
+                .status, 415);
+
+  // 429 and 503 say when to retry.
+  ApiConfig no_queue;
+  no_queue.limits.max_queue = 0;
+  const HttpResponse busy =
+      Api(no_queue, engine, embedder, reranker).handle({"POST", "/embed", {}, R"({"inputs": "x"})"});
+  EXPECT_EQ(busy.status, 429);
+  EXPECT_EQ(header(busy, "Retry-After"), "1");
+  const HttpResponse unavailable =
+      Api({}, nullptr, nullptr, nullptr).handle({"POST", "/v1/search", {}, R"({"query": "x"})"});
+  EXPECT_EQ(unavailable.status, 503);
+  EXPECT_EQ(header(unavailable, "Retry-After"), "1");
+}
+
+TEST_F(ApiTest, PrometheusMetrics) {
+  const Api api({}, engine, embedder, reranker);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(api.handle({"POST", "/embed", {}, R"({"inputs": ["서울", "부산"]})"}).status, 200);
+  EXPECT_EQ(api.handle({"GET", "/nowhere/else", {}, ""}).status, 404);
+  const HttpResponse metrics = api.handle({"GET", "/metrics", {}, ""});
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_EQ(metrics.content_type.rfind("text/plain; version=0.0.4", 0), 0u);
+  for (const char* expected : {"ksearch_http_requests_total{route=\"/embed\",method=\"POST\",status=\"200\"} 3\n",
+                               "ksearch_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 1\n",
+                               "ksearch_http_request_duration_seconds_count{route=\"/embed\"} 3\n",
+                               "ksearch_model_batch_sequences_count 3\n",
+                               "ksearch_model_batch_sequences_sum 6\n",
+                               "ksearch_model_batch_tokens_bucket{le=\"+Inf\"} 3\n",
+                               "# TYPE ksearch_model_queue_depth gauge\nksearch_model_queue_depth 0\n",
+                               "ksearch_index_chunks 2\n", "ksearch_index_generation "})
+    EXPECT_NE(metrics.body.find(expected), std::string::npos) << expected << "\n" << metrics.body;
 }
 
 TEST_F(ApiTest, Search) {
@@ -267,11 +438,11 @@ TEST_F(ApiTest, SearchBudgetGives413And503) {
   config.limits.search_seconds = 0;
   EXPECT_EQ(error("/v1/search", R"({"query": "서울", "mode": "lexical"})", config).first, 503);
   const Api api({}, engine, embedder, reranker);
-  std::atomic<bool> gone{true};
+  auto gone = std::make_shared<std::atomic<bool>>(true);
   HttpRequest request{"POST", "/v1/search", {}, R"({"query": "서울", "mode": "lexical"})"};
-  request.cancelled = &gone;
+  request.client_disconnected = gone;
   EXPECT_EQ(api.handle(request).status, 503);
-  gone = false;
+  *gone = false;
   EXPECT_EQ(api.handle(request).status, 200);
 }
 

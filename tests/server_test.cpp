@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include <chrono>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "base/files.h"
 #include "search/indexer.h"
@@ -81,6 +83,55 @@ std::string raw_exchange(int port, const std::string& bytes, std::chrono::millis
   return answer;
 }
 
+int connect_to(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Everything the server sends on `fd` until it closes or `wait` passes; "RESET" is appended after a connection reset.
+std::string read_all(int fd, std::chrono::milliseconds wait = std::chrono::milliseconds(3000)) {
+  timeval timeout{static_cast<time_t>(wait.count() / 1000), static_cast<suseconds_t>(wait.count() % 1000 * 1000)};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  std::string answer;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = recv(fd, buffer, sizeof buffer, 0)) > 0) answer.append(buffer, static_cast<std::size_t>(n));
+  if (n < 0 && errno == ECONNRESET) answer += "RESET";
+  return answer;
+}
+
+// Milliseconds a GET /health takes on a fresh connection; -1 if it fails.
+double health_ms(int port) {
+  const auto start = std::chrono::steady_clock::now();
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(20);
+  const auto result = client.Get("/health");
+  if (!result || result->status != 200) return -1;
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Room for a thousand sockets in this process.
+void raise_open_file_limit() {
+  rlimit limit{};
+  getrlimit(RLIMIT_NOFILE, &limit);
+  limit.rlim_cur = limit.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &limit);
+}
+
+std::size_t count_of(const std::string& text, const std::string& what) {
+  std::size_t count = 0;
+  for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++count;
+  return count;
+}
+
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -133,6 +184,10 @@ TEST_F(ServerTest, EveryRouteOverHttpWithApiKey) {
             std::string::npos);
   EXPECT_NE(raw_exchange(server.port(), "GET /health HTTP/1.1\r\nHost: x\r\n").find("408"), std::string::npos);
   EXPECT_NE(raw_exchange(server.port(), "GET /health HTTP/1.0\r\n\r\n").find("\"ok\""), std::string::npos);
+  // HEAD: GET's head, Content-Length included, and no body.
+  const std::string head_only = raw_exchange(server.port(), "HEAD /health HTTP/1.1\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(head_only.find("Content-Length: 15\r\n"), std::string::npos) << head_only;
+  EXPECT_EQ(head_only.substr(head_only.find("\r\n\r\n") + 4), "");
   const std::string body = R"({"inputs": "서울"})";
   const std::string continued = raw_exchange(
       server.port(), "POST /embed HTTP/1.1\r\nAuthorization: Bearer s3cret\r\nExpect: 100-continue\r\nConnection: close\r\n"
@@ -141,6 +196,147 @@ TEST_F(ServerTest, EveryRouteOverHttpWithApiKey) {
   health = client.Get("/health");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
+}
+
+// Idle and silent connections cost a socket, not a request thread: with 4 threads, a thousand idle keep-alive
+// connections and a slowloris of 500 sockets leave /health answering at once.
+TEST_F(ServerTest, IdleAndSlowConnectionsHoldNoThreads) {
+  raise_open_file_limit();
+  ServerProcess server(dir / "docs", {"serve", "--port", "0", "--no-rerank", "--threads", "4", "--read-timeout", "2",
+                                      "--keep-alive", "30"});
+  ASSERT_GT(server.port(), 0);
+  std::vector<int> idle;
+  for (int i = 0; i < 1000; ++i) idle.push_back(connect_to(server.port()));
+  for (int i = 0; i < 1000; i += 2) {  // half have finished a request and stay open as keep-alive
+    const std::string request = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+    send(idle[i], request.data(), request.size(), MSG_NOSIGNAL);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const double with_idle = health_ms(server.port());
+  EXPECT_GE(with_idle, 0);
+  EXPECT_LT(with_idle, 500) << "GET /health with 1000 idle connections";
+  for (int fd : idle) close(fd);  // within a 1,024-descriptor limit in CI, the slowloris below still fits
+
+  std::vector<int> slow;
+  for (int i = 0; i < 500; ++i) {
+    slow.push_back(connect_to(server.port()));
+    send(slow.back(), "GET /health HTTP/1.1\r\n", 23, MSG_NOSIGNAL);
+  }
+  for (int round = 0; round < 5; ++round) {
+    for (int fd : slow) send(fd, "X-a: b\r\n", 8, MSG_NOSIGNAL);
+    const double during = health_ms(server.port());
+    EXPECT_GE(during, 0);
+    EXPECT_LT(during, 500) << "GET /health during a slowloris, round " << round;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  // The read timeout ends every slow request with 408.
+  std::size_t timed_out = 0;
+  for (int fd : slow) {
+    timed_out += read_all(fd, std::chrono::milliseconds(4000)).find("408 Request Timeout") != std::string::npos;
+    close(fd);
+  }
+  EXPECT_EQ(timed_out, slow.size());
+}
+
+TEST_F(ServerTest, HostileHttpClients) {
+  ServerProcess server(dir / "docs", {"serve", "--port", "0", "--no-rerank", "--threads", "2", "--read-timeout", "2",
+                                      "--max-body-bytes", "65536", "--max-connections", "40"});
+  ASSERT_GT(server.port(), 0);
+  // Request smuggling: both framings in one request are refused and the connection is closed.
+  const std::string smuggled = raw_exchange(server.port(),
+      "POST /embed HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+      "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(smuggled.find("400 Bad Request"), std::string::npos) << smuggled;
+  EXPECT_EQ(smuggled.find("200 OK"), std::string::npos) << smuggled;
+  EXPECT_NE(raw_exchange(server.port(), "GET /health HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab")
+                .find("400 Bad Request"), std::string::npos);
+
+  // Pipelined requests are answered in order on one connection.
+  const std::string body = R"({"inputs": "서울"})";
+  const std::string pipelined = raw_exchange(server.port(),
+      "GET /health HTTP/1.1\r\nHost: x\r\n\r\nPOST /embed HTTP/1.1\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\n\r\n" + body + "GET /nowhere HTTP/1.1\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(count_of(pipelined, "HTTP/1.1 200 OK"), 2u) << pipelined;
+  EXPECT_LT(pipelined.find("\"ok\""), pipelined.find("[["));
+  EXPECT_LT(pipelined.find("[["), pipelined.find("404 Not Found"));
+  std::string flood;
+  for (int i = 0; i < 20000; ++i) flood += "GET /health HTTP/1.1\r\n\r\n";
+  flood += "GET /health HTTP/1.1\r\nConnection: close\r\n\r\n";
+  EXPECT_EQ(count_of(raw_exchange(server.port(), flood, std::chrono::milliseconds(10000)), "200 OK"), 20001u);
+
+  // A megabyte of headers is refused with 431, and the client reads the answer rather than a reset.
+  int fd = connect_to(server.port());
+  std::string huge = "GET /health HTTP/1.1\r\n";
+  while (huge.size() < (1 << 20)) huge += "X-Filler: " + std::string(100, 'a') + "\r\n";
+  std::thread sender([&] { send(fd, huge.data(), huge.size(), MSG_NOSIGNAL); });
+  std::string answer = read_all(fd);
+  sender.join();
+  close(fd);
+  EXPECT_NE(answer.find("431"), std::string::npos) << answer;
+  EXPECT_EQ(answer.find("RESET"), std::string::npos);
+
+  // An over-limit body is answered 413 and drained, so the uploading client sees the 413, not a reset.
+  fd = connect_to(server.port());
+  const std::string big_body(1 << 20, 'x');
+  const std::string upload = "POST /v1/embeddings HTTP/1.1\r\nContent-Length: " + std::to_string(big_body.size()) +
+                             "\r\n\r\n" + big_body;
+  sender = std::thread([&] { send(fd, upload.data(), upload.size(), MSG_NOSIGNAL); });
+  answer = read_all(fd);
+  sender.join();
+  close(fd);
+  EXPECT_NE(answer.find("413 Payload Too Large"), std::string::npos) << answer;
+  EXPECT_EQ(answer.find("RESET"), std::string::npos);
+
+  // A client that reads its response slowly holds no request thread; one that never reads is cut off.
+  const int slow_reader = connect_to(server.port());
+  const int small = 4096;
+  setsockopt(slow_reader, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  Json many = Json::array();
+  for (int i = 0; i < 400; ++i) many.push_back("서울특별시는 대한민국의 수도이다 " + std::to_string(i));
+  const std::string many_body = Json{{"inputs", many}}.dump();
+  const std::string slow_request = "POST /embed HTTP/1.1\r\nContent-Length: " + std::to_string(many_body.size()) +
+                                   "\r\n\r\n" + many_body;
+  send(slow_reader, slow_request.data(), slow_request.size(), MSG_NOSIGNAL);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  for (int i = 0; i < 4; ++i) {
+    const double ms = health_ms(server.port());
+    EXPECT_GE(ms, 0);
+    EXPECT_LT(ms, 500);
+  }
+  // Read in small sips, the whole response arrives intact.
+  std::string slowly;
+  char chunk[2048];
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  std::size_t expected = std::string::npos;
+  while (std::chrono::steady_clock::now() < give_up && slowly.size() != expected) {
+    const ssize_t n = recv(slow_reader, chunk, sizeof chunk, 0);
+    if (n <= 0) break;
+    slowly.append(chunk, static_cast<std::size_t>(n));
+    const std::size_t head_end = slowly.find("\r\n\r\n");
+    const std::size_t length_at = slowly.find("Content-Length: ");
+    if (head_end != std::string::npos && length_at < head_end)
+      expected = head_end + 4 + std::stoul(slowly.substr(length_at + 16));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  close(slow_reader);
+  ASSERT_NE(expected, std::string::npos) << slowly.substr(0, 200);
+  EXPECT_GT(expected, 100000u);
+  EXPECT_EQ(slowly.size(), expected);
+  EXPECT_EQ(Json::parse(slowly.substr(slowly.find("\r\n\r\n") + 4)).size(), 400u);
+
+  // Connections over --max-connections are refused with 503 and Retry-After; the earlier ones stay served.
+  std::vector<int> open;
+  for (int i = 0; i < 40; ++i) open.push_back(connect_to(server.port()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const std::string refused = raw_exchange(server.port(), "GET /health HTTP/1.1\r\n\r\n");
+  EXPECT_NE(refused.find("503 Service Unavailable"), std::string::npos) << refused;
+  EXPECT_NE(refused.find("Retry-After: 1"), std::string::npos);
+  const std::string still = "GET /health HTTP/1.1\r\nConnection: close\r\n\r\n";
+  send(open[0], still.data(), still.size(), MSG_NOSIGNAL);
+  EXPECT_NE(read_all(open[0]).find("200 OK"), std::string::npos);
+  for (int open_fd : open) close(open_fd);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_GE(health_ms(server.port()), 0);
 }
 
 TEST_F(ServerTest, LoadWhileIndexingCommits) {
