@@ -20,6 +20,7 @@ void hwpx_reader(std::string_view data);
 void hwp_reader(std::string_view data);
 void chunker(std::string_view data);
 void http_request(std::string_view data);  // request-head parser, then the API handlers on the body
+void terminal_text(std::string_view data);  // escaping, widths, wrapping and hit location on untrusted text
 
 struct Target {
   const char* name;

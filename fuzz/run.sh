@@ -9,10 +9,10 @@ seconds=${1:-60}
 shift || true
 declare -A short=([safetensors_header]=safetensors [model_config]=config [tokenizer]=tokenizer [text_decoding]=text
                   [html_reader]=html [pdf_reader]=pdf [docx_reader]=docx [hwpx_reader]=hwpx [hwp_reader]=hwp
-                  [chunker]=chunker [http_request]=http)
+                  [chunker]=chunker [http_request]=http [terminal_text]=terminal)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(safetensors_header model_config tokenizer text_decoding html_reader pdf_reader
-                                     docx_reader hwpx_reader hwp_reader chunker http_request)
+                                     docx_reader hwpx_reader hwp_reader chunker http_request terminal_text)
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKSEARCH_FUZZ=ON \
   -DKSEARCH_BUILD_TESTS=OFF -DKSEARCH_BUILD_BENCH=OFF >/dev/null
 cmake --build build-fuzz --target $(printf 'fuzz_%s ' "${targets[@]}") >/dev/null
@@ -34,6 +34,7 @@ seed hwpx_reader tests/data/doc-samples/*.hwpx examples/docs/*/*.hwpx
 seed hwp_reader tests/data/doc-samples/*.hwp tests/data/fuzz/hwp/*
 seed chunker examples/docs/*/*.md examples/docs/*/*.txt
 seed http_request tests/data/fuzz/http/*
+seed terminal_text tests/data/fuzz/terminal/* examples/docs/*/*.md
 
 printf '| target | executions | seconds | crashes |\n|---|---|---|---|\n'
 for target in "${targets[@]}"; do
