@@ -280,7 +280,9 @@ void add_index_commands(CLI::App& app) {
   index->add_option("--chunk-tokens", flags->chunk_tokens, "chunk size in model tokens (default: 512 for e5, 1024 for bge-m3)");
   index->add_option("--overlap", flags->overlap, "tokens shared by consecutive chunks (default: chunk/8)");
   index->add_option("--index", flags->index_spec, "FAISS factory string (Flat, HNSW32, IVF4096,PQ64) or auto");
-  index->add_option("--exclude", flags->excludes, "skip paths matching GLOB (gitignore syntax); repeatable");
+  // One value per --exclude, so the folders after it stay folders.
+  index->add_option("--exclude", flags->excludes, "skip paths matching GLOB (gitignore syntax); repeatable")
+      ->allow_extra_args(false);
   index->add_flag("--rebuild", flags->rebuild, "drop the index and rebuild it (needed to change the model)");
   index->add_flag("--wait", flags->wait, "wait for another running `ksearch index` instead of failing");
   index->add_option("--precision", flags->precision, "encoder precision: fp32 (exact), bf16 or int8 (2-3x faster)")

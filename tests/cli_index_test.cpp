@@ -155,8 +155,11 @@ TEST(CliIndex, NoIndexAndBadFlagsAreClearErrors) {
 TEST(CliIndex, CtrlCSaysWhatWasKeptAndTheNextRunResumes) {
   testing::TempDir dir;
   const fs::path docs = dir / "docs";
-  for (int i = 0; i < 3000; ++i)
-    testing::write_text(docs / ("n" + std::to_string(i) + ".txt"), "공지 " + std::to_string(i) + "번: 시설 대여 안내문입니다.\n");
+  for (int i = 0; i < 600; ++i) {
+    const std::string number = std::to_string(i);
+    testing::write_text(docs / ("n" + number + ".txt"),
+                        std::string("공지 ").append(number).append("번: 시설 대여 안내문입니다.\n"));
+  }
   const fs::path err_path = dir / "stderr";
   const pid_t pid = fork();
   if (pid == 0) {
@@ -181,10 +184,10 @@ TEST(CliIndex, CtrlCSaysWhatWasKeptAndTheNextRunResumes) {
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 130);
   const std::string err = read_file(err_path);
-  EXPECT_NE(err.find("of 3000 files; what was committed is kept: run `ksearch index` to resume"), std::string::npos)
+  EXPECT_NE(err.find("of 600 files; what was committed is kept: run `ksearch index` to resume"), std::string::npos)
       << err;
   const Json summary = json_of(testing::run_ksearch({"index", "--json"}, "", {}, docs));
-  EXPECT_EQ(summary["indexed"].get<int>() + summary["unchanged"].get<int>(), 3000);
+  EXPECT_EQ(summary["indexed"].get<int>() + summary["unchanged"].get<int>(), 600);
 }
 
 TEST(CliIndex, FindsTheRightIndex) {
@@ -203,6 +206,13 @@ TEST(CliIndex, FindsTheRightIndex) {
   // --new asks for the nested index.
   summary = json_of(testing::run_ksearch({"index", ".", "--new", "--no-model", "--json"}, "", {}, docs / "food"));
   EXPECT_EQ(summary["index"], (docs / "food" / ".ksearch").string());
+
+  // --exclude takes one glob: the folder after it is still indexed.
+  testing::write_text(dir / "ex" / "keep.txt", "남길 문서\n");
+  testing::write_text(dir / "ex" / "drop.md", "뺄 문서\n");
+  summary = json_of(testing::run_ksearch({"index", "--exclude", "*.md", (dir / "ex").string(), "--no-model", "--json"}));
+  EXPECT_EQ(summary["index"], (dir / "ex" / ".ksearch").string());
+  EXPECT_EQ(summary["indexed"], 1);
 
   // A single file is indexed into its folder's index.
   testing::write_text(dir / "single" / "memo.txt", "회의록 메모입니다.\n");
