@@ -13,9 +13,15 @@ namespace ksearch::cli {
 
 void add_embed_commands(CLI::App& app);   // embed, tokenize
 void add_index_commands(CLI::App& app);   // index, status, rm
-void add_search_commands(CLI::App& app);  // search, shell (also `ksearch` alone), eval
+void add_search_commands(CLI::App& app);  // search, show, shell (also `ksearch` alone), eval
 void add_serve_commands(CLI::App& app);   // serve, rerank
 void add_model_commands(CLI::App& app);   // model pull|list|info|rm
+
+// Thrown by a command to end the process with `code` once its output is written: 1 when a search finds nothing (as
+// grep and rg do).  main() returns it; usage errors (CLI11's ParseError) exit with 2.
+struct ExitStatus {
+  int code;
+};
 
 // The index named by --db, else the nearest .ksearch/ upward from the working folder.
 IndexLocation locate_index(const std::optional<std::string>& db);

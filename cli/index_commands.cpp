@@ -1,8 +1,13 @@
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
 
+#include "base/display_width.h"
 #include "base/json.h"
 #include "cli/commands.h"
 #include "cli/terminal.h"
@@ -33,6 +38,7 @@ namespace {
 struct IndexFlags {
   std::vector<std::string> folders;
   std::optional<std::string> db;
+  bool nested = false;
   std::optional<std::string> model;
   bool no_model = false;
   int chunk_tokens = 0;
@@ -49,6 +55,39 @@ struct IndexFlags {
   std::string precision = "fp32";
 };
 
+// Files done so far, for the Ctrl-C message (lock-free atomics may be read in a signal handler).
+std::atomic<std::size_t> files_done{0}, files_total{0};
+
+void append_number(char*& out, std::size_t value) {
+  char digits[24];
+  int count = 0;
+  do digits[count++] = static_cast<char>('0' + value % 10);
+  while ((value /= 10) != 0);
+  while (count > 0) *out++ = digits[--count];
+}
+
+// Ctrl-C during `index`: the files committed so far stay (the index survives even kill -9, and the next run
+// resumes), so say that instead of dying silently.  Only async-signal-safe calls here.
+void on_interrupt(int) {
+  char text[256];
+  char* out = text;
+  const auto append = [&out](const char* part) {
+    while (*part != '\0') *out++ = *part++;
+  };
+  append("\r\x1b[K\ninterrupted");
+  if (files_total.load() > 0) {  // zero: still planning, before the first file
+    append(" after ");
+    append_number(out, files_done.load());
+    append(" of ");
+    append_number(out, files_total.load());
+    append(" files");
+  }
+  append("; what was committed is kept: run `ksearch index` to resume\n");
+  const ssize_t written = ::write(STDERR_FILENO, text, static_cast<std::size_t>(out - text));
+  static_cast<void>(written);
+  ::_exit(130);
+}
+
 void print_progress(const IndexProgress& progress) {
   const double rate = progress.elapsed_seconds > 0 ? progress.tokens / progress.elapsed_seconds : 0;
   std::string eta = "";
@@ -57,11 +96,15 @@ void print_progress(const IndexProgress& progress) {
                              static_cast<double>(progress.files_total - progress.files_done);
     eta = " · ETA " + duration(remaining);
   }
-  std::string current = progress.current;
-  if (current.size() > 40) current = "…" + current.substr(current.size() - 39);
-  std::fprintf(stderr, "\r\x1b[K[%zu/%zu] %s chunks · %s tok/s%s  %s", progress.files_done, progress.files_total,
-               thousands(progress.chunks).c_str(), thousands(static_cast<std::size_t>(rate)).c_str(), eta.c_str(),
-               current.c_str());
+  // One terminal line, cut by display columns (Hangul takes two) to one less than the width: a line that reaches
+  // the last column wraps on many terminals, and every later update would then scroll.
+  const std::size_t columns = terminal_width(stderr) - 1;
+  const std::string counts = fit_width(cat("[", progress.files_done, "/", progress.files_total, "] ",
+                                           thousands(progress.chunks), " chunks · ",
+                                           thousands(static_cast<std::size_t>(rate)), " tok/s", eta, "  "),
+                                       columns);
+  const std::string file = fit_width_from_end(escape_controls(progress.current), columns - display_width(counts));
+  std::fprintf(stderr, "\r\x1b[K%s%s", counts.c_str(), file.c_str());
   std::fflush(stderr);
 }
 
@@ -98,14 +141,17 @@ void print_summary(const IndexSummary& s) {
   std::snprintf(seconds, sizeof seconds, "%.1fs", s.seconds);
   line += cat(" in ", seconds, " · ", s.model_id.empty() ? "lexical only" : "model " + s.model_id);
   std::cout << line << '\n';
-  for (const auto& [path, reason] : s.skipped_files) std::cout << "  skipped " << path << ": " << reason << '\n';
-  for (const auto& [path, warning] : s.warnings) std::cout << "  warning " << path << ": " << warning << '\n';
+  for (const auto& [path, reason] : s.skipped_files)
+    std::cout << "  skipped " << escape_controls(path) << ": " << escape_controls(reason) << '\n';
+  for (const auto& [path, warning] : s.warnings)
+    std::cout << "  warning " << escape_controls(path) << ": " << escape_controls(warning) << '\n';
 }
 
 void run_index_command(const IndexFlags& flags) {
   IndexOptions options;
   for (const auto& folder : flags.folders) options.folders.emplace_back(folder);
   if (flags.db) options.db_dir = fs::path(*flags.db);
+  options.nested = flags.nested;
   options.model = flags.model;
   options.no_model = flags.no_model;
   options.chunk_tokens = flags.chunk_tokens;
@@ -119,8 +165,12 @@ void run_index_command(const IndexFlags& flags) {
   options.wait_for_lock = flags.wait;
   options.precision = parse_precision(flags.precision);
   const bool show_progress = !flags.json && !flags.quiet && is_terminal(stderr);
-  std::function<void(const IndexProgress&)> progress;
-  if (show_progress) progress = print_progress;
+  const std::function<void(const IndexProgress&)> progress = [show_progress](const IndexProgress& state) {
+    files_done = state.files_done;
+    files_total = state.files_total;
+    if (show_progress) print_progress(state);
+  };
+  std::signal(SIGINT, on_interrupt);
   const IndexSummary summary = run_index(options, progress);
   if (show_progress) std::fprintf(stderr, "\r\x1b[K");
   if (!summary.notice.empty() && !flags.json) std::cerr << "ksearch: " << summary.notice << '\n';
@@ -128,6 +178,14 @@ void run_index_command(const IndexFlags& flags) {
     std::cout << to_json_text(summary_json(summary)) << '\n';
   } else if (!flags.quiet) {
     print_summary(summary);
+  }
+  // Nothing searchable in what was named: say so and fail, rather than a quiet "indexed 0".
+  if (summary.indexed + summary.unchanged + summary.skipped == 0) {
+    std::cerr << "ksearch: 0 supported files"
+              << (summary.other_types > 0 ? cat(" (", summary.other_types, " of other types)") : std::string())
+              << " in " << escape_controls(summary.location.root.string())
+              << " (ksearch reads text, Markdown, HTML, PDF, DOCX, HWP and HWPX)\n";
+    throw ExitStatus{1};
   }
 }
 
@@ -162,12 +220,13 @@ void run_status(const std::optional<std::string>& db, bool json) {
               << '\n';
     return;
   }
-  std::cout << "index      " << location.dir.string() << '\n'
-            << "root       " << location.root.string() << '\n'
+  std::cout << "index      " << escape_controls(location.dir.string()) << '\n'
+            << "root       " << escape_controls(location.root.string()) << '\n'
             << "files      " << thousands(static_cast<std::size_t>(counts.files)) << " (" << counts.indexed_files
             << " indexed, " << counts.skipped_files << " skipped)\n"
             << "chunks     " << thousands(static_cast<std::size_t>(counts.chunks)) << '\n'
-            << "model      " << (settings.model_id.empty() ? "none (lexical search only)" : settings.model_id)
+            << "model      "
+            << (settings.model_id.empty() ? "none (lexical search only)" : escape_controls(settings.model_id))
             << (settings.dimension > 0 ? cat(" (", settings.dimension, "-d, ", settings.pooling, " pooling)") : "")
             << '\n'
             << "vectors    " << thousands(static_cast<std::size_t>(counts.vectors)) << " · index " << spec << '\n'
@@ -222,13 +281,16 @@ void add_index_commands(CLI::App& app) {
   auto flags = std::make_shared<IndexFlags>();
   CLI::App* index = app.add_subcommand("index", "index (or update) a folder of documents");
   index->add_option("folders", flags->folders, "folders (or files) to index; default: the index's folders");
-  index->add_option("--db", flags->db, "index folder (default: FOLDER/.ksearch)");
+  index->add_option("--db", flags->db, "index folder (default: the enclosing index, else FOLDER/.ksearch)");
+  index->add_flag("--new", flags->nested, "a separate index in FOLDER/.ksearch even inside an indexed folder");
   auto* model = index->add_option("-m,--model", flags->model, "embedding model: alias, Hugging Face id or folder");
   index->add_flag("--no-model", flags->no_model, "lexical (keyword) search only")->excludes(model);
   index->add_option("--chunk-tokens", flags->chunk_tokens, "chunk size in model tokens (default: 512 for e5, 1024 for bge-m3)");
   index->add_option("--overlap", flags->overlap, "tokens shared by consecutive chunks (default: chunk/8)");
   index->add_option("--index", flags->index_spec, "FAISS factory string (Flat, HNSW32, IVF4096,PQ64) or auto");
-  index->add_option("--exclude", flags->excludes, "skip paths matching GLOB (gitignore syntax); repeatable");
+  // One value per --exclude, so the folders after it stay folders.
+  index->add_option("--exclude", flags->excludes, "skip paths matching GLOB (gitignore syntax); repeatable")
+      ->allow_extra_args(false);
   index->add_flag("--follow-symlinks", flags->follow_symlinks,
                   "follow symbolic links out of the indexed folders too (never into /proc, /sys, /dev)");
   index->add_option("--max-document-bytes", flags->max_document_bytes,

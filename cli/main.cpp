@@ -6,6 +6,7 @@
 #include "base/version.h"
 #include "base/error.h"
 #include "cli/commands.h"
+#include "cli/did_you_mean.h"
 
 int main(int argc, char** argv) {
   ksearch::release_blas_threads();
@@ -22,7 +23,14 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version are "errors" with code 0; every real usage error exits with 2, as grep's and rg's do.
+    const int code = app.exit(e);
+    if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr)
+      if (const std::string hint = ksearch::cli::did_you_mean(app, {argv + 1, argv + argc}); !hint.empty())
+        std::cerr << hint << '\n';
+    return code == 0 ? 0 : 2;
+  } catch (const ksearch::cli::ExitStatus& status) {
+    return status.code;
   } catch (const ksearch::Error& e) {
     std::cerr << "ksearch: " << e.what() << '\n';
     return 1;

@@ -1,22 +1,31 @@
+#include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
 #include "cli/commands.h"
 #include "cli/search_output.h"
+#include "base/display_width.h"
 #include "cli/terminal.h"
+#include "ingest/document.h"
 #include "search/eval.h"
 
 namespace ksearch::cli {
 namespace {
 
 struct SearchFlags {
-  std::string query;
+  std::vector<std::string> query_words;  // joined with spaces: `ksearch search 학생 성적` needs no quotes
   std::optional<std::string> db;
   std::size_t k = 10;
   std::string mode = "auto";
   std::string path_glob;
   std::vector<std::string> extensions;
   bool json = false;
+  bool vimgrep = false;
+  bool files_with_matches = false;
+  std::optional<std::string> format;
+  bool absolute = false;
+  std::string color = "auto";
   std::optional<std::string> rerank;  // present: rerank (value: model, "" = default)
   std::size_t rerank_top = 50;
   std::optional<std::string> model;
@@ -24,7 +33,19 @@ struct SearchFlags {
   std::string precision = "fp32";
 };
 
+std::string joined_query(const std::vector<std::string>& words) {
+  std::string query;
+  for (const auto& word : words) query += (query.empty() ? "" : " ") + word;
+  if (query.find_first_not_of(" \t\r\n") == std::string::npos)
+    throw CLI::ValidationError("query", "is empty: type what to look for, e.g. ksearch search 시설 대여");
+  return query;
+}
+
 void run_search(const SearchFlags& flags) {
+  const std::string query = joined_query(flags.query_words);
+  if (static_cast<int>(flags.vimgrep) + static_cast<int>(flags.files_with_matches) + static_cast<int>(flags.json) +
+          static_cast<int>(flags.format.has_value()) > 1)
+    throw CLI::ValidationError("--json, --vimgrep, -l and --format", "choose one output format");
   SearchOptions options;
   options.k = flags.k;
   options.mode = parse_search_mode(flags.mode);
@@ -39,11 +60,24 @@ void run_search(const SearchFlags& flags) {
   engine_options.load_model = options.mode != SearchMode::Lexical;
   engine_options.precision = parse_precision(flags.precision);
   const auto engine = SearchEngine::open(locate_index(flags.db), engine_options);
-  const SearchResponse response = engine->search(flags.query, options);
-  if (flags.json)
-    std::cout << to_json_text(response_json(flags.query, response)) << '\n';
-  else
-    print_response(flags.query, response, is_terminal(stdout));
+  const SearchResponse response = engine->search(query, options);
+  if (flags.json) {
+    std::cout << to_json_text(response_json(query, response)) << '\n';
+  } else {
+    OutputOptions output;
+    output.format = flags.vimgrep              ? ResultFormat::Vimgrep
+                    : flags.files_with_matches ? ResultFormat::Files
+                    : flags.format             ? ResultFormat::Template
+                                               : ResultFormat::Pretty;
+    if (flags.format) output.template_text = *flags.format;
+    output.color = use_color(flags.color, stdout);
+    output.width = terminal_width(stdout);
+    output.absolute = flags.absolute;
+    output.working_dir = std::filesystem::current_path();
+    print_response(std::cout, query, response, engine->location().root, output);
+  }
+  std::cout.flush();
+  if (response.results.empty()) throw ExitStatus{1};
 }
 
 struct EvalFlags {
@@ -89,19 +123,81 @@ void run_eval(const EvalFlags& flags) {
               r.search_seconds > 0 ? static_cast<double>(r.queries) / r.search_seconds : 0.0);
 }
 
+struct ShowFlags {
+  std::string target;  // PATH, PATH:LINE or PATH:LINE:COLUMN (as --vimgrep prints)
+  std::size_t context = 5;
+  std::string color = "auto";
+};
+
+// `ksearch show PATH:LINE`: the document's text around a line (office formats through the ingest readers), for a
+// quick look or an fzf preview.  Lines are numbered, the asked one marked; the page is named where there are pages.
+void run_show(const ShowFlags& flags) {
+  std::filesystem::path path = flags.target;
+  int line = 0;
+  // Strip up to two trailing :NUMBER parts, unless the whole name is an existing file.
+  for (int part = 0; part < 2 && !std::filesystem::exists(path); ++part) {
+    const std::string text = path.string();
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos || colon + 1 == text.size() ||
+        text.find_first_not_of("0123456789", colon + 1) != std::string::npos)
+      break;
+    line = std::stoi(text.substr(colon + 1));
+    path = text.substr(0, colon);
+  }
+  if (!std::filesystem::exists(path)) fail(flags.target, ": no such file");
+  const Document document = read_document(path);
+  std::vector<std::size_t> starts{0};
+  for (std::size_t pos = document.text.find('\n'); pos != std::string::npos; pos = document.text.find('\n', pos + 1))
+    starts.push_back(pos + 1);
+  if (starts.size() > 1 && starts.back() == document.text.size()) starts.pop_back();  // the final line break
+  if (line > static_cast<int>(starts.size()))
+    fail(path.string(), ": line ", line, " is past its end (", starts.size(), " lines)");
+  const std::size_t center = line > 0 ? static_cast<std::size_t>(line) : 1;
+  const std::size_t first = center > flags.context ? center - flags.context : 1;
+  const std::size_t last = std::min(starts.size(), line > 0 ? center + flags.context : 2 * flags.context + 1);
+  const Style style{use_color(flags.color, stdout)};
+  const std::size_t width = terminal_width(stdout);
+  int page = -1;
+  for (std::size_t number = first; number <= last; ++number) {
+    const std::size_t begin = starts[number - 1];
+    const std::size_t end = number < starts.size() ? starts[number] - 1 : document.text.size();
+    if (const int at = document.page_of(begin); at > 0 && at != page) {
+      std::cout << style.dim(cat("── page ", at, " ──")) << '\n';
+      page = at;
+    }
+    char gutter[32];
+    std::snprintf(gutter, sizeof gutter, "%6zu%s ", number, static_cast<int>(number) == line ? ">" : ":");
+    std::string text = escape_controls(std::string_view(document.text).substr(begin, end - begin));
+    text = fit_width(text, width > 9 ? width - 9 : 1);
+    std::cout << (static_cast<int>(number) == line ? style.bold(gutter + text) : style.dim(gutter) + text) << '\n';
+  }
+}
+
 }  // namespace
 
 void add_search_commands(CLI::App& app) {
   auto flags = std::make_shared<SearchFlags>();
   CLI::App* search = app.add_subcommand("search", "search the index");
-  search->add_option("query", flags->query, "what to look for")->required();
+  search->add_option("query", flags->query_words, "what to look for (several words need no quotes)")->required();
   search->add_option("--db", flags->db, "index folder (default: nearest .ksearch/ upward)");
-  search->add_option("-k,--top", flags->k, "number of results")->capture_default_str();
+  search->add_option("-k,--top", flags->k, "number of results (1 or more)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}))
+      ->capture_default_str();
   search->add_option("--mode", flags->mode, "dense, lexical or hybrid (default: hybrid when the index has a model)")
       ->check(CLI::IsMember({"auto", "dense", "lexical", "hybrid"}));
   search->add_option("--path", flags->path_glob, "only paths matching GLOB (gitignore syntax)");
-  search->add_option("--ext", flags->extensions, "only these file extensions (pdf, md, ...)");
+  search->add_option("--ext", flags->extensions, "only these extensions (pdf, .md, HWP; comma-separated or repeated)")
+      ->delimiter(',')
+      ->allow_extra_args(false);
   search->add_flag("--json", flags->json, "print JSON");
+  search->add_flag("--vimgrep", flags->vimgrep, "print path:line:column:text per result (for editors' quickfix)");
+  search->add_flag("-l,--files-with-matches", flags->files_with_matches, "print each matching file once");
+  search->add_option("--format", flags->format,
+                     "print TEMPLATE per result: {rank} {path} {line} {column} {page} {score} {text}");
+  search->add_flag("--absolute", flags->absolute, "absolute paths (default: from the working folder)");
+  search->add_option("--color", flags->color, "auto, always or never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
   search->add_option("--rerank", flags->rerank, "rerank with a cross-encoder (default model: bge-reranker-v2-m3-ko)")
       ->expected(0, 1)
       ->default_str("");
@@ -128,11 +224,20 @@ void add_search_commands(CLI::App& app) {
   eval->add_flag("--json", eval_flags->json, "print JSON");
   eval->callback([eval_flags] { run_eval(*eval_flags); });
 
+  auto show_flags = std::make_shared<ShowFlags>();
+  CLI::App* show = app.add_subcommand("show", "print a document's text around a line (PATH:LINE, as --vimgrep prints)");
+  show->add_option("target", show_flags->target, "PATH, PATH:LINE or PATH:LINE:COLUMN")->required();
+  show->add_option("-C,--context", show_flags->context, "lines before and after")->capture_default_str();
+  show->add_option("--color", show_flags->color, "auto, always or never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
+  show->callback([show_flags] { run_show(*show_flags); });
+
   auto shell_db = std::make_shared<std::optional<std::string>>();
   CLI::App* shell = app.add_subcommand("shell", "interactive search prompt (also `ksearch` with no arguments)");
   shell->add_option("--db", *shell_db, "index folder (default: nearest .ksearch/ upward)");
   shell->callback([shell_db] {
-    if (const int code = run_shell(*shell_db); code != 0) std::exit(code);
+    if (const int code = run_shell(*shell_db); code != 0) throw ExitStatus{code};
   });
 }
 

@@ -1,8 +1,14 @@
 #include "cli/terminal.h"
 
+#include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <csignal>
 #include <cstdlib>
+
+#include "base/error.h"
 
 namespace ksearch::cli {
 
@@ -10,6 +16,51 @@ bool is_terminal(std::FILE* stream) {
   const char* term = std::getenv("TERM");
   return ::isatty(::fileno(stream)) != 0 && std::getenv("NO_COLOR") == nullptr &&
          (term == nullptr || std::string_view(term) != "dumb");
+}
+
+namespace {
+
+std::size_t terminal_size(std::FILE* stream, bool columns) {
+  winsize size{};
+  if (::ioctl(::fileno(stream), TIOCGWINSZ, &size) == 0 && (columns ? size.ws_col : size.ws_row) > 0)
+    return columns ? size.ws_col : size.ws_row;
+  if (const char* value = std::getenv(columns ? "COLUMNS" : "LINES"); value != nullptr) {
+    char* end = nullptr;
+    const long number = std::strtol(value, &end, 10);
+    if (end != value && *end == '\0' && number > 0 && number < 10000) return static_cast<std::size_t>(number);
+  }
+  return columns ? 80 : 24;
+}
+
+}  // namespace
+
+std::size_t terminal_width(std::FILE* stream) { return terminal_size(stream, true); }
+std::size_t terminal_height(std::FILE* stream) { return terminal_size(stream, false); }
+
+void print_paged(const std::string& text) {
+  const auto lines = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+  if (lines + 1 >= terminal_height(stdout) && ::isatty(::fileno(stdout)) != 0) {
+    const char* pager = std::getenv("PAGER");
+    std::fflush(stdout);
+    // $PAGER is the user's own setting, run by the shell as git and man do.
+    if (std::FILE* pipe = ::popen(pager != nullptr && *pager != '\0' ? pager : "less -R", "w"); pipe != nullptr) {
+      // Quitting the pager early closes the pipe: that must not kill the shell.
+      const auto previous = std::signal(SIGPIPE, SIG_IGN);
+      std::fwrite(text.data(), 1, text.size(), pipe);
+      const int status = ::pclose(pipe);
+      std::signal(SIGPIPE, previous);
+      if (status != -1 && !(WIFEXITED(status) && WEXITSTATUS(status) == 127)) return;  // 127: no such pager
+    }
+  }
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+}
+
+bool use_color(std::string_view mode, std::FILE* stream) {
+  if (mode == "always") return true;
+  if (mode == "never") return false;
+  if (mode == "auto") return is_terminal(stream);
+  fail("--color: unknown value '", mode, "' (use auto, always or never)");
 }
 
 std::string Style::bold(std::string_view text) const {

@@ -1,9 +1,11 @@
 #include "fuzz/fuzz_targets.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 
+#include "base/display_width.h"
 #include "base/error.h"
 #include "base/json.h"
 #include "base/utf8.h"
@@ -17,6 +19,7 @@
 #include "ingest/chunker.h"
 #include "ingest/document.h"
 #include "ingest/readers.h"
+#include "search/hit_location.h"
 #include "server/api.h"
 #include "server/http_parser.h"
 
@@ -142,6 +145,27 @@ void chunker(std::string_view data) {
   }
 }
 
+void terminal_text(std::string_view data) {
+  // Escaped text must hold no byte a terminal interprets, and must wrap and fit to any width.
+  const std::string escaped = escape_controls(data);
+  KSEARCH_ASSERT(!utf8_invalid(escaped));
+  for (const char c : escaped) KSEARCH_ASSERT(static_cast<unsigned char>(c) >= 0x20 && c != 0x7f);
+  const std::size_t columns = 1 + (data.empty() ? 0 : static_cast<unsigned char>(data[0]) % 100);
+  for (const auto& [begin, end] : wrap_lines(escaped, columns)) {
+    KSEARCH_ASSERT(begin <= end && end <= escaped.size());
+    const std::size_t width = display_width(std::string_view(escaped).substr(begin, end - begin));
+    KSEARCH_ASSERT(width <= std::max<std::size_t>(columns, 2));  // a wide character alone may pass a 1-column line
+  }
+  KSEARCH_ASSERT(display_width(fit_width(escaped, columns)) <= columns);
+  KSEARCH_ASSERT(display_width(fit_width_from_end(escaped, columns)) <= columns);
+  // The hit locator on the text as a chunk, with its first half as the query.
+  ChunkRecord chunk;
+  chunk.line_begin = 1;
+  chunk.text = std::string(data);
+  const HitLocation location = locate_hit(chunk, data.substr(0, data.size() / 2));
+  KSEARCH_ASSERT(location.line >= 1 && location.column >= 1);
+}
+
 void http_request(std::string_view data) {
   static const std::unique_ptr<Api> api = [] {
     auto model = fixture_model();
@@ -210,6 +234,7 @@ const std::vector<Target>& targets() {
       {"torch_checkpoint", torch_checkpoint},
       {"hub_listing", hub_listing},
       {"http_stream", http_stream},
+      {"terminal", terminal_text},
   };
   return all;
 }

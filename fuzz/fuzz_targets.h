@@ -25,6 +25,7 @@ void chunker(std::string_view data);
 void http_request(std::string_view data);  // request-head parser, then the API handlers on the body
 void hub_listing(std::string_view data);   // the hub's file listing, then the choice of files to download
 void http_stream(std::string_view data);   // request framing of a connection's bytes, split into reads two ways
+void terminal_text(std::string_view data);  // escaping, widths, wrapping and hit location on untrusted text
 
 struct Target {
   const char* name;

@@ -11,11 +11,11 @@ declare -A short=([safetensors_header]=safetensors [pickle]=pickle [torch_checkp
                   [model_config]=config [tokenizer]=tokenizer [tokenizer_json]=tokenizer_json [text_decoding]=text
                   [html_reader]=html [pdf_reader]=pdf [docx_reader]=docx [hwpx_reader]=hwpx [hwp_reader]=hwp
                   [chunker]=chunker [http_request]=http [hub_listing]=hub_listing
-                  [http_stream]=http_stream)
+                  [http_stream]=http_stream [terminal_text]=terminal)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(safetensors_header pickle torch_checkpoint model_config tokenizer tokenizer_json
                                      text_decoding html_reader pdf_reader docx_reader hwpx_reader hwp_reader chunker http_request
-                                     hub_listing http_stream)
+                                     hub_listing http_stream terminal_text)
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKSEARCH_FUZZ=ON \
   -DKSEARCH_BUILD_TESTS=OFF -DKSEARCH_BUILD_BENCH=OFF >/dev/null
 cmake --build build-fuzz --target $(printf 'fuzz_%s ' "${targets[@]}") >/dev/null
@@ -42,6 +42,7 @@ seed chunker examples/docs/*/*.md examples/docs/*/*.txt
 seed http_request tests/data/fuzz/http/*
 seed hub_listing tests/data/fuzz/hub_listing/*
 seed http_stream tests/data/fuzz/http_stream/*
+seed terminal_text tests/data/fuzz/terminal/* examples/docs/*/*.md
 
 printf '| target | executions | seconds | crashes |\n|---|---|---|---|\n'
 for target in "${targets[@]}"; do

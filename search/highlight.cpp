@@ -42,6 +42,17 @@ Snippet make_snippet(std::string_view text, std::string_view query, std::size_t 
       if (count > best_count) best_count = count, first = begin;
     }
   }
+  // Begin at a word: skip the rest of a word the window cuts into, up to its lead of 20 characters before the match.
+  const auto space_at = [&](std::size_t i) {
+    std::size_t pos = starts[i];
+    return utf8::is_space(utf8::decode(text, pos));
+  };
+  if (first > 0 && !space_at(first - 1))
+    for (std::size_t i = first; i < std::min(characters, first + 20); ++i)
+      if (space_at(i)) {
+        first = i + 1;
+        break;
+      }
   const std::size_t last = std::min(characters, first + max_characters);
   const std::size_t begin_byte = starts[first], end_byte = starts[last];
   Snippet snippet;

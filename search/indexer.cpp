@@ -60,8 +60,19 @@ IndexLocation locate(const IndexOptions& options) {
     }
     return IndexLocation::at(*options.db_dir, root);
   }
-  if (!options.folders.empty()) return IndexLocation::for_folder(options.folders.front());
-  return IndexLocation::find_upward(fs::current_path());
+  if (options.folders.empty()) return IndexLocation::find_upward(fs::current_path());
+  // A single file goes into its folder's index.
+  const fs::path target = fs::absolute(options.folders.front()).lexically_normal();
+  const fs::path folder = fs::is_directory(target) ? target : target.parent_path();
+  // Inside an indexed tree, `index .` updates the enclosing index (as git works from any subfolder): a nested index
+  // would hide the parent's from every command run below it.
+  if (options.nested || fs::exists(IndexLocation::for_folder(folder).database()))
+    return IndexLocation::for_folder(folder);
+  for (fs::path above = folder; above != above.parent_path();) {
+    above = above.parent_path();
+    if (fs::exists(IndexLocation::for_folder(above).database())) return IndexLocation::for_folder(above);
+  }
+  return IndexLocation::for_folder(folder);
 }
 
 struct Plan {
@@ -244,7 +255,13 @@ class IndexRun {
     const fs::path& root = summary_.location.root;
     std::set<std::string> roots(settings_.roots.begin(), settings_.roots.end());
     for (const auto& folder : options_.folders) {
-      roots.insert(relative_to_root(fs::absolute(folder), root));
+      const std::string relative = relative_to_root(fs::absolute(folder), root);
+      // A folder below one already indexed is walked with it (walking it twice would report a loop).
+      const bool covered = std::any_of(roots.begin(), roots.end(), [&](const std::string& existing) {
+        if (fs::path(relative).is_absolute() != fs::path(existing).is_absolute()) return false;
+        return existing.empty() || relative == existing || relative.starts_with(existing + "/");
+      });
+      if (!covered) roots.insert(relative);
     }
     if (roots.empty()) fail("nothing to index: name a folder, e.g. `ksearch index ~/docs`");
     settings_.roots.assign(roots.begin(), roots.end());

@@ -21,9 +21,10 @@ namespace ksearch {
 
 struct IndexOptions {
   std::vector<std::filesystem::path> folders;  // empty: the folders the index was built from
-  std::optional<std::filesystem::path> db_dir;  // --db; default: FIRST_FOLDER/.ksearch
+  std::optional<std::filesystem::path> db_dir;  // --db; default: the index enclosing FIRST_FOLDER, else its .ksearch
   std::optional<std::filesystem::path> root;    // with db_dir: the folder paths are relative to (default: the first
                                                 // folder, else the index's, else db_dir's parent)
+  bool nested = false;                          // --new: FIRST_FOLDER/.ksearch even inside an indexed tree
   std::optional<std::string> model;             // --model; default: the index's model, else the default model
   bool no_model = false;                        // --no-model: lexical only
   int chunk_tokens = 0;                         // 0: the model's default

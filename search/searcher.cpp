@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 
 #include "base/error.h"
@@ -336,11 +337,11 @@ std::vector<SearchHit> SearchEngine::fused(std::string_view query, std::size_t d
   if (const std::string expression = fts_match_expression(query); !expression.empty())
     ranked[1] = keyword_matches(*lease, expression, depth, options);
   std::vector<std::vector<std::int64_t>> lists(2);
-  std::unordered_map<std::int64_t, double> scores[2];
+  std::unordered_map<std::int64_t, std::pair<double, std::size_t>> scores[2];  // id -> score, rank
   for (std::size_t list = 0; list < 2; ++list) {
     for (const ScoredId& hit : ranked[list]) {
       lists[list].push_back(hit.id);
-      scores[list].emplace(hit.id, hit.score);
+      scores[list].emplace(hit.id, std::pair(hit.score, lists[list].size()));
     }
   }
   const std::vector<FusedHit> ranking = reciprocal_rank_fusion(lists, options.rrf_k);
@@ -358,8 +359,10 @@ std::vector<SearchHit> SearchEngine::fused(std::string_view query, std::size_t d
       SearchHit hit;
       hit.chunk = std::move(chunk->second);
       hit.score = ranking[i].score;
-      if (const auto it = scores[0].find(hit.chunk.id); it != scores[0].end()) hit.dense = it->second;
-      if (const auto it = scores[1].find(hit.chunk.id); it != scores[1].end()) hit.lexical = it->second;
+      if (const auto it = scores[0].find(hit.chunk.id); it != scores[0].end())
+        std::tie(hit.dense, hit.dense_rank) = it->second;
+      if (const auto it = scores[1].find(hit.chunk.id); it != scores[1].end())
+        std::tie(hit.lexical, hit.lexical_rank) = it->second;
       hits.push_back(std::move(hit));
     }
     begin = end;
@@ -376,12 +379,14 @@ std::vector<SearchHit> SearchEngine::fused_filtered(std::string_view query, std:
   std::unordered_map<std::int64_t, SearchHit> by_id;
   for (auto& hit : dense_hits) {
     lists[0].push_back(hit.chunk.id);
+    hit.dense_rank = lists[0].size();
     by_id.emplace(hit.chunk.id, std::move(hit));
   }
   for (auto& hit : lexical_hits) {
     lists[1].push_back(hit.chunk.id);
+    hit.lexical_rank = lists[1].size();
     auto [it, inserted] = by_id.try_emplace(hit.chunk.id, hit);
-    if (!inserted) it->second.lexical = hit.lexical;
+    if (!inserted) it->second.lexical = hit.lexical, it->second.lexical_rank = hit.lexical_rank;
   }
   std::vector<SearchHit> hits;
   for (const FusedHit& item : reciprocal_rank_fusion(lists, options.rrf_k)) {

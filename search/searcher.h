@@ -73,6 +73,8 @@ struct SearchHit {
   std::optional<double> dense;    // cosine similarity
   std::optional<double> lexical;  // BM25
   std::optional<double> rerank;   // cross-encoder logit
+  // Hybrid: 1-based places in the dense and keyword lists that were fused (absent: not in that list).
+  std::optional<std::size_t> dense_rank, lexical_rank;
 };
 
 // The JSON form of a hit shared by `ksearch search --json` and `/v1/search`: rank, score, path, chunk, text,

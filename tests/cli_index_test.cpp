@@ -14,7 +14,9 @@
 #include <set>
 #include <thread>
 
+#include "base/error.h"
 #include "base/files.h"
+#include "store/chunk_store.h"
 #include "tests/test_support.h"
 
 namespace ksearch {
@@ -89,8 +91,8 @@ TEST(CliIndex, IndexSearchEditDelete) {
 
   // Human output names what the score means.
   const auto human = testing::run_ksearch({"search", "해운대"}, "", {}, docs);
-  EXPECT_NE(human.out.find("busan.txt:1"), std::string::npos) << human.out;
-  EXPECT_NE(human.out.find("reciprocal rank fusion"), std::string::npos);
+  EXPECT_NE(human.out.find("busan.txt:1:"), std::string::npos) << human.out;
+  EXPECT_NE(human.out.find("dense and keyword ranks fused"), std::string::npos) << human.out;
 
   // Edit one file, delete another: only those are redone.
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -100,8 +102,10 @@ TEST(CliIndex, IndexSearchEditDelete) {
   EXPECT_EQ(summary["indexed"], 1);
   EXPECT_EQ(summary["removed"], 1);
   EXPECT_EQ(summary["unchanged"], 3);
-  results = json_of(testing::run_ksearch({"search", "서울", "--mode", "lexical", "--json"}, "", {}, docs));
-  EXPECT_TRUE(results["results"].empty());
+  // Nothing found exits with 1 (as grep and rg do), still printing the JSON.
+  const auto gone = testing::run_ksearch({"search", "서울", "--mode", "lexical", "--json"}, "", {}, docs);
+  EXPECT_EQ(gone.exit_code, 1) << gone.err;
+  EXPECT_TRUE(Json::parse(gone.out)["results"].empty());
   results = json_of(testing::run_ksearch({"search", "영화제", "--mode", "lexical", "--json"}, "", {}, docs));
   EXPECT_EQ(results["results"][0]["path"], "busan.txt");
 
@@ -169,11 +173,89 @@ TEST(CliIndex, DocumentLimitFlagsTakeSizesAndRefuseNonsense) {
   }
 }
 
+TEST(CliIndex, CtrlCSaysWhatWasKeptAndTheNextRunResumes) {
+  testing::TempDir dir;
+  const fs::path docs = dir / "docs";
+  for (int i = 0; i < 600; ++i) {
+    const std::string number = std::to_string(i);
+    testing::write_text(docs / ("n" + number + ".txt"),
+                        std::string("공지 ").append(number).append("번: 시설 대여 안내문입니다.\n"));
+  }
+  const fs::path err_path = dir / "stderr";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(err, 2);
+    execl(KSEARCH_BINARY, KSEARCH_BINARY, "index", docs.c_str(), "--model", kModel.c_str(), "-q",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Interrupt once the first group of files is committed.
+  for (int i = 0; i < 2000; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (!fs::exists(docs / ".ksearch" / "index.db")) continue;
+    try {
+      if (ChunkStore(docs / ".ksearch" / "index.db", false).counts().chunks > 0) break;
+    } catch (const Error&) {  // opened while the writer creates its tables
+    }
+  }
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  const std::string err = read_file(err_path);
+  EXPECT_NE(err.find("of 600 files; what was committed is kept: run `ksearch index` to resume"), std::string::npos)
+      << err;
+  const Json summary = json_of(testing::run_ksearch({"index", "--json"}, "", {}, docs));
+  EXPECT_EQ(summary["indexed"].get<int>() + summary["unchanged"].get<int>(), 600);
+}
+
+TEST(CliIndex, FindsTheRightIndex) {
+  testing::TempDir dir;
+  const fs::path docs = dir / "docs";
+  write_corpus(docs);
+  ASSERT_EQ(testing::run_ksearch({"index", docs.string(), "--no-model", "-q"}).exit_code, 0);
+  // `index .` in a subfolder updates the enclosing index instead of creating one that would hide it.
+  testing::write_text(docs / "food" / "bibimbap.txt", "비빔밥은 밥에 나물을 비벼 먹는다.\n");
+  Json summary = json_of(testing::run_ksearch({"index", ".", "--json"}, "", {}, docs / "food"));
+  EXPECT_EQ(summary["index"], (docs / ".ksearch").string());
+  EXPECT_EQ(summary["indexed"], 1);
+  EXPECT_TRUE(summary["skipped_files"].empty()) << summary.dump();  // the subfolder is not walked twice
+  EXPECT_FALSE(fs::exists(docs / "food" / ".ksearch"));
+  EXPECT_EQ(json_of(testing::run_ksearch({"status", "--json"}, "", {}, docs))["roots"], Json::array({""}));
+  // --new asks for the nested index.
+  summary = json_of(testing::run_ksearch({"index", ".", "--new", "--no-model", "--json"}, "", {}, docs / "food"));
+  EXPECT_EQ(summary["index"], (docs / "food" / ".ksearch").string());
+
+  // --exclude takes one glob: the folder after it is still indexed.
+  testing::write_text(dir / "ex" / "keep.txt", "남길 문서\n");
+  testing::write_text(dir / "ex" / "drop.md", "뺄 문서\n");
+  summary = json_of(testing::run_ksearch({"index", "--exclude", "*.md", (dir / "ex").string(), "--no-model", "--json"}));
+  EXPECT_EQ(summary["index"], (dir / "ex" / ".ksearch").string());
+  EXPECT_EQ(summary["indexed"], 1);
+
+  // A single file is indexed into its folder's index.
+  testing::write_text(dir / "single" / "memo.txt", "회의록 메모입니다.\n");
+  testing::write_text(dir / "single" / "other.txt", "다른 파일\n");
+  summary = json_of(testing::run_ksearch({"index", (dir / "single" / "memo.txt").string(), "--no-model", "--json"}));
+  EXPECT_EQ(summary["index"], (dir / "single" / ".ksearch").string());
+  EXPECT_EQ(summary["indexed"], 1);
+
+  // Nothing supported: a clear message and a failing exit.
+  testing::write_text(dir / "data" / "a.csv", "x,y\n");
+  testing::write_text(dir / "data" / "b.json", "{}\n");
+  testing::write_text(dir / "data" / "c.png", "png");
+  const auto none = testing::run_ksearch({"index", (dir / "data").string(), "--no-model"});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.err.find("0 supported files (3 of other types)"), std::string::npos) << none.err;
+}
+
 TEST(CliShell, ReadsQueriesAndCommandsFromStdin) {
   testing::TempDir dir;
   write_corpus(dir / "docs");
   ASSERT_EQ(testing::run_ksearch({"index", (dir / "docs").string(), "--model", kModel, "-q"}).exit_code, 0);
-  const auto result = testing::run_ksearch({}, ":k 1\n:mode lexical\n해운대\n:open 1\n:bogus\n:quit\n", {}, dir / "docs");
+  const auto result = testing::run_ksearch({}, ":k 1\n:mode lexical\n해운대\n:show 1\n:bogus\n:quit\n", {}, dir / "docs");
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_NE(result.out.find("k = 1"), std::string::npos);
   EXPECT_NE(result.out.find("mode = lexical"), std::string::npos);

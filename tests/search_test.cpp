@@ -1,10 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <set>
 
 #include "base/error.h"
 #include "base/files.h"
 #include "search/highlight.h"
+#include "search/hit_location.h"
 #include "search/hybrid.h"
 #include "search/indexer.h"
 #include "search/searcher.h"
@@ -48,6 +51,58 @@ TEST(Highlight, MarksParticleAttachedMatches) {
   const Snippet cut = make_snippet(long_text, "핵심", 60);
   EXPECT_NE(render_snippet(cut, "[", "]").find("[핵심]"), std::string::npos);
   EXPECT_TRUE(cut.text.starts_with("…"));
+  // The cut end starts at a word, not inside one.
+  EXPECT_TRUE(cut.text.starts_with("…관계없는 ") || cut.text.starts_with("…문장입니다. ")) << cut.text;
+}
+
+ChunkRecord chunk_at(int line_begin, std::string text) {
+  ChunkRecord chunk;
+  chunk.path = "doc.txt";
+  chunk.line_begin = line_begin;
+  chunk.line_end = line_begin + static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+  chunk.text = std::move(text);
+  return chunk;
+}
+
+TEST(HitLocation, PicksTheLineWithTheMostQueryTerms) {
+  const ChunkRecord chunk = chunk_at(248, "임대 안내\n시설 사용 시간은 9시부터\n체육관 대관 신청은 온라인으로 한다.\n기타 문의");
+  // "대관" and "신청" both occur only on the third line (file line 250); the column is in bytes, 1-based.
+  HitLocation hit = locate_hit(chunk, "체육관 대관 신청하려면");
+  EXPECT_EQ(hit.line, 250);
+  EXPECT_EQ(hit.column, 1);
+  EXPECT_TRUE(hit.matched);
+  EXPECT_EQ(hit.line_text, "체육관 대관 신청은 온라인으로 한다.");
+  hit = locate_hit(chunk, "신청");
+  EXPECT_EQ(hit.line, 250);
+  EXPECT_EQ(hit.column, static_cast<int>(std::string("체육관 대관 ").size()) + 1);
+  // A particle-attached query term matches by its bigrams.
+  EXPECT_EQ(locate_hit(chunk, "시설에서").line, 249);
+}
+
+TEST(HitLocation, SemanticHitsPointAtTheChunkStart) {
+  const HitLocation hit = locate_hit(chunk_at(7, "첫 줄\n둘째 줄"), "전혀 다른 질문");
+  EXPECT_EQ(hit.line, 7);
+  EXPECT_EQ(hit.column, 1);
+  EXPECT_FALSE(hit.matched);
+  EXPECT_EQ(hit.line_text, "첫 줄");
+}
+
+TEST(HitLocation, ColumnsCountThePartOfTheLineBeforeAMidLineChunk) {
+  testing::TempDir dir;
+  const std::string first = "앞 문장입니다. ";
+  testing::write_text(dir / "doc.txt", "제목\n" + first + "뒷 문장에 핵심이 있다.\n끝\n");
+  ChunkRecord chunk = chunk_at(2, "뒷 문장에 핵심이 있다.\n끝");
+  chunk.ordinal = 1;
+  chunk.byte_begin = static_cast<std::int64_t>(std::string("제목\n").size() + first.size());
+  const std::size_t in_chunk = std::string("뒷 문장에 ").size();
+  EXPECT_EQ(locate_hit(chunk, "핵심").column, static_cast<int>(in_chunk) + 1);
+  const HitLocation hit = locate_hit_in_file(chunk, "핵심", dir.path());
+  EXPECT_EQ(hit.line, 2);
+  EXPECT_EQ(hit.column, static_cast<int>(first.size() + in_chunk) + 1);
+  EXPECT_EQ(hit.line_text, first + "뒷 문장에 핵심이 있다.");
+  // A file edited since indexing no longer holds the chunk there: the chunk-relative column stays.
+  testing::write_text(dir / "doc.txt", "전혀 다른 내용\n");
+  EXPECT_EQ(locate_hit_in_file(chunk, "핵심", dir.path()).column, static_cast<int>(in_chunk) + 1);
 }
 
 class SearchEngineTest : public ::testing::Test {
@@ -88,12 +143,21 @@ TEST_F(SearchEngineTest, ModesFiltersAndUpdates) {
   response = engine->search("부산 항구", search);
   EXPECT_EQ(response.mode, SearchMode::Hybrid);
   EXPECT_EQ(response.results[0].chunk.path, "busan.txt");
+  // Each hit knows its place in the lists that were fused (the keyword list holds busan.txt alone).
+  EXPECT_EQ(response.results[0].lexical_rank, 1u);
+  EXPECT_TRUE(response.results[0].dense_rank.has_value());
+  for (std::size_t i = 1; i < response.results.size(); ++i) EXPECT_FALSE(response.results[i].lexical_rank);
+  std::set<std::size_t> dense_ranks;
+  for (const auto& hit : response.results) dense_ranks.insert(hit.dense_rank.value_or(0));
+  EXPECT_EQ(dense_ranks, (std::set<std::size_t>{1, 2, 3}));
 
   search.extensions = {"txt"};
   search.path_glob = "notes/";
   response = engine->search("부산 김치", search);
   ASSERT_EQ(response.results.size(), 1u);
   EXPECT_EQ(response.results[0].chunk.path, "notes/food.txt");
+  EXPECT_EQ(response.results[0].dense_rank, 1u);  // ranks count only what passed the filters
+  EXPECT_EQ(response.results[0].lexical_rank, 1u);
 
   // A committed change is picked up by refresh() without reopening.
   testing::write_text(dir / "docs" / "jeju.txt", "제주도는 화산섬이다.\n");

@@ -1,6 +1,7 @@
 #include "tests/test_support.h"
 
 #include <fcntl.h>
+#include <pty.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -91,6 +92,39 @@ CommandResult run_ksearch(const std::vector<std::string>& arguments, const std::
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   result.out = read_file(out_path);
   result.err = read_file(err_path);
+  return result;
+}
+
+CommandResult run_ksearch_in_terminal(const std::vector<std::string>& arguments, unsigned short columns,
+                                      const std::string& input, const std::map<std::string, std::string>& environment,
+                                      const fs::path& working_dir) {
+  int master = -1;
+  winsize size{};
+  size.ws_row = 40;
+  size.ws_col = columns;
+  const pid_t pid = forkpty(&master, nullptr, nullptr, &size);
+  if (pid < 0) return {};
+  if (pid == 0) {
+    if (!working_dir.empty() && chdir(working_dir.c_str()) != 0) _exit(127);
+    setenv("TERM", "xterm", 1);
+    unsetenv("NO_COLOR");
+    setenv("PAGER", "cat", 1);
+    for (const auto& [key, value] : environment) setenv(key.c_str(), value.c_str(), 1);
+    exec_ksearch(arguments);
+  }
+  if (!input.empty()) {
+    const ssize_t written = write(master, input.data(), input.size());
+    (void)written;
+  }
+  CommandResult result;
+  char buffer[4096];
+  // The pty's read fails (EIO) once the child has exited and its side is closed.
+  for (ssize_t n; (n = read(master, buffer, sizeof buffer)) > 0;)
+    result.out.append(buffer, static_cast<std::size_t>(n));
+  close(master);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
 }
 

@@ -39,6 +39,13 @@ CommandResult run_ksearch(const std::vector<std::string>& arguments, const std::
                           const std::map<std::string, std::string>& environment = {},
                           const std::filesystem::path& working_dir = {}, std::size_t memory_limit_bytes = 0);
 
+// Runs the ksearch binary in a pseudo-terminal `columns` wide (TERM=xterm, PAGER=cat), typing `input` into it.  The
+// terminal's output, stdout and stderr together with the terminal's "\r\n" line ends, comes back in `out`.
+CommandResult run_ksearch_in_terminal(const std::vector<std::string>& arguments, unsigned short columns,
+                                      const std::string& input = "",
+                                      const std::map<std::string, std::string>& environment = {},
+                                      const std::filesystem::path& working_dir = {});
+
 // Starts the ksearch binary in the background (output discarded); the caller waits for or kills the process.
 int spawn_ksearch(const std::vector<std::string>& arguments);
 

@@ -1,0 +1,60 @@
+#include "cli/open_file.h"
+
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+
+#include "base/error.h"
+
+extern char** environ;
+
+namespace ksearch::cli {
+namespace {
+
+// Formats an editor shows as text; the rest are binary documents for a viewer.
+bool is_text_format(const std::filesystem::path& file) {
+  std::string extension = file.extension().string();
+  std::transform(extension.begin(), extension.end(), extension.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (const char* text : {".txt", ".md", ".markdown", ".html", ".htm", ".csv", ".tsv", ".log", ".rst", ".org",
+                           ".json", ".xml", ".yaml", ".yml"})
+    if (extension == text) return true;
+  return false;
+}
+
+}  // namespace
+
+std::vector<std::string> open_command(const std::filesystem::path& file, int line) {
+  if (!is_text_format(file)) return {"xdg-open", file.string()};
+  const char* editor = std::getenv("VISUAL");
+  if (editor == nullptr || *editor == '\0') editor = std::getenv("EDITOR");
+  // $EDITOR may carry arguments ("code -w"): split at spaces, as git does for simple values.
+  std::vector<std::string> command;
+  std::istringstream words(editor != nullptr && *editor != '\0' ? editor : "vi");
+  for (std::string word; words >> word;) command.push_back(word);
+  command.push_back(cat("+", std::max(line, 1)));
+  command.push_back(file.string());
+  return command;
+}
+
+void open_file(const std::filesystem::path& file, int line) {
+  const std::vector<std::string> command = open_command(file, line);
+  std::vector<char*> argv;
+  for (const auto& word : command) argv.push_back(const_cast<char*>(word.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  if (const int error = ::posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ); error != 0)
+    fail(command[0], ": cannot start (", std::strerror(error), "); set $EDITOR, or install xdg-utils for documents");
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    fail(command[0], " ", file.string(), ": exited with status ", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+}  // namespace ksearch::cli
