@@ -21,6 +21,7 @@ struct SearchFlags {
   std::size_t rerank_top = 50;
   std::optional<std::string> model;
   std::string precision = "fp32";
+  bool explain = false;
 };
 
 void run_search(const SearchFlags& flags) {
@@ -38,6 +39,7 @@ void run_search(const SearchFlags& flags) {
   engine_options.precision = parse_precision(flags.precision);
   const auto engine = SearchEngine::open(locate_index(flags.db), engine_options);
   const SearchResponse response = engine->search(flags.query, options);
+  if (flags.explain && response.mode == SearchMode::Hybrid) std::cerr << describe_fusion(engine->fusion()) << '\n';
   if (flags.json)
     std::cout << to_json_text(response_json(flags.query, response)) << '\n';
   else
@@ -55,6 +57,7 @@ struct EvalFlags {
   std::optional<std::string> rerank;
   int chunk_tokens = 0;
   std::string precision = "fp32";
+  bool plain_rrf = false;
 };
 
 void run_eval(const EvalFlags& flags) {
@@ -69,6 +72,7 @@ void run_eval(const EvalFlags& flags) {
   if (flags.rerank && !flags.rerank->empty()) options.rerank_model = *flags.rerank;
   options.chunk_tokens = flags.chunk_tokens;
   options.precision = parse_precision(flags.precision);
+  options.calibrated_fusion = !flags.plain_rrf;
   const EvalReport r = evaluate(set, options);
   const Json json = {{"documents", r.documents},     {"queries", r.queries},         {"mode", r.mode},
                      {"model", r.model.empty() ? Json() : Json(r.model)},            {"rerank", options.rerank},
@@ -100,6 +104,7 @@ void add_search_commands(CLI::App& app) {
   search->add_option("--path", flags->path_glob, "only paths matching GLOB (gitignore syntax)");
   search->add_option("--ext", flags->extensions, "only these file extensions (pdf, md, ...)");
   search->add_flag("--json", flags->json, "print JSON");
+  search->add_flag("--explain", flags->explain, "say how hybrid fusion weighs the legs, and why (on stderr)");
   search->add_option("--rerank", flags->rerank, "rerank with a cross-encoder (default model: bge-reranker-v2-m3-ko)")
       ->expected(0, 1)
       ->default_str("");
@@ -123,6 +128,7 @@ void add_search_commands(CLI::App& app) {
   eval->add_option("--precision", eval_flags->precision, "encoder precision: fp32, bf16 or int8")
       ->check(CLI::IsMember({"fp32", "bf16", "int8"}));
   eval->add_flag("--json", eval_flags->json, "print JSON");
+  eval->add_flag("--plain-rrf", eval_flags->plain_rrf, "hybrid with equal weights, not the fitted fusion");
   eval->callback([eval_flags] { run_eval(*eval_flags); });
 
   auto shell_db = std::make_shared<std::optional<std::string>>();

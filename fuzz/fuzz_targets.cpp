@@ -1,5 +1,7 @@
 #include "fuzz/fuzz_targets.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -14,6 +16,8 @@
 #include "ingest/readers.h"
 #include "server/api.h"
 #include "server/http_parser.h"
+#include "store/chunk_store.h"
+#include "store/lexical.h"
 
 namespace ksearch::fuzz {
 namespace {
@@ -98,6 +102,29 @@ void chunker(std::string_view data) {
   }
 }
 
+void lexical(std::string_view data) {
+  for (const LexicalToken& token : lexical_tokens(data)) {
+    KSEARCH_ASSERT(!token.text.empty() && token.begin < token.end && token.end <= data.size());
+    KSEARCH_ASSERT(!utf8_invalid(token.text));
+  }
+  const LexicalQuery query = lexical_query(data);
+  if (utf8_invalid(data) || query.expression.empty()) return;  // chunks hold valid UTF-8
+  static const std::unique_ptr<ChunkStore> store = [] {
+    const auto path = std::filesystem::temp_directory_path() / ("ksearch-fuzz-lexical-" + std::to_string(getpid()));
+    std::filesystem::remove(path);
+    return std::make_unique<ChunkStore>(path, true);
+  }();
+  FileUpdate update;
+  update.file = {0, "fuzz.txt", static_cast<std::int64_t>(data.size()), 1, "h", "indexed", "", 0, 0, 1};
+  update.chunks.push_back({});
+  update.chunks[0].text = std::string(data);
+  store->replace_files(std::span(&update, 1), 0);
+  KSEARCH_ASSERT(store->lexical_search(query, 1).size() == 1);  // a text always matches its own terms
+  const std::string path = update.file.path;
+  store->remove_files(std::span(&path, 1));
+  KSEARCH_ASSERT(store->lexical_search(query, 1).empty());
+}
+
 void http_request(std::string_view data) {
   static const std::unique_ptr<Api> api = [] {
     auto model = fixture_model();
@@ -122,7 +149,7 @@ const std::vector<Target>& targets() {
       {"safetensors", safetensors_header}, {"config", model_config},   {"tokenizer", tokenizer},
       {"text", text_decoding},             {"html", html_reader},      {"pdf", pdf_reader},
       {"docx", docx_reader},               {"hwpx", hwpx_reader},      {"hwp", hwp_reader},
-      {"chunker", chunker},                {"http", http_request},
+      {"chunker", chunker},                {"http", http_request},     {"lexical", lexical},
   };
   return all;
 }

@@ -15,6 +15,7 @@
 #include "ingest/document.h"
 #include "ingest/file_walker.h"
 #include "ingest/text_stream.h"
+#include "search/searcher.h"
 #include "search/vector_sync.h"
 #include "store/chunk_store.h"
 
@@ -80,6 +81,9 @@ class IndexRun {
     IndexLock lock(summary_.location, options_.wait_for_lock);
     remove_stale_temp_files();
     store_ = std::make_unique<ChunkStore>(summary_.location.database(), true);
+    if (const int old_version = store_->rebuilt_lexical_from(); old_version != 0)
+      add_notice(cat("keyword index rebuilt for lexical tokenizer version ", kLexicalTokenizerVersion, " (was ",
+                     old_version, ")"));
     configure();
     const WalkResult walk = walk_documents(folders_, summary_.location.root, {excludes_});
     summary_.other_types = walk.other_types;
@@ -104,6 +108,9 @@ class IndexRun {
     for (std::size_t first = 0; first < regular.size(); first += options_.files_per_commit)
       process_group(std::span(regular).subspan(first, std::min(options_.files_per_commit, regular.size() - first)));
     finish_vectors();
+    if (embedder_ && options_.calibrate_fusion &&
+        (summary_.indexed > 0 || summary_.removed > 0 || store_->fusion_calibration().empty()))
+      summary_.fusion = fit_fusion();
     summary_.seconds = elapsed();
     return summary_;
   }
@@ -118,6 +125,16 @@ class IndexRun {
     std::error_code error;
     for (const auto& entry : fs::directory_iterator(summary_.location.dir, error))
       if (entry.path().filename().string().find(".tmp.") != std::string::npos) fs::remove(entry.path(), error);
+  }
+
+  // Refits hybrid fusion on the committed index; an index too small to fit on goes back to plain RRF.
+  std::string fit_fusion() {
+    EngineOptions engine_options;
+    engine_options.embedder = std::shared_ptr<const Embedder>(std::shared_ptr<const Embedder>(), embedder_.get());
+    const auto engine = SearchEngine::open(summary_.location, engine_options);
+    const FusionCalibration calibration = calibrate_fusion(*engine, *store_);
+    store_->save_fusion_calibration(calibration.fit_queries > 0 ? fusion_calibration_json(calibration).dump() : "");
+    return calibration.fit_queries > 0 ? describe_fusion(calibration) : "";
   }
 
   void add_notice(const std::string& text) { summary_.notice += (summary_.notice.empty() ? "" : "\n") + text; }
@@ -470,6 +487,22 @@ class IndexRun {
 
 IndexSummary run_index(const IndexOptions& options, const std::function<void(const IndexProgress&)>& progress) {
   return IndexRun(options, progress).run();
+}
+
+FusionCalibration calibrate_index(const IndexLocation& location, Precision precision, bool wait_for_lock) {
+  IndexLock lock(location, wait_for_lock);
+  EngineOptions engine_options;
+  engine_options.precision = precision;
+  const auto engine = SearchEngine::open(location, engine_options);
+  if (!engine->has_model())
+    fail(location.dir.string(), ": ", engine->notice().empty() ? "the index has no embedding model (lexical only)"
+                                                                : engine->notice(), "; nothing to calibrate");
+  ChunkStore store(location.database(), true);
+  const FusionCalibration calibration = calibrate_fusion(*engine, store);
+  if (calibration.fit_queries == 0)
+    fail(location.dir.string(), ": too few chunks with a usable sentence to fit the fusion on");
+  store.save_fusion_calibration(fusion_calibration_json(calibration).dump());
+  return calibration;
 }
 
 }  // namespace ksearch

@@ -13,6 +13,16 @@
 #include "store/lexical.h"
 
 namespace ksearch {
+namespace {
+
+FusionCalibration saved_fusion(const ChunkStore& store) {
+  const std::string text = store.fusion_calibration();
+  if (text.empty()) return {};
+  const std::string where = store.database().path().string() + " (meta.fusion_calibration)";
+  return fusion_calibration_from_json(parse_json(text, where), where);
+}
+
+}  // namespace
 
 std::string_view search_mode_name(SearchMode mode) {
   switch (mode) {
@@ -105,6 +115,7 @@ std::shared_ptr<SearchEngine> SearchEngine::open(const IndexLocation& location, 
       engine->embedder_ = options.embedder ? options.embedder : std::make_shared<const Embedder>(model);
       VectorState state = load_vectors(*store, location, settings.dimension);
       engine->vectors_ = std::move(state.index);
+      engine->fusion_ = saved_fusion(*store);
       if (!state.note.empty()) engine->notice_ = state.note;
     }
   }
@@ -127,9 +138,23 @@ bool SearchEngine::refresh() {
   const auto current = vectors();
   if (current && lease->generation() == current->generation()) return false;
   VectorState state = load_vectors(*lease, location_, settings_.dimension);
+  FusionCalibration fusion = saved_fusion(*lease);
   std::lock_guard lock(vectors_mutex_);
   vectors_ = std::move(state.index);
+  fusion_ = fusion;
   return true;
+}
+
+FusionCalibration SearchEngine::fusion() const {
+  std::lock_guard lock(vectors_mutex_);
+  return fusion_;
+}
+
+std::vector<FusedHit> SearchEngine::fuse(std::span<const std::vector<std::int64_t>> lists,
+                                         const SearchOptions& options) const {
+  const FusionWeights weights = options.calibrated_fusion ? fusion().weights : FusionWeights{};
+  const double list_weights[] = {weights.dense, weights.lexical};
+  return reciprocal_rank_fusion(lists, options.rrf_k, list_weights);
 }
 
 const CrossEncoder* SearchEngine::reranker() const {
@@ -216,9 +241,9 @@ std::vector<SearchEngine::ScoredId> SearchEngine::nearest(const VectorIndex& ind
 }
 
 std::vector<SearchEngine::ScoredId> SearchEngine::keyword_matches(const ChunkStore& store,
-                                                                  const std::string& expression, std::size_t count) {
+                                                                  const LexicalQuery& query, std::size_t count) {
   std::vector<ScoredId> found;
-  for (const auto& hit : store.lexical_search(expression, count)) found.push_back({hit.chunk_id, hit.score});
+  for (const auto& hit : store.lexical_search(query, count)) found.push_back({hit.chunk_id, hit.score});
   return found;
 }
 
@@ -232,10 +257,10 @@ std::vector<SearchHit> SearchEngine::dense(std::string_view query, std::size_t d
 
 std::vector<SearchHit> SearchEngine::lexical(std::string_view query, std::size_t depth,
                                              const SearchOptions& options) const {
-  const std::string expression = fts_match_expression(query);
-  if (expression.empty()) return {};
+  const LexicalQuery terms = lexical_query(query);
+  if (terms.expression.empty()) return {};
   auto lease = store();
-  return collect([&](std::size_t fetch) { return keyword_matches(*lease, expression, fetch); }, depth, false, options);
+  return collect([&](std::size_t fetch) { return keyword_matches(*lease, terms, fetch); }, depth, false, options);
 }
 
 bool SearchEngine::filtered(const SearchOptions& options) {
@@ -248,8 +273,8 @@ std::vector<SearchHit> SearchEngine::fused(std::string_view query, std::size_t d
   std::vector<ScoredId> ranked[2];  // dense, lexical
   if (const auto index = vectors()) ranked[0] = nearest(*index, query_vector(query, options, *index), depth);
   auto lease = store();
-  if (const std::string expression = fts_match_expression(query); !expression.empty())
-    ranked[1] = keyword_matches(*lease, expression, depth);
+  if (const LexicalQuery terms = lexical_query(query); !terms.expression.empty())
+    ranked[1] = keyword_matches(*lease, terms, depth);
   std::vector<std::vector<std::int64_t>> lists(2);
   std::unordered_map<std::int64_t, double> scores[2];
   for (std::size_t list = 0; list < 2; ++list) {
@@ -258,7 +283,7 @@ std::vector<SearchHit> SearchEngine::fused(std::string_view query, std::size_t d
       scores[list].emplace(hit.id, hit.score);
     }
   }
-  const std::vector<FusedHit> ranking = reciprocal_rank_fusion(lists, options.rrf_k);
+  const std::vector<FusedHit> ranking = fuse(lists, options);
   std::vector<SearchHit> hits;
   for (std::size_t begin = 0; begin < ranking.size() && hits.size() < wanted;) {
     // Chunks removed since the vector snapshot are skipped, so read a few more than still needed.
@@ -299,7 +324,7 @@ std::vector<SearchHit> SearchEngine::fused_filtered(std::string_view query, std:
     if (!inserted) it->second.lexical = hit.lexical;
   }
   std::vector<SearchHit> hits;
-  for (const FusedHit& item : reciprocal_rank_fusion(lists, options.rrf_k)) {
+  for (const FusedHit& item : fuse(lists, options)) {
     SearchHit hit = std::move(by_id.at(item.id));
     hit.score = item.score;
     hits.push_back(std::move(hit));

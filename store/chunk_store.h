@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "store/lexical.h"
 #include "store/sqlite.h"
 
 namespace ksearch {
@@ -79,12 +80,19 @@ struct StoreCounts {
 
 class ChunkStore {
  public:
-  // Opens DB_PATH, creating the schema when `create` and the file is new.  Refuses other format versions.
+  // Opens DB_PATH, creating the schema when `create` and the file is new.  Refuses other format versions.  An
+  // index whose keyword terms come from another lexical tokenizer version is refused for reading and, when
+  // `create`, has its keyword index rebuilt from the stored chunk texts (see rebuilt_lexical_from()).
   ChunkStore(const std::filesystem::path& db_path, bool create);
+  // The lexical tokenizer version whose keyword index this open replaced, or 0.
+  int rebuilt_lexical_from() const { return rebuilt_lexical_from_; }
 
   bool has_settings() const;
   IndexSettings settings() const;
   void save_settings(const IndexSettings& settings);
+  // The fitted hybrid fusion (search/fusion_calibration.h's JSON), empty when none was fitted.
+  std::string fusion_calibration() const;
+  void save_fusion_calibration(const std::string& json);
   std::uint64_t generation() const;
 
   std::optional<FileRecord> find_file(const std::string& path) const;
@@ -106,9 +114,11 @@ class ChunkStore {
   void clear();
 
   std::vector<ChunkRecord> chunks(std::span<const std::int64_t> ids) const;
+  // Up to `count` chunks spread over the index by a fixed hash of their ids: the same index gives the same sample.
+  std::vector<ChunkRecord> sample_chunks(std::size_t count) const;
   std::vector<ChunkRecord> chunks_of_file(std::int64_t file_id) const;
   // The `limit` best BM25 matches, best first; equal scores in path order, then position in the file.
-  std::vector<LexicalHit> lexical_search(const std::string& match_expression, std::size_t limit) const;
+  std::vector<LexicalHit> lexical_search(const LexicalQuery& query, std::size_t limit) const;
 
   // Vectors with generation > `after`, in chunk id order: callback(ids, vectors) per batch.
   void for_each_vector(std::uint64_t after, std::size_t batch,
@@ -129,7 +139,10 @@ class ChunkStore {
   sql::Database& database() const { return *db_; }
 
  private:
+  void check_lexical_tokenizer(bool writer);
+
   std::unique_ptr<sql::Database> db_;
+  int rebuilt_lexical_from_ = 0;
 };
 
 }  // namespace ksearch

@@ -50,6 +50,7 @@ TEST(FuzzRegression, MutatedSamplesDoNotCrash) {
       {"config", testing::fixture("tiny-bge-m3-xlmr") / "config.json"},
       {"chunker", fs::path(KSEARCH_SOURCE_DIR) / "examples" / "docs" / "도시" / "seoul.md"},
       {"tokenizer", fs::path(KSEARCH_SOURCE_DIR) / "examples" / "docs" / "도시" / "seoul.md"},
+      {"lexical", fs::path(KSEARCH_SOURCE_DIR) / "examples" / "docs" / "도시" / "seoul.md"},
   };
   std::mt19937 random(99);
   std::size_t runs = 0;
