@@ -109,11 +109,19 @@ void lexical(std::string_view data) {
   }
   const LexicalQuery query = lexical_query(data);
   if (utf8_invalid(data) || query.expression.empty()) return;  // chunks hold valid UTF-8
-  static const std::unique_ptr<ChunkStore> store = [] {
-    const auto path = std::filesystem::temp_directory_path() / ("ksearch-fuzz-lexical-" + std::to_string(getpid()));
-    std::filesystem::remove(path);
-    return std::make_unique<ChunkStore>(path, true);
-  }();
+  // One database for the whole run, removed (with its WAL files) at exit.
+  struct ScratchStore {
+    std::filesystem::path path =
+        std::filesystem::temp_directory_path() / ("ksearch-fuzz-lexical-" + std::to_string(getpid()) + ".db");
+    std::unique_ptr<ChunkStore> open = std::make_unique<ChunkStore>(path, true);
+    ~ScratchStore() {
+      open.reset();
+      std::error_code ignored;
+      for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix, ignored);
+    }
+  };
+  static ScratchStore scratch;
+  ChunkStore* const store = scratch.open.get();
   FileUpdate update;
   update.file = {0, "fuzz.txt", static_cast<std::int64_t>(data.size()), 1, "h", "indexed", "", 0, 0, 1};
   update.chunks.push_back({});

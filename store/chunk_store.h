@@ -71,7 +71,7 @@ struct FileUpdate {
 
 struct LexicalHit {
   std::int64_t chunk_id;
-  double score;  // BM25 (k1 0.9, b 0.4), higher is better
+  double score;  // weighted BM25 (k1 0.4, b 0.4: see lexical_search), higher is better
 };
 
 struct StoreCounts {
