@@ -131,6 +131,16 @@ std::size_t stem_length(const std::vector<Char>& run) {
   return length;
 }
 
+// Interrogatives (무엇, 누구, 언제, ...) ask for what the answer holds; the answer rarely repeats them.
+bool is_question_word(const std::vector<Char>& run, std::size_t stem) {
+  static const std::vector<std::u32string> words = {U"무엇", U"누구", U"언제", U"어디", U"어느", U"무슨",
+                                                    U"어떤", U"얼마", U"어떻게", U"왜",  U"몇"};
+  return std::any_of(words.begin(), words.end(), [&](const std::u32string& word) {
+    return word.size() == stem &&
+           std::equal(word.begin(), word.end(), run.begin(), [](char32_t a, const Char& b) { return a == b.code; });
+  });
+}
+
 std::string joined(const std::vector<Char>& run, std::size_t begin, std::size_t end) {
   std::string text;
   for (std::size_t i = begin; i < end && text.size() < kMaxTokenBytes; ++i) utf8::append(text, run[i].code);
@@ -146,11 +156,12 @@ void emit_run(const std::vector<Char>& run, CharClass kind, bool query, Emit&& e
     emit(LexicalToken{joined(run, 0, run.size()), run.front().begin, run.back().end, TermKind::Word}, 1.0);
     return;
   }
+  const std::size_t stem = stem_length(run);
+  if (query && is_question_word(run, stem)) return;
   if (run.size() == 1) {
     emit(LexicalToken{joined(run, 0, 1), run[0].begin, run[0].end, TermKind::Bigram}, 1.0);
     return;
   }
-  const std::size_t stem = stem_length(run);
   for (std::size_t i = 0; i + 1 < run.size(); ++i) {
     const double weight = query && stem >= 2 && i + 2 > stem ? kSuffixBigramWeight : 1.0;
     emit(LexicalToken{joined(run, i, i + 2), run[i].begin, run[i + 1].end, TermKind::Bigram}, weight);

@@ -57,6 +57,12 @@ TEST(Lexical, QueryQuotesEveryTermSoQueriesCannotInject) {
   EXPECT_TRUE(lexical_query("?!").expression.empty());
 }
 
+TEST(Lexical, QueryLeavesOutInterrogatives) {
+  EXPECT_EQ(lexical_query("서울은 어디인가?").expression, "\"서울\" OR \"울은\" OR \"~서울\"");
+  EXPECT_EQ(lexical_query("누가 무엇을 언제").expression, "\"누가\" OR \"~누가\"");
+  EXPECT_EQ(texts("무엇").size(), 2u);  // documents keep them
+}
+
 TEST(Lexical, QueryDiscountsBigramsThatReachIntoParticles) {
   const LexicalQuery query = lexical_query("서울에서");
   EXPECT_EQ(query.expression, "\"서울\" OR \"울에\" OR \"에서\" OR \"~서울\"");
