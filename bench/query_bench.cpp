@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
         const double faiss_us = micros_since(start);
 
         start = Clock::now();
-        const auto lexical_hits = store.lexical_search(ksearch::fts_match_expression(queries[q]), depth);
+        const auto lexical_hits = store.lexical_search(ksearch::lexical_query(queries[q]), depth);
         const double fts_us = micros_since(start);
 
         std::vector<std::vector<std::int64_t>> lists(2);

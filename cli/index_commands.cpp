@@ -13,6 +13,7 @@
 #include "cli/terminal.h"
 #include "ingest/file_walker.h"
 #include "search/doctor.h"
+#include "search/fusion_calibration.h"
 #include "search/indexer.h"
 #include "search/searcher.h"
 #include "store/chunk_store.h"
@@ -178,6 +179,7 @@ void run_index_command(const IndexFlags& flags) {
     std::cout << to_json_text(summary_json(summary)) << '\n';
   } else if (!flags.quiet) {
     print_summary(summary);
+    if (!summary.fusion.empty()) std::cout << summary.fusion << '\n';
   }
   // Nothing searchable in what was named: say so and fail, rather than a quiet "indexed 0".
   if (summary.indexed + summary.unchanged + summary.skipped == 0) {
@@ -187,6 +189,20 @@ void run_index_command(const IndexFlags& flags) {
               << " (ksearch reads text, Markdown, HTML, PDF, DOCX, HWP and HWPX)\n";
     throw ExitStatus{1};
   }
+}
+
+void run_calibrate(const std::optional<std::string>& db, const std::string& precision, bool json) {
+  const FusionCalibration calibration = calibrate_index(locate_index(db), parse_precision(precision), false);
+  if (json) std::cout << to_json_text(fusion_calibration_json(calibration)) << '\n';
+  else std::cout << describe_fusion(calibration) << '\n';
+}
+
+std::string fusion_status(const ChunkStore& store, const IndexSettings& settings) {
+  if (settings.model_id.empty()) return "";
+  const std::string text = store.fusion_calibration();
+  const std::string where = store.database().path().string() + " (meta.fusion_calibration)";
+  if (text.empty()) return describe_fusion({});
+  return describe_fusion(fusion_calibration_from_json(parse_json(text, where), where));
 }
 
 void run_status(const std::optional<std::string>& db, bool json) {
@@ -215,7 +231,9 @@ void run_status(const std::optional<std::string>& db, bool json) {
                       {"generation", store.generation()},
                       {"roots", settings.roots},
                       {"database_bytes", db_bytes},
-                      {"vector_file_bytes", vector_bytes}}
+                      {"vector_file_bytes", vector_bytes},
+                      {"fusion", store.fusion_calibration().empty() ? Json()
+                                                                    : parse_json(store.fusion_calibration(), "fusion")}}
                      )
               << '\n';
     return;
@@ -233,6 +251,7 @@ void run_status(const std::optional<std::string>& db, bool json) {
             << "chunking   " << settings.chunk_tokens << " tokens, overlap " << settings.overlap_tokens << '\n'
             << "size       database " << thousands(db_bytes / 1024) << " KiB, vectors "
             << thousands(vector_bytes / 1024) << " KiB\n";
+  if (const std::string fusion = fusion_status(store, settings); !fusion.empty()) std::cout << fusion << '\n';
 }
 
 void run_rm(const std::vector<std::string>& paths, const std::optional<std::string>& db, bool wait) {
@@ -327,6 +346,18 @@ void add_index_commands(CLI::App& app) {
   doctor->add_flag("--json", *doctor_json, "print JSON");
   doctor->callback(
       [doctor_db, doctor_options, doctor_json] { run_doctor_command(*doctor_db, *doctor_options, *doctor_json); });
+
+  auto calibrate_db = std::make_shared<std::optional<std::string>>();
+  auto calibrate_precision = std::make_shared<std::string>("fp32");
+  auto calibrate_json = std::make_shared<bool>(false);
+  CLI::App* calibrate = app.add_subcommand("calibrate", "fit hybrid fusion to the index's own text");
+  calibrate->add_option("--db", *calibrate_db, "index folder (default: nearest .ksearch/ upward)");
+  calibrate->add_option("--precision", *calibrate_precision, "encoder precision: fp32, bf16 or int8")
+      ->check(CLI::IsMember({"fp32", "bf16", "int8"}));
+  calibrate->add_flag("--json", *calibrate_json, "print JSON");
+  calibrate->callback([calibrate_db, calibrate_precision, calibrate_json] {
+    run_calibrate(*calibrate_db, *calibrate_precision, *calibrate_json);
+  });
 
   auto rm_paths = std::make_shared<std::vector<std::string>>();
   auto rm_db = std::make_shared<std::optional<std::string>>();

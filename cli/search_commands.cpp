@@ -31,6 +31,7 @@ struct SearchFlags {
   std::optional<std::string> model;
   bool force = false;
   std::string precision = "fp32";
+  bool explain = false;
 };
 
 std::string joined_query(const std::vector<std::string>& words) {
@@ -61,6 +62,7 @@ void run_search(const SearchFlags& flags) {
   engine_options.precision = parse_precision(flags.precision);
   const auto engine = SearchEngine::open(locate_index(flags.db), engine_options);
   const SearchResponse response = engine->search(query, options);
+  if (flags.explain && response.mode == SearchMode::Hybrid) std::cerr << describe_fusion(engine->fusion()) << '\n';
   if (flags.json) {
     std::cout << to_json_text(response_json(query, response)) << '\n';
   } else {
@@ -91,6 +93,7 @@ struct EvalFlags {
   std::optional<std::string> rerank;
   int chunk_tokens = 0;
   std::string precision = "fp32";
+  bool plain_rrf = false;
 };
 
 void run_eval(const EvalFlags& flags) {
@@ -105,6 +108,7 @@ void run_eval(const EvalFlags& flags) {
   if (flags.rerank && !flags.rerank->empty()) options.rerank_model = *flags.rerank;
   options.chunk_tokens = flags.chunk_tokens;
   options.precision = parse_precision(flags.precision);
+  options.calibrated_fusion = !flags.plain_rrf;
   const EvalReport r = evaluate(set, options);
   const Json json = {{"documents", r.documents},     {"queries", r.queries},         {"mode", r.mode},
                      {"model", r.model.empty() ? Json() : Json(r.model)},            {"rerank", options.rerank},
@@ -198,6 +202,7 @@ void add_search_commands(CLI::App& app) {
   search->add_option("--color", flags->color, "auto, always or never")
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->capture_default_str();
+  search->add_flag("--explain", flags->explain, "say how hybrid fusion weighs the legs, and why (on stderr)");
   search->add_option("--rerank", flags->rerank, "rerank with a cross-encoder (default model: bge-reranker-v2-m3-ko)")
       ->expected(0, 1)
       ->default_str("");
@@ -222,6 +227,7 @@ void add_search_commands(CLI::App& app) {
   eval->add_option("--precision", eval_flags->precision, "encoder precision: fp32, bf16 or int8")
       ->check(CLI::IsMember({"fp32", "bf16", "int8"}));
   eval->add_flag("--json", eval_flags->json, "print JSON");
+  eval->add_flag("--plain-rrf", eval_flags->plain_rrf, "hybrid with equal weights, not the fitted fusion");
   eval->callback([eval_flags] { run_eval(*eval_flags); });
 
   auto show_flags = std::make_shared<ShowFlags>();

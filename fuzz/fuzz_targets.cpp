@@ -1,5 +1,7 @@
 #include "fuzz/fuzz_targets.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -22,6 +24,8 @@
 #include "search/hit_location.h"
 #include "server/api.h"
 #include "server/http_parser.h"
+#include "store/chunk_store.h"
+#include "store/lexical.h"
 
 namespace ksearch::fuzz {
 namespace {
@@ -166,6 +170,37 @@ void terminal_text(std::string_view data) {
   KSEARCH_ASSERT(location.line >= 1 && location.column >= 1);
 }
 
+void lexical(std::string_view data) {
+  for (const LexicalToken& token : lexical_tokens(data)) {
+    KSEARCH_ASSERT(!token.text.empty() && token.begin < token.end && token.end <= data.size());
+    KSEARCH_ASSERT(!utf8_invalid(token.text));
+  }
+  const LexicalQuery query = lexical_query(data);
+  if (utf8_invalid(data) || query.expression.empty()) return;  // chunks hold valid UTF-8
+  // One database for the whole run, removed (with its WAL files) at exit.
+  struct ScratchStore {
+    std::filesystem::path path =
+        std::filesystem::temp_directory_path() / ("ksearch-fuzz-lexical-" + std::to_string(getpid()) + ".db");
+    std::unique_ptr<ChunkStore> open = std::make_unique<ChunkStore>(path, true);
+    ~ScratchStore() {
+      open.reset();
+      std::error_code ignored;
+      for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix, ignored);
+    }
+  };
+  static ScratchStore scratch;
+  ChunkStore* const store = scratch.open.get();
+  FileUpdate update;
+  update.file = {0, "fuzz.txt", static_cast<std::int64_t>(data.size()), 1, "h", "indexed", "", 0, 0, 1};
+  update.chunks.push_back({});
+  update.chunks[0].text = std::string(data);
+  store->replace_files(std::span(&update, 1), 0);
+  KSEARCH_ASSERT(store->lexical_search(query, 1).size() == 1);  // a text always matches its own terms
+  const std::string path = update.file.path;
+  store->remove_files(std::span(&path, 1));
+  KSEARCH_ASSERT(store->lexical_search(query, 1).empty());
+}
+
 void http_request(std::string_view data) {
   static const std::unique_ptr<Api> api = [] {
     auto model = fixture_model();
@@ -235,6 +270,7 @@ const std::vector<Target>& targets() {
       {"hub_listing", hub_listing},
       {"http_stream", http_stream},
       {"terminal", terminal_text},
+      {"lexical", lexical},
   };
   return all;
 }

@@ -22,6 +22,7 @@ void docx_reader(std::string_view data);
 void hwpx_reader(std::string_view data);
 void hwp_reader(std::string_view data);
 void chunker(std::string_view data);
+void lexical(std::string_view data);  // FTS5 tokens and query terms; a chunk holding the bytes matches them
 void http_request(std::string_view data);  // request-head parser, then the API handlers on the body
 void hub_listing(std::string_view data);   // the hub's file listing, then the choice of files to download
 void http_stream(std::string_view data);   // request framing of a connection's bytes, split into reads two ways

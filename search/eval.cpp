@@ -181,6 +181,7 @@ EvalReport evaluate(const EvalSet& set, const EvalOptions& options) {
   search.mode = options.mode;
   search.k = std::max<std::size_t>(options.k, 10) * 3;  // chunks; results are folded to documents
   search.rerank = options.rerank;
+  search.calibrated_fusion = options.calibrated_fusion;
   const std::size_t count = std::min(set.queries.size(), options.limit_queries.value_or(set.queries.size()));
   QueryMetrics total{};
   const auto search_start = std::chrono::steady_clock::now();

@@ -40,6 +40,7 @@ struct EvalOptions {
   int chunk_tokens = 0;
   std::optional<std::size_t> limit_queries;
   Precision precision = Precision::Fp32;
+  bool calibrated_fusion = true;  // false: hybrid by plain RRF (the index is calibrated either way)
 };
 
 struct EvalReport {

@@ -17,6 +17,7 @@
 #include "ingest/text_stream.h"
 #include "ingest/walked_file.h"
 #include "search/model_check.h"
+#include "search/searcher.h"
 #include "search/vector_sync.h"
 #include "store/chunk_store.h"
 
@@ -128,6 +129,9 @@ class IndexRun {
     }
     commit_pending();
     finish_vectors();
+    if (embedder_ && options_.calibrate_fusion &&
+        (summary_.indexed > 0 || summary_.removed > 0 || store_->fusion_calibration().empty()))
+      summary_.fusion = fit_fusion();
     if (rebuilding_) swap_in();
     summary_.seconds = elapsed();
     return summary_;
@@ -152,6 +156,9 @@ class IndexRun {
     const fs::path database = summary_.location.database();
     if (!options_.rebuild || !fs::exists(database)) {
       store_ = std::make_unique<ChunkStore>(database, true);
+      if (const int old_version = store_->rebuilt_lexical_from(); old_version != 0)
+        add_notice(cat("keyword index rebuilt for lexical tokenizer version ", kLexicalTokenizerVersion, " (was ",
+                       old_version, ")"));
       if (store_->has_settings()) old_settings_ = store_->settings();
       return;
     }
@@ -179,6 +186,16 @@ class IndexRun {
     exchange_folders(work_.dir, summary_.location.dir);
     std::error_code error;
     fs::remove_all(work_.dir, error);
+  }
+
+  // Refits hybrid fusion on the committed index; an index too small to fit on goes back to plain RRF.
+  std::string fit_fusion() {
+    EngineOptions engine_options;
+    engine_options.embedder = std::shared_ptr<const Embedder>(std::shared_ptr<const Embedder>(), embedder_.get());
+    const auto engine = SearchEngine::open(summary_.location, engine_options);
+    const FusionCalibration calibration = calibrate_fusion(*engine, *store_);
+    store_->save_fusion_calibration(calibration.fit_queries > 0 ? fusion_calibration_json(calibration).dump() : "");
+    return calibration.fit_queries > 0 ? describe_fusion(calibration) : "";
   }
 
   void add_notice(const std::string& text) { summary_.notice += (summary_.notice.empty() ? "" : "\n") + text; }
@@ -615,6 +632,22 @@ class IndexRun {
 
 IndexSummary run_index(const IndexOptions& options, const std::function<void(const IndexProgress&)>& progress) {
   return IndexRun(options, progress).run();
+}
+
+FusionCalibration calibrate_index(const IndexLocation& location, Precision precision, bool wait_for_lock) {
+  IndexLock lock(location, wait_for_lock);
+  EngineOptions engine_options;
+  engine_options.precision = precision;
+  const auto engine = SearchEngine::open(location, engine_options);
+  if (!engine->has_model())
+    fail(location.dir.string(), ": ", engine->notice().empty() ? "the index has no embedding model (lexical only)"
+                                                                : engine->notice(), "; nothing to calibrate");
+  ChunkStore store(location.database(), true);
+  const FusionCalibration calibration = calibrate_fusion(*engine, store);
+  if (calibration.fit_queries == 0)
+    fail(location.dir.string(), ": too few chunks with a usable sentence to fit the fusion on");
+  store.save_fusion_calibration(fusion_calibration_json(calibration).dump());
+  return calibration;
 }
 
 }  // namespace ksearch

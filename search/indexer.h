@@ -15,6 +15,7 @@
 #include "embed/embedder.h"
 #include "embed/linear.h"
 #include "ingest/document.h"
+#include "search/fusion_calibration.h"
 #include "search/index_location.h"
 
 namespace ksearch {
@@ -41,6 +42,7 @@ struct IndexOptions {
   double commit_seconds = 5;
   std::size_t batch_tokens = kDefaultBatchTokens;
   Precision precision = Precision::Fp32;         // encoder precision (bf16/int8: faster, cosine >= 0.999 to fp32)
+  bool calibrate_fusion = true;                  // refit hybrid fusion when the chunks changed (model indexes)
 };
 
 struct IndexProgress {
@@ -61,10 +63,14 @@ struct IndexSummary {
   std::vector<std::pair<std::string, std::string>> warnings;       // path, warning (near-empty extraction, ...)
   double seconds = 0;
   std::string index_spec;
+  std::string fusion;  // describe_fusion() of the fusion fitted in this run, empty when none was
 };
 
 // Runs one indexing pass.  Throws Error for problems with the index itself (locked, incompatible model, damaged
 // database); problems with single files are reported in the summary.
 IndexSummary run_index(const IndexOptions& options, const std::function<void(const IndexProgress&)>& progress = {});
+
+// `ksearch calibrate`: fits the hybrid fusion of the index at `location` anew and saves it, holding the index lock.
+FusionCalibration calibrate_index(const IndexLocation& location, Precision precision, bool wait_for_lock);
 
 }  // namespace ksearch

@@ -18,6 +18,16 @@
 #include "store/lexical.h"
 
 namespace ksearch {
+namespace {
+
+FusionCalibration saved_fusion(const ChunkStore& store) {
+  const std::string text = store.fusion_calibration();
+  if (text.empty()) return {};
+  const std::string where = store.database().path().string() + " (meta.fusion_calibration)";
+  return fusion_calibration_from_json(parse_json(text, where), where);
+}
+
+}  // namespace
 
 std::string_view search_mode_name(SearchMode mode) {
   switch (mode) {
@@ -124,6 +134,7 @@ std::shared_ptr<SearchEngine> SearchEngine::open(const IndexLocation& location, 
       engine->embedder_ = options.embedder ? options.embedder : std::make_shared<const Embedder>(model);
       VectorState state = load_vectors(*store, location, settings.dimension);
       engine->vectors_ = std::move(state.index);
+      engine->fusion_ = saved_fusion(*store);
       if (!state.note.empty()) engine->notice_ = state.note;
     }
   }
@@ -154,8 +165,10 @@ bool SearchEngine::refresh(std::string* event) {
   const auto current = vectors();
   if (current && lease->generation() == current->generation()) return false;
   VectorState state = load_vectors(*lease, location_, settings_.dimension);
+  FusionCalibration fusion = saved_fusion(*lease);
   std::lock_guard lock(vectors_mutex_);
   vectors_ = std::move(state.index);
+  fusion_ = fusion;
   return true;
 }
 
@@ -202,6 +215,18 @@ void SearchEngine::check_budget(const SearchOptions& options) {
   if (options.cancelled != nullptr && options.cancelled->load(std::memory_order_relaxed))
     throw SearchInterrupted("search cancelled by its caller (the client went away)");
   if (std::chrono::steady_clock::now() > options.deadline) throw SearchInterrupted("search ran past its deadline");
+}
+
+FusionCalibration SearchEngine::fusion() const {
+  std::lock_guard lock(vectors_mutex_);
+  return fusion_;
+}
+
+std::vector<FusedHit> SearchEngine::fuse(std::span<const std::vector<std::int64_t>> lists,
+                                         const SearchOptions& options) const {
+  const FusionWeights weights = options.calibrated_fusion ? fusion().weights : FusionWeights{};
+  const double list_weights[] = {weights.dense, weights.lexical};
+  return reciprocal_rank_fusion(lists, options.rrf_k, list_weights);
 }
 
 const CrossEncoder* SearchEngine::reranker() const {
@@ -289,14 +314,14 @@ std::vector<SearchEngine::ScoredId> SearchEngine::nearest(const VectorIndex& ind
 }
 
 std::vector<SearchEngine::ScoredId> SearchEngine::keyword_matches(const ChunkStore& store,
-                                                                  const std::string& expression, std::size_t count,
+                                                                  const LexicalQuery& query, std::size_t count,
                                                                   const SearchOptions& options) {
   std::function<bool()> stop;
   if (options.cancelled != nullptr || options.deadline != std::chrono::steady_clock::time_point::max())
     stop = [&options] { return interrupted(options); };
   std::vector<LexicalHit> hits;
   try {
-    hits = store.lexical_search(expression, count, stop);
+    hits = store.lexical_search(query, count, stop);
   } catch (const Error&) {
     check_budget(options);  // an interruption is reported as such
     throw;
@@ -316,10 +341,10 @@ std::vector<SearchHit> SearchEngine::dense(std::string_view query, std::size_t d
 
 std::vector<SearchHit> SearchEngine::lexical(std::string_view query, std::size_t depth,
                                              const SearchOptions& options) const {
-  const std::string expression = fts_match_expression(query);
-  if (expression.empty()) return {};
+  const LexicalQuery terms = lexical_query(query);
+  if (terms.expression.empty()) return {};
   auto lease = store();
-  return collect([&](std::size_t fetch) { return keyword_matches(*lease, expression, fetch, options); }, depth, false,
+  return collect([&](std::size_t fetch) { return keyword_matches(*lease, terms, fetch, options); }, depth, false,
                  options);
 }
 
@@ -334,8 +359,8 @@ std::vector<SearchHit> SearchEngine::fused(std::string_view query, std::size_t d
   if (const auto index = vectors()) ranked[0] = nearest(*index, query_vector(query, options, *index), depth);
   check_budget(options);
   auto lease = store();
-  if (const std::string expression = fts_match_expression(query); !expression.empty())
-    ranked[1] = keyword_matches(*lease, expression, depth, options);
+  if (const LexicalQuery terms = lexical_query(query); !terms.expression.empty())
+    ranked[1] = keyword_matches(*lease, terms, depth, options);
   std::vector<std::vector<std::int64_t>> lists(2);
   std::unordered_map<std::int64_t, std::pair<double, std::size_t>> scores[2];  // id -> score, rank
   for (std::size_t list = 0; list < 2; ++list) {
@@ -344,7 +369,7 @@ std::vector<SearchHit> SearchEngine::fused(std::string_view query, std::size_t d
       scores[list].emplace(hit.id, std::pair(hit.score, lists[list].size()));
     }
   }
-  const std::vector<FusedHit> ranking = reciprocal_rank_fusion(lists, options.rrf_k);
+  const std::vector<FusedHit> ranking = fuse(lists, options);
   std::vector<SearchHit> hits;
   for (std::size_t begin = 0; begin < ranking.size() && hits.size() < wanted;) {
     // Chunks removed since the vector snapshot are skipped, so read a few more than still needed.
@@ -389,7 +414,7 @@ std::vector<SearchHit> SearchEngine::fused_filtered(std::string_view query, std:
     if (!inserted) it->second.lexical = hit.lexical, it->second.lexical_rank = hit.lexical_rank;
   }
   std::vector<SearchHit> hits;
-  for (const FusedHit& item : reciprocal_rank_fusion(lists, options.rrf_k)) {
+  for (const FusedHit& item : fuse(lists, options)) {
     SearchHit hit = std::move(by_id.at(item.id));
     hit.score = item.score;
     hits.push_back(std::move(hit));

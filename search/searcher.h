@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,8 @@
 #include "base/error.h"
 #include "base/json.h"
 #include "embed/linear.h"
+#include "search/fusion_calibration.h"
+#include "search/hybrid.h"
 #include "search/index_location.h"
 #include "store/chunk_store.h"
 
@@ -56,6 +59,7 @@ struct SearchOptions {
   std::string path_glob;                    // gitignore-style pattern on the path relative to the index root
   std::vector<std::string> extensions;      // "pdf", ".md", ...
   double rrf_k = 60.0;
+  bool calibrated_fusion = true;            // false: plain RRF, equal weights (the index's fitted ones otherwise)
   std::size_t candidates = 0;               // depth of each list before fusion (0: max(50, 4k))
   bool rerank = false;
   std::size_t rerank_top = 50;              // candidates the cross-encoder rescores
@@ -125,6 +129,8 @@ class SearchEngine {
   const std::string& notice() const { return notice_; }
   std::uint64_t generation() const;
   StoreCounts counts() const;
+  // The index's fitted hybrid fusion (fit_queries 0: none, plain RRF).
+  FusionCalibration fusion() const;
 
  private:
   class StoreLease;
@@ -151,7 +157,7 @@ class SearchEngine {
                                  bool dense_scores, const SearchOptions& options) const;
   // Ranked ids with their scores, best first: cosine from the vector index, BM25 from FTS5.
   static std::vector<ScoredId> nearest(const VectorIndex& index, const std::vector<float>& vector, std::size_t count);
-  static std::vector<ScoredId> keyword_matches(const ChunkStore& store, const std::string& expression,
+  static std::vector<ScoredId> keyword_matches(const ChunkStore& store, const LexicalQuery& query,
                                                std::size_t count, const SearchOptions& options);
   // The query's embedding: the precomputed one, or encoded with the query prefix.
   std::vector<float> query_vector(std::string_view query, const SearchOptions& options, const VectorIndex& index) const;
@@ -163,6 +169,8 @@ class SearchEngine {
   std::vector<SearchHit> fused_filtered(std::string_view query, std::size_t depth, std::size_t wanted,
                                         const SearchOptions& options) const;
   static bool filtered(const SearchOptions& options);
+  // Reciprocal rank fusion of the dense and lexical lists, with the fitted weights unless options say plain.
+  std::vector<FusedHit> fuse(std::span<const std::vector<std::int64_t>> lists, const SearchOptions& options) const;
   bool accepts(const ChunkRecord& chunk, const SearchOptions& options) const;
 
   IndexLocation location_;
@@ -174,6 +182,7 @@ class SearchEngine {
   mutable std::mutex reranker_mutex_;
   mutable std::mutex vectors_mutex_;
   std::shared_ptr<const VectorIndex> vectors_;
+  FusionCalibration fusion_;  // guarded by vectors_mutex_, refreshed with the vectors
   mutable std::mutex pool_mutex_;
   mutable std::vector<std::unique_ptr<ChunkStore>> pool_;  // idle connections (SQLite handles are per thread)
   std::uint64_t pool_epoch_ = 0;                           // bumped on reopen; older leases are not pooled again

@@ -164,16 +164,34 @@ ChunkStore::ChunkStore(const std::filesystem::path& db_path, bool create, sql::D
       record_commit(*db_);
       transaction.commit();
     }
+    check_lexical_tokenizer(create);
     return;
   }
   if (!create || mode == sql::Database::Mode::ReadOnly) fail(db_path.string(), ": not a ksearch index (no meta table)");
   sql::Transaction transaction(*db_);
   db_->exec(kSchema);
   set_meta(*db_, "format_version", std::to_string(kStoreFormatVersion));
+  set_meta(*db_, "lexical_tokenizer", std::to_string(kLexicalTokenizerVersion));
   set_meta(*db_, "generation", "0");
   set_meta(*db_, "database_id", random_token());
   record_commit(*db_);
   transaction.commit();
+}
+
+void ChunkStore::check_lexical_tokenizer(bool writer) {
+  // Indexes from before the tokenizer had a version hold version 1's terms.
+  std::string version = meta_value(*db_, "lexical_tokenizer");
+  if (version.empty()) version = "1";
+  if (version == std::to_string(kLexicalTokenizerVersion)) return;
+  if (!writer)
+    fail(db_->path().string(), ": the keyword index holds terms of lexical tokenizer version ", version,
+         ", this ksearch makes version ", kLexicalTokenizerVersion, "; run `ksearch index` to rebuild it");
+  // FTS5 re-reads every chunk's text and tokenizes it anew; the chunks themselves are untouched.
+  sql::Transaction transaction(*db_);
+  db_->exec("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')");
+  set_meta(*db_, "lexical_tokenizer", std::to_string(kLexicalTokenizerVersion));
+  transaction.commit();
+  rebuilt_lexical_from_ = std::stoi(version);
 }
 
 bool ChunkStore::has_settings() const { return !meta_value(*db_, "settings").empty(); }
@@ -215,6 +233,10 @@ void ChunkStore::save_settings(const IndexSettings& settings) {
   set_meta(*db_, "settings", json.dump());
   transaction.commit();
 }
+
+std::string ChunkStore::fusion_calibration() const { return meta_value(*db_, "fusion_calibration"); }
+
+void ChunkStore::save_fusion_calibration(const std::string& json) { set_meta(*db_, "fusion_calibration", json); }
 
 std::uint64_t ChunkStore::generation() const {
   return static_cast<std::uint64_t>(std::stoll(meta_value(*db_, "generation")));
@@ -361,9 +383,19 @@ std::vector<ChunkRecord> ChunkStore::chunks_of_file(std::int64_t file_id) const 
   return out;
 }
 
-std::vector<LexicalHit> ChunkStore::lexical_search(const std::string& match_expression, std::size_t limit,
+std::vector<ChunkRecord> ChunkStore::sample_chunks(std::size_t count) const {
+  // Knuth's multiplicative hash scatters consecutive ids (one file's chunks) over the order.
+  auto statement =
+      db_->prepare(std::string(kChunkColumns) + "ORDER BY (c.id * 2654435761) % 4294967296, c.id LIMIT ?1");
+  statement.bind(1, static_cast<std::int64_t>(count));
+  std::vector<ChunkRecord> out;
+  while (statement.step()) out.push_back(read_chunk_row(statement));
+  return out;
+}
+
+std::vector<LexicalHit> ChunkStore::lexical_search(const LexicalQuery& query, std::size_t limit,
                                                    const std::function<bool()>& stop) const {
-  if (match_expression.empty()) return {};
+  if (query.expression.empty()) return {};
   // SQLite calls the handler every 4096 virtual machine steps (about 0.1 ms); non-zero interrupts the statement.
   struct Interruption {
     sqlite3* db;
@@ -382,15 +414,18 @@ std::vector<LexicalHit> ChunkStore::lexical_search(const std::string& match_expr
   // same folder should rank the same however it came to be indexed.  Ties are common (short chunks matching one
   // bigram once: 65% of the KorQuAD bench's queries have some in their top 51), so this is the one query, not a
   // fallback; only the matches scoring at least the `limit`-th score are joined to their paths.  Cost on that bench:
-  // 0.1-0.5 ms a query over ranking by score and chunk id (1.6-1.9 ms p50).
+  // 0.1-0.5 ms a query over ranking by score and chunk id (1.6-1.9 ms p50).  k1 0.4 (not the usual 0.9-1.2):
+  // a question names each fact once, so repeats of a term in a chunk should add little (docs/benchmarks.md).
   auto statement = db_->prepare(
-      "WITH matches AS MATERIALIZED (SELECT rowid AS id, ksearch_bm25(chunks_fts, 0.9, 0.4) AS score "
+      "WITH matches AS MATERIALIZED (SELECT rowid AS id, ksearch_bm25(chunks_fts, 0.4, 0.4, ?3) AS score "
       "FROM chunks_fts WHERE chunks_fts MATCH ?1), "
       "cutoff AS (SELECT score FROM matches ORDER BY score DESC LIMIT 1 OFFSET ?2 - 1) "
       "SELECT m.id, m.score FROM matches m JOIN chunks c ON c.id = m.id JOIN files f ON f.id = c.file_id "
       "WHERE m.score >= coalesce((SELECT score FROM cutoff), -9e999) "
       "ORDER BY m.score DESC, f.path, c.ordinal LIMIT ?2");
-  statement.bind(1, match_expression).bind(2, static_cast<std::int64_t>(limit));
+  std::string weights;
+  for (double weight : query.weights) weights += std::to_string(weight) + ' ';
+  statement.bind(1, query.expression).bind(2, static_cast<std::int64_t>(limit)).bind(3, weights);
   std::vector<LexicalHit> hits;
   while (statement.step()) hits.push_back({statement.column_int(0), statement.column_double(1)});
   return hits;

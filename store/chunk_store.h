@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "store/lexical.h"
 #include "store/sqlite.h"
 
 namespace ksearch {
@@ -73,7 +74,7 @@ struct FileUpdate {
 
 struct LexicalHit {
   std::int64_t chunk_id;
-  double score;  // BM25 (k1 0.9, b 0.4), higher is better
+  double score;  // weighted BM25 (k1 0.4, b 0.4: see lexical_search), higher is better
 };
 
 struct StoreCounts {
@@ -84,12 +85,19 @@ class ChunkStore {
  public:
   // Opens DB_PATH, creating the schema when `create` and the file is new.  Refuses other format versions.  ReadOnly
   // writes nothing (not even the journal mode), so it works on read-only folders, other users' files and full disks.
+  // An index whose keyword terms come from another lexical tokenizer version is refused for reading and, when
+  // `create`, has its keyword index rebuilt from the stored chunk texts (see rebuilt_lexical_from()).
   ChunkStore(const std::filesystem::path& db_path, bool create,
              sql::Database::Mode mode = sql::Database::Mode::ReadWrite);
+  // The lexical tokenizer version whose keyword index this open replaced, or 0.
+  int rebuilt_lexical_from() const { return rebuilt_lexical_from_; }
 
   bool has_settings() const;
   IndexSettings settings() const;
   void save_settings(const IndexSettings& settings);
+  // The fitted hybrid fusion (search/fusion_calibration.h's JSON), empty when none was fitted.
+  std::string fusion_calibration() const;
+  void save_fusion_calibration(const std::string& json);
   std::uint64_t generation() const;
   // "DATABASE-ID/TOKEN" of a committed generation, empty when it is not on record (pruned, or from before tokens).
   std::string commit_stamp(std::uint64_t generation) const;
@@ -112,10 +120,12 @@ class ChunkStore {
   // Deletes files (and their chunks and vectors).  Returns the number deleted.
   std::size_t remove_files(std::span<const std::string> paths);
   std::vector<ChunkRecord> chunks(std::span<const std::int64_t> ids) const;
+  // Up to `count` chunks spread over the index by a fixed hash of their ids: the same index gives the same sample.
+  std::vector<ChunkRecord> sample_chunks(std::size_t count) const;
   std::vector<ChunkRecord> chunks_of_file(std::int64_t file_id) const;
   // The `limit` best BM25 matches, best first; equal scores in path order, then position in the file.  `stop`, when
   // given, is polled while SQLite works; returning true abandons the query (Error "interrupted").
-  std::vector<LexicalHit> lexical_search(const std::string& match_expression, std::size_t limit,
+  std::vector<LexicalHit> lexical_search(const LexicalQuery& query, std::size_t limit,
                                          const std::function<bool()>& stop = {}) const;
 
   // Vectors with generation > `after`, in chunk id order: callback(ids, vectors) per batch.
@@ -139,7 +149,10 @@ class ChunkStore {
   sql::Database& database() const { return *db_; }
 
  private:
+  void check_lexical_tokenizer(bool writer);
+
   std::unique_ptr<sql::Database> db_;
+  int rebuilt_lexical_from_ = 0;
 };
 
 }  // namespace ksearch

@@ -1,6 +1,8 @@
 #include "store/fts.h"
 
+#include <charconv>
 #include <cmath>
+#include <memory>
 #include <vector>
 
 #include "base/error.h"
@@ -17,8 +19,11 @@ int tokenizer_create(void*, const char**, int, Fts5Tokenizer** out) {
 
 void tokenizer_delete(Fts5Tokenizer*) {}
 
-int tokenizer_tokenize(Fts5Tokenizer*, void* context, int, const char* text, int length,
+int tokenizer_tokenize(Fts5Tokenizer*, void* context, int flags, const char* text, int length,
                        int (*emit)(void*, int, const char*, int, int, int)) {
+  // Query phrases come from lexical_query(), already one token each (stems carry a marker the tokenizer would
+  // split off), so they pass through unchanged.
+  if (flags & FTS5_TOKENIZE_QUERY) return length > 0 ? emit(context, 0, text, length, 0, length) : SQLITE_OK;
   try {
     for (const auto& token : lexical_tokens(std::string_view(text, static_cast<std::size_t>(length)))) {
       const int rc = emit(context, 0, token.text.data(), static_cast<int>(token.text.size()),
@@ -32,7 +37,7 @@ int tokenizer_tokenize(Fts5Tokenizer*, void* context, int, const char* text, int
 }
 
 struct QueryStatistics {
-  std::vector<double> idf;  // per phrase
+  std::vector<double> idf;  // per phrase, times the phrase's weight
   double average_length = 1;
 };
 
@@ -41,7 +46,8 @@ int count_hit(const Fts5ExtensionApi*, Fts5Context*, void* user_data) {
   return SQLITE_OK;
 }
 
-QueryStatistics* statistics(const Fts5ExtensionApi* api, Fts5Context* context, int* rc) {
+// `weights`: the phrases' weights separated by spaces; missing ones weigh 1.
+QueryStatistics* statistics(const Fts5ExtensionApi* api, Fts5Context* context, std::string_view weights, int* rc) {
   auto* cached = static_cast<QueryStatistics*>(api->xGetAuxdata(context, 0));
   if (cached != nullptr) return cached;
   auto stats = std::make_unique<QueryStatistics>();
@@ -54,7 +60,11 @@ QueryStatistics* statistics(const Fts5ExtensionApi* api, Fts5Context* context, i
     sqlite3_int64 hits = 0;
     if ((*rc = api->xQueryPhrase(context, i, &hits, count_hit)) != SQLITE_OK) return nullptr;
     const double n = static_cast<double>(rows), h = static_cast<double>(hits);
-    stats->idf.push_back(std::log(1.0 + (n - h + 0.5) / (h + 0.5)));
+    double weight = 1;
+    while (!weights.empty() && weights.front() == ' ') weights.remove_prefix(1);
+    const auto [end, error] = std::from_chars(weights.data(), weights.data() + weights.size(), weight);
+    weights.remove_prefix(static_cast<std::size_t>(end - weights.data()));
+    stats->idf.push_back(weight * std::log(1.0 + (n - h + 0.5) / (h + 0.5)));
   }
   cached = stats.release();
   if ((*rc = api->xSetAuxdata(context, cached, [](void* p) { delete static_cast<QueryStatistics*>(p); })) !=
@@ -67,7 +77,8 @@ void bm25(const Fts5ExtensionApi* api, Fts5Context* context, sqlite3_context* re
   const double k1 = argc > 0 ? sqlite3_value_double(argv[0]) : 0.9;
   const double b = argc > 1 ? sqlite3_value_double(argv[1]) : 0.4;
   int rc = SQLITE_OK;
-  const QueryStatistics* stats = statistics(api, context, &rc);
+  const char* weights = argc > 2 ? reinterpret_cast<const char*>(sqlite3_value_text(argv[2])) : nullptr;
+  const QueryStatistics* stats = statistics(api, context, weights != nullptr ? weights : "", &rc);
   if (stats == nullptr) {
     sqlite3_result_error_code(result, rc);
     return;

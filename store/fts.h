@@ -1,6 +1,7 @@
 // Registers ksearch's FTS5 extensions on a connection:
 //   tokenizer "ksearch"       - store/lexical.h's Korean-aware tokens
-//   ksearch_bm25(tbl, k1, b)  - Okapi BM25 with Lucene's non-negative idf, higher is better
+//   ksearch_bm25(tbl, k1, b, weights) - Okapi BM25 with Lucene's non-negative idf, higher is better; `weights`
+//                                      (text, optional) scales each phrase's idf: "1 0.5 ..." in phrase order
 #pragma once
 
 #include "store/sqlite.h"

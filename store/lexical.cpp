@@ -1,6 +1,10 @@
 #include "store/lexical.h"
 
-#include <set>
+#include <utf8proc.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
 
 #include "base/utf8.h"
 
@@ -8,6 +12,10 @@ namespace ksearch {
 namespace {
 
 constexpr std::size_t kMaxTokenBytes = 64;
+constexpr char kStemMarker = '~';  // never part of another token: ASCII punctuation separates tokens
+// Query-side weights, measured on KorQuAD dev (docs/benchmarks.md, "Retrieval quality").
+constexpr double kSuffixBigramWeight = 0.3;
+constexpr double kStemWeight = 0.5;
 
 enum class CharClass { Separator, Syllabic, Word };
 
@@ -36,66 +44,177 @@ struct Char {
   std::uint32_t begin, end;
 };
 
-void emit_word(const std::vector<Char>& run, std::vector<LexicalToken>& out) {
-  std::string text;
-  for (const Char& c : run) {
-    if (text.size() >= kMaxTokenBytes) break;
-    utf8::append(text, c.code);
-  }
-  out.push_back({std::move(text), run.front().begin, run.back().end});
+// Characters that NFC may compose onto the preceding one: combining marks and Hangul medial/final jamo.
+bool joins_previous(char32_t c) {
+  if ((c >= 0x1160 && c <= 0x11FF) || (c >= 0xD7B0 && c <= 0xD7FF)) return true;
+  return c >= 0x300 && utf8proc_get_property(static_cast<utf8proc_int32_t>(c))->combining_class != 0;
 }
 
-void emit_syllables(const std::vector<Char>& run, std::vector<LexicalToken>& out) {
+// The code points of `text` in NFC, each with the byte range of the input it came from (a composed character
+// spans its decomposed pieces).  Composition only joins a starter with the characters that follow it, so each
+// such group is composed on its own.
+std::vector<Char> composed_characters(std::string_view text) {
+  std::vector<Char> out;
+  std::size_t group_start = 0;  // index into `out` of the current group's first character
+  bool group_joined = false;
+  const auto compose_group = [&] {
+    if (!group_joined) return;
+    std::string bytes;
+    for (std::size_t i = group_start; i < out.size(); ++i) utf8::append(bytes, out[i].code);
+    utf8proc_uint8_t* composed = nullptr;
+    const utf8proc_ssize_t length = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(bytes.data()),
+                                                 static_cast<utf8proc_ssize_t>(bytes.size()), &composed,
+                                                 static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
+    if (length < 0) return;  // unreachable for valid input; keep the characters as they are
+    const std::string_view result(reinterpret_cast<const char*>(composed), static_cast<std::size_t>(length));
+    const std::uint32_t begin = out[group_start].begin, end = out.back().end;
+    out.resize(group_start);
+    for (std::size_t pos = 0; pos < result.size();) out.push_back({utf8::decode(result, pos), begin, end});
+    std::free(composed);
+  };
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const auto begin = static_cast<std::uint32_t>(pos);
+    const char32_t code = utf8::decode(text, pos);
+    if (!out.empty() && joins_previous(code)) {
+      group_joined = true;
+    } else {
+      compose_group();
+      group_start = out.size();
+      group_joined = false;
+    }
+    out.push_back({code, begin, static_cast<std::uint32_t>(pos)});
+  }
+  compose_group();
+  return out;
+}
+
+// Particles (조사) and endings (어미) stripped from the end of a Hangul run to find its stem; the longest that
+// leaves enough of the word applies, at most twice ("학생들에게" -> 학생들 -> 학생).
+const std::vector<std::u32string>& suffixes() {
+  static const std::vector<std::u32string> list = [] {
+    std::vector<std::u32string> out = {
+        U"가", U"이", U"은", U"는", U"을", U"를", U"의", U"에", U"와", U"과", U"도", U"만", U"로", U"께", U"나",
+        U"들", U"인", U"적", U"한", U"할", U"함", U"된", U"될", U"됨",
+        U"으로", U"에서", U"에게", U"한테", U"께서", U"까지", U"부터", U"보다", U"처럼", U"만큼", U"마다", U"조차",
+        U"마저", U"이나", U"이랑", U"에는", U"에도", U"에선", U"로는", U"로도", U"로서", U"로써", U"로의", U"와의",
+        U"과의", U"와는", U"과는", U"와도", U"과도", U"라는", U"라고", U"이란", U"이며", U"이고", U"이다", U"였다",
+        U"였던", U"인가", U"인지", U"이자", U"하다", U"한다", U"했다", U"하는", U"하던", U"했던", U"하여", U"해서",
+        U"하고", U"하며", U"하면", U"하지", U"하게", U"하기", U"되다", U"된다", U"됐다", U"되는", U"되던", U"되어",
+        U"되고", U"되며", U"시킨", U"받은", U"받는", U"적인", U"으로는", U"으로도", U"으로서", U"으로써", U"으로의",
+        U"에서는", U"에서도", U"에서의", U"에게는", U"에게도", U"에게서", U"이라는", U"이라고", U"이었다", U"이었던",
+        U"하였다", U"되었다", U"시켰다", U"시키는", U"받았다", U"적으로", U"적이다", U"으로부터", U"에서부터"};
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+    return out;
+  }();
+  return list;
+}
+
+// Number of leading characters of a Hangul run that form its stem.
+std::size_t stem_length(const std::vector<Char>& run) {
+  std::size_t length = run.size();
+  for (int round = 0; round < 2; ++round) {
+    bool stripped = false;
+    for (const auto& suffix : suffixes()) {
+      const std::size_t keep = suffix.size() == 1 ? 2 : 1;  // "국가" is no 국 + 가
+      if (length < suffix.size() + keep) continue;
+      if (std::equal(suffix.begin(), suffix.end(), run.begin() + static_cast<std::ptrdiff_t>(length - suffix.size()),
+                     run.begin() + static_cast<std::ptrdiff_t>(length),
+                     [](char32_t a, const Char& b) { return a == b.code; })) {
+        length -= suffix.size();
+        stripped = true;
+        break;
+      }
+    }
+    if (!stripped) break;
+  }
+  return length;
+}
+
+// Interrogatives (무엇, 누구, 언제, ...) ask for what the answer holds; the answer rarely repeats them.
+bool is_question_word(const std::vector<Char>& run, std::size_t stem) {
+  static const std::vector<std::u32string> words = {U"무엇", U"누구", U"언제", U"어디", U"어느", U"무슨",
+                                                    U"어떤", U"얼마", U"어떻게", U"왜",  U"몇"};
+  return std::any_of(words.begin(), words.end(), [&](const std::u32string& word) {
+    return word.size() == stem &&
+           std::equal(word.begin(), word.end(), run.begin(), [](char32_t a, const Char& b) { return a == b.code; });
+  });
+}
+
+std::string joined(const std::vector<Char>& run, std::size_t begin, std::size_t end) {
+  std::string text;
+  for (std::size_t i = begin; i < end && text.size() < kMaxTokenBytes; ++i) utf8::append(text, run[i].code);
+  return text;
+}
+
+// Calls emit(token, weight) for the tokens of one run.  In a query, bigrams that reach into a stripped suffix
+// weigh less (they match particles, not the word: 울에 and 에서 of 서울에서), and the stem less than a bigram
+// (it repeats what the stem's bigrams already match).
+template <typename Emit>
+void emit_run(const std::vector<Char>& run, CharClass kind, bool query, Emit&& emit) {
+  if (kind == CharClass::Word) {
+    emit(LexicalToken{joined(run, 0, run.size()), run.front().begin, run.back().end, TermKind::Word}, 1.0);
+    return;
+  }
+  const std::size_t stem = stem_length(run);
+  if (query && is_question_word(run, stem)) return;
   if (run.size() == 1) {
-    std::string text;
-    utf8::append(text, run[0].code);
-    out.push_back({std::move(text), run[0].begin, run[0].end});
+    emit(LexicalToken{joined(run, 0, 1), run[0].begin, run[0].end, TermKind::Bigram}, 1.0);
     return;
   }
   for (std::size_t i = 0; i + 1 < run.size(); ++i) {
-    std::string text;
-    utf8::append(text, run[i].code);
-    utf8::append(text, run[i + 1].code);
-    out.push_back({std::move(text), run[i].begin, run[i + 1].end});
+    const double weight = query && stem >= 2 && i + 2 > stem ? kSuffixBigramWeight : 1.0;
+    emit(LexicalToken{joined(run, i, i + 2), run[i].begin, run[i + 1].end, TermKind::Bigram}, weight);
   }
+  emit(LexicalToken{kStemMarker + joined(run, 0, stem), run.front().begin, run[stem - 1].end, TermKind::Stem},
+       kStemWeight);
+}
+
+template <typename Emit>
+void tokenize(std::string_view text, bool query, Emit&& emit) {
+  std::vector<Char> run;
+  CharClass run_class = CharClass::Separator;
+  const auto flush = [&] {
+    if (!run.empty()) emit_run(run, run_class, query, emit);
+    run.clear();
+  };
+  for (Char c : composed_characters(text)) {
+    c.code = fold(c.code);
+    const CharClass kind = classify(c.code);
+    if (kind != run_class) {
+      flush();
+      run_class = kind;
+    }
+    if (kind != CharClass::Separator) run.push_back(c);
+  }
+  flush();
 }
 
 }  // namespace
 
 std::vector<LexicalToken> lexical_tokens(std::string_view text) {
   std::vector<LexicalToken> out;
-  std::vector<Char> run;
-  CharClass run_class = CharClass::Separator;
-  const auto flush = [&] {
-    if (!run.empty()) run_class == CharClass::Syllabic ? emit_syllables(run, out) : emit_word(run, out);
-    run.clear();
-  };
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    const auto begin = static_cast<std::uint32_t>(pos);
-    const char32_t code = fold(utf8::decode(text, pos));
-    const CharClass kind = classify(code);
-    if (kind != run_class) {
-      flush();
-      run_class = kind;
-    }
-    if (kind != CharClass::Separator) run.push_back({code, begin, static_cast<std::uint32_t>(pos)});
-  }
-  flush();
+  tokenize(text, false, [&](LexicalToken&& token, double) { out.push_back(std::move(token)); });
   return out;
 }
 
-std::string fts_match_expression(std::string_view query) {
-  std::set<std::string> seen;
-  std::string expression;
-  for (const auto& token : lexical_tokens(query)) {
-    if (!seen.insert(token.text).second) continue;
-    if (!expression.empty()) expression += " OR ";
-    expression += '"';
-    for (char c : token.text) expression += c == '"' ? std::string("\"\"") : std::string(1, c);
-    expression += '"';
+LexicalQuery lexical_query(std::string_view query) {
+  std::map<std::string, double> weights;  // a term repeated in the query keeps its largest weight
+  std::vector<std::string> order;
+  tokenize(query, true, [&](LexicalToken&& token, double weight) {
+    auto [it, inserted] = weights.try_emplace(token.text, weight);
+    if (inserted) order.push_back(token.text);
+    else it->second = std::max(it->second, weight);
+  });
+  LexicalQuery out;
+  for (const std::string& term : order) {
+    if (!out.expression.empty()) out.expression += " OR ";
+    out.expression += '"';
+    for (char c : term) out.expression += c == '"' ? std::string("\"\"") : std::string(1, c);
+    out.expression += '"';
+    out.weights.push_back(weights.at(term));
   }
-  return expression;
+  return out;
 }
 
 }  // namespace ksearch

@@ -2,8 +2,11 @@
 //
 // Korean attaches particles and endings to words ("서울에서", "서울은"), so whole-word matching fails.  Runs of
 // Hangul (and Hanja/kana) are indexed as overlapping character bigrams ("서울에서" -> 서울 울에 에서), so "서울"
-// matches every inflected form; a one-syllable run is kept as a unigram.  Latin letters and digits form whole
-// lower-cased tokens ("Galaxy S24" -> galaxy s24); full-width forms fold to ASCII.
+// matches every inflected form; a one-syllable run is kept as a unigram.  Each run of two or more syllables also
+// yields its stem: the run with common particles (조사) and endings (어미) stripped by a small suffix rule set, no
+// dictionary ("서울에서" -> ~서울), kept apart from the bigrams by a marker.  Latin letters and digits form whole
+// lower-cased tokens ("Galaxy S24의" -> galaxy s24 의); full-width forms fold to ASCII.  Text is composed to NFC
+// first, so a document saved in NFD (macOS) matches an NFC query.
 #pragma once
 
 #include <cstdint>
@@ -13,16 +16,27 @@
 
 namespace ksearch {
 
+// Bumped whenever lexical_tokens() changes what it emits: an index holds the version its FTS table was built with.
+inline constexpr int kLexicalTokenizerVersion = 2;
+
+enum class TermKind : std::uint8_t { Bigram, Word, Stem };
+
 struct LexicalToken {
   std::string text;
   std::uint32_t begin;  // byte range in the input
   std::uint32_t end;
+  TermKind kind;
 };
 
 std::vector<LexicalToken> lexical_tokens(std::string_view text);
 
-// An FTS5 MATCH expression that ORs the distinct tokens of `query`, each quoted, so user text can never inject
-// FTS5 syntax.  Empty when the query has no indexable token.
-std::string fts_match_expression(std::string_view query);
+// A query for ChunkStore::lexical_search: an FTS5 MATCH expression that ORs the distinct terms of the query text,
+// each quoted (user text can never inject FTS5 syntax), and one BM25 weight per term in expression order.
+struct LexicalQuery {
+  std::string expression;  // empty when the query has no indexable term
+  std::vector<double> weights;
+};
+
+LexicalQuery lexical_query(std::string_view query);
 
 }  // namespace ksearch

@@ -56,6 +56,7 @@ TEST(FuzzRegression, MutatedSamplesDoNotCrash) {
       {"tokenizer_json", testing::test_data("tokenizers/unigram-added-tokens-prepend/tokenizer.json")},
       {"tokenizer_json", testing::test_data("tokenizers/wordpiece-bert-lowercase/tokenizer.json")},
       {"hub_listing", testing::test_data("fuzz") / "hub_listing" / "bge-m3-listing.json"},
+      {"lexical", fs::path(KSEARCH_SOURCE_DIR) / "examples" / "docs" / "도시" / "seoul.md"},
   };
   std::mt19937 random(99);
   std::size_t runs = 0;

@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "base/files.h"
+#include "search/fusion_calibration.h"
 #include "search/highlight.h"
 #include "search/hit_location.h"
 #include "search/hybrid.h"
@@ -40,6 +41,56 @@ TEST(Fusion, EqualScoresAreNotOrderedById) {
   EXPECT_EQ(fused[3].id, 7);
   const std::vector<std::vector<std::int64_t>> swapped = {{2, 7}, {9, 5}};
   EXPECT_EQ(reciprocal_rank_fusion(swapped, 60)[0].id, 2);
+}
+
+TEST(Fusion, WeightsScaleEachListAndZeroLeavesTheOtherListsOrder) {
+  const std::vector<std::vector<std::int64_t>> lists = {{1, 2, 3}, {3, 2, 1}};
+  const double dense_heavy[] = {1.0, 0.1};
+  const auto weighted = reciprocal_rank_fusion(lists, 60, dense_heavy);
+  EXPECT_EQ(weighted[0].id, 1);
+  EXPECT_NEAR(weighted[0].score, 1.0 / 61 + 0.1 / 63, 1e-12);
+  const double lexical_only[] = {0.0, 1.0};
+  const auto second = reciprocal_rank_fusion(lists, 60, lexical_only);
+  ASSERT_EQ(second.size(), 3u);
+  EXPECT_EQ(second[0].id, 3);
+  EXPECT_EQ(second[1].id, 2);
+  EXPECT_EQ(second[2].id, 1);
+}
+
+TEST(FusionCalibration, RandomWeightModelGetsASmallDenseWeightAndSaysSo) {
+  testing::TempDir dir;
+  IndexOptions options;
+  options.folders = {fs::path(KSEARCH_SOURCE_DIR) / "examples" / "docs"};
+  options.db_dir = dir / "index";
+  options.model = testing::fixture("tiny-e5-bert").string();
+  options.chunk_tokens = 64;  // more chunks, more pseudo-queries
+  const IndexSummary summary = run_index(options);
+  EXPECT_NE(summary.fusion.find("dense leg weak on this corpus"), std::string::npos) << summary.fusion;
+  const auto engine = SearchEngine::open(summary.location);
+  const FusionCalibration fusion = engine->fusion();
+  EXPECT_GE(fusion.fit_queries, 20u);
+  EXPECT_LT(fusion.weights.dense, fusion.weights.lexical);
+  // Random weights still see shared tokens (a pseudo-query is a sentence of its answer), but less well than BM25.
+  EXPECT_GT(fusion.lexical.mrr_at_10, fusion.dense.mrr_at_10);
+  EXPECT_GE(fusion.fused.mrr_at_10, fusion.plain_rrf.mrr_at_10);
+  EXPECT_EQ(describe_fusion(fusion), summary.fusion);
+  const Json saved = fusion_calibration_json(fusion);
+  EXPECT_EQ(fusion_calibration_json(fusion_calibration_from_json(saved, "test")), saved);
+
+  // Hybrid follows the fitted weights unless plain RRF is asked for.
+  SearchOptions search;
+  search.mode = SearchMode::Lexical;
+  const auto lexical = engine->search("비빔밥은 어떤 음식인가", search);
+  search.mode = SearchMode::Hybrid;
+  const auto hybrid = engine->search("비빔밥은 어떤 음식인가", search);
+  ASSERT_FALSE(lexical.results.empty());
+  if (fusion.weights.dense == 0) EXPECT_EQ(hybrid.results[0].chunk.id, lexical.results[0].chunk.id);
+  search.calibrated_fusion = false;
+  EXPECT_EQ(engine->search("비빔밥은 어떤 음식인가", search).results.size(), hybrid.results.size());
+
+  // An unchanged folder keeps its fit; a new fit follows a change.
+  EXPECT_TRUE(run_index(options).fusion.empty());
+  EXPECT_THROW(fusion_calibration_from_json(Json{{"dense_weight", -1}}, "test"), Error);
 }
 
 TEST(Highlight, MarksParticleAttachedMatches) {

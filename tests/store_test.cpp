@@ -14,22 +14,62 @@ std::vector<std::string> texts(std::string_view input) {
   return out;
 }
 
-TEST(Lexical, HangulBigramsAndWholeLatinWords) {
-  EXPECT_EQ(texts("서울에서"), (std::vector<std::string>{"서울", "울에", "에서"}));
-  EXPECT_EQ(texts("Galaxy S24의 출고가"), (std::vector<std::string>{"galaxy", "s24", "의", "출고", "고가"}));
+TEST(Lexical, HangulBigramsStemsAndWholeLatinWords) {
+  EXPECT_EQ(texts("서울에서"), (std::vector<std::string>{"서울", "울에", "에서", "~서울"}));
+  EXPECT_EQ(texts("Galaxy S24의 출고가"),
+            (std::vector<std::string>{"galaxy", "s24", "의", "출고", "고가", "~출고"}));
   EXPECT_EQ(texts("ＡＢＣ　１２３"), (std::vector<std::string>{"abc", "123"}));
-  EXPECT_EQ(texts("한 글자"), (std::vector<std::string>{"한", "글자"}));
+  EXPECT_EQ(texts("한 글자"), (std::vector<std::string>{"한", "글자", "~글자"}));
   EXPECT_TRUE(texts("!!! ... 😀").empty());
   const auto tokens = lexical_tokens("a 서울");
-  ASSERT_EQ(tokens.size(), 2u);
+  ASSERT_EQ(tokens.size(), 3u);
   EXPECT_EQ(tokens[1].begin, 2u);
   EXPECT_EQ(tokens[1].end, 8u);
+  EXPECT_EQ(tokens[2].kind, TermKind::Stem);
 }
 
-TEST(Lexical, MatchExpressionQuotesEveryTokenSoQueriesCannotInject) {
-  EXPECT_EQ(fts_match_expression("서울 서울"), "\"서울\"");
-  EXPECT_EQ(fts_match_expression("NEAR(a b) OR c* \"x\""), "\"near\" OR \"a\" OR \"b\" OR \"or\" OR \"c\" OR \"x\"");
-  EXPECT_EQ(fts_match_expression("?!"), "");
+TEST(Lexical, StemsDropParticlesAndEndingsButKeepShortWords) {
+  const auto stem = [](std::string_view word) { return texts(word).back(); };
+  EXPECT_EQ(stem("학생들에게"), "~학생");  // 에게, then 들
+  EXPECT_EQ(stem("발표하였다"), "~발표");
+  EXPECT_EQ(stem("대한민국의"), "~대한민국");
+  EXPECT_EQ(stem("서울특별시는"), "~서울특별시");
+  EXPECT_EQ(stem("국가"), "~국가");  // 가 is a particle, but a one-syllable stem is too little to trust
+  EXPECT_EQ(stem("나라에서"), "~나라");
+}
+
+TEST(Lexical, NfdTextGivesTheTokensOfNfcWithTheDecomposedByteRanges) {
+  const std::string nfc = "서울에서 café";
+  // 서울에서 as conjoining jamo (what macOS file names and some exports hold) and é as e + U+0301.
+  const std::string nfd =
+      "\u1109\u1165\u110B\u116E\u11AF\u110B\u1166\u1109\u1165 cafe\u0301";
+  EXPECT_EQ(texts(nfd), texts(nfc));
+  const auto tokens = lexical_tokens(nfd);
+  EXPECT_EQ(tokens[0].begin, 0u);
+  EXPECT_EQ(tokens[0].end, 15u);  // 서 = 2 jamo, 울 = 3 jamo, 3 bytes each
+  EXPECT_EQ(tokens.back().end, nfd.size());
+}
+
+TEST(Lexical, QueryQuotesEveryTermSoQueriesCannotInject) {
+  EXPECT_EQ(lexical_query("서울 서울").expression, "\"서울\" OR \"~서울\"");
+  EXPECT_EQ(lexical_query("NEAR(a b) OR c* \"x\"").expression,
+            "\"near\" OR \"a\" OR \"b\" OR \"or\" OR \"c\" OR \"x\"");
+  EXPECT_TRUE(lexical_query("?!").expression.empty());
+}
+
+TEST(Lexical, QueryLeavesOutInterrogatives) {
+  EXPECT_EQ(lexical_query("서울은 어디인가?").expression, "\"서울\" OR \"울은\" OR \"~서울\"");
+  EXPECT_EQ(lexical_query("누가 무엇을 언제").expression, "\"누가\" OR \"~누가\"");
+  EXPECT_EQ(texts("무엇").size(), 2u);  // documents keep them
+}
+
+TEST(Lexical, QueryDiscountsBigramsThatReachIntoParticles) {
+  const LexicalQuery query = lexical_query("서울에서");
+  EXPECT_EQ(query.expression, "\"서울\" OR \"울에\" OR \"에서\" OR \"~서울\"");
+  ASSERT_EQ(query.weights.size(), 4u);
+  EXPECT_EQ(query.weights[0], 1.0);
+  EXPECT_LT(query.weights[1], 1.0);
+  EXPECT_LT(query.weights[2], 1.0);
 }
 
 FileUpdate file_with_chunks(const std::string& path, const std::vector<std::string>& chunk_texts, int dimension) {
@@ -72,13 +112,13 @@ TEST(ChunkStore, ReplaceSearchRemoveAndGenerations) {
   EXPECT_EQ(counts.vectors, 3);
 
   // Particle-attached text matches the bare noun.
-  auto hits = store.lexical_search(fts_match_expression("서울"), 10);
+  auto hits = store.lexical_search(lexical_query("서울"), 10);
   ASSERT_EQ(hits.size(), 1u);
   const auto chunk = store.chunks(std::vector<std::int64_t>{hits[0].chunk_id});
   ASSERT_EQ(chunk.size(), 1u);
   EXPECT_EQ(chunk[0].path, "a.txt");
   EXPECT_GT(hits[0].score, 0);
-  EXPECT_EQ(store.lexical_search(fts_match_expression("capital"), 10).size(), 1u);
+  EXPECT_EQ(store.lexical_search(lexical_query("capital"), 10).size(), 1u);
 
   std::size_t seen = 0;
   store.for_each_vector(0, 2, [&](auto ids, auto vectors) {
@@ -99,7 +139,7 @@ TEST(ChunkStore, ReplaceSearchRemoveAndGenerations) {
   auto removed = store.removed_since(1);
   std::sort(removed.begin(), removed.end());
   EXPECT_EQ(removed, old_ids);
-  EXPECT_TRUE(store.lexical_search(fts_match_expression("부산"), 10).empty());  // FTS follows deletes
+  EXPECT_TRUE(store.lexical_search(lexical_query("부산"), 10).empty());  // FTS follows deletes
 
   EXPECT_EQ(store.remove_files(std::vector<std::string>{"b.txt", "missing.txt"}), 1u);
   counts = store.counts();
@@ -131,7 +171,7 @@ TEST(ChunkStore, EqualLexicalScoresGoInPathOrderNotIdOrder) {
   store.replace_files(better, 2);
   const auto order = [&](std::size_t limit) {
     std::vector<std::string> out;
-    for (const auto& hit : store.lexical_search(fts_match_expression("서울"), limit)) {
+    for (const auto& hit : store.lexical_search(lexical_query("서울"), limit)) {
       const auto chunk = store.chunks(std::vector<std::int64_t>{hit.chunk_id});
       out.push_back(chunk.at(0).path + "#" + std::to_string(chunk.at(0).ordinal));
     }
@@ -159,6 +199,41 @@ TEST(ChunkStore, RefusesOtherFormatsAndForeignFiles) {
   testing::write_text(dir / "garbage.db", std::string(4096, 'x'));
   EXPECT_THROW(ChunkStore(dir / "garbage.db", false), Error);
   EXPECT_THROW(ChunkStore(dir / "none.db", false), Error);
+}
+
+TEST(ChunkStore, KeywordIndexOfAnotherTokenizerVersionIsRefusedForReadingAndRebuiltByAWriter) {
+  testing::TempDir dir;
+  {
+    ChunkStore store(dir / "index.db", true);
+    const FileUpdate update = file_with_chunks("seoul.txt", {"서울에서 만나요"}, 0);
+    store.replace_files(std::span(&update, 1), 0);
+    // What an index from before tokenizer versions looks like: version 1's terms, no version recorded.
+    store.database().exec("DELETE FROM meta WHERE key = 'lexical_tokenizer'");
+  }
+  try {
+    ChunkStore store(dir / "index.db", false);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("lexical tokenizer version 1"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("ksearch index"), std::string::npos) << e.what();
+  }
+  {
+    ChunkStore store(dir / "index.db", true);
+    EXPECT_EQ(store.rebuilt_lexical_from(), 1);
+    EXPECT_EQ(store.lexical_search(lexical_query("서울은"), 10).size(), 1u);
+    EXPECT_TRUE(store.integrity_problems().empty());
+  }
+  ChunkStore reader(dir / "index.db", false);
+  EXPECT_EQ(reader.rebuilt_lexical_from(), 0);
+  EXPECT_EQ(reader.lexical_search(lexical_query("만나요"), 10).size(), 1u);
+}
+
+TEST(ChunkStore, NfdDocumentMatchesNfcQuery) {
+  testing::TempDir dir;
+  ChunkStore store(dir / "index.db", true);
+  const FileUpdate update = file_with_chunks("mac.txt", {"\u1109\u1165\u110B\u116E\u11AF\u110B\u1166\u1109\u1165"}, 0);
+  store.replace_files(std::span(&update, 1), 0);
+  EXPECT_EQ(store.lexical_search(lexical_query("서울"), 10).size(), 1u);
 }
 
 }  // namespace
