@@ -21,6 +21,7 @@
 #include "search/searcher.h"
 #include "search/vector_sync.h"
 #include "store/chunk_store.h"
+#include "store/lexical.h"
 #include "tests/test_support.h"
 
 namespace ksearch {
@@ -273,9 +274,9 @@ TEST(Reliability, LexicalSearchStopsInsideSqlite) {
   run_index(index_options(docs, false));
   const ChunkStore store(IndexLocation::for_folder(docs).database(), false, sql::Database::Mode::ReadOnly);
   int polls = 0;
-  EXPECT_THROW(store.lexical_search("\"서울\" OR \"문서\"", 10, [&] { return ++polls > 1; }), Error);
+  EXPECT_THROW(store.lexical_search(lexical_query("서울"), 10, [&] { return ++polls > 1; }), Error);
   EXPECT_EQ(polls, 2);
-  EXPECT_EQ(store.lexical_search("\"서울\" OR \"문서\"", 10).size(), 10u);
+  EXPECT_EQ(store.lexical_search(lexical_query("서울"), 10).size(), 10u);
 }
 
 // Finding 9: search, status and doctor on an index the user cannot write (run as `nobody`), and on a full disk

@@ -221,7 +221,8 @@ TEST(ChunkStore, KeywordIndexOfAnotherTokenizerVersionIsRefusedForReadingAndRebu
     ChunkStore store(dir / "index.db", true);
     EXPECT_EQ(store.rebuilt_lexical_from(), 1);
     EXPECT_EQ(store.lexical_search(lexical_query("서울은"), 10).size(), 1u);
-    EXPECT_TRUE(store.integrity_problems().empty());
+    std::vector<std::string> notes;
+    EXPECT_TRUE(store.integrity_problems(notes).empty());
   }
   ChunkStore reader(dir / "index.db", false);
   EXPECT_EQ(reader.rebuilt_lexical_from(), 0);
