@@ -192,7 +192,7 @@ class IndexRun {
   std::string fit_fusion() {
     EngineOptions engine_options;
     engine_options.embedder = std::shared_ptr<const Embedder>(std::shared_ptr<const Embedder>(), embedder_.get());
-    const auto engine = SearchEngine::open(summary_.location, engine_options);
+    const auto engine = SearchEngine::open(work_, engine_options);  // a rebuild is calibrated before its swap
     const FusionCalibration calibration = calibrate_fusion(*engine, *store_);
     store_->save_fusion_calibration(calibration.fit_queries > 0 ? fusion_calibration_json(calibration).dump() : "");
     return calibration.fit_queries > 0 ? describe_fusion(calibration) : "";

@@ -316,11 +316,11 @@ TEST(Bf16Dots, SettingOverridesTheMeasurement) {
     EXPECT_EQ(ops::bf16_dots_are_fast(), ops::has_bf16_gemm()) << "only where the CPU has them";
   }
   {
-    const testing::ScopedEnvironment wrong("KSEARCH_BF16_DOTS", "yes");
+    const testing::ScopedEnvironment wrong("KSEARCH_BF16_DOTS", "fast");
     EXPECT_THROW(ops::bf16_dots_are_fast(), Error) << "on any CPU";
   }
   {
-    const testing::ScopedEnvironment wrong("KSEARCH_FP16", "on");
+    const testing::ScopedEnvironment wrong("KSEARCH_FP16", "2");
     EXPECT_THROW(ops::has_fp16_gemm(), Error) << "on any CPU";
   }
 }
