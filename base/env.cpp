@@ -31,7 +31,8 @@ std::optional<long> positive_integer(const char* name) {
   long number = 0;
   const char* end = value->data() + value->size();
   const auto [stop, error] = std::from_chars(value->data(), end, number);
-  if (error != std::errc() || stop != end || number < 1) fail(name, " is '", *value, "': use a whole number of 1 or more");
+  if (error != std::errc() || stop != end || number < 1)
+    fail(name, " is '", *value, "': use a whole number of 1 or more");
   return number;
 }
 

@@ -19,7 +19,8 @@ std::string read_file(const std::filesystem::path& path, std::size_t limit) {
   // over, into fresh pages each time (a tenth of a one-off query's time).  Reading goes on to end of file, so a file
   // that grows meanwhile is still read whole.
   struct stat info {};
-  const std::size_t expected = ::fstat(fd, &info) == 0 && S_ISREG(info.st_mode) ? static_cast<std::size_t>(info.st_size) : 0;
+  const std::size_t expected =
+      ::fstat(fd, &info) == 0 && S_ISREG(info.st_mode) ? static_cast<std::size_t>(info.st_size) : 0;
   std::string data(std::min(expected, limit) + 1, '\0');  // one byte over, so end of file shows as a short read
   std::size_t size = 0;
   while (size < limit) {

@@ -12,8 +12,10 @@ Json parse_json(std::string_view text, std::string_view where) {
     for (std::size_t i = 0; i < text.size(); ++i) {
       const char c = text[i];
       if (in_string) {
-        if (c == '\\') ++i;
-        else if (c == '"') in_string = false;
+        if (c == '\\')
+          ++i;
+        else if (c == '"')
+          in_string = false;
       } else if (c == '"') {
         in_string = true;
       } else if (c == '[' || c == '{') {
@@ -30,8 +32,6 @@ Json parse_json(std::string_view text, std::string_view where) {
 
 std::string to_json_text(const Json& value) { return value.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
-Json read_json_file(const std::filesystem::path& path) {
-  return parse_json(read_file(path), path.string());
-}
+Json read_json_file(const std::filesystem::path& path) { return parse_json(read_file(path), path.string()); }
 
 }  // namespace ksearch

@@ -104,8 +104,8 @@ StoredZip::StoredZip(std::span<const std::byte> archive, std::string where)
     }
     if (in.le(local, 4, "local header") != kLocalHeader)
       fail(where_, ": corrupt zip archive: entry ", name, " has no local header at byte ", local);
-    const std::uint64_t data = local + 30 + in.le(local + 26, 2, "local name length") +
-                               in.le(local + 28, 2, "local extra length");
+    const std::uint64_t data =
+        local + 30 + in.le(local + 26, 2, "local name length") + in.le(local + 28, 2, "local extra length");
     entries_[name] = in.range(data, size, "data of entry " + name);
   }
 }

@@ -47,11 +47,11 @@ int main(int argc, char** argv) {
   for (const auto& batch : sorted)
     for (std::size_t index : batch) packed_cost += lengths[index];
   const auto fraction = [&](std::size_t cost) { return 1.0 - static_cast<double>(tokens) / static_cast<double>(cost); };
-  std::printf("{\"paragraphs\": %zu, \"tokens\": %zu, \"padding_fraction_batches_of_32_in_order\": %.4f, "
-              "\"padding_fraction_length_sorted_padded\": %.4f, \"padding_fraction_ksearch_packed\": %.4f, "
-              "\"ksearch_batches\": %zu, \"budget\": %zu}\n",
-              lengths.size(), tokens, fraction(padded_cost(in_order)), fraction(padded_cost(sorted)), fraction(packed_cost),
-              sorted.size(),
-              budget);
+  std::printf(
+      "{\"paragraphs\": %zu, \"tokens\": %zu, \"padding_fraction_batches_of_32_in_order\": %.4f, "
+      "\"padding_fraction_length_sorted_padded\": %.4f, \"padding_fraction_ksearch_packed\": %.4f, "
+      "\"ksearch_batches\": %zu, \"budget\": %zu}\n",
+      lengths.size(), tokens, fraction(padded_cost(in_order)), fraction(padded_cost(sorted)), fraction(packed_cost),
+      sorted.size(), budget);
   return 0;
 }

@@ -8,7 +8,8 @@
 // Query shapes (16 tokens or fewer) stream every dense weight once per pass, so their floor is memory bandwidth:
 // after each timed pass the bench reads a buffer of the same size as the packed dense weights (2 MiB pages where the
 // kernel grants them, as the weights have) with the encoder's threads, and reports that read's median time and the
-// ratio to it, both taken in the same run: this VM's bandwidth has been seen to swing from 31 to 15 GB/s within minutes.
+// ratio to it, both taken in the same run: this VM's bandwidth has been seen to swing from 31 to 15 GB/s within
+// minutes.
 #include <omp.h>
 
 #include <algorithm>
@@ -106,8 +107,8 @@ int main(int argc, char** argv) {
     const auto reference = ksearch::Model::load_dir(argv[1], argv[1]);
     for (const ksearch::Precision precision : precisions) {
       const auto load_start = std::chrono::steady_clock::now();
-      const auto model = precision == ksearch::Precision::Fp32 ? reference
-                                                               : ksearch::Model::load_dir(argv[1], argv[1], precision);
+      const auto model =
+          precision == ksearch::Precision::Fp32 ? reference : ksearch::Model::load_dir(argv[1], argv[1], precision);
       const double load_ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start).count();
       std::mt19937 random(42);
@@ -154,15 +155,16 @@ int main(int argc, char** argv) {
         if (query) {
           const double read = median(reads);
           char text[160];
-          std::snprintf(text, sizeof text, ", \"weights_mb\": %.1f, \"memory_floor_ms\": %.3f, \"vs_memory_floor\": %.2f",
+          std::snprintf(text, sizeof text,
+                        ", \"weights_mb\": %.1f, \"memory_floor_ms\": %.3f, \"vs_memory_floor\": %.2f",
                         static_cast<double>(weights_sized.size()) / 1e6, read * 1e3, pass / read);
           floor = text;
         }
-        std::printf("{\"engine\": \"ksearch-%s\", \"batch\": %zu, \"length\": %zu, \"median_ms\": %.3f, "
-                    "\"tokens_per_s\": %.1f, \"runs\": %zu, \"load_ms\": %.1f, \"min_cosine_vs_fp32\": %.6f%s}\n",
-                    std::string(ksearch::precision_name(precision)).c_str(), shape.batch, shape.length, pass * 1e3,
-                    static_cast<double>(shape.batch * shape.length) / pass, times.size(), load_ms, min_cosine,
-                    floor.c_str());
+        std::printf(
+            "{\"engine\": \"ksearch-%s\", \"batch\": %zu, \"length\": %zu, \"median_ms\": %.3f, "
+            "\"tokens_per_s\": %.1f, \"runs\": %zu, \"load_ms\": %.1f, \"min_cosine_vs_fp32\": %.6f%s}\n",
+            std::string(ksearch::precision_name(precision)).c_str(), shape.batch, shape.length, pass * 1e3,
+            static_cast<double>(shape.batch * shape.length) / pass, times.size(), load_ms, min_cosine, floor.c_str());
         std::fflush(stdout);
       }
     }

@@ -92,7 +92,9 @@ LoadResult run_load(const LoadOptions& options) {
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   std::sort(latencies.begin(), latencies.end());
   const auto percentile = [&](double p) {
-    return latencies.empty() ? 0.0 : latencies[std::min(latencies.size() - 1, static_cast<std::size_t>(p * latencies.size()))];
+    return latencies.empty()
+               ? 0.0
+               : latencies[std::min(latencies.size() - 1, static_cast<std::size_t>(p * latencies.size()))];
   };
   result.requests = latencies.size();
   result.p50_ms = percentile(0.50);
@@ -192,26 +194,38 @@ int main(int argc, char** argv) {
     }
     if (i + 1 >= argc) break;
     const std::string value = argv[++i];
-    if (flag == "--host") options.host = value;
-    else if (flag == "--port") options.port = std::stoi(value);
-    else if (flag == "--method") options.method = value;
-    else if (flag == "--path") options.path = value;
-    else if (flag == "--body") options.body = value;
+    if (flag == "--host")
+      options.host = value;
+    else if (flag == "--port")
+      options.port = std::stoi(value);
+    else if (flag == "--method")
+      options.method = value;
+    else if (flag == "--path")
+      options.path = value;
+    else if (flag == "--body")
+      options.body = value;
     else if (flag == "--body-file") {
       std::ifstream in(value);
       std::stringstream text;
       text << in.rdbuf();
       options.body = text.str();
-    } else if (flag == "--connections") options.connections = std::stoi(value);
-    else if (flag == "--seconds") options.seconds = std::stod(value);
-    else if (flag == "--api-key") options.api_key = value;
-    else if (flag == "--idle") idle = std::stoi(value);
-    else if (flag == "--slowloris") slow = std::stoi(value);
-    else if (flag == "--compare-batch") compare_batch = std::stoi(value);
+    } else if (flag == "--connections")
+      options.connections = std::stoi(value);
+    else if (flag == "--seconds")
+      options.seconds = std::stod(value);
+    else if (flag == "--api-key")
+      options.api_key = value;
+    else if (flag == "--idle")
+      idle = std::stoi(value);
+    else if (flag == "--slowloris")
+      slow = std::stoi(value);
+    else if (flag == "--compare-batch")
+      compare_batch = std::stoi(value);
   }
   if (options.port <= 0 || !(options.host == "127.0.0.1" || options.host == "localhost" || options.host == "::1")) {
-    std::fprintf(stderr, "usage: %s --port P [--path /v1/search] [--body JSON] [--connections N] [--seconds S] "
-                         "[--idle N] [--slowloris N] [--baseline] [--compare-batch N] (loopback hosts only)\n",
+    std::fprintf(stderr,
+                 "usage: %s --port P [--path /v1/search] [--body JSON] [--connections N] [--seconds S] "
+                 "[--idle N] [--slowloris N] [--baseline] [--compare-batch N] (loopback hosts only)\n",
                  argv[0]);
     return 2;
   }
@@ -261,8 +275,7 @@ int main(int argc, char** argv) {
   if (idle > 0) label += "idle " + std::to_string(idle_sockets.size());
   if (slow > 0) label += (label.empty() ? "" : ", ") + std::string("slowloris ") + std::to_string(slow);
   std::printf("%s\n", to_json(options, result, baseline ? (label.empty() ? "again" : label) : label).c_str());
-  if (baseline)
-    std::printf("{\"p99_ratio\": %.3f}\n", reference.p99_ms > 0 ? result.p99_ms / reference.p99_ms : 0.0);
+  if (baseline) std::printf("{\"p99_ratio\": %.3f}\n", reference.p99_ms > 0 ? result.p99_ms / reference.p99_ms : 0.0);
   for (int fd : idle_sockets) ::close(fd);
   return result.errors + reference.errors == 0 ? 0 : 1;
 }

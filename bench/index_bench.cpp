@@ -114,7 +114,8 @@ int main(int argc, char** argv) {
     for (int t = 0; t < 2; ++t)
       threads.emplace_back([&, t] {
         for (std::size_t q = t; q < queries; q += 2)
-          for (const auto& hit : exact.search(std::span(query_vectors).subspan(q * dim, dim), 10)) truth[q].insert(hit.id);
+          for (const auto& hit : exact.search(std::span(query_vectors).subspan(q * dim, dim), 10))
+            truth[q].insert(hit.id);
       });
     for (auto& thread : threads) thread.join();
   }
@@ -160,11 +161,12 @@ int main(int argc, char** argv) {
       for (auto& thread : threads) thread.join();
       const double search_seconds = seconds_since(search_start);
       std::sort(latencies.begin(), latencies.end());
-      std::printf("{\"spec\": \"%s\", \"requested\": \"%s\", \"breadth\": %ld, \"count\": %zu, \"dim\": %d, "
-                  "\"build_s\": %.1f, \"memory_mib\": %.0f, \"qps\": %.0f, \"p50_ms\": %.3f, \"recall_at_10\": %.4f}\n",
-                  spec.c_str(), requested.c_str(), breadth, count, dim, build_seconds, memory,
-                  static_cast<double>(queries) / search_seconds, latencies[queries / 2],
-                  static_cast<double>(found.load()) / (10.0 * static_cast<double>(queries)));
+      std::printf(
+          "{\"spec\": \"%s\", \"requested\": \"%s\", \"breadth\": %ld, \"count\": %zu, \"dim\": %d, "
+          "\"build_s\": %.1f, \"memory_mib\": %.0f, \"qps\": %.0f, \"p50_ms\": %.3f, \"recall_at_10\": %.4f}\n",
+          spec.c_str(), requested.c_str(), breadth, count, dim, build_seconds, memory,
+          static_cast<double>(queries) / search_seconds, latencies[queries / 2],
+          static_cast<double>(found.load()) / (10.0 * static_cast<double>(queries)));
       std::fflush(stdout);
     }
   }

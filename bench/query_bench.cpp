@@ -3,8 +3,9 @@
 // QUERIES_FILE holds one query per line.  Each query is encoded once (timed), then every round runs, per query:
 // the raw FAISS search and the raw FTS5 BM25 search at the depth hybrid search uses, their reciprocal rank fusion,
 // the SQLite look-up of the fused top k (+8 spare, as the engine reads them), and the engine's dense, lexical and
-// hybrid searches with the precomputed query vector.  "engine_overhead" is hybrid minus FAISS minus FTS5: everything the engine adds to the
-// two retrievals (look-ups, filtering, fusion, result assembly).  Medians and 99th percentiles in microseconds.
+// hybrid searches with the precomputed query vector.  "engine_overhead" is hybrid minus FAISS minus FTS5: everything
+// the engine adds to the two retrievals (look-ups, filtering, fusion, result assembly).  Medians and 99th percentiles
+// in microseconds.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -72,9 +73,8 @@ int main(int argc, char** argv) {
     const ksearch::ChunkStore store(location.database(), false);
     const auto vectors = ksearch::load_vectors(store, location, engine->settings().dimension).index;
 
-    Samples encode{"encode", {}}, faiss{"faiss", {}}, fts{"fts5", {}}, lookup{"chunk_lookup", {}},
-        fusion{"fusion", {}}, dense{"dense", {}}, lexical{"lexical", {}}, hybrid{"hybrid", {}},
-        overhead{"engine_overhead", {}};
+    Samples encode{"encode", {}}, faiss{"faiss", {}}, fts{"fts5", {}}, lookup{"chunk_lookup", {}}, fusion{"fusion", {}},
+        dense{"dense", {}}, lexical{"lexical", {}}, hybrid{"hybrid", {}}, overhead{"engine_overhead", {}};
     std::vector<std::vector<float>> embeddings;
     for (const auto& query : queries) {
       start = Clock::now();
@@ -111,8 +111,8 @@ int main(int argc, char** argv) {
         ksearch::SearchOptions options;
         options.k = k;
         options.query_embedding = embeddings[q];
-        for (auto [mode, samples] : {std::pair{ksearch::SearchMode::Dense, &dense},
-                                     std::pair{ksearch::SearchMode::Lexical, &lexical}}) {
+        for (auto [mode, samples] :
+             {std::pair{ksearch::SearchMode::Dense, &dense}, std::pair{ksearch::SearchMode::Lexical, &lexical}}) {
           options.mode = mode;
           start = Clock::now();
           results += engine->search(queries[q], options).results.size();
@@ -132,10 +132,11 @@ int main(int argc, char** argv) {
     }
 
     const auto counts = engine->counts();
-    std::printf("{\"chunks\": %lld, \"queries\": %zu, \"rounds\": %zu, \"k\": %zu, \"depth\": %zu, \"results\": %zu, "
-                "\"open_ms\": %.1f, \"first_encode_ms\": %.1f",
-                static_cast<long long>(counts.chunks), queries.size(), rounds, k, depth, results, open_us / 1000,
-                encode.micros.front() / 1000);
+    std::printf(
+        "{\"chunks\": %lld, \"queries\": %zu, \"rounds\": %zu, \"k\": %zu, \"depth\": %zu, \"results\": %zu, "
+        "\"open_ms\": %.1f, \"first_encode_ms\": %.1f",
+        static_cast<long long>(counts.chunks), queries.size(), rounds, k, depth, results, open_us / 1000,
+        encode.micros.front() / 1000);
     for (const Samples* samples : {&encode, &faiss, &fts, &lookup, &fusion, &dense, &lexical, &hybrid, &overhead})
       std::printf(", \"%s_us\": {\"p50\": %.1f, \"p99\": %.1f}", samples->name, percentile(samples->micros, 0.5),
                   percentile(samples->micros, 0.99));

@@ -25,9 +25,11 @@ struct EmbedFlags {
 void add_input_flags(CLI::App& command, EmbedFlags& flags) {
   command.add_option("-m,--model", flags.model, "model: alias, Hugging Face id or folder")->capture_default_str();
   command.add_option("-i,--input", flags.input, "read inputs from FILE (default: stdin), one per line");
-  command.add_option("--input-format", flags.format, "text: one input per line; jsonl: a JSON string or {\"text\"} per line")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, InputFormat>{{"text", InputFormat::Text},
-                                                                             {"jsonl", InputFormat::Jsonl}}));
+  command
+      .add_option("--input-format", flags.format,
+                  "text: one input per line; jsonl: a JSON string or {\"text\"} per line")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, InputFormat>{{"text", InputFormat::Text}, {"jsonl", InputFormat::Jsonl}}));
   command.add_option("--max-tokens", flags.max_tokens, "truncate inputs to N tokens (default: the model's limit)");
   command.add_option("--precision", flags.precision, "encoder precision: fp32 (exact), bf16 or int8 (faster)")
       ->check(CLI::IsMember({"fp32", "bf16", "int8"}))
@@ -78,7 +80,8 @@ void run_embed(const EmbedFlags& flags) {
     const Embeddings embeddings = embedder.embed(std::span(inputs).subspan(first, count), kind);
     for (std::size_t i = 0; i < count; ++i) {
       const auto row = embeddings.row(i);
-      Json line = {{"index", first + i}, {"n_tokens", embeddings.token_counts[i]},
+      Json line = {{"index", first + i},
+                   {"n_tokens", embeddings.token_counts[i]},
                    {"embedding", std::vector<float>(row.begin(), row.end())}};
       if (embeddings.truncated[i]) {
         line["truncated"] = true;
@@ -92,8 +95,8 @@ void run_embed(const EmbedFlags& flags) {
 
 void run_tokenize(const EmbedFlags& flags, bool pieces) {
   const auto model = Model::load(flags.model);
-  const std::size_t max_tokens = flags.max_tokens == 0 ? static_cast<std::size_t>(model->spec.max_seq_length)
-                                                        : flags.max_tokens;
+  const std::size_t max_tokens =
+      flags.max_tokens == 0 ? static_cast<std::size_t>(model->spec.max_seq_length) : flags.max_tokens;
   const std::vector<std::string> inputs = read_inputs(flags.input, flags.format);
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const Encoding encoding = model->tokenizer.encode(inputs[i], max_tokens);
@@ -118,8 +121,9 @@ void add_embed_commands(CLI::App& app) {
   auto* query = embed->add_flag("--query", flags->query, "apply the model's query prefix (e5: \"query: \")");
   embed->add_flag("--passage", flags->passage, "apply the model's passage prefix (e5: \"passage: \")")->excludes(query);
   embed->add_option("--batch-size", flags->batch_size, "texts per batch")->capture_default_str();
-  embed->add_option("--output", flags->output,
-                    "dense: the embedding; sparse: BGE-M3 lexical weights by token id; colbert: BGE-M3 ColBERT vectors")
+  embed
+      ->add_option("--output", flags->output,
+                   "dense: the embedding; sparse: BGE-M3 lexical weights by token id; colbert: BGE-M3 ColBERT vectors")
       ->check(CLI::IsMember({"dense", "sparse", "colbert"}))
       ->capture_default_str();
   embed->callback([flags] { run_embed(*flags); });

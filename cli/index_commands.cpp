@@ -24,7 +24,8 @@ namespace fs = std::filesystem;
 IndexLocation locate_index(const std::optional<std::string>& db) {
   if (!db) return IndexLocation::find_upward(fs::current_path());
   const fs::path dir = *db;
-  if (!fs::exists(dir / "index.db")) fail(dir.string(), ": no ksearch index here (expected ", (dir / "index.db").string(), ")");
+  if (!fs::exists(dir / "index.db"))
+    fail(dir.string(), ": no ksearch index here (expected ", (dir / "index.db").string(), ")");
   std::string root;
   try {
     root = ChunkStore(dir / "index.db", false, sql::Database::Mode::ReadOnly).settings().root;
@@ -100,10 +101,10 @@ void print_progress(const IndexProgress& progress) {
   // One terminal line, cut by display columns (Hangul takes two) to one less than the width: a line that reaches
   // the last column wraps on many terminals, and every later update would then scroll.
   const std::size_t columns = terminal_width(stderr) - 1;
-  const std::string counts = fit_width(cat("[", progress.files_done, "/", progress.files_total, "] ",
-                                           thousands(progress.chunks), " chunks · ",
-                                           thousands(static_cast<std::size_t>(rate)), " tok/s", eta, "  "),
-                                       columns);
+  const std::string counts =
+      fit_width(cat("[", progress.files_done, "/", progress.files_total, "] ", thousands(progress.chunks), " chunks · ",
+                    thousands(static_cast<std::size_t>(rate)), " tok/s", eta, "  "),
+                columns);
   const std::string file = fit_width_from_end(escape_controls(progress.current), columns - display_width(counts));
   std::fprintf(stderr, "\r\x1b[K%s%s", counts.c_str(), file.c_str());
   std::fflush(stderr);
@@ -114,18 +115,25 @@ Json summary_json(const IndexSummary& s) {
   for (const auto& [path, reason] : s.skipped_files) skipped.push_back({{"path", path}, {"reason", reason}});
   Json warnings = Json::array();
   for (const auto& [path, warning] : s.warnings) warnings.push_back({{"path", path}, {"warning", warning}});
-  return {{"index", s.location.dir.string()}, {"model", s.model_id.empty() ? Json() : Json(s.model_id)},
-          {"indexed", s.indexed},           {"unchanged", s.unchanged},
-          {"removed", s.removed},           {"skipped", s.skipped},
-          {"chunks_added", s.chunks_added}, {"tokens_embedded", s.tokens_embedded},
-          {"other_file_types", s.other_types}, {"seconds", s.seconds},
-          {"vector_index", s.index_spec},   {"skipped_files", skipped},
-          {"warnings", warnings},           {"notice", s.notice}};
+  return {{"index", s.location.dir.string()},
+          {"model", s.model_id.empty() ? Json() : Json(s.model_id)},
+          {"indexed", s.indexed},
+          {"unchanged", s.unchanged},
+          {"removed", s.removed},
+          {"skipped", s.skipped},
+          {"chunks_added", s.chunks_added},
+          {"tokens_embedded", s.tokens_embedded},
+          {"other_file_types", s.other_types},
+          {"seconds", s.seconds},
+          {"vector_index", s.index_spec},
+          {"skipped_files", skipped},
+          {"warnings", warnings},
+          {"notice", s.notice}};
 }
 
 void print_summary(const IndexSummary& s) {
-  std::string line = cat("indexed ", s.indexed, ", unchanged ", s.unchanged, ", removed ", s.removed, ", skipped ",
-                         s.skipped);
+  std::string line =
+      cat("indexed ", s.indexed, ", unchanged ", s.unchanged, ", removed ", s.removed, ", skipped ", s.skipped);
   if (!s.skip_reasons.empty()) {
     line += " (";
     bool first = true;
@@ -193,8 +201,10 @@ void run_index_command(const IndexFlags& flags) {
 
 void run_calibrate(const std::optional<std::string>& db, const std::string& precision, bool json) {
   const FusionCalibration calibration = calibrate_index(locate_index(db), parse_precision(precision), false);
-  if (json) std::cout << to_json_text(fusion_calibration_json(calibration)) << '\n';
-  else std::cout << describe_fusion(calibration) << '\n';
+  if (json)
+    std::cout << to_json_text(fusion_calibration_json(calibration)) << '\n';
+  else
+    std::cout << describe_fusion(calibration) << '\n';
 }
 
 std::string fusion_status(const ChunkStore& store, const IndexSettings& settings) {
@@ -216,25 +226,25 @@ void run_status(const std::optional<std::string>& db, bool json) {
   std::string spec = "none";
   if (!settings.model_id.empty()) spec = settings.index_spec;
   if (json) {
-    std::cout << to_json_text(Json{{"index", location.dir.string()},
-                      {"root", location.root.string()},
-                      {"files", counts.files},
-                      {"indexed_files", counts.indexed_files},
-                      {"skipped_files", counts.skipped_files},
-                      {"chunks", counts.chunks},
-                      {"vectors", counts.vectors},
-                      {"model", settings.model_id.empty() ? Json() : Json(settings.model_id)},
-                      {"dimension", settings.dimension},
-                      {"index_type", spec},
-                      {"chunk_tokens", settings.chunk_tokens},
-                      {"overlap_tokens", settings.overlap_tokens},
-                      {"generation", store.generation()},
-                      {"roots", settings.roots},
-                      {"database_bytes", db_bytes},
-                      {"vector_file_bytes", vector_bytes},
-                      {"fusion", store.fusion_calibration().empty() ? Json()
-                                                                    : parse_json(store.fusion_calibration(), "fusion")}}
-                     )
+    std::cout << to_json_text(Json{
+                     {"index", location.dir.string()},
+                     {"root", location.root.string()},
+                     {"files", counts.files},
+                     {"indexed_files", counts.indexed_files},
+                     {"skipped_files", counts.skipped_files},
+                     {"chunks", counts.chunks},
+                     {"vectors", counts.vectors},
+                     {"model", settings.model_id.empty() ? Json() : Json(settings.model_id)},
+                     {"dimension", settings.dimension},
+                     {"index_type", spec},
+                     {"chunk_tokens", settings.chunk_tokens},
+                     {"overlap_tokens", settings.overlap_tokens},
+                     {"generation", store.generation()},
+                     {"roots", settings.roots},
+                     {"database_bytes", db_bytes},
+                     {"vector_file_bytes", vector_bytes},
+                     {"fusion",
+                      store.fusion_calibration().empty() ? Json() : parse_json(store.fusion_calibration(), "fusion")}})
               << '\n';
     return;
   }
@@ -278,10 +288,16 @@ void run_doctor_command(const std::optional<std::string>& db, const DoctorOption
   const IndexLocation location = locate_index(db);
   const DoctorReport report = run_doctor(location, options);
   if (json) {
-    std::cout << to_json_text(Json{{"index", location.dir.string()}, {"healthy", report.healthy_after}, {"problems", report.problems},
-                      {"repairs", report.repairs}, {"notes", report.notes}, {"generation", report.generation},
-                      {"files", report.files}, {"chunks", report.chunks}, {"vectors", report.vectors},
-                      {"vector_file_count", report.vector_file_count}})
+    std::cout << to_json_text(Json{{"index", location.dir.string()},
+                                   {"healthy", report.healthy_after},
+                                   {"problems", report.problems},
+                                   {"repairs", report.repairs},
+                                   {"notes", report.notes},
+                                   {"generation", report.generation},
+                                   {"files", report.files},
+                                   {"chunks", report.chunks},
+                                   {"vectors", report.vectors},
+                                   {"vector_file_count", report.vector_file_count}})
               << '\n';
   } else {
     for (const auto& problem : report.problems) std::cout << "problem: " << problem << '\n';
@@ -304,7 +320,8 @@ void add_index_commands(CLI::App& app) {
   index->add_flag("--new", flags->nested, "a separate index in FOLDER/.ksearch even inside an indexed folder");
   auto* model = index->add_option("-m,--model", flags->model, "embedding model: alias, Hugging Face id or folder");
   index->add_flag("--no-model", flags->no_model, "lexical (keyword) search only")->excludes(model);
-  index->add_option("--chunk-tokens", flags->chunk_tokens, "chunk size in model tokens (default: 512 for e5, 1024 for bge-m3)");
+  index->add_option("--chunk-tokens", flags->chunk_tokens,
+                    "chunk size in model tokens (default: 512 for e5, 1024 for bge-m3)");
   index->add_option("--overlap", flags->overlap, "tokens shared by consecutive chunks (default: chunk/8)");
   index->add_option("--index", flags->index_spec, "FAISS factory string (Flat, HNSW32, IVF4096,PQ64) or auto");
   // One value per --exclude, so the folders after it stay folders.
@@ -312,12 +329,14 @@ void add_index_commands(CLI::App& app) {
       ->allow_extra_args(false);
   index->add_flag("--follow-symlinks", flags->follow_symlinks,
                   "follow symbolic links out of the indexed folders too (never into /proc, /sys, /dev)");
-  index->add_option("--max-document-bytes", flags->max_document_bytes,
-                    "most a document may unpack to, and most text kept from it (default: 64MiB)")
+  index
+      ->add_option("--max-document-bytes", flags->max_document_bytes,
+                   "most a document may unpack to, and most text kept from it (default: 64MiB)")
       ->transform(CLI::AsSizeValue(false))
       ->check(CLI::PositiveNumber);
-  index->add_option("--max-document-chunks", flags->max_document_chunks,
-                    "most chunks indexed from one document (default: 10000)")
+  index
+      ->add_option("--max-document-chunks", flags->max_document_chunks,
+                   "most chunks indexed from one document (default: 10000)")
       ->check(CLI::PositiveNumber);
   index->add_flag("--rebuild", flags->rebuild,
                   "index from scratch into a new database, swapped in when complete (needed to change the model)");

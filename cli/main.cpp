@@ -3,8 +3,8 @@
 #include <iostream>
 
 #include "base/blas_threads.h"
-#include "base/version.h"
 #include "base/error.h"
+#include "base/version.h"
 #include "cli/commands.h"
 #include "cli/did_you_mean.h"
 

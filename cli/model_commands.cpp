@@ -50,19 +50,25 @@ void run_list(bool json) {
     } catch (const Error&) {
       kind = "incomplete";
     }
-    rows.push_back({{"id", model.id}, {"alias", preset ? Json(std::string(preset->alias)) : Json()},
-                    {"revision", model.revision}, {"bytes", model.bytes}, {"kind", kind},
+    rows.push_back({{"id", model.id},
+                    {"alias", preset ? Json(std::string(preset->alias)) : Json()},
+                    {"revision", model.revision},
+                    {"bytes", model.bytes},
+                    {"kind", kind},
                     {"path", model.snapshot.string()}});
   }
   if (json) {
     std::cout << to_json_text(rows) << '\n';
     return;
   }
-  if (rows.empty()) std::cout << "no models in " << cache.string() << " (fetch one: ksearch model pull " << kDefaultEmbeddingModel << ")\n";
+  if (rows.empty())
+    std::cout << "no models in " << cache.string() << " (fetch one: ksearch model pull " << kDefaultEmbeddingModel
+              << ")\n";
   for (const auto& row : rows)
     std::printf("%-40s %-13s %-10s %10s  %s\n", row["id"].get<std::string>().c_str(),
-                row["alias"].is_null() ? "" : row["alias"].get<std::string>().c_str(), row["kind"].get<std::string>().c_str(),
-                megabytes(row["bytes"].get<std::uint64_t>()).c_str(), row["revision"].get<std::string>().substr(0, 12).c_str());
+                row["alias"].is_null() ? "" : row["alias"].get<std::string>().c_str(),
+                row["kind"].get<std::string>().c_str(), megabytes(row["bytes"].get<std::uint64_t>()).c_str(),
+                row["revision"].get<std::string>().substr(0, 12).c_str());
   std::cout << "presets (aliases): ";
   for (const auto& preset : model_presets()) std::cout << preset.alias << ' ';
   std::cout << '\n';
@@ -94,7 +100,8 @@ void run_info(const std::string& name, bool json) {
     return;
   }
   for (const auto& [key, value] : info.items())
-    std::printf("%-22s %s\n", key.c_str(), value.is_string() ? ("\"" + value.get<std::string>() + "\"").c_str() : value.dump().c_str());
+    std::printf("%-22s %s\n", key.c_str(),
+                value.is_string() ? ("\"" + value.get<std::string>() + "\"").c_str() : value.dump().c_str());
 }
 
 void run_rm(const std::string& name) {

@@ -21,8 +21,8 @@ bool is_text_format(const std::filesystem::path& file) {
   std::string extension = file.extension().string();
   std::transform(extension.begin(), extension.end(), extension.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  for (const char* text : {".txt", ".md", ".markdown", ".html", ".htm", ".csv", ".tsv", ".log", ".rst", ".org",
-                           ".json", ".xml", ".yaml", ".yml"})
+  for (const char* text : {".txt", ".md", ".markdown", ".html", ".htm", ".csv", ".tsv", ".log", ".rst", ".org", ".json",
+                           ".xml", ".yaml", ".yml"})
     if (extension == text) return true;
   return false;
 }

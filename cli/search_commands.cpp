@@ -3,9 +3,9 @@
 #include <iostream>
 #include <memory>
 
+#include "base/display_width.h"
 #include "cli/commands.h"
 #include "cli/search_output.h"
-#include "base/display_width.h"
 #include "cli/terminal.h"
 #include "ingest/document.h"
 #include "search/eval.h"
@@ -45,7 +45,8 @@ std::string joined_query(const std::vector<std::string>& words) {
 void run_search(const SearchFlags& flags) {
   const std::string query = joined_query(flags.query_words);
   if (static_cast<int>(flags.vimgrep) + static_cast<int>(flags.files_with_matches) + static_cast<int>(flags.json) +
-          static_cast<int>(flags.format.has_value()) > 1)
+          static_cast<int>(flags.format.has_value()) >
+      1)
     throw CLI::ValidationError("--json, --vimgrep, -l and --format", "choose one output format");
   SearchOptions options;
   options.k = flags.k;
@@ -110,10 +111,17 @@ void run_eval(const EvalFlags& flags) {
   options.precision = parse_precision(flags.precision);
   options.calibrated_fusion = !flags.plain_rrf;
   const EvalReport r = evaluate(set, options);
-  const Json json = {{"documents", r.documents},     {"queries", r.queries},         {"mode", r.mode},
-                     {"model", r.model.empty() ? Json() : Json(r.model)},            {"rerank", options.rerank},
-                     {"ndcg@10", r.ndcg_at_10},      {"recall@1", r.recall_at_1},   {"recall@5", r.recall_at_5},
-                     {"recall@10", r.recall_at_10},  {"mrr@10", r.mrr_at_10},       {"index_seconds", r.index_seconds},
+  const Json json = {{"documents", r.documents},
+                     {"queries", r.queries},
+                     {"mode", r.mode},
+                     {"model", r.model.empty() ? Json() : Json(r.model)},
+                     {"rerank", options.rerank},
+                     {"ndcg@10", r.ndcg_at_10},
+                     {"recall@1", r.recall_at_1},
+                     {"recall@5", r.recall_at_5},
+                     {"recall@10", r.recall_at_10},
+                     {"mrr@10", r.mrr_at_10},
+                     {"index_seconds", r.index_seconds},
                      {"search_seconds", r.search_seconds}};
   if (flags.json) {
     std::cout << to_json_text(json) << '\n';
@@ -121,8 +129,8 @@ void run_eval(const EvalFlags& flags) {
   }
   std::printf("%zu documents, %zu queries · %s%s%s\n", r.documents, r.queries, r.mode.c_str(),
               r.model.empty() ? "" : (" · " + r.model).c_str(), options.rerank ? " · reranked" : "");
-  std::printf("nDCG@10 %.4f  Recall@1 %.4f  Recall@5 %.4f  Recall@10 %.4f  MRR@10 %.4f\n", r.ndcg_at_10,
-              r.recall_at_1, r.recall_at_5, r.recall_at_10, r.mrr_at_10);
+  std::printf("nDCG@10 %.4f  Recall@1 %.4f  Recall@5 %.4f  Recall@10 %.4f  MRR@10 %.4f\n", r.ndcg_at_10, r.recall_at_1,
+              r.recall_at_5, r.recall_at_10, r.mrr_at_10);
   std::printf("indexing %.1fs · %.1f queries/s\n", r.index_seconds,
               r.search_seconds > 0 ? static_cast<double>(r.queries) / r.search_seconds : 0.0);
 }

@@ -15,7 +15,7 @@
 namespace ksearch::cli {
 namespace {
 
-constexpr std::size_t kIndent = 4;         // snippet lines under the result's number
+constexpr std::size_t kIndent = 4;  // snippet lines under the result's number
 constexpr std::size_t kSnippetLines = 3;
 
 std::string score_label(const std::string& kind) {
@@ -75,10 +75,13 @@ std::string fill_template(const std::string& format, const SearchHit& hit, const
   char score[32];
   std::snprintf(score, sizeof score, "%.4f", hit.score);
   const std::pair<std::string, std::string> fields[] = {
-      {"{rank}", std::to_string(hit.rank)},   {"{path}", path},
-      {"{line}", std::to_string(location.line)}, {"{column}", std::to_string(location.column)},
+      {"{rank}", std::to_string(hit.rank)},
+      {"{path}", path},
+      {"{line}", std::to_string(location.line)},
+      {"{column}", std::to_string(location.column)},
       {"{page}", hit.chunk.page > 0 ? std::to_string(hit.chunk.page) : ""},
-      {"{score}", score},                     {"{text}", escape_controls(location.line_text)}};
+      {"{score}", score},
+      {"{text}", escape_controls(location.line_text)}};
   std::string out;
   for (std::size_t pos = 0; pos < format.size();) {
     bool replaced = false;
@@ -100,10 +103,10 @@ void print_pretty(std::ostream& out, std::string_view query, const SearchRespons
   const std::size_t width = std::max<std::size_t>(options.width, 20);
   char took[32];
   std::snprintf(took, sizeof took, "%.1f ms", response.took_ms);
-  out << style.dim(fit_width(cat(search_mode_name(response.mode), " search · ", score_label(response.score_kind),
-                                       " · ", took),
-                                   width - 1))
-            << '\n';
+  out << style.dim(fit_width(
+             cat(search_mode_name(response.mode), " search · ", score_label(response.score_kind), " · ", took),
+             width - 1))
+      << '\n';
   const std::size_t columns = width - 1 - kIndent;
   for (const SearchHit& hit : response.results) {
     const HitLocation location = locate_hit_in_file(hit.chunk, query, root);
@@ -172,8 +175,8 @@ void print_response(std::ostream& out, std::string_view query, const SearchRespo
         const HitLocation location = locate_hit_in_file(hit.chunk, query, root);
         const std::string path = shown_path(hit.chunk.path, root, options);
         if (options.format == ResultFormat::Vimgrep)
-          out << path << ':' << location.line << ':' << location.column << ':'
-                    << escape_controls(location.line_text) << '\n';
+          out << path << ':' << location.line << ':' << location.column << ':' << escape_controls(location.line_text)
+              << '\n';
         else
           out << fill_template(options.template_text, hit, location, path) << '\n';
       }

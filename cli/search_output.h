@@ -20,7 +20,7 @@ enum class ResultFormat {
 
 struct OutputOptions {
   ResultFormat format = ResultFormat::Pretty;
-  std::string template_text;          // for ResultFormat::Template
+  std::string template_text;  // for ResultFormat::Template
   bool color = false;
   std::size_t width = 80;             // terminal columns for Pretty
   bool absolute = false;              // absolute paths instead of paths from the working folder

@@ -48,7 +48,8 @@ void run_serve(ServeFlags flags) {
     index_model = ChunkStore(location->database(), false, sql::Database::Mode::ReadOnly).settings().model_id;
 
   std::shared_ptr<const Embedder> embedder;
-  const std::string model_name = flags.model.value_or(index_model.empty() ? std::string(kDefaultEmbeddingModel) : index_model);
+  const std::string model_name =
+      flags.model.value_or(index_model.empty() ? std::string(kDefaultEmbeddingModel) : index_model);
   try {
     embedder = std::make_shared<const Embedder>(Model::load(model_name, parse_precision(flags.precision)));
   } catch (const Error& e) {
@@ -108,14 +109,16 @@ void run_rerank(const RerankFlags& flags) {
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return logits[a] > logits[b]; });
   for (std::size_t index : order)
-    std::cout << to_json_text(Json{{"index", index}, {"score", flags.sigmoid ? sigmoid(logits[index]) : logits[index]}}) << '\n';
+    std::cout << to_json_text(Json{{"index", index}, {"score", flags.sigmoid ? sigmoid(logits[index]) : logits[index]}})
+              << '\n';
 }
 
 }  // namespace
 
 void add_serve_commands(CLI::App& app) {
   auto flags = std::make_shared<ServeFlags>();
-  CLI::App* serve = app.add_subcommand("serve", "HTTP server: OpenAI/TEI/Jina-compatible embeddings and rerank, and /v1/search");
+  CLI::App* serve =
+      app.add_subcommand("serve", "HTTP server: OpenAI/TEI/Jina-compatible embeddings and rerank, and /v1/search");
   serve->add_option("--db", flags->db, "index folder (default: nearest .ksearch/ upward; none: no /v1/search)");
   serve->add_option("-m,--model", flags->model, "embedding model (default: the index's, else the default model)");
   serve->add_option("--rerank-model", flags->rerank_model, "cross-encoder (default: dragonkue/bge-reranker-v2-m3-ko)");
@@ -132,15 +135,17 @@ void add_serve_commands(CLI::App& app) {
       ->capture_default_str();
   serve->add_option("--read-timeout", flags->serve.read_timeout_seconds, "seconds a request may take to arrive")
       ->capture_default_str();
-  serve->add_option("--write-timeout", flags->serve.write_timeout_seconds,
-                    "seconds a client may take to read a response")
+  serve
+      ->add_option("--write-timeout", flags->serve.write_timeout_seconds,
+                   "seconds a client may take to read a response")
       ->capture_default_str();
   serve->add_option("--keep-alive", flags->serve.keep_alive_seconds, "seconds an idle connection stays open")
       ->capture_default_str();
   serve->add_option("--served-model-name", flags->served_model_names,
                     "a name the embedding model answers to (repeatable; the first is reported)");
   serve->add_option("--cors-allow-origin", flags->cors_origins, "an origin browsers may call from (repeatable; * any)");
-  serve->add_option("--max-body-bytes", flags->limits.max_body_bytes, "larger request bodies get 413")->capture_default_str();
+  serve->add_option("--max-body-bytes", flags->limits.max_body_bytes, "larger request bodies get 413")
+      ->capture_default_str();
   serve->add_option("--max-search-body-bytes", flags->limits.max_search_body_bytes, "the same for /v1/search")
       ->capture_default_str();
   serve->add_option("--search-timeout", flags->limits.search_seconds, "seconds a /v1/search may run before 503")
@@ -157,8 +162,8 @@ void add_serve_commands(CLI::App& app) {
   rerank->add_option("-m,--model", rerank_flags->model, "cross-encoder model")->capture_default_str();
   rerank->add_option("-i,--input", rerank_flags->input, "passages file (default: stdin), one per line");
   rerank->add_option("--input-format", rerank_flags->format, "text or jsonl")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, InputFormat>{{"text", InputFormat::Text},
-                                                                             {"jsonl", InputFormat::Jsonl}}));
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, InputFormat>{{"text", InputFormat::Text}, {"jsonl", InputFormat::Jsonl}}));
   rerank->add_flag("--sigmoid", rerank_flags->sigmoid, "print sigmoid(logit) in 0..1 instead of the raw logit");
   rerank->add_option("--max-tokens", rerank_flags->max_tokens, "truncate pairs to N tokens");
   rerank->callback([rerank_flags] { run_rerank(*rerank_flags); });

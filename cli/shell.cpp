@@ -75,7 +75,8 @@ std::string trim(const std::string& text) {
 class Prompt {
  public:
   Prompt() : interactive_(is_terminal(stdin) && is_terminal(stdout)) {
-    if (const char* home = std::getenv("HOME"); home != nullptr) history_ = std::filesystem::path(home) / ".ksearch_history";
+    if (const char* home = std::getenv("HOME"); home != nullptr)
+      history_ = std::filesystem::path(home) / ".ksearch_history";
     if (interactive_) {
       using_history();
       if (!history_.empty()) read_history(history_.c_str());
@@ -213,8 +214,7 @@ int run_shell(const std::optional<std::string>& db) {
                   << (chunk.page > 0 ? cat(" (page ", chunk.page, ")") : "") << "\n\n";
         std::istringstream lines(chunk.text);
         std::string text;
-        for (std::string passage_line; std::getline(lines, passage_line);)
-          text += escape_controls(passage_line) + '\n';
+        for (std::string passage_line; std::getline(lines, passage_line);) text += escape_controls(passage_line) + '\n';
         std::cout << text;
       } else {
         std::cout << "unknown command :" << command << " (:help lists them)\n";

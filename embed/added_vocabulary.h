@@ -49,7 +49,7 @@ class AddedVocabulary {
 
  private:
   struct Pattern {
-    std::string text;  // what is matched (the normalized content for normalized tokens)
+    std::string text;   // what is matched (the normalized content for normalized tokens)
     std::size_t token;  // index into tokens_
   };
   struct PatternSet {

@@ -57,24 +57,23 @@ KSEARCH_BF16_TARGET void tile(std::size_t pairs, const std::uint16_t* a, std::si
                               std::size_t block_stride, float alpha, const float* row_scales, Out* c, std::size_t ldc,
                               std::size_t columns) {
   __m512 sums[Rows][Blocks];
-  KSEARCH_UNROLL for (auto& row : sums)
-    KSEARCH_UNROLL for (auto& sum : row) sum = _mm512_setzero_ps();
+  KSEARCH_UNROLL for (auto& row : sums) KSEARCH_UNROLL for (auto& sum : row) sum = _mm512_setzero_ps();
   for (std::size_t pair = 0; pair < pairs; ++pair) {
     __m512i columns_pairs[Blocks];
-    KSEARCH_UNROLL for (std::size_t block = 0; block < Blocks; ++block)
-      columns_pairs[block] = _mm512_loadu_si512(b + block * block_stride + pair * 2 * kLanes);
+    KSEARCH_UNROLL for (std::size_t block = 0; block < Blocks; ++block) columns_pairs[block] =
+        _mm512_loadu_si512(b + block * block_stride + pair * 2 * kLanes);
     KSEARCH_UNROLL for (std::size_t row = 0; row < Rows; ++row) {
       std::int32_t row_pair;
       std::memcpy(&row_pair, a + row * lda + 2 * pair, sizeof row_pair);
       const __m512i broadcast = _mm512_set1_epi32(row_pair);
-      KSEARCH_UNROLL for (std::size_t block = 0; block < Blocks; ++block)
-        sums[row][block] = _mm512_dpbf16_ps(sums[row][block], (__m512bh)broadcast, (__m512bh)columns_pairs[block]);
+      KSEARCH_UNROLL for (std::size_t block = 0; block < Blocks; ++block) sums[row][block] =
+          _mm512_dpbf16_ps(sums[row][block], (__m512bh)broadcast, (__m512bh)columns_pairs[block]);
     }
   }
   KSEARCH_UNROLL for (std::size_t row = 0; row < Rows; ++row) {
     const __m512 scale = _mm512_set1_ps(row_scales != nullptr ? alpha * row_scales[row] : alpha);
-    KSEARCH_UNROLL for (std::size_t block = 0; block < Blocks; ++block)
-      store(c + row * ldc + block * kLanes, lanes_mask(columns - block * kLanes), _mm512_mul_ps(sums[row][block], scale));
+    KSEARCH_UNROLL for (std::size_t block = 0; block < Blocks; ++block) store(
+        c + row * ldc + block * kLanes, lanes_mask(columns - block * kLanes), _mm512_mul_ps(sums[row][block], scale));
   }
 }
 
@@ -91,8 +90,8 @@ template <typename Out>
 constexpr auto kTiles = make_tiles<Out>(std::make_index_sequence<kTileRows>());
 
 template <typename Out>
-void multiply(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* row_scales,
-              const std::uint16_t* a, std::size_t lda, const std::uint16_t* b_packed, Out* c, std::size_t ldc) {
+void multiply(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* row_scales, const std::uint16_t* a,
+              std::size_t lda, const std::uint16_t* b_packed, Out* c, std::size_t ldc) {
   const std::size_t pairs = pairs_of(k), block_stride = pairs * 2 * kLanes;
   const std::size_t blocks = (n + kLanes - 1) / kLanes;
   for (std::size_t block = 0; block < blocks; block += kTileBlocks) {
@@ -100,10 +99,9 @@ void multiply(std::size_t m, std::size_t n, std::size_t k, float alpha, const fl
     const std::size_t columns = std::min(kTileBlocks * kLanes, n - block * kLanes);
     for (std::size_t row = 0; row < m; row += kTileRows) {
       const std::size_t tile_rows = std::min(kTileRows, m - row);
-      kTiles<Out>[tile_rows - 1][tile_blocks - 1](pairs, a + row * lda, lda, b_packed + block * block_stride,
-                                                  block_stride, alpha,
-                                                  row_scales != nullptr ? row_scales + row : nullptr,
-                                                  c + row * ldc + block * kLanes, ldc, columns);
+      kTiles<Out>[tile_rows - 1][tile_blocks - 1](
+          pairs, a + row * lda, lda, b_packed + block * block_stride, block_stride, alpha,
+          row_scales != nullptr ? row_scales + row : nullptr, c + row * ldc + block * kLanes, ldc, columns);
     }
   }
 }
@@ -144,23 +142,23 @@ KSEARCH_AMX_TARGET void configure_tiles(std::size_t rows, std::size_t tail_pairs
 
 // One group of k inside amx_tile: A's tile `a_tile` times each block's B tile `b_tile`, into sums tiles 0..Blocks-1.
 // A macro because the intrinsics paste the tile numbers into the instruction text: they must be literals.
-#define KSEARCH_AMX_GROUP(a_tile, b_tile, a_group, b_group)                           \
-  do {                                                                              \
-    _tile_loadd(a_tile, a_group, a_stride);                                         \
-    _tile_loadd(b_tile, b_group, kAmxRowBytes);                                     \
-    _tile_dpbf16ps(0, a_tile, b_tile);                                              \
-    if constexpr (Blocks > 1) {                                                     \
-      _tile_loadd(b_tile, (b_group) + block_stride, kAmxRowBytes);                  \
-      _tile_dpbf16ps(1, a_tile, b_tile);                                            \
-    }                                                                               \
-    if constexpr (Blocks > 2) {                                                     \
-      _tile_loadd(b_tile, (b_group) + 2 * block_stride, kAmxRowBytes);              \
-      _tile_dpbf16ps(2, a_tile, b_tile);                                            \
-    }                                                                               \
-    if constexpr (Blocks > 3) {                                                     \
-      _tile_loadd(b_tile, (b_group) + 3 * block_stride, kAmxRowBytes);              \
-      _tile_dpbf16ps(3, a_tile, b_tile);                                            \
-    }                                                                               \
+#define KSEARCH_AMX_GROUP(a_tile, b_tile, a_group, b_group)            \
+  do {                                                                 \
+    _tile_loadd(a_tile, a_group, a_stride);                            \
+    _tile_loadd(b_tile, b_group, kAmxRowBytes);                        \
+    _tile_dpbf16ps(0, a_tile, b_tile);                                 \
+    if constexpr (Blocks > 1) {                                        \
+      _tile_loadd(b_tile, (b_group) + block_stride, kAmxRowBytes);     \
+      _tile_dpbf16ps(1, a_tile, b_tile);                               \
+    }                                                                  \
+    if constexpr (Blocks > 2) {                                        \
+      _tile_loadd(b_tile, (b_group) + 2 * block_stride, kAmxRowBytes); \
+      _tile_dpbf16ps(2, a_tile, b_tile);                               \
+    }                                                                  \
+    if constexpr (Blocks > 3) {                                        \
+      _tile_loadd(b_tile, (b_group) + 3 * block_stride, kAmxRowBytes); \
+      _tile_dpbf16ps(3, a_tile, b_tile);                               \
+    }                                                                  \
   } while (false)
 
 // sums[rows][Blocks · 16] (rows `sums_stride` floats apart) = a's row block · Blocks blocks of 16 packed columns.
@@ -234,8 +232,8 @@ KSEARCH_AMX_TARGET void multiply_on_amx(std::size_t m, std::size_t n, std::size_
 
 // gemm_bf16 on AMX tiles where the CPU has them, else on the dot products.
 template <typename Out>
-void product(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* row_scales,
-             const std::uint16_t* a, std::size_t lda, const std::uint16_t* b_packed, Out* c, std::size_t ldc) {
+void product(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* row_scales, const std::uint16_t* a,
+             std::size_t lda, const std::uint16_t* b_packed, Out* c, std::size_t ldc) {
   if (has_amx_bf16())
     multiply_on_amx(m, n, k, alpha, row_scales, a, lda, b_packed, c, ldc);
   else
@@ -243,8 +241,8 @@ void product(std::size_t m, std::size_t n, std::size_t k, float alpha, const flo
 }
 
 // y = bf16(exp(scale·(x − max x))) for one row; returns 1 / Σ of those, summed before rounding.  The exponent goes in
-// base 2: (x − max)·scale·log₂e in one fused multiply-subtract.  Two vectors per step with a sum each, so the loop is not
-// bound by the latency of one running sum.
+// base 2: (x − max)·scale·log₂e in one fused multiply-subtract.  Two vectors per step with a sum each, so the loop is
+// not bound by the latency of one running sum.
 KSEARCH_BF16_TARGET float exp_row(const float* x, std::size_t width, float scale, std::uint16_t* y) {
   const std::size_t whole = width / (2 * kLanes) * (2 * kLanes);
   __m512 max0 = _mm512_set1_ps(-INFINITY), max1 = max0;
@@ -285,9 +283,9 @@ KSEARCH_BF16_TARGET void pack_transposed(const std::uint16_t* b, std::size_t k, 
       const std::size_t values = std::min(2 * kLanes, k - 2 * first_pair);  // of each row of b, the odd k's pad zero
       const __mmask32 mask = values == 2 * kLanes ? ~__mmask32{0} : (__mmask32{1} << values) - 1;
       __m512i words[kLanes];
-      KSEARCH_UNROLL for (std::size_t c = 0; c < kLanes; ++c)
-        words[c] = c < columns ? _mm512_maskz_loadu_epi16(mask, b + (first_column + c) * ldb + 2 * first_pair)
-                               : _mm512_setzero_si512();
+      KSEARCH_UNROLL for (std::size_t c = 0; c < kLanes; ++c) words[c] =
+          c < columns ? _mm512_maskz_loadu_epi16(mask, b + (first_column + c) * ldb + 2 * first_pair)
+                      : _mm512_setzero_si512();
       transpose_16x16(words);
       for (std::size_t pair = 0; pair < std::min(kLanes, pairs - first_pair); ++pair)
         _mm512_storeu_si512(packed + (first_pair + pair) * 2 * kLanes, words[pair]);

@@ -23,7 +23,7 @@ namespace {
 
 constexpr std::size_t kHalfLanes = kHalfGemmColumns;  // fp16 lanes of a 512-bit register
 constexpr std::size_t kTileRows = 8;
-constexpr std::size_t kTileBlocks = 2;  // blocks of 32 columns per tile: 16 fp16 accumulators
+constexpr std::size_t kTileBlocks = 2;     // blocks of 32 columns per tile: 16 fp16 accumulators
 constexpr std::size_t kHalfSumTerms = 64;  // products summed in fp16 before the sum goes to fp32
 
 // The first `valid` fp32 lanes of the 32-column block `block` (none past the end).
@@ -38,18 +38,17 @@ KSEARCH_FP16_TARGET void tile(std::size_t k, const std::uint16_t* a, std::size_t
                               std::size_t columns) {
   for (std::size_t k0 = 0; k0 < k; k0 += kHalfSumTerms) {
     __m512h sums[Rows][Blocks];
-    KSEARCH_UNROLL for (auto& row : sums)
-      KSEARCH_UNROLL for (auto& sum : row) sum = _mm512_setzero_ph();
+    KSEARCH_UNROLL for (auto& row : sums) KSEARCH_UNROLL for (auto& sum : row) sum = _mm512_setzero_ph();
     const std::size_t end = std::min(k, k0 + kHalfSumTerms);
     for (std::size_t i = k0; i < end; ++i) {
       __m512h values[Blocks];
-      KSEARCH_UNROLL for (std::size_t block = 0; block < Blocks; ++block)
-        values[block] = _mm512_castsi512_ph(_mm512_loadu_si512(b + i * ldb + block * kHalfLanes));
+      KSEARCH_UNROLL for (std::size_t block = 0; block < Blocks; ++block) values[block] =
+          _mm512_castsi512_ph(_mm512_loadu_si512(b + i * ldb + block * kHalfLanes));
       KSEARCH_UNROLL for (std::size_t row = 0; row < Rows; ++row) {
         _Float16 x;  // memcpy keeps the 16-bit load an embedded broadcast of the FMA, and aliasing-safe
         std::memcpy(&x, a + row * lda + i, sizeof x);
-        KSEARCH_UNROLL for (std::size_t block = 0; block < Blocks; ++block)
-          sums[row][block] = _mm512_fmadd_ph(_mm512_set1_ph(x), values[block], sums[row][block]);
+        KSEARCH_UNROLL for (std::size_t block = 0; block < Blocks; ++block) sums[row][block] =
+            _mm512_fmadd_ph(_mm512_set1_ph(x), values[block], sums[row][block]);
       }
     }
     KSEARCH_UNROLL for (std::size_t row = 0; row < Rows; ++row) {
@@ -70,11 +69,11 @@ KSEARCH_FP16_TARGET void tile(std::size_t k, const std::uint16_t* a, std::size_t
   KSEARCH_UNROLL for (std::size_t row = 0; row < Rows; ++row) {
     const __m512 scale = _mm512_set1_ps(row_scales[row]);
     KSEARCH_UNROLL for (std::size_t block = 0; block < Blocks; ++block)
-      KSEARCH_UNROLL for (std::size_t half = 0; half < 2; ++half) {
-        float* out = c + row * ldc + block * kHalfLanes + half * kLanes;
-        const __mmask16 mask = block_mask(columns, block, half);
-        _mm512_mask_storeu_ps(out, mask, _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, out), scale));
-      }
+        KSEARCH_UNROLL for (std::size_t half = 0; half < 2; ++half) {
+      float* out = c + row * ldc + block * kHalfLanes + half * kLanes;
+      const __mmask16 mask = block_mask(columns, block, half);
+      _mm512_mask_storeu_ps(out, mask, _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, out), scale));
+    }
   }
 }
 
@@ -156,8 +155,8 @@ void gemm_fp16(std::size_t m, std::size_t n, std::size_t k, const float* row_sca
     const std::size_t blocks = (columns + kHalfLanes - 1) / kHalfLanes;
     for (std::size_t row = 0; row < m; row += kTileRows)
       kTiles[std::min(kTileRows, m - row) - 1][blocks - 1](k, a + row * lda, lda, b + column, ldb,
-                                                          row_scales != nullptr ? row_scales + row : nullptr,
-                                                          c + row * ldc + column, ldc, columns);
+                                                           row_scales != nullptr ? row_scales + row : nullptr,
+                                                           c + row * ldc + column, ldc, columns);
   }
 }
 

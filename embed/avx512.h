@@ -1,6 +1,6 @@
 // Shared by the files with our AVX-512 kernels (embed/attention_bf16.cpp, embed/attention_fp16.cpp,
-// embed/gemm_fp16.cpp, embed/gemm_fp32.cpp, embed/layer_norm.cpp): compiled with target attributes and called only where the CPU has the
-// instructions (checked at run time).
+// embed/gemm_fp16.cpp, embed/gemm_fp32.cpp, embed/layer_norm.cpp): compiled with target attributes and called only
+// where the CPU has the instructions (checked at run time).
 #pragma once
 
 // GCC 12's AVX-512 headers pass deliberately undefined registers as merge sources, which -Wmaybe-uninitialized
@@ -30,10 +30,10 @@ inline __mmask16 lanes_mask(std::size_t valid) {
   return valid >= kLanes ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << valid) - 1);
 }
 
-// The reduced-precision softmaxes' exponential: 2^t for t ≤ 0 to 1.0e-4 relative, twenty times finer than the bf16 or fp16 rounding that follows: t = n + f with
-// |f| ≤ 1/2 (adding 1.5·2²³ rounds t to the integer n and leaves n in the low mantissa bits), a degree-3 polynomial
-// in f fitted for least relative error, and n added to its exponent field.  t is clamped at -125, where 2^t is
-// nothing beside the row's largest term, 1.
+// The reduced-precision softmaxes' exponential: 2^t for t ≤ 0 to 1.0e-4 relative, twenty times finer than the bf16 or
+// fp16 rounding that follows: t = n + f with |f| ≤ 1/2 (adding 1.5·2²³ rounds t to the integer n and leaves n in the
+// low mantissa bits), a degree-3 polynomial in f fitted for least relative error, and n added to its exponent field.  t
+// is clamped at -125, where 2^t is nothing beside the row's largest term, 1.
 KSEARCH_AVX512_TARGET inline __m512 exp2_nonpositive(__m512 t) {
   const __m512 round = _mm512_set1_ps(12582912.0f);  // 1.5 · 2²³
   t = _mm512_max_ps(t, _mm512_set1_ps(-125.0f));

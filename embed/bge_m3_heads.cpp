@@ -37,9 +37,9 @@ BgeM3Heads BgeM3Heads::load(const std::filesystem::path& model_dir, int hidden) 
       fail(path.string(), ": tensor weight has shape ", weight.shape_string(), ", expected [C,", hidden, "]");
     const std::vector<float> matrix = to_float32(weight);
     const std::vector<float> bias = head_tensor(store, "bias", {weight.shape[0]});
-    heads.colbert_ = std::make_shared<const Linear>(
-        matrix.data(), bias.data(), static_cast<std::size_t>(weight.shape[0]), static_cast<std::size_t>(hidden),
-        Precision::Fp32);
+    heads.colbert_ =
+        std::make_shared<const Linear>(matrix.data(), bias.data(), static_cast<std::size_t>(weight.shape[0]),
+                                       static_cast<std::size_t>(hidden), Precision::Fp32);
   }
   return heads;
 }

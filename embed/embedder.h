@@ -18,9 +18,9 @@ enum class TextKind { Raw, Query, Passage };
 inline constexpr std::size_t kDefaultBatchTokens = 16384;
 
 struct EmbedOptions {
-  std::size_t max_tokens = 0;        // 0: the model's max_seq_length
+  std::size_t max_tokens = 0;  // 0: the model's max_seq_length
   std::size_t batch_tokens = kDefaultBatchTokens;
-  bool normalize = true;             // L2-normalise (cosine similarity = inner product)
+  bool normalize = true;  // L2-normalise (cosine similarity = inner product)
 };
 
 struct Embeddings {
@@ -67,7 +67,8 @@ class Embedder {
 // Cross-encoder relevance scores for (query, passage) pairs.
 class CrossEncoder {
  public:
-  explicit CrossEncoder(std::shared_ptr<const Model> model, std::size_t max_tokens = 0, std::size_t batch_tokens = kDefaultBatchTokens);
+  explicit CrossEncoder(std::shared_ptr<const Model> model, std::size_t max_tokens = 0,
+                        std::size_t batch_tokens = kDefaultBatchTokens);
 
   // Raw logits (first label), one per passage, in input order.  Sigmoid them for a 0..1 relevance.
   std::vector<float> score(std::string_view query, std::span<const std::string> passages) const;

@@ -213,10 +213,10 @@ void save_packed(const PackedWeightCache& cache, const std::vector<Layer>& layer
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const std::string p = "encoder.layer." + std::to_string(i) + ".";
     const Layer& layer = layers[i];
-    for (const auto& [name, dense] : {std::pair{Layer::kQueryKeyValue, &layer.query_key_value},
-                                      std::pair{Layer::kAttentionOutput, &layer.attention_output},
-                                      std::pair{Layer::kIntermediate, &layer.intermediate},
-                                      std::pair{Layer::kOutput, &layer.output}})
+    for (const auto& [name, dense] :
+         {std::pair{Layer::kQueryKeyValue, &layer.query_key_value},
+          std::pair{Layer::kAttentionOutput, &layer.attention_output},
+          std::pair{Layer::kIntermediate, &layer.intermediate}, std::pair{Layer::kOutput, &layer.output}})
       packed.emplace_back(p + name, dense->packed());
   }
   try {
@@ -247,7 +247,9 @@ struct TransformerEncoder::Weights {
 
 TransformerEncoder::TransformerEncoder(const TransformerConfig& config, std::shared_ptr<const TensorStore> store,
                                        Precision precision)
-    : config_(config), store_(std::move(store)), weights_(std::make_unique<Weights>()),
+    : config_(config),
+      store_(std::move(store)),
+      weights_(std::make_unique<Weights>()),
       precision_(precision),
       workspaces_(std::make_unique<WorkspacePool>()) {
   const TensorStore& s = *store_;
@@ -287,14 +289,13 @@ TransformerEncoder::TransformerEncoder(const TransformerConfig& config, std::sha
   for (int i = 0; i < config.num_layers; ++i) {
     const std::string p = "encoder.layer." + std::to_string(i) + ".";
     try {
-      layers[static_cast<std::size_t>(i)].emplace(
-          Layer{bind_stacked_dense(s, p + Layer::kQueryKeyValue,
-                                   {p + Layer::kQuery, p + Layer::kKey, p + Layer::kValue}, hidden, hidden, precision,
-                                   &packing),
-                bind_dense(s, p + Layer::kAttentionOutput, hidden, hidden, precision, &packing),
-                bind_dense(s, p + Layer::kIntermediate, ffn, hidden, precision, &packing, Activation::GeluErf),
-                bind_dense(s, p + Layer::kOutput, hidden, ffn, precision, &packing),
-                bind_norm(s, p + "attention.output.LayerNorm", hidden), bind_norm(s, p + "output.LayerNorm", hidden)});
+      layers[static_cast<std::size_t>(i)].emplace(Layer{
+          bind_stacked_dense(s, p + Layer::kQueryKeyValue, {p + Layer::kQuery, p + Layer::kKey, p + Layer::kValue},
+                             hidden, hidden, precision, &packing),
+          bind_dense(s, p + Layer::kAttentionOutput, hidden, hidden, precision, &packing),
+          bind_dense(s, p + Layer::kIntermediate, ffn, hidden, precision, &packing, Activation::GeluErf),
+          bind_dense(s, p + Layer::kOutput, hidden, ffn, precision, &packing),
+          bind_norm(s, p + "attention.output.LayerNorm", hidden), bind_norm(s, p + "output.LayerNorm", hidden)});
     } catch (...) {
       errors[static_cast<std::size_t>(i)] = std::current_exception();
     }
@@ -319,7 +320,7 @@ TransformerEncoder::~TransformerEncoder() = default;
 TransformerEncoder::TransformerEncoder(TransformerEncoder&&) noexcept = default;
 
 PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> batch, Rows rows_wanted,
-                                        std::span<const std::vector<std::int32_t>> type_ids) const {
+                                         std::span<const std::vector<std::int32_t>> type_ids) const {
   const Weights& w = *weights_;
   const auto hidden = static_cast<std::size_t>(config_.hidden_size);
   const auto ffn = static_cast<std::size_t>(config_.intermediate_size);
@@ -356,7 +357,8 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
       float* row = x + (out.offsets[s] + t) * hidden;
       TensorView word_row = *w.word_embeddings;
       word_row.shape = {static_cast<std::int64_t>(hidden)};
-      word_row.bytes = w.word_embeddings->bytes.subspan(static_cast<std::size_t>(id) * hidden * element, hidden * element);
+      word_row.bytes =
+          w.word_embeddings->bytes.subspan(static_cast<std::size_t>(id) * hidden * element, hidden * element);
       if (word_row.dtype == DType::F32)
         std::memcpy(row, word_row.bytes.data(), hidden * sizeof(float));
       else
@@ -422,8 +424,9 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
   const std::size_t even_longest = (longest + 1) / 2 * 2;
   const auto round_up = [](std::size_t value, std::size_t step) { return (value + step - 1) / step * step; };
   // kᵀ's rows, whole tiles wide for ops::gemm_small (up to kTiledAttentionTokens) and ops::gemm_fp16 (any length).
-  const std::size_t keys_stride = fp16_attention ? round_up(longest, ops::kHalfGemmColumns)
-                                                 : round_up(std::min(longest, kTiledAttentionTokens), ops::kSmallGemmColumns);
+  const std::size_t keys_stride = fp16_attention
+                                      ? round_up(longest, ops::kHalfGemmColumns)
+                                      : round_up(std::min(longest, kTiledAttentionTokens), ops::kSmallGemmColumns);
 
   // A workspace from the pool, sized for what a layer writes for `rows` rows, with a Scratch for each of
   // `attention_threads` threads.  Vectors already that size are left as they are, neither reallocated nor zeroed.
@@ -544,8 +547,12 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
   const auto group_of = [&](std::size_t group) {
     const std::size_t first_sequence = group_starts[group], sequences = group_starts[group + 1] - first_sequence;
     const std::size_t first_row = out.offsets[first_sequence];
-    return Group{first_sequence, sequences, first_row, out.offsets[first_sequence + sequences] - first_row,
-                 x + first_row * hidden, bf16_chain ? x_rounded.data() + first_row * hidden : nullptr};
+    return Group{first_sequence,
+                 sequences,
+                 first_row,
+                 out.offsets[first_sequence + sequences] - first_row,
+                 x + first_row * hidden,
+                 bf16_chain ? x_rounded.data() + first_row * hidden : nullptr};
   };
 
   // The projections and attention of one layer on a group: ws.context (or ws.context_rounded) from its rows of x.
@@ -614,7 +621,7 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
 
   if (whole_groups > 0) {
     std::exception_ptr error;
-#pragma omp parallel num_threads(static_cast<int>(team))
+#pragma omp parallel num_threads(static_cast <int>(team))
     {
       omp_set_num_threads(1);  // this thread's products (oneDNN) and ops run serially
       try {
@@ -655,7 +662,8 @@ std::size_t TransformerEncoder::dense_weight_bytes() const {
 
 std::vector<float> TransformerEncoder::classify(const PackedHidden& hidden_states) const {
   const Weights& w = *weights_;
-  if (!w.head_dense) fail("model has no sequence-classification head (config.json declares no *ForSequenceClassification)");
+  if (!w.head_dense)
+    fail("model has no sequence-classification head (config.json declares no *ForSequenceClassification)");
   const std::size_t batch = hidden_states.offsets.size() - 1;
   const auto hidden = static_cast<std::size_t>(config_.hidden_size);
   std::vector<float> first(batch * hidden), dense(batch * hidden);

@@ -24,8 +24,8 @@ class TensorStore;
 
 // Hidden states of a packed batch: rows [offsets[i], offsets[i+1]) belong to sequence i.
 struct PackedHidden {
-  std::vector<float> values;          // [total_tokens, hidden]
-  std::vector<std::size_t> offsets;   // size batch + 1
+  std::vector<float> values;         // [total_tokens, hidden]
+  std::vector<std::size_t> offsets;  // size batch + 1
   int hidden = 0;
   const float* row(std::size_t token) const { return values.data() + token * static_cast<std::size_t>(hidden); }
 };

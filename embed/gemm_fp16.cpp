@@ -43,16 +43,16 @@ namespace ksearch::ops {
 namespace {
 
 constexpr std::size_t kPanelColumns = 64;
-constexpr std::size_t kHalfLanes = 32;               // fp16 lanes of a 512-bit register
+constexpr std::size_t kHalfLanes = 32;  // fp16 lanes of a 512-bit register
 constexpr std::size_t kVectors = kPanelColumns / kHalfLanes;
-constexpr std::size_t kHalfSumTerms = 128;           // products summed in fp16 before the sum goes to fp32
+constexpr std::size_t kHalfSumTerms = 128;  // products summed in fp16 before the sum goes to fp32
 constexpr std::size_t kQueryRows = 16;
 constexpr std::size_t kQueryTileRows = 8;
 constexpr std::size_t kQueryChunkRows = kHalfSumTerms;  // a batch's tiles sum over the same spans: the same rounding
 constexpr std::size_t kBatchTileRows = 12;
 constexpr std::size_t kBatchChunkRows = 128;
 constexpr std::size_t kBatchSlabRows = 1024;
-constexpr std::size_t kBatchBlockBytes = 512 * 1024;  // a block of rows' activations, to stay in L2
+constexpr std::size_t kBatchBlockBytes = 512 * 1024;       // a block of rows' activations, to stay in L2
 constexpr std::size_t kRowSplitWeightBytes = 1536 * 1024;  // weights that stay in L2 beside a block
 
 // The power of two 2^e with largest / 2^e in [1/2, 1): values are divided by it (exactly) before rounding to fp16,
@@ -79,17 +79,16 @@ template <std::size_t Rows>
 KSEARCH_FP16_TARGET void tile(std::size_t k, const std::uint32_t* a, const std::uint16_t* b, float* c, std::size_t ldc,
                               std::size_t columns, bool zero, const char* prefetch, std::size_t prefetch_lines) {
   __mmask16 masks[2 * kVectors];
-  KSEARCH_UNROLL for (std::size_t v = 0; v < 2 * kVectors; ++v)
-    masks[v] = lanes_mask(columns > v * kLanes ? columns - v * kLanes : 0);
+  KSEARCH_UNROLL for (std::size_t v = 0; v < 2 * kVectors; ++v) masks[v] =
+      lanes_mask(columns > v * kLanes ? columns - v * kLanes : 0);
   for (std::size_t k0 = 0; k0 < k; k0 += kHalfSumTerms) {
     __m512h sums[Rows][kVectors];
-    KSEARCH_UNROLL for (auto& row : sums)
-      KSEARCH_UNROLL for (auto& sum : row) sum = _mm512_setzero_ph();
+    KSEARCH_UNROLL for (auto& row : sums) KSEARCH_UNROLL for (auto& sum : row) sum = _mm512_setzero_ph();
     const std::size_t end = std::min(k, k0 + kHalfSumTerms);
     for (std::size_t i = k0; i < end; ++i) {
       __m512h w[kVectors];
-      KSEARCH_UNROLL for (std::size_t v = 0; v < kVectors; ++v)
-        w[v] = _mm512_castsi512_ph(_mm512_loadu_si512(b + i * kPanelColumns + v * kHalfLanes));
+      KSEARCH_UNROLL for (std::size_t v = 0; v < kVectors; ++v) w[v] =
+          _mm512_castsi512_ph(_mm512_loadu_si512(b + i * kPanelColumns + v * kHalfLanes));
       for (std::size_t line = 0; line < prefetch_lines; ++line, prefetch += 64) _mm_prefetch(prefetch, _MM_HINT_T1);
       KSEARCH_UNROLL for (std::size_t row = 0; row < Rows; ++row) {
         const __m512h x = _mm512_castsi512_ph(_mm512_set1_epi32(static_cast<int>(a[i * Rows + row])));
@@ -113,8 +112,8 @@ KSEARCH_FP16_TARGET void tile(std::size_t k, const std::uint32_t* a, const std::
   }
 }
 
-using Tile = void (*)(std::size_t, const std::uint32_t*, const std::uint16_t*, float*, std::size_t,
-                      std::size_t, bool, const char*, std::size_t);
+using Tile = void (*)(std::size_t, const std::uint32_t*, const std::uint16_t*, float*, std::size_t, std::size_t, bool,
+                      const char*, std::size_t);
 // kTiles[rows - 1]
 template <std::size_t... Rows>
 constexpr std::array<Tile, kBatchTileRows> make_tiles(std::index_sequence<Rows...>) {
@@ -173,9 +172,9 @@ KSEARCH_FP16_TARGET void finish_panel(float* c, std::size_t ldc, std::size_t row
     for (std::size_t j = 0; j < columns; j += kLanes) {
       const __mmask16 mask = lanes_mask(columns - j);
       const __m512 scale = _mm512_mul_ps(row_scale, _mm512_maskz_loadu_ps(mask, column_scales + j));
-      _mm512_mask_storeu_ps(out + j, mask,
-                            _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, out + j), scale,
-                                            _mm512_maskz_loadu_ps(mask, bias + j)));
+      _mm512_mask_storeu_ps(
+          out + j, mask,
+          _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, out + j), scale, _mm512_maskz_loadu_ps(mask, bias + j)));
     }
     if (gelu) gelu_inplace(out, columns);
   }
@@ -239,8 +238,8 @@ void gemm_half_panels(std::size_t m, std::size_t n, std::size_t k, const float* 
       float* const c_block = c + first_row * n;
       for (std::size_t slab = 0; slab < k; slab += slab_width) {
         const std::size_t width = std::min(slab_width, k - slab);
-        double_halves(a + first_row * k + slab, k, rows, width, row_scales.data() + first_row, tile_rows,
-                      doubled.get(), slab_width);
+        double_halves(a + first_row * k + slab, k, rows, width, row_scales.data() + first_row, tile_rows, doubled.get(),
+                      slab_width);
         for (std::size_t panel = panel_begin; panel < panel_end; ++panel) {
           const std::size_t first_column = panel * kPanelColumns;
           const std::size_t columns = std::min(kPanelColumns, n - first_column);

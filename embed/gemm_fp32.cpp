@@ -47,10 +47,10 @@
 namespace ksearch::ops {
 namespace {
 
-constexpr std::size_t kPanelColumns = 64;  // oneDNN's block of columns
+constexpr std::size_t kPanelColumns = 64;                // oneDNN's block of columns
 constexpr std::size_t kTileColumns = kSmallGemmColumns;  // two registers
 constexpr std::size_t kTileRows = 8;
-constexpr std::size_t kChunkRows = 64;     // rows of k per pass of a query
+constexpr std::size_t kChunkRows = 64;  // rows of k per pass of a query
 // More rows than a query has: the product is compute-bound, so wider tiles and longer chunks (see above).
 constexpr std::size_t kQueryRows = 16;
 constexpr std::size_t kBatchTileRows = 12;
@@ -107,13 +107,13 @@ KSEARCH_AVX512_TARGET void panel_tile(std::size_t k, const float* a, std::size_t
                                       std::size_t prefetch_lines) {
   constexpr std::size_t kVectors = kPanelColumns / kLanes;
   __mmask16 masks[kVectors];
-  KSEARCH_UNROLL for (std::size_t v = 0; v < kVectors; ++v)
-    masks[v] = lanes_mask(columns > v * kLanes ? columns - v * kLanes : 0);
+  KSEARCH_UNROLL for (std::size_t v = 0; v < kVectors; ++v) masks[v] =
+      lanes_mask(columns > v * kLanes ? columns - v * kLanes : 0);
   __m512 sums[Rows][kVectors];
   KSEARCH_UNROLL for (std::size_t row = 0; row < Rows; ++row) {
     const float* first = start != nullptr ? start : c + row * ldc;
-    KSEARCH_UNROLL for (std::size_t v = 0; v < kVectors; ++v)
-      sums[row][v] = _mm512_maskz_loadu_ps(masks[v], first + v * kLanes);
+    KSEARCH_UNROLL for (std::size_t v = 0; v < kVectors; ++v) sums[row][v] =
+        _mm512_maskz_loadu_ps(masks[v], first + v * kLanes);
   }
   for (std::size_t i = 0; i < k; ++i, b += kPanelColumns) {
     __m512 w[kVectors];
@@ -125,8 +125,7 @@ KSEARCH_AVX512_TARGET void panel_tile(std::size_t k, const float* a, std::size_t
       KSEARCH_UNROLL for (std::size_t v = 0; v < kVectors; ++v) sums[row][v] = _mm512_fmadd_ps(x, w[v], sums[row][v]);
     }
   }
-  KSEARCH_UNROLL for (std::size_t row = 0; row < Rows; ++row)
-    KSEARCH_UNROLL for (std::size_t v = 0; v < kVectors; ++v)
+  KSEARCH_UNROLL for (std::size_t row = 0; row < Rows; ++row) KSEARCH_UNROLL for (std::size_t v = 0; v < kVectors; ++v)
       _mm512_mask_storeu_ps(c + row * ldc + v * kLanes, masks[v], sums[row][v]);
 }
 
@@ -135,8 +134,8 @@ using PanelTile = void (*)(std::size_t, const float*, std::size_t, const Weight*
                            const float*, const char*, std::size_t);
 constexpr std::size_t kPanelTileRows = 4;
 template <typename Weight>
-constexpr std::array<PanelTile<Weight>, kPanelTileRows> kPanelTiles = {
-    &panel_tile<Weight, 1>, &panel_tile<Weight, 2>, &panel_tile<Weight, 3>, &panel_tile<Weight, 4>};
+constexpr std::array<PanelTile<Weight>, kPanelTileRows> kPanelTiles = {&panel_tile<Weight, 1>, &panel_tile<Weight, 2>,
+                                                                       &panel_tile<Weight, 3>, &panel_tile<Weight, 4>};
 
 template <typename Weight>
 using Tile = void (*)(std::size_t, const float*, std::size_t, const Weight*, std::size_t, float*, std::size_t,
@@ -226,9 +225,9 @@ KSEARCH_AVX512_TARGET void transpose_blocks(const float* x, std::size_t rows, st
       const std::size_t block_columns = std::min(kLanes, columns - first_column);
       const __mmask16 column_mask = lanes_mask(block_columns);
       __m512i block[kLanes];
-      KSEARCH_UNROLL for (std::size_t r = 0; r < kLanes; ++r)
-        block[r] = r < block_rows ? _mm512_maskz_loadu_epi32(column_mask, x + (first_row + r) * ldx + first_column)
-                                  : _mm512_setzero_si512();
+      KSEARCH_UNROLL for (std::size_t r = 0; r < kLanes; ++r) block[r] =
+          r < block_rows ? _mm512_maskz_loadu_epi32(column_mask, x + (first_row + r) * ldx + first_column)
+                         : _mm512_setzero_si512();
       transpose_16x16(block);
       for (std::size_t c = 0; c < block_columns; ++c)
         _mm512_mask_storeu_epi32(y + (first_column + c) * ldy + first_row, row_mask, block[c]);
@@ -263,7 +262,9 @@ std::size_t bf16_panels_size(std::size_t k, std::size_t n) {
 
 void pack_bf16_panels(const float* weight, std::size_t n, std::size_t k, std::uint16_t* panels) {
   // Column j's place in a row of its panel: in its 32-column half, word j % 16, low half for the first 16 columns.
-  const auto place = [](std::size_t j) { return j / kTileColumns * kTileColumns + 2 * (j % kLanes) + j % kTileColumns / kLanes; };
+  const auto place = [](std::size_t j) {
+    return j / kTileColumns * kTileColumns + 2 * (j % kLanes) + j % kTileColumns / kLanes;
+  };
   // A block of 64 columns × 64 rows (8 KB in bf16) is rounded and transposed in L1: the weights are read row by
   // row of W (contiguous) and written row by row of the panel.
   constexpr std::size_t kBlockRows = 64;

@@ -25,8 +25,7 @@ JsonPath JsonPath::operator[](std::string_view key) const {
 
 const Json& JsonPath::member(std::string_view key, Json::value_t want, std::string_view want_name) const {
   const JsonPath node = (*this)[key];
-  const bool ok = node.json().type() == want ||
-                  (want == Json::value_t::number_float && node.json().is_number()) ||
+  const bool ok = node.json().type() == want || (want == Json::value_t::number_float && node.json().is_number()) ||
                   (want == Json::value_t::number_integer && node.json().is_number_integer());
   if (!ok) fail_at(key, "expected ", want_name, ", found ", node.json().type_name(), " ", to_json_text(node.json()));
   return node.json();

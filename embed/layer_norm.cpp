@@ -24,9 +24,8 @@ KSEARCH_AVX512_TARGET inline void store_rounded(std::uint16_t* out, __mmask16 ma
   _mm512_mask_cvtepi32_storeu_epi16(out, mask, _mm512_srli_epi32(rounded, 16));
 }
 
-KSEARCH_AVX512_TARGET void layer_norm_row_avx512(float* x, const float* residual, std::size_t width,
-                                                 const float* gamma, const float* beta, float eps,
-                                                 std::uint16_t* rounded) {
+KSEARCH_AVX512_TARGET void layer_norm_row_avx512(float* x, const float* residual, std::size_t width, const float* gamma,
+                                                 const float* beta, float eps, std::uint16_t* rounded) {
   // Two running sums, so the loop is not bound by the latency of one.
   __m512 sum0 = _mm512_setzero_ps(), sum1 = _mm512_setzero_ps();
   std::size_t i = 0;

@@ -30,9 +30,7 @@ const dnnl::engine& cpu_engine() {
 
 // The rows oneDNN sees: short inputs (queries) are rounded up to a multiple of 8 so a handful of compiled kernels
 // serve every query length; batches keep their exact size (each is computed once per batch anyway).
-memory::dim padded_rows(std::size_t rows) {
-  return static_cast<memory::dim>(rows <= 64 ? (rows + 7) / 8 * 8 : rows);
-}
+memory::dim padded_rows(std::size_t rows) { return static_cast<memory::dim>(rows <= 64 ? (rows + 7) / 8 * 8 : rows); }
 
 constexpr std::size_t kMaxCachedPrimitives = 64;
 
@@ -101,9 +99,12 @@ std::vector<float> rounded_weight(Precision precision, const float* weight, std:
 
 std::string_view precision_name(Precision precision) {
   switch (precision) {
-    case Precision::Fp32: return "fp32";
-    case Precision::Bf16: return "bf16";
-    case Precision::Int8: return "int8";
+    case Precision::Fp32:
+      return "fp32";
+    case Precision::Bf16:
+      return "bf16";
+    case Precision::Int8:
+      return "int8";
   }
   return "?";
 }
@@ -143,11 +144,11 @@ struct Linear::Impl {
   Type result_type = Type::f32;
   memory::desc packed_desc;
   std::shared_ptr<const void> packed_owner;
-  memory packed;  // over memory packed_owner keeps alive; oneDNN only reads it
+  memory packed;                     // over memory packed_owner keeps alive; oneDNN only reads it
   memory bias;                       // fp32 and bf16 on oneDNN: applied by the primitive
   std::vector<float> bias_values;    // int8 (applied while rescaling) and bf16 panels
   std::vector<float> weight_scales;  // int8: per output channel; fp16 panels: per column
-  std::size_t panel_stride = 0;      // fp32 in oneDNN's panel layout on an AVX-512 CPU: ops::gemm_panels serves few rows
+  std::size_t panel_stride = 0;  // fp32 in oneDNN's panel layout on an AVX-512 CPU: ops::gemm_panels serves few rows
   // bf16 where the CPU's bf16 dot products are slow and AMX is out: with AVX512-FP16, weights in
   // ops::pack_half_panels' layout (column scales in weight_scales) multiplied in fp16; else in ops::pack_bf16_panels'
   // layout, on the fp32 tiles.  Every row count; bias in bias_values; oneDNN is not used.
@@ -237,8 +238,7 @@ struct Linear::Impl {
   void multiply_bf16(const std::uint16_t* x, std::size_t rows, std::size_t in, std::size_t out, Type result,
                      void* y) const {
     if (precision != Precision::Bf16) fail("bfloat16 activations given to a ", precision_name(precision), " layer");
-    if (source_type != Type::bf16)
-      fail("bfloat16 activations given to a bf16 layer that takes fp32 ones on this CPU");
+    if (source_type != Type::bf16) fail("bfloat16 activations given to a bf16 layer that takes fp32 ones on this CPU");
     if (rows == 0) return;
     const memory::dim padded = padded_rows(rows);
     const std::size_t extra = static_cast<std::size_t>(padded) - rows;
@@ -252,8 +252,9 @@ struct Linear::Impl {
     }
     const memory::desc result_desc({padded, static_cast<memory::dim>(out)}, result, Tag::ab);
     memory result_memory = extra == 0 ? memory(result_desc, cpu_engine(), y) : memory(result_desc, cpu_engine());
-    run_product(primitive(padded, in, out, result),
-                {{DNNL_ARG_SRC, source}, {DNNL_ARG_WEIGHTS, packed}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, result_memory}});
+    run_product(
+        primitive(padded, in, out, result),
+        {{DNNL_ARG_SRC, source}, {DNNL_ARG_WEIGHTS, packed}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, result_memory}});
     if (extra > 0) std::memcpy(y, result_memory.get_data_handle(), rows * out * memory::data_type_size(result));
   }
 };
@@ -349,7 +350,8 @@ PackedWeights Linear::packed() const {
   const Impl& impl = *impl_;
   if (impl.own_panels == Impl::Panels::Half)
     return {impl.panel_bytes, impl.weight_scales, half_panels_layout(in_, out_), impl.packed_owner};
-  if (impl.own_panels == Impl::Panels::Bf16) return {impl.panel_bytes, {}, bf16_panels_layout(in_, out_), impl.packed_owner};
+  if (impl.own_panels == Impl::Panels::Bf16)
+    return {impl.panel_bytes, {}, bf16_panels_layout(in_, out_), impl.packed_owner};
   return {{static_cast<const std::byte*>(impl.packed.get_data_handle()), impl.packed_desc.get_size()},
           impl.weight_scales,
           impl.layout_name(),
@@ -365,7 +367,8 @@ void Linear::forward(const float* x, std::size_t rows, float* y) const {
   const Impl& impl = *impl_;
   if (impl.own_panels == Impl::Panels::Half) {
     ops::gemm_half_panels(rows, out_, in_, x, reinterpret_cast<const std::uint16_t*>(impl.panel_bytes.data()),
-                          impl.weight_scales.data(), impl.bias_values.data(), impl.activation == Activation::GeluErf, y);
+                          impl.weight_scales.data(), impl.bias_values.data(), impl.activation == Activation::GeluErf,
+                          y);
     return;
   }
   if (impl.own_panels == Impl::Panels::Bf16) {
@@ -406,7 +409,9 @@ void Linear::forward(const float* x, std::size_t rows, float* y) const {
     }
     memory source_memory(source_desc, cpu_engine(), const_cast<float*>(source));
     memory result_memory(result_desc, cpu_engine(), result);
-    run_product(product, {{DNNL_ARG_SRC, source_memory}, {DNNL_ARG_WEIGHTS, impl.packed}, {DNNL_ARG_BIAS, impl.bias},
+    run_product(product, {{DNNL_ARG_SRC, source_memory},
+                          {DNNL_ARG_WEIGHTS, impl.packed},
+                          {DNNL_ARG_BIAS, impl.bias},
                           {DNNL_ARG_DST, result_memory}});
     if (extra > 0) std::memcpy(y, result, rows * out_ * sizeof(float));
     return;
@@ -420,8 +425,9 @@ void Linear::forward(const float* x, std::size_t rows, float* y) const {
   std::memset(quantized + rows * in_, 0, extra * in_);
   memory result_memory(result_desc, cpu_engine());
   run_product(product, {{DNNL_ARG_SRC, source_memory}, {DNNL_ARG_WEIGHTS, impl.packed}, {DNNL_ARG_DST, result_memory}});
-  ops::rescale_products(static_cast<const std::int32_t*>(result_memory.get_data_handle()), rows, out_, row_scales.data(),
-                        impl.weight_scales.data(), impl.bias_values.data(), impl.activation == Activation::GeluErf, y);
+  ops::rescale_products(static_cast<const std::int32_t*>(result_memory.get_data_handle()), rows, out_,
+                        row_scales.data(), impl.weight_scales.data(), impl.bias_values.data(),
+                        impl.activation == Activation::GeluErf, y);
 }
 
 void Linear::forward(const std::uint16_t* x, std::size_t rows, float* y) const {

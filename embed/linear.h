@@ -35,9 +35,9 @@ Precision parse_precision(std::string_view name);  // "fp32" | "bf16" | "int8"; 
 // so it is only valid where it was made (see embed/packed_cache.h).
 struct PackedWeights {
   std::span<const std::byte> bytes;
-  std::span<const float> scales;       // int8: one per output channel; empty otherwise
-  std::string layout;                  // oneDNN's block structure, in words: reused only where it is the same
-  std::shared_ptr<const void> owner;   // keeps `bytes` and `scales` alive where they come from a file
+  std::span<const float> scales;      // int8: one per output channel; empty otherwise
+  std::string layout;                 // oneDNN's block structure, in words: reused only where it is the same
+  std::shared_ptr<const void> owner;  // keeps `bytes` and `scales` alive where they come from a file
 };
 
 // Whether bf16 layers run on oneDNN's bf16 matmul over AMX tiles: the CPU has AMX-BF16 (Intel Xeons from Sapphire

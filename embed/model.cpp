@@ -10,7 +10,8 @@ std::shared_ptr<const Model> Model::load(std::string_view name, Precision precis
   return load_dir(resolved.dir, resolved.id, precision);
 }
 
-std::shared_ptr<const Model> Model::load_dir(const std::filesystem::path& dir, const std::string& id, Precision precision) {
+std::shared_ptr<const Model> Model::load_dir(const std::filesystem::path& dir, const std::string& id,
+                                             Precision precision) {
   ModelSpec spec = load_model_spec(dir, id);
   Tokenizer tokenizer = Tokenizer::load(dir);
   if (tokenizer.vocab_size() > spec.config.vocab_size)

@@ -127,7 +127,8 @@ class Http {
 
   // GET (or HEAD) `url`; the body goes to `sink` when given, appended from `offset` with a Range request.
   Response request(const std::string& url, bool head, std::FILE* sink = nullptr, std::uint64_t offset = 0,
-                   std::uint64_t total = 0, const std::function<void(std::uint64_t, std::uint64_t)>* progress = nullptr) {
+                   std::uint64_t total = 0,
+                   const std::function<void(std::uint64_t, std::uint64_t)>* progress = nullptr) {
     Response response;
     CURL* curl = curl_.easy_init();
     if (curl == nullptr) fail("libcurl initialisation failed");
@@ -172,17 +173,22 @@ std::string strip_quotes(std::string value) {
   if (response.status == 401 || response.status == 403)
     fail(what, ": access denied (HTTP ", response.status, "): ", id,
          " is private or gated; set HF_TOKEN to a Hugging Face token with access to it");
-  if (response.status == 404) fail(what, ": not found on the hub (HTTP 404): check the model id '", id, "' and revision");
+  if (response.status == 404)
+    fail(what, ": not found on the hub (HTTP 404): check the model id '", id, "' and revision");
   if (!response.error.empty()) fail(what, ": ", response.error);
   fail(what, ": HTTP ", response.status);
 }
 
 // Files read when present; their absence changes nothing a preset or default does not cover.
 const std::set<std::string>& optional_model_files() {
-  static const std::set<std::string> kFiles = {
-      "tokenizer_config.json", "special_tokens_map.json", "modules.json", "sentence_bert_config.json",
-      "config_sentence_transformers.json", "1_Pooling/config.json",
-      "sparse_linear.pt", "colbert_linear.pt"};  // BGE-M3's sparse and multi-vector heads
+  static const std::set<std::string> kFiles = {"tokenizer_config.json",
+                                               "special_tokens_map.json",
+                                               "modules.json",
+                                               "sentence_bert_config.json",
+                                               "config_sentence_transformers.json",
+                                               "1_Pooling/config.json",
+                                               "sparse_linear.pt",
+                                               "colbert_linear.pt"};  // BGE-M3's sparse and multi-vector heads
   return kFiles;
 }
 
@@ -215,7 +221,8 @@ std::vector<std::string> sharded_weights(const std::set<std::string>& listed, co
 
 // A safe repository-relative path: no absolute paths, no "..".
 void check_relative(const std::string& name) {
-  if (name.empty() || name.front() == '/' || name.find("..") != std::string::npos || name.find('\\') != std::string::npos)
+  if (name.empty() || name.front() == '/' || name.find("..") != std::string::npos ||
+      name.find('\\') != std::string::npos)
     fail("refusing unsafe file name from the hub: '", name, "'");
 }
 
@@ -304,8 +311,8 @@ PullResult pull_model(const std::string& id, const PullOptions& options) {
       const ResolvedModel resolved = resolve_model(id);
       return {id, "", resolved.dir, {}, 0};
     } catch (const Error&) {
-      fail("HF_HUB_OFFLINE is set, so ", id, " cannot be downloaded, and it is not in the cache (",
-           (repo).string(), ")");
+      fail("HF_HUB_OFFLINE is set, so ", id, " cannot be downloaded, and it is not in the cache (", (repo).string(),
+           ")");
     }
   }
   std::string endpoint = options.endpoint.empty() ? env::text("HF_ENDPOINT").value_or("") : options.endpoint;
@@ -330,13 +337,16 @@ PullResult pull_model(const std::string& id, const PullOptions& options) {
     if (!head.error.empty() || (head.status != 200 && (head.status < 300 || head.status >= 400)))
       fail_status(id, "cannot fetch " + file.name, head);
     std::string etag = strip_quotes(head.headers.count("x-linked-etag") ? head.headers.at("x-linked-etag")
-                                                                         : head.headers.count("etag") ? head.headers.at("etag") : "");
+                                    : head.headers.count("etag")        ? head.headers.at("etag")
+                                                                        : "");
     if (etag.empty()) etag = !file.sha256.empty() ? file.sha256 : file.blob_id;
     if (etag.empty() || etag.find('/') != std::string::npos || etag.find("..") != std::string::npos)
       fail("no usable ETag for ", file.name, " from ", url);
     std::uint64_t expected_size = file.size;
-    if (const auto it = head.headers.find("x-linked-size"); it != head.headers.end()) expected_size = std::stoull(it->second);
-    else if (const auto length = head.headers.find("content-length"); length != head.headers.end() && expected_size == 0)
+    if (const auto it = head.headers.find("x-linked-size"); it != head.headers.end())
+      expected_size = std::stoull(it->second);
+    else if (const auto length = head.headers.find("content-length");
+             length != head.headers.end() && expected_size == 0)
       expected_size = std::stoull(length->second);
     const std::string sha256 = !file.sha256.empty() ? file.sha256 : (head.headers.count("x-linked-etag") ? etag : "");
 
@@ -369,13 +379,14 @@ PullResult pull_model(const std::string& id, const PullOptions& options) {
           continue;
         }
         if (download.error.empty() && (download.status == 200 || download.status == 206)) break;
-        if (download.status >= 400 && download.status != 429 && download.status < 500) fail_status(id, "cannot download " + file.name, download);
+        if (download.status >= 400 && download.status != 429 && download.status < 500)
+          fail_status(id, "cannot download " + file.name, download);
       }
       if (!download.error.empty() && download.status != 416) {
         const std::uint64_t received = fs::exists(partial, error) ? fs::file_size(partial, error) : 0;
         fail("download of ", file.name, " failed after ", kAttempts, " attempts (", received, " of ", expected_size,
-             " bytes received, kept in ", partial.string(), "): ", download.error,
-             "; run `ksearch model pull ", id, "` again to resume");
+             " bytes received, kept in ", partial.string(), "): ", download.error, "; run `ksearch model pull ", id,
+             "` again to resume");
       }
       const std::uint64_t size = fs::file_size(partial, error);
       if (expected_size > 0 && size != expected_size) {
@@ -394,7 +405,8 @@ PullResult pull_model(const std::string& id, const PullOptions& options) {
         const std::string actual = file_digest(partial, Digest::Kind::Sha1, prefix);
         if (actual != file.blob_id) {
           fs::remove(partial, error);
-          fail(file.name, ": git blob id mismatch (expected ", file.blob_id, ", got ", actual, "); the download is corrupt");
+          fail(file.name, ": git blob id mismatch (expected ", file.blob_id, ", got ", actual,
+               "); the download is corrupt");
         }
       }
       sync_path(partial);
@@ -438,7 +450,8 @@ std::vector<CachedModel> cached_models(const fs::path& cache) {
         model.revision.pop_back();
       model.snapshot = entry.path() / "snapshots" / model.revision;
     } else {
-      for (const auto& snapshot : fs::directory_iterator(entry.path() / "snapshots", error)) model.snapshot = snapshot.path();
+      for (const auto& snapshot : fs::directory_iterator(entry.path() / "snapshots", error))
+        model.snapshot = snapshot.path();
       model.revision = model.snapshot.filename().string();
     }
     for (const auto& blob : fs::directory_iterator(entry.path() / "blobs", error))

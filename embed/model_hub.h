@@ -14,10 +14,10 @@
 namespace ksearch {
 
 struct HubFile {
-  std::string name;          // path in the repository ("1_Pooling/config.json")
+  std::string name;  // path in the repository ("1_Pooling/config.json")
   std::uint64_t size = 0;
-  std::string sha256;        // LFS files: content SHA-256 (also their blob name)
-  std::string blob_id;       // git blob id (SHA-1 of "blob SIZE\0" + content) for non-LFS files
+  std::string sha256;   // LFS files: content SHA-256 (also their blob name)
+  std::string blob_id;  // git blob id (SHA-1 of "blob SIZE\0" + content) for non-LFS files
 };
 
 struct PullProgress {
@@ -28,9 +28,9 @@ struct PullProgress {
 
 struct PullOptions {
   std::string revision = "main";
-  std::string endpoint;               // "" = $HF_ENDPOINT or https://huggingface.co
-  std::optional<std::string> token;   // "" = $HF_TOKEN
-  std::filesystem::path cache;        // "" = the Hugging Face hub cache from the environment
+  std::string endpoint;              // "" = $HF_ENDPOINT or https://huggingface.co
+  std::optional<std::string> token;  // "" = $HF_TOKEN
+  std::filesystem::path cache;       // "" = the Hugging Face hub cache from the environment
   std::function<void(const PullProgress&)> progress;
 };
 

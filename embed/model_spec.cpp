@@ -54,7 +54,8 @@ TransformerConfig TransformerConfig::from_json(const Json& json, const std::stri
   const auto position_type = optional_field<std::string>(json, "position_embedding_type", where).value_or("absolute");
   if (position_type != "absolute")
     fail(where, ": position_embedding_type '", position_type, "' is not supported (only \"absolute\")");
-  if (config.max_tokens() < 2) fail(where, ": max_position_embeddings ", config.max_position_embeddings, " is too small");
+  if (config.max_tokens() < 2)
+    fail(where, ": max_position_embeddings ", config.max_position_embeddings, " is too small");
 
   bool classifier = false;
   if (auto architectures = json.find("architectures"); architectures != json.end() && architectures->is_array())

@@ -101,7 +101,8 @@ struct ResolvedModel {
 // where it looked and which `ksearch model pull` fetches it (offline: a local-folder example), with the nearest
 // preset name when the name looks mistyped.  A name that looks like a path (./x, /x, ~/x, a/b/c, or ORG/NAME whose
 // ORG is a folder here) and does not exist is reported as a missing folder, never as a hub id.
-ResolvedModel resolve_model(std::string_view name, const ModelSearchPaths& paths = ModelSearchPaths::from_environment());
+ResolvedModel resolve_model(std::string_view name,
+                            const ModelSearchPaths& paths = ModelSearchPaths::from_environment());
 
 // The preset alias, id or folder name nearest to `name` when it is near enough to be a typo of it (edit distance with
 // transpositions, case-insensitive), quoted for a message: "'kure' (nlpai-lab/KURE-v1)" or "'BAAI/bge-m3'".

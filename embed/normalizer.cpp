@@ -143,7 +143,8 @@ class StripNormalizer final : public Normalizer {
 class StripAccentsNormalizer final : public Normalizer {
  public:
   NormalizedText apply(NormalizedText text) const override {
-    return filter_map(text, [](char32_t c) { return !unicode::is_nonspacing_mark(c); }, [](char32_t c) { return c; });
+    return filter_map(
+        text, [](char32_t c) { return !unicode::is_nonspacing_mark(c); }, [](char32_t c) { return c; });
   }
 };
 
@@ -244,9 +245,8 @@ std::unique_ptr<Normalizer> Normalizer::parse(const JsonPath& node) {
     return std::make_unique<SequenceNormalizer>(std::move(steps));
   }
   if (type == "Precompiled") {
-    const std::string blob = node.has("precompiled_charsmap")
-                                 ? decode_base64(node.string("precompiled_charsmap"), node)
-                                 : std::string();
+    const std::string blob =
+        node.has("precompiled_charsmap") ? decode_base64(node.string("precompiled_charsmap"), node) : std::string();
     return std::make_unique<PrecompiledNormalizer>(
         PrecompiledCharsmap(blob, node.file() + ": " + node.path() + ".precompiled_charsmap"));
   }

@@ -13,8 +13,8 @@
 
 #include <Eigen/Core>
 
-#include "base/env.h"
 #include "base/cpu_dispatch.h"
+#include "base/env.h"
 #include "base/error.h"
 
 namespace ksearch::ops {
@@ -26,18 +26,16 @@ void check(dnnl_status_t status, const char* what) {
   if (status != dnnl_success) fail("oneDNN ", what, " failed with status ", static_cast<int>(status));
 }
 
-dnnl_status_t serial_sgemm(bool b_transposed, std::size_t m, std::size_t n, std::size_t k, float alpha,
-                           const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta, float* c,
-                           std::size_t ldc) {
+dnnl_status_t serial_sgemm(bool b_transposed, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
+                           std::size_t lda, const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
   // Outside a parallel region oneDNN's sgemm spreads even a tiny product over the team, and a team wake-up per
   // product costs more than the product (a 64-token bge-m3 query ran 2.5x slower): one thread, always.
   const bool outside_team = !omp_in_parallel();
   const int team = omp_get_max_threads();
   if (outside_team) omp_set_num_threads(1);
-  const dnnl_status_t status =
-      dnnl_sgemm('N', b_transposed ? 'T' : 'N', static_cast<dnnl_dim_t>(m), static_cast<dnnl_dim_t>(n),
-                 static_cast<dnnl_dim_t>(k), alpha, a, static_cast<dnnl_dim_t>(lda), b, static_cast<dnnl_dim_t>(ldb),
-                 beta, c, static_cast<dnnl_dim_t>(ldc));
+  const dnnl_status_t status = dnnl_sgemm(
+      'N', b_transposed ? 'T' : 'N', static_cast<dnnl_dim_t>(m), static_cast<dnnl_dim_t>(n), static_cast<dnnl_dim_t>(k),
+      alpha, a, static_cast<dnnl_dim_t>(lda), b, static_cast<dnnl_dim_t>(ldb), beta, c, static_cast<dnnl_dim_t>(ldc));
   if (outside_team) omp_set_num_threads(team);
   return status;
 }
@@ -78,7 +76,8 @@ inline float exp_approx(float x) {
   const float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;  // round to nearest without a libm call
   const float r = (x - n * 0.693145752f) - n * 1.42860677e-6f;
   const float p =
-      1.0f + r * (1.0f + r * (0.5f + r * (0.166666672f + r * (0.0416666679f + r * (0.00833333377f + r * 0.00138888892f)))));
+      1.0f +
+      r * (1.0f + r * (0.5f + r * (0.166666672f + r * (0.0416666679f + r * (0.00833333377f + r * 0.00138888892f)))));
   const std::int32_t bits = (static_cast<std::int32_t>(n) + 127) << 23;
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
@@ -89,7 +88,8 @@ inline float exp_approx(float x) {
 inline float erf_approx(float x) {
   const float a = std::abs(x);
   const float t = 1.0f / (1.0f + 0.3275911f * a);
-  const float poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
+  const float poly =
+      t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
   const float y = 1.0f - poly * exp_approx(-a * a);
   return x < 0 ? -y : y;
 }
@@ -168,7 +168,8 @@ void to_bfloat16(const float* x, std::size_t count, std::uint16_t* y) {
   constexpr std::size_t kBlock = 8192;
   const std::size_t blocks = (count + kBlock - 1) / kBlock;
 #pragma omp parallel for num_threads(thread_count()) schedule(static) if (count > kParallelThreshold)
-  for (std::size_t i = 0; i < blocks; ++i) bfloat16_block(x + i * kBlock, std::min(kBlock, count - i * kBlock), y + i * kBlock);
+  for (std::size_t i = 0; i < blocks; ++i)
+    bfloat16_block(x + i * kBlock, std::min(kBlock, count - i * kBlock), y + i * kBlock);
 }
 
 void softmax_rows(float* x, std::size_t rows, std::size_t width, std::size_t ld, float scale) {

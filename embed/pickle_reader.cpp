@@ -33,17 +33,28 @@ struct Value {
 
 const char* kind_name(Kind kind) {
   switch (kind) {
-    case Kind::None: return "None";
-    case Kind::Bool: return "bool";
-    case Kind::Int: return "int";
-    case Kind::Float: return "float";
-    case Kind::String: return "str";
-    case Kind::Tuple: return "tuple";
-    case Kind::List: return "list";
-    case Kind::Dict: return "dict";
-    case Kind::Global: return "global";
-    case Kind::Storage: return "storage";
-    case Kind::Tensor: return "tensor";
+    case Kind::None:
+      return "None";
+    case Kind::Bool:
+      return "bool";
+    case Kind::Int:
+      return "int";
+    case Kind::Float:
+      return "float";
+    case Kind::String:
+      return "str";
+    case Kind::Tuple:
+      return "tuple";
+    case Kind::List:
+      return "list";
+    case Kind::Dict:
+      return "dict";
+    case Kind::Global:
+      return "global";
+    case Kind::Storage:
+      return "storage";
+    case Kind::Tensor:
+      return "tensor";
   }
   return "?";
 }
@@ -171,7 +182,7 @@ class Unpickler {
 
   void global(const std::string& module, const std::string& name) {
     static const std::map<std::string, DType, std::less<>> kStorages = {
-        {"FloatStorage", DType::F32}, {"HalfStorage", DType::F16}, {"BFloat16Storage", DType::BF16},
+        {"FloatStorage", DType::F32},  {"HalfStorage", DType::F16}, {"BFloat16Storage", DType::BF16},
         {"DoubleStorage", DType::F64}, {"LongStorage", DType::I64}, {"IntStorage", DType::I32}};
     Value value;
     value.kind = Kind::Global;
@@ -258,23 +269,36 @@ class Unpickler {
           malformed("_rebuild_parameter takes (tensor, requires_grad, backward_hooks)");
         value = at(args[0]);
         break;
-      case Callable::StorageType: break;
+      case Callable::StorageType:
+        break;
     }
     push(make(std::move(value)));
   }
 
   void step(std::uint8_t opcode) {
     switch (opcode) {
-      case 0x80: take(1); break;  // PROTO
-      case 0x95: take(8); break;  // FRAME: a hint for buffered readers
-      case '}': push_container(Kind::Dict, {}); break;
-      case ']': push_container(Kind::List, {}); break;
-      case ')': push_container(Kind::Tuple, {}); break;
+      case 0x80:
+        take(1);
+        break;  // PROTO
+      case 0x95:
+        take(8);
+        break;  // FRAME: a hint for buffered readers
+      case '}':
+        push_container(Kind::Dict, {});
+        break;
+      case ']':
+        push_container(Kind::List, {});
+        break;
+      case ')':
+        push_container(Kind::Tuple, {});
+        break;
       case '(':
         if (marks_.size() >= kMaxDepth) malformed("more than ", kMaxDepth, " open MARKs");
         marks_.push_back(stack_.size());
         break;
-      case 't': push_container(Kind::Tuple, pop_mark()); break;
+      case 't':
+        push_container(Kind::Tuple, pop_mark());
+        break;
       case 0x85:
       case 0x86:
       case 0x87: {
@@ -283,17 +307,39 @@ class Unpickler {
         push_container(Kind::Tuple, std::move(items));
         break;
       }
-      case 'X': push_string(take_le(4)); break;     // BINUNICODE
-      case 0x8c: push_string(take_le(1)); break;    // SHORT_BINUNICODE
-      case 0x8d: push_string(take_le(8)); break;    // BINUNICODE8
-      case 'q': memo_put(take_le(1)); break;        // BINPUT
-      case 'r': memo_put(take_le(4)); break;        // LONG_BINPUT
-      case 0x94: memo_put(memo_.size()); break;     // MEMOIZE
-      case 'h': memo_get(take_le(1)); break;        // BINGET
-      case 'j': memo_get(take_le(4)); break;        // LONG_BINGET
-      case 'J': push_simple(Kind::Int, static_cast<std::int32_t>(take_le(4))); break;  // BININT
-      case 'K': push_simple(Kind::Int, static_cast<std::int64_t>(take_le(1))); break;  // BININT1
-      case 'M': push_simple(Kind::Int, static_cast<std::int64_t>(take_le(2))); break;  // BININT2
+      case 'X':
+        push_string(take_le(4));
+        break;  // BINUNICODE
+      case 0x8c:
+        push_string(take_le(1));
+        break;  // SHORT_BINUNICODE
+      case 0x8d:
+        push_string(take_le(8));
+        break;  // BINUNICODE8
+      case 'q':
+        memo_put(take_le(1));
+        break;  // BINPUT
+      case 'r':
+        memo_put(take_le(4));
+        break;  // LONG_BINPUT
+      case 0x94:
+        memo_put(memo_.size());
+        break;  // MEMOIZE
+      case 'h':
+        memo_get(take_le(1));
+        break;  // BINGET
+      case 'j':
+        memo_get(take_le(4));
+        break;  // LONG_BINGET
+      case 'J':
+        push_simple(Kind::Int, static_cast<std::int32_t>(take_le(4)));
+        break;  // BININT
+      case 'K':
+        push_simple(Kind::Int, static_cast<std::int64_t>(take_le(1)));
+        break;  // BININT1
+      case 'M':
+        push_simple(Kind::Int, static_cast<std::int64_t>(take_le(2)));
+        break;      // BININT2
       case 0x8a: {  // LONG1: little-endian two's complement of n bytes
         const std::uint64_t length = take_le(1);
         if (length > 8) malformed("LONG1 of ", length, " bytes (more than 64 bits)");
@@ -302,9 +348,15 @@ class Unpickler {
         push_simple(Kind::Int, static_cast<std::int64_t>(bits));
         break;
       }
-      case 0x88: push_simple(Kind::Bool, 1); break;  // NEWTRUE
-      case 0x89: push_simple(Kind::Bool, 0); break;  // NEWFALSE
-      case 'N': push_simple(Kind::None); break;
+      case 0x88:
+        push_simple(Kind::Bool, 1);
+        break;  // NEWTRUE
+      case 0x89:
+        push_simple(Kind::Bool, 0);
+        break;  // NEWFALSE
+      case 'N':
+        push_simple(Kind::None);
+        break;
       case 'G': {  // BINFLOAT: big-endian double
         const auto bytes = take(8);
         std::uint64_t bits = 0;
@@ -328,8 +380,12 @@ class Unpickler {
         global(at(module).text, at(name).text);
         break;
       }
-      case 'Q': persistent_id(); break;  // BINPERSID
-      case 'R': reduce(); break;
+      case 'Q':
+        persistent_id();
+        break;  // BINPERSID
+      case 'R':
+        reduce();
+        break;
       case 's': {  // SETITEM
         const std::size_t value = pop();
         const std::size_t key = pop();
@@ -357,7 +413,8 @@ class Unpickler {
           malformed("BUILD of a ", kind_name(at(top()).kind), " (only a dict's attributes may be set)");
         break;
       }
-      default: reject(opcode);
+      default:
+        reject(opcode);
     }
   }
 

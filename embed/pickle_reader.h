@@ -18,7 +18,7 @@ namespace ksearch {
 
 struct PickledStorage {
   DType dtype = DType::F32;
-  std::string key;            // the archive entry is data/KEY
+  std::string key;             // the archive entry is data/KEY
   std::uint64_t elements = 0;  // numel of the storage
 };
 

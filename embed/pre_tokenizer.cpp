@@ -289,9 +289,9 @@ std::unique_ptr<PreTokenizer> PreTokenizer::parse(const JsonPath& node) {
     return std::make_unique<PatternPreTokenizer>(char_matcher(is_punctuation),
                                                  parse_behavior(node, "behavior", Behavior::Isolated));
   if (type == "Digits")
-    return std::make_unique<PatternPreTokenizer>(
-        char_matcher(is_numeric),
-        node.boolean_or("individual_digits", false) ? Behavior::Isolated : Behavior::Contiguous);
+    return std::make_unique<PatternPreTokenizer>(char_matcher(is_numeric), node.boolean_or("individual_digits", false)
+                                                                               ? Behavior::Isolated
+                                                                               : Behavior::Contiguous);
   if (type == "CharDelimiterSplit") {
     const char32_t delimiter = single_char(node, "delimiter");
     std::string literal;

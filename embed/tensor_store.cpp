@@ -34,8 +34,8 @@ bool is_torch_checkpoint(const std::filesystem::path& file) {
 
 TensorStore TensorStore::open_model_dir(const std::filesystem::path& model_dir) {
   TensorStore store;
-  for (const char* single : {"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
-                             "pytorch_model.bin.index.json"}) {
+  for (const char* single :
+       {"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json"}) {
     const auto path = model_dir / single;
     if (!std::filesystem::exists(path)) continue;
     store.source_ = path;

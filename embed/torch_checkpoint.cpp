@@ -49,8 +49,8 @@ TensorView bind(const PickledTensor& pickled, const StoredZip& zip, const std::s
   for (std::size_t d = view.shape.size(); d-- > 0;) {
     const auto size = static_cast<std::uint64_t>(view.shape[d]);
     if (size != 1 && static_cast<std::uint64_t>(pickled.stride[d]) != count)
-      fail(what, ": strides ", dims_string(pickled.stride), " for shape ",
-           view.shape_string(), " are not contiguous (row-major); save it with .contiguous()");
+      fail(what, ": strides ", dims_string(pickled.stride), " for shape ", view.shape_string(),
+           " are not contiguous (row-major); save it with .contiguous()");
     if (size != 0 && count > kMaxElements / size) fail(what, ": shape ", view.shape_string(), " is too large");
     count *= size;
   }

@@ -19,19 +19,23 @@ bool is_number(utf8proc_category_t cat) { return cat >= UTF8PROC_CATEGORY_ND && 
 
 int options_of(Form form) {
   switch (form) {
-    case Form::Nfc: return UTF8PROC_STABLE | UTF8PROC_COMPOSE;
-    case Form::Nfd: return UTF8PROC_STABLE | UTF8PROC_DECOMPOSE;
-    case Form::Nfkc: return UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT;
-    case Form::Nfkd: return UTF8PROC_STABLE | UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT;
+    case Form::Nfc:
+      return UTF8PROC_STABLE | UTF8PROC_COMPOSE;
+    case Form::Nfd:
+      return UTF8PROC_STABLE | UTF8PROC_DECOMPOSE;
+    case Form::Nfkc:
+      return UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT;
+    case Form::Nfkd:
+      return UTF8PROC_STABLE | UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT;
   }
   return 0;
 }
 
 std::string map(std::string_view text, Form form) {
   utf8proc_uint8_t* out = nullptr;
-  const auto length = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
-                                   static_cast<utf8proc_ssize_t>(text.size()), &out,
-                                   static_cast<utf8proc_option_t>(options_of(form)));
+  const auto length =
+      utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()), static_cast<utf8proc_ssize_t>(text.size()),
+                   &out, static_cast<utf8proc_option_t>(options_of(form)));
   if (length < 0) fail("cannot normalize text: ", utf8proc_errmsg(length));
   std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owned(out, &std::free);
   return std::string(reinterpret_cast<const char*>(out), static_cast<std::size_t>(length));
@@ -54,8 +58,8 @@ bool is_word_char(char32_t c) {
 }
 
 bool is_punctuation(char32_t c) {
-  if (c < 0x80) return (c >= 0x21 && c <= 0x2F) || (c >= 0x3A && c <= 0x40) || (c >= 0x5B && c <= 0x60) ||
-                       (c >= 0x7B && c <= 0x7E);
+  if (c < 0x80)
+    return (c >= 0x21 && c <= 0x2F) || (c >= 0x3A && c <= 0x40) || (c >= 0x5B && c <= 0x60) || (c >= 0x7B && c <= 0x7E);
   const auto cat = category(c);
   return cat >= UTF8PROC_CATEGORY_PC && cat <= UTF8PROC_CATEGORY_PO;
 }

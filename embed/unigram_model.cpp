@@ -127,8 +127,7 @@ void UnigramModel::tokenize(std::string_view word, std::vector<WordToken>& out) 
       if (unk_id_ < 0) fail("tokenizer.json: the Unigram model has no unk_id but the text needs one");
       Best& target = best[start + char_length];
       const double candidate = score_here + unknown_score_;
-      if (target.start < 0 || candidate > target.score)
-        target = {candidate, unk_id_, static_cast<std::int64_t>(start)};
+      if (target.start < 0 || candidate > target.score) target = {candidate, unk_id_, static_cast<std::int64_t>(start)};
     }
     start += char_length;
   }

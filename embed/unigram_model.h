@@ -41,7 +41,7 @@ class UnigramModel final : public SubwordModel {
 
   std::vector<std::pair<std::string, double>> vocab_;
   std::unordered_map<std::string, TokenId> ids_;
-  std::vector<Node> nodes_;             // nodes_[0] is the root
+  std::vector<Node> nodes_;                // nodes_[0] is the root
   std::vector<unsigned char> edge_bytes_;  // sorted per node
   std::vector<std::uint32_t> edge_targets_;
   std::array<std::uint32_t, 256> root_children_{};  // the root's children by byte (0: none), the busiest lookup

@@ -70,9 +70,8 @@ void safetensors_header(std::string_view data) {
 }
 
 void pickle(std::string_view data) {
-  expecting_errors([&] {
-    read_state_dict_pickle(std::span(reinterpret_cast<const std::byte*>(data.data()), data.size()), "fuzz");
-  });
+  expecting_errors(
+      [&] { read_state_dict_pickle(std::span(reinterpret_cast<const std::byte*>(data.data()), data.size()), "fuzz"); });
 }
 
 void torch_checkpoint(std::string_view data) {
@@ -261,11 +260,19 @@ void http_stream(std::string_view data) {
 
 const std::vector<Target>& targets() {
   static const std::vector<Target> all = {
-      {"safetensors", safetensors_header}, {"config", model_config},   {"tokenizer", tokenizer},
+      {"safetensors", safetensors_header},
+      {"config", model_config},
+      {"tokenizer", tokenizer},
       {"tokenizer_json", tokenizer_json},
-      {"text", text_decoding},             {"html", html_reader},      {"pdf", pdf_reader},
-      {"docx", docx_reader},               {"hwpx", hwpx_reader},      {"hwp", hwp_reader},
-      {"chunker", chunker},                {"http", http_request},     {"pickle", pickle},
+      {"text", text_decoding},
+      {"html", html_reader},
+      {"pdf", pdf_reader},
+      {"docx", docx_reader},
+      {"hwpx", hwpx_reader},
+      {"hwp", hwp_reader},
+      {"chunker", chunker},
+      {"http", http_request},
+      {"pickle", pickle},
       {"torch_checkpoint", torch_checkpoint},
       {"hub_listing", hub_listing},
       {"http_stream", http_stream},

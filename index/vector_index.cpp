@@ -68,8 +68,8 @@ faiss::Index* unwrap(faiss::Index* index) {
   return index;
 }
 
-KSEARCH_VECTOR_CLONES void inner_products(const float* base, std::size_t rows, std::size_t dimension, const float* query,
-                                          float* out) {
+KSEARCH_VECTOR_CLONES void inner_products(const float* base, std::size_t rows, std::size_t dimension,
+                                          const float* query, float* out) {
   for (std::size_t r = 0; r < rows; ++r) {
     const float* row = base + r * dimension;
     float sum = 0;
@@ -94,7 +94,9 @@ std::vector<VectorHit> flat_search(const faiss::IndexFlat& flat, const std::vect
                    query.data(), scores.data() + b * kBlock);
   std::vector<std::size_t> order(count);
   std::iota(order.begin(), order.end(), std::size_t{0});
-  const auto better = [&](std::size_t a, std::size_t b) { return scores[a] > scores[b] || (scores[a] == scores[b] && a < b); };
+  const auto better = [&](std::size_t a, std::size_t b) {
+    return scores[a] > scores[b] || (scores[a] == scores[b] && a < b);
+  };
   k = std::min(k, count);
   std::nth_element(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(), better);
   std::sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), better);
@@ -183,7 +185,8 @@ void VectorIndex::add(std::span<const std::int64_t> ids, std::span<const float> 
 
 bool VectorIndex::supports_remove() const {
   const faiss::Index* inner = unwrap(index_.get());
-  return dynamic_cast<const faiss::IndexHNSW*>(inner) == nullptr && dynamic_cast<const faiss::IndexRefine*>(inner) == nullptr;
+  return dynamic_cast<const faiss::IndexHNSW*>(inner) == nullptr &&
+         dynamic_cast<const faiss::IndexRefine*>(inner) == nullptr;
 }
 
 std::size_t VectorIndex::remove(std::span<const std::int64_t> ids) {

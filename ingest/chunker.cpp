@@ -50,8 +50,8 @@ std::vector<Unit> split_units(std::string_view text) {
     while (pos < text.size()) {
       std::size_t peek = pos;
       const char32_t next = utf8::decode(text, peek);
-      if (next == '"' || next == '\'' || next == ')' || next == U'”' || next == U'’' || next == U'」' || next == U'』' ||
-          next == U'）' || next == '.' || next == '?' || next == '!')
+      if (next == '"' || next == '\'' || next == ')' || next == U'”' || next == U'’' || next == U'」' ||
+          next == U'』' || next == U'）' || next == '.' || next == '?' || next == '!')
         pos = peek;
       else
         break;
@@ -119,7 +119,8 @@ std::vector<TextChunk> chunk_document(const Document& document, const TokenOffse
   while (first < units.size()) {
     // Grow while the budget allows.
     std::size_t last = first, tokens = 0;
-    while (last < units.size() && (last == first || tokens + units[last].tokens <= budget)) tokens += units[last++].tokens;
+    while (last < units.size() && (last == first || tokens + units[last].tokens <= budget))
+      tokens += units[last++].tokens;
     // Prefer to end at the strongest break in the second half of the chunk.
     if (last < units.size()) {
       std::size_t best = last;
@@ -137,8 +138,8 @@ std::vector<TextChunk> chunk_document(const Document& document, const TokenOffse
     std::size_t begin = units[first].begin, end = units[last - 1].end;
     while (begin < end && (text[begin] == ' ' || text[begin] == '\n' || text[begin] == '\t' || text[begin] == '\r'))
       ++begin;
-    while (end > begin && (text[end - 1] == ' ' || text[end - 1] == '\n' || text[end - 1] == '\t' ||
-                           text[end - 1] == '\r'))
+    while (end > begin &&
+           (text[end - 1] == ' ' || text[end - 1] == '\n' || text[end - 1] == '\t' || text[end - 1] == '\r'))
       --end;
     chunk.byte_begin = begin;
     chunk.byte_end = end;

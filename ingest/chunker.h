@@ -23,7 +23,7 @@ using TokenOffsets = std::function<std::vector<std::uint32_t>(std::string_view t
 std::vector<std::uint32_t> estimated_token_offsets(std::string_view text);
 
 struct ChunkOptions {
-  std::size_t max_tokens = 510;     // content tokens per chunk (without <s>, </s> and the passage prefix)
+  std::size_t max_tokens = 510;  // content tokens per chunk (without <s>, </s> and the passage prefix)
   std::size_t overlap_tokens = 64;
 };
 

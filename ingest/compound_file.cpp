@@ -31,7 +31,8 @@ std::uint16_t u16(std::string_view data, std::size_t offset) {
 
 std::string upper(std::string_view text) {
   std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   return out;
 }
 
@@ -56,12 +57,14 @@ CompoundFile::CompoundFile(std::string_view bytes) : bytes_(bytes) {
 
   // DIFAT: 109 FAT sector numbers in the header, the rest in a chain of DIFAT sectors.
   std::vector<std::uint32_t> fat_locations;
-  for (std::size_t i = 0; i < 109 && fat_locations.size() < fat_sectors; ++i) fat_locations.push_back(u32(bytes, 0x4C + 4 * i));
+  for (std::size_t i = 0; i < 109 && fat_locations.size() < fat_sectors; ++i)
+    fat_locations.push_back(u32(bytes, 0x4C + 4 * i));
   const std::size_t per_difat = sector_size_ / 4 - 1;
   for (std::uint32_t hops = 0; fat_locations.size() < fat_sectors; ++hops) {
     if (difat_next >= kEndOfChain || hops > difat_sectors) damaged("DIFAT chain ends early");
     const std::string_view difat = sector(difat_next);
-    for (std::size_t i = 0; i < per_difat && fat_locations.size() < fat_sectors; ++i) fat_locations.push_back(u32(difat, 4 * i));
+    for (std::size_t i = 0; i < per_difat && fat_locations.size() < fat_sectors; ++i)
+      fat_locations.push_back(u32(difat, 4 * i));
     difat_next = u32(difat, sector_size_ - 4);
   }
   for (std::uint32_t location : fat_locations) {

@@ -71,8 +71,8 @@ Document parse_document(const std::filesystem::path& path, std::string_view byte
     cut = cut == std::string::npos ? utf8::floor_boundary(document.text, limits.unpacked_bytes) : cut + 1;
     document.text.resize(cut);
     while (!document.page_starts.empty() && document.page_starts.back() >= cut) document.page_starts.pop_back();
-    const std::string note = cat("text truncated at ", describe_bytes(limits.unpacked_bytes),
-                                 " (--max-document-bytes raises the limit)");
+    const std::string note =
+        cat("text truncated at ", describe_bytes(limits.unpacked_bytes), " (--max-document-bytes raises the limit)");
     document.warning += (document.warning.empty() ? "" : "; ") + note;
   }
   return document;

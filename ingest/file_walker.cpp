@@ -38,7 +38,8 @@ std::optional<fs::path> resolve(const fs::path& path, int& error) {
 }
 
 std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return text;
 }
 
@@ -195,8 +196,8 @@ std::string relative_to_root(const fs::path& path, const fs::path& root) {
 
 WalkResult walk_documents(const std::vector<fs::path>& folders, const fs::path& index_root,
                           const WalkOptions& options) {
-  Walker walker{fs::absolute(index_root).lexically_normal(), PathGuard(folders, options.follow_symlinks),
-                {}, {}, {}, {}};
+  Walker walker{
+      fs::absolute(index_root).lexically_normal(), PathGuard(folders, options.follow_symlinks), {}, {}, {}, {}};
   for (const auto& glob : options.exclude_globs) walker.excludes.add(glob);
   for (const auto& folder : folders) {
     const fs::path absolute = fs::absolute(folder).lexically_normal();

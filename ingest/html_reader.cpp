@@ -23,10 +23,10 @@ bool is_one_of(std::string_view name, std::initializer_list<std::string_view> na
 // Elements without content, and elements the parser closes by itself when a sibling opens (<p>, <li>, <td>, ...):
 // neither can nest deeply, so neither counts towards the depth.
 bool opens_no_depth(std::string_view name) {
-  return is_one_of(name, {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
-                          "source", "track", "wbr", "keygen", "basefont", "bgsound", "frame", "p", "li", "dt", "dd",
-                          "tr", "td", "th", "option", "optgroup", "thead", "tbody", "tfoot", "colgroup", "rb", "rt",
-                          "rp", "rtc"});
+  return is_one_of(name, {"area",  "base",  "br",     "col",      "embed", "hr",     "img",      "input",   "link",
+                          "meta",  "param", "source", "track",    "wbr",   "keygen", "basefont", "bgsound", "frame",
+                          "p",     "li",    "dt",     "dd",       "tr",    "td",     "th",       "option",  "optgroup",
+                          "thead", "tbody", "tfoot",  "colgroup", "rb",    "rt",     "rp",       "rtc"});
 }
 
 // Elements whose content is text up to their own end tag.
@@ -35,10 +35,9 @@ bool is_raw_text(std::string_view name) {
 }
 
 std::size_t find_ignoring_case(std::string_view text, std::string_view needle, std::size_t from) {
-  const auto it = std::search(text.begin() + static_cast<std::ptrdiff_t>(std::min(from, text.size())), text.end(),
-                              needle.begin(), needle.end(), [](char a, char b) {
-                                return std::tolower(static_cast<unsigned char>(a)) == b;
-                              });
+  const auto it =
+      std::search(text.begin() + static_cast<std::ptrdiff_t>(std::min(from, text.size())), text.end(), needle.begin(),
+                  needle.end(), [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
   return it == text.end() ? std::string_view::npos : static_cast<std::size_t>(it - text.begin());
 }
 
@@ -49,7 +48,7 @@ std::size_t find_ignoring_case(std::string_view text, std::string_view needle, s
 std::optional<std::string> limit_nesting(std::string_view html) {
   std::string out;
   std::size_t depth = 0, dropped = 0, foreign_depth = 0;  // foreign_depth: depth of the open <svg>/<math>, or 0
-  std::size_t copied = 0;  // html[copied, pos) is still to be appended to `out`
+  std::size_t copied = 0;                                 // html[copied, pos) is still to be appended to `out`
   std::size_t pos = 0;
   while ((pos = html.find('<', pos)) != std::string_view::npos) {
     const std::size_t begin = pos;
@@ -148,13 +147,39 @@ bool is_hidden(GumboTag tag) {
 
 bool is_block(GumboTag tag) {
   switch (tag) {
-    case GUMBO_TAG_P: case GUMBO_TAG_DIV: case GUMBO_TAG_BR: case GUMBO_TAG_LI: case GUMBO_TAG_UL:
-    case GUMBO_TAG_OL: case GUMBO_TAG_H1: case GUMBO_TAG_H2: case GUMBO_TAG_H3: case GUMBO_TAG_H4:
-    case GUMBO_TAG_H5: case GUMBO_TAG_H6: case GUMBO_TAG_TR: case GUMBO_TAG_TABLE: case GUMBO_TAG_SECTION:
-    case GUMBO_TAG_ARTICLE: case GUMBO_TAG_HEADER: case GUMBO_TAG_FOOTER: case GUMBO_TAG_NAV: case GUMBO_TAG_ASIDE:
-    case GUMBO_TAG_BLOCKQUOTE: case GUMBO_TAG_PRE: case GUMBO_TAG_DT: case GUMBO_TAG_DD: case GUMBO_TAG_DL:
-    case GUMBO_TAG_FIGURE: case GUMBO_TAG_FIGCAPTION: case GUMBO_TAG_HR: case GUMBO_TAG_MAIN: case GUMBO_TAG_FORM:
-    case GUMBO_TAG_CAPTION: case GUMBO_TAG_ADDRESS: case GUMBO_TAG_TITLE:
+    case GUMBO_TAG_P:
+    case GUMBO_TAG_DIV:
+    case GUMBO_TAG_BR:
+    case GUMBO_TAG_LI:
+    case GUMBO_TAG_UL:
+    case GUMBO_TAG_OL:
+    case GUMBO_TAG_H1:
+    case GUMBO_TAG_H2:
+    case GUMBO_TAG_H3:
+    case GUMBO_TAG_H4:
+    case GUMBO_TAG_H5:
+    case GUMBO_TAG_H6:
+    case GUMBO_TAG_TR:
+    case GUMBO_TAG_TABLE:
+    case GUMBO_TAG_SECTION:
+    case GUMBO_TAG_ARTICLE:
+    case GUMBO_TAG_HEADER:
+    case GUMBO_TAG_FOOTER:
+    case GUMBO_TAG_NAV:
+    case GUMBO_TAG_ASIDE:
+    case GUMBO_TAG_BLOCKQUOTE:
+    case GUMBO_TAG_PRE:
+    case GUMBO_TAG_DT:
+    case GUMBO_TAG_DD:
+    case GUMBO_TAG_DL:
+    case GUMBO_TAG_FIGURE:
+    case GUMBO_TAG_FIGCAPTION:
+    case GUMBO_TAG_HR:
+    case GUMBO_TAG_MAIN:
+    case GUMBO_TAG_FORM:
+    case GUMBO_TAG_CAPTION:
+    case GUMBO_TAG_ADDRESS:
+    case GUMBO_TAG_TITLE:
       return true;
     default:
       return false;
@@ -208,8 +233,8 @@ void collect(const GumboNode* node, TextCollector& out, bool preformatted, int d
   }
   if (node->type != GUMBO_NODE_ELEMENT && node->type != GUMBO_NODE_DOCUMENT && node->type != GUMBO_NODE_TEMPLATE)
     return;
-  const GumboVector* children = node->type == GUMBO_NODE_DOCUMENT ? &node->v.document.children
-                                                                   : &node->v.element.children;
+  const GumboVector* children =
+      node->type == GUMBO_NODE_DOCUMENT ? &node->v.document.children : &node->v.element.children;
   if (node->type == GUMBO_NODE_ELEMENT) {
     const GumboTag tag = node->v.element.tag;
     if (is_hidden(tag)) return;
@@ -247,7 +272,8 @@ std::string declared_charset(std::string_view bytes) {
   std::size_t begin = at + 8;
   while (begin < head.size() && (head[begin] == '"' || head[begin] == '\'' || head[begin] == ' ')) ++begin;
   std::size_t end = begin;
-  while (end < head.size() && (std::isalnum(static_cast<unsigned char>(head[end])) || head[end] == '-' || head[end] == '_'))
+  while (end < head.size() &&
+         (std::isalnum(static_cast<unsigned char>(head[end])) || head[end] == '-' || head[end] == '_'))
     ++end;
   return head.substr(begin, end - begin);
 }

@@ -4,8 +4,8 @@
 // are records; paragraph text is HWPTAG_PARA_TEXT in UTF-16LE with inline control characters.  Older "HWPML" files
 // with a .hwp name are XML and read as such.
 #include <openssl/evp.h>
-#include <pugixml.hpp>
 #include <zlib.h>
+#include <pugixml.hpp>
 
 #include <algorithm>
 #include <cstring>
@@ -124,11 +124,12 @@ std::string decrypt_distribution(std::string_view stream) {
   std::string out(length + 16, '\0');
   EVP_CIPHER_CTX* context = EVP_CIPHER_CTX_new();
   int written = 0, final_bytes = 0;
-  const bool ok = context != nullptr && EVP_DecryptInit_ex(context, EVP_aes_128_ecb(), nullptr, key, nullptr) == 1 &&
-                  EVP_CIPHER_CTX_set_padding(context, 0) == 1 &&
-                  EVP_DecryptUpdate(context, reinterpret_cast<unsigned char*>(out.data()), &written,
-                                    reinterpret_cast<const unsigned char*>(encrypted.data()), static_cast<int>(length)) == 1 &&
-                  EVP_DecryptFinal_ex(context, reinterpret_cast<unsigned char*>(out.data()) + written, &final_bytes) == 1;
+  const bool ok =
+      context != nullptr && EVP_DecryptInit_ex(context, EVP_aes_128_ecb(), nullptr, key, nullptr) == 1 &&
+      EVP_CIPHER_CTX_set_padding(context, 0) == 1 &&
+      EVP_DecryptUpdate(context, reinterpret_cast<unsigned char*>(out.data()), &written,
+                        reinterpret_cast<const unsigned char*>(encrypted.data()), static_cast<int>(length)) == 1 &&
+      EVP_DecryptFinal_ex(context, reinterpret_cast<unsigned char*>(out.data()) + written, &final_bytes) == 1;
   EVP_CIPHER_CTX_free(context);
   if (!ok) throw SkipFile("distribution HWP could not be decrypted");
   out.resize(static_cast<std::size_t>(written + final_bytes));
@@ -160,11 +161,21 @@ void append_para_text(std::string_view data, std::string& line) {
       continue;
     }
     switch (c) {
-      case 9: line += '\t'; break;   // tab (an inline control)
-      case 10: line += '\n'; break;  // line break
-      case 24: line += '-'; break;   // hyphen
-      case 30: case 31: line += ' '; break;  // non-breaking / fixed-width space
-      default: break;                // paragraph end, fields, tables, pictures…: no text
+      case 9:
+        line += '\t';
+        break;  // tab (an inline control)
+      case 10:
+        line += '\n';
+        break;  // line break
+      case 24:
+        line += '-';
+        break;  // hyphen
+      case 30:
+      case 31:
+        line += ' ';
+        break;  // non-breaking / fixed-width space
+      default:
+        break;  // paragraph end, fields, tables, pictures…: no text
     }
     const bool wide = (c >= 1 && c <= 9) || (c >= 11 && c <= 12) || (c >= 14 && c <= 23);
     if (wide) i += 7;
@@ -273,8 +284,10 @@ Document read_hwp(std::string_view bytes, const DocumentLimits& limits) {
   for (const auto& [index, name] : sections) {
     std::string stream = *file.read(storage + "/" + name);
     if (distribution) stream = decrypt_distribution(stream);
-    if (compressed) stream = inflate_raw(stream, budget);
-    else budget.charge(stream.size());
+    if (compressed)
+      stream = inflate_raw(stream, budget);
+    else
+      budget.charge(stream.size());
     append_section(stream, text);
   }
   Document document;

@@ -62,13 +62,20 @@ class DocxWriter {
     if (depth > 64) return;
     for (const auto& child : node.children()) {
       const auto name = local_name(child);
-      if (name == "t") line += child.text().get();
-      else if (name == "tab") line += '\t';
-      else if (name == "br" || name == "cr") line += '\n';
-      else if (name == "noBreakHyphen") line += '-';
-      else if (name == "txbxContent") nested.push_back(child);
-      else if (name == "delText" || name == "instrText" || name == "pPr" || name == "rPr") continue;
-      else collect_runs(child, line, nested, depth + 1);  // r, hyperlink, ins, smartTag, fldSimple, AlternateContent…
+      if (name == "t")
+        line += child.text().get();
+      else if (name == "tab")
+        line += '\t';
+      else if (name == "br" || name == "cr")
+        line += '\n';
+      else if (name == "noBreakHyphen")
+        line += '-';
+      else if (name == "txbxContent")
+        nested.push_back(child);
+      else if (name == "delText" || name == "instrText" || name == "pPr" || name == "rPr")
+        continue;
+      else
+        collect_runs(child, line, nested, depth + 1);  // r, hyperlink, ins, smartTag, fldSimple, AlternateContent…
     }
   }
 };
@@ -117,11 +124,16 @@ class HwpxWriter {
         continue;
       }
       const auto name = local_name(part);
-      if (name == "tab") line += '\t';
-      else if (name == "lineBreak") line += '\n';
-      else if (name == "fwSpace" || name == "nbSpace") line += ' ';
-      else if (name == "hyphen") line += '-';
-      else text_run(part, line);  // e.g. markpenBegin wrappers carry text inside
+      if (name == "tab")
+        line += '\t';
+      else if (name == "lineBreak")
+        line += '\n';
+      else if (name == "fwSpace" || name == "nbSpace")
+        line += ' ';
+      else if (name == "hyphen")
+        line += '-';
+      else
+        text_run(part, line);  // e.g. markpenBegin wrappers carry text inside
     }
   }
 };

@@ -14,8 +14,8 @@ extern "C" __attribute__((visibility("default"))) void ksearch_read_pdf_words(st
                                                                               ksearch::PdfWords& words) {
   static std::once_flag quiet;
   std::call_once(quiet, [] { poppler::set_debug_error_function([](const std::string&, void*) {}, nullptr); });
-  std::unique_ptr<poppler::document> pdf(
-      poppler::document::load_from_raw_data(bytes.data(), static_cast<int>(std::min<std::size_t>(bytes.size(), INT_MAX))));
+  std::unique_ptr<poppler::document> pdf(poppler::document::load_from_raw_data(
+      bytes.data(), static_cast<int>(std::min<std::size_t>(bytes.size(), INT_MAX))));
   if (!pdf) {
     words.status = ksearch::PdfWords::Status::Damaged;
     return;
@@ -32,9 +32,8 @@ extern "C" __attribute__((visibility("default"))) void ksearch_read_pdf_words(st
       const auto utf8_bytes = box.text().to_utf8();
       if (utf8_bytes.empty()) continue;
       const auto r = box.bbox();
-      words.pages[index].push_back(
-          {std::string(utf8_bytes.begin(), utf8_bytes.end()), r.left(), r.top(), r.right(), r.bottom(),
-           box.has_space_after()});
+      words.pages[index].push_back({std::string(utf8_bytes.begin(), utf8_bytes.end()), r.left(), r.top(), r.right(),
+                                    r.bottom(), box.has_space_after()});
     }
   }
 }

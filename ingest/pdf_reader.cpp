@@ -94,7 +94,8 @@ ReadPdfWords pdf_plugin() {
     std::vector<std::filesystem::path> candidates;
     std::error_code error;
     const std::filesystem::path executable = std::filesystem::read_symlink("/proc/self/exe", error);
-    if (!error) candidates.push_back(executable.parent_path().parent_path() / "lib" / "ksearch" / KSEARCH_PDF_PLUGIN_NAME);
+    if (!error)
+      candidates.push_back(executable.parent_path().parent_path() / "lib" / "ksearch" / KSEARCH_PDF_PLUGIN_NAME);
     candidates.emplace_back(KSEARCH_PDF_PLUGIN_BUILD_PATH);
     std::string tried;
     for (const std::filesystem::path& path : candidates) {

@@ -132,8 +132,10 @@ std::string decode_text(std::string_view bytes, Document& document) {
   for (std::size_t pos = 0; pos < bytes.size();) {
     const std::size_t start = pos;
     const char32_t c = utf8::decode(bytes, pos);
-    if (c == utf8::kReplacement && pos - start == 1) ++bad;
-    else if (pos - start > 1) ++multibyte;
+    if (c == utf8::kReplacement && pos - start == 1)
+      ++bad;
+    else if (pos - start > 1)
+      ++multibyte;
   }
   if (multibyte < 4 * bad) throw SkipFile("unknown text encoding (neither UTF-8, UTF-16 nor CP949/EUC-KR)");
   document.encoding = "utf-8";

@@ -109,10 +109,13 @@ std::optional<std::string> TextStream::next() {
       }
       decode_text(head, probe);
       encoding_ = probe.encoding;
-      const char* charset = encoding_ == "utf-16le" ? "UTF-16LE" : encoding_ == "utf-16be" ? "UTF-16BE"
-                            : encoding_ == "cp949"  ? "CP949" : nullptr;
+      const char* charset = encoding_ == "utf-16le"   ? "UTF-16LE"
+                            : encoding_ == "utf-16be" ? "UTF-16BE"
+                            : encoding_ == "cp949"    ? "CP949"
+                                                      : nullptr;
       if (encoding_ == "utf-8-bom") bytes.erase(0, 3);
-      if ((encoding_ == "utf-16le" || encoding_ == "utf-16be") && (bytes.starts_with("\xFF\xFE") || bytes.starts_with("\xFE\xFF")))
+      if ((encoding_ == "utf-16le" || encoding_ == "utf-16be") &&
+          (bytes.starts_with("\xFF\xFE") || bytes.starts_with("\xFE\xFF")))
         bytes.erase(0, 2);
       if (charset != nullptr) {
         iconv_t cd = iconv_open("UTF-8", charset);

@@ -9,4 +9,4 @@ $sudo_cmd apt-get install -y -q --no-install-recommends \
   build-essential cmake ninja-build pkg-config ca-certificates \
   libfaiss-dev libeigen3-dev libsentencepiece-dev libutf8proc-dev libonig-dev libsqlite3-dev libcli11-dev nlohmann-json3-dev \
   libdnnl-dev libssl-dev zlib1g-dev libgumbo-dev libpoppler-cpp-dev libedit-dev libcpp-httplib-dev libzip-dev libpugixml-dev libcurl4-openssl-dev \
-  libgtest-dev qemu-user nodejs npm
+  libgtest-dev qemu-user nodejs npm clang-format

@@ -33,13 +33,15 @@ std::vector<std::string> check_database(const ChunkStore& store, DoctorReport& r
   const IndexSettings settings = store.settings();
   std::set<std::string> redo;
   if (!settings.model_id.empty()) {
-    for (const auto& path : paths(db, "SELECT DISTINCT f.path FROM chunks c JOIN files f ON f.id = c.file_id "
-                                      "LEFT JOIN vectors v ON v.chunk_id = c.id WHERE v.chunk_id IS NULL")) {
+    for (const auto& path : paths(db,
+                                  "SELECT DISTINCT f.path FROM chunks c JOIN files f ON f.id = c.file_id "
+                                  "LEFT JOIN vectors v ON v.chunk_id = c.id WHERE v.chunk_id IS NULL")) {
       report.problems.push_back("chunks without a vector in " + path);
       redo.insert(path);
     }
-    auto wrong = db.prepare("SELECT DISTINCT f.path FROM vectors v JOIN chunks c ON c.id = v.chunk_id "
-                            "JOIN files f ON f.id = c.file_id WHERE length(v.embedding) != ?1");
+    auto wrong = db.prepare(
+        "SELECT DISTINCT f.path FROM vectors v JOIN chunks c ON c.id = v.chunk_id "
+        "JOIN files f ON f.id = c.file_id WHERE length(v.embedding) != ?1");
     wrong.bind(1, static_cast<std::int64_t>(settings.dimension) * 4);
     while (wrong.step()) {
       report.problems.push_back("vectors of the wrong dimension in " + wrong.column_text(0));
@@ -48,12 +50,14 @@ std::vector<std::string> check_database(const ChunkStore& store, DoctorReport& r
   } else if (const auto stray = count(db, "SELECT COUNT(*) FROM vectors"); stray > 0) {
     report.problems.push_back(cat(stray, " vectors in an index without a model"));
   }
-  if (const auto orphans = count(db, "SELECT COUNT(*) FROM vectors v LEFT JOIN chunks c ON c.id = v.chunk_id "
-                                     "WHERE c.id IS NULL");
+  if (const auto orphans = count(db,
+                                 "SELECT COUNT(*) FROM vectors v LEFT JOIN chunks c ON c.id = v.chunk_id "
+                                 "WHERE c.id IS NULL");
       orphans > 0)
     report.problems.push_back(cat(orphans, " vectors without a chunk"));
-  for (const auto& path : paths(db, "SELECT f.path FROM files f WHERE f.status = 'indexed' AND NOT EXISTS "
-                                    "(SELECT 1 FROM chunks c WHERE c.file_id = f.id)")) {
+  for (const auto& path : paths(db,
+                                "SELECT f.path FROM files f WHERE f.status = 'indexed' AND NOT EXISTS "
+                                "(SELECT 1 FROM chunks c WHERE c.file_id = f.id)")) {
     report.problems.push_back("file marked indexed has no chunks: " + path);
     redo.insert(path);
   }
@@ -70,8 +74,9 @@ void check_vector_file(const ChunkStore& store, const IndexLocation& location, c
   std::error_code error;
   if (!std::filesystem::exists(location.vectors(), error)) {
     if (store.counts().vectors > 0)
-      report.notes.push_back("no vector file yet (a run stopped before its first save): it is rebuilt from the "
-                             "database on open, and written by the next `ksearch index` or `doctor --repair`");
+      report.notes.push_back(
+          "no vector file yet (a run stopped before its first save): it is rebuilt from the "
+          "database on open, and written by the next `ksearch index` or `doctor --repair`");
     return;
   }
   try {
@@ -181,9 +186,11 @@ DoctorReport run_doctor(const IndexLocation& location, const DoctorOptions& opti
     }
     if (!redo.empty()) {
       store.remove_files(redo);
-      report.repairs.push_back(cat("dropped ", redo.size(), " inconsistent file(s); the next `ksearch index` reads them again"));
+      report.repairs.push_back(
+          cat("dropped ", redo.size(), " inconsistent file(s); the next `ksearch index` reads them again"));
     }
-    if (count(store.database(), "SELECT COUNT(*) FROM vectors v LEFT JOIN chunks c ON c.id = v.chunk_id WHERE c.id IS NULL") > 0) {
+    if (count(store.database(),
+              "SELECT COUNT(*) FROM vectors v LEFT JOIN chunks c ON c.id = v.chunk_id WHERE c.id IS NULL") > 0) {
       store.database().exec("DELETE FROM vectors WHERE chunk_id NOT IN (SELECT id FROM chunks)");
       report.repairs.push_back("deleted vectors without a chunk");
     }

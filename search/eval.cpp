@@ -39,8 +39,8 @@ class TempFolder {
  public:
   TempFolder() {
     const char* base = std::getenv("TMPDIR");
-    path_ = fs::path(base != nullptr ? base : "/tmp") / ("ksearch-eval-" + std::to_string(::getpid()) + "-" +
-                                                        std::to_string(std::random_device()()));
+    path_ = fs::path(base != nullptr ? base : "/tmp") /
+            ("ksearch-eval-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device()()));
     fs::create_directories(path_);
   }
   ~TempFolder() {
@@ -138,7 +138,8 @@ QueryMetrics score_ranking(const std::vector<std::string>& ranked, const std::ma
   for (const auto& [id, grade] : relevant) grades.push_back(grade);
   std::sort(grades.rbegin(), grades.rend());
   double ideal = 0;
-  for (std::size_t i = 0; i < grades.size() && i < 10; ++i) ideal += grades[i] / std::log2(static_cast<double>(i) + 2.0);
+  for (std::size_t i = 0; i < grades.size() && i < 10; ++i)
+    ideal += grades[i] / std::log2(static_cast<double>(i) + 2.0);
   const auto total = static_cast<double>(relevant.size());
   m.ndcg_at_10 = ideal > 0 ? dcg / ideal : 0;
   m.recall_at_1 = total > 0 ? found_1 / total : 0;
@@ -164,8 +165,10 @@ EvalReport evaluate(const EvalSet& set, const EvalOptions& options) {
   IndexOptions index;
   index.folders = {temp.path()};
   index.db_dir = temp.path() / ".ksearch";
-  if (options.model) index.model = options.model;
-  else index.no_model = true;
+  if (options.model)
+    index.model = options.model;
+  else
+    index.no_model = true;
   index.chunk_tokens = options.chunk_tokens;
   index.precision = options.precision;
   const auto index_start = std::chrono::steady_clock::now();

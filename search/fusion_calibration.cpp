@@ -73,9 +73,7 @@ Json quality_json(const LegQuality& quality) {
   return {{"recall@10", quality.recall_at_10}, {"mrr@10", quality.mrr_at_10}};
 }
 
-LegQuality quality_from_json(const Json& json) {
-  return {json.value("recall@10", 0.0), json.value("mrr@10", 0.0)};
-}
+LegQuality quality_from_json(const Json& json) { return {json.value("recall@10", 0.0), json.value("mrr@10", 0.0)}; }
 
 std::string number(double value) {
   char text[32];
@@ -86,9 +84,9 @@ std::string number(double value) {
 }  // namespace
 
 Json fusion_calibration_json(const FusionCalibration& c) {
-  return {{"dense_weight", c.weights.dense}, {"lexical_weight", c.weights.lexical},
-          {"fit_queries", c.fit_queries},    {"heldout_queries", c.heldout_queries},
-          {"dense", quality_json(c.dense)},  {"lexical", quality_json(c.lexical)},
+  return {{"dense_weight", c.weights.dense},        {"lexical_weight", c.weights.lexical},
+          {"fit_queries", c.fit_queries},           {"heldout_queries", c.heldout_queries},
+          {"dense", quality_json(c.dense)},         {"lexical", quality_json(c.lexical)},
           {"plain_rrf", quality_json(c.plain_rrf)}, {"fused", quality_json(c.fused)}};
 }
 
@@ -110,10 +108,10 @@ FusionCalibration fusion_calibration_from_json(const Json& json, const std::stri
 
 std::string describe_fusion(const FusionCalibration& c) {
   if (c.fit_queries == 0) return "fusion: plain reciprocal rank (not calibrated)";
-  std::string text = cat("fusion: dense ", number(c.weights.dense), ", lexical ", number(c.weights.lexical),
-                         " (fitted on ", c.fit_queries, " pseudo-queries; on ", c.heldout_queries,
-                         " held out recall@10 hybrid ", number(c.fused.recall_at_10), ", plain RRF ",
-                         number(c.plain_rrf.recall_at_10), ")");
+  std::string text =
+      cat("fusion: dense ", number(c.weights.dense), ", lexical ", number(c.weights.lexical), " (fitted on ",
+          c.fit_queries, " pseudo-queries; on ", c.heldout_queries, " held out recall@10 hybrid ",
+          number(c.fused.recall_at_10), ", plain RRF ", number(c.plain_rrf.recall_at_10), ")");
   const auto weak = [&](const char* leg, const LegQuality& mine, const char* other, const LegQuality& theirs) {
     text += cat("\n", leg, " leg weak on this corpus: recall@10 ", number(mine.recall_at_10), " vs ", other, " ",
                 number(theirs.recall_at_10), " on ", c.heldout_queries, " pseudo-queries");

@@ -33,8 +33,8 @@ Snippet make_snippet(std::string_view text, std::string_view query, std::size_t 
     // Slide over match starts: the window beginning a little before match i covering the most matches.
     std::size_t best_count = 0;
     for (std::size_t i = 0; i < matches.size(); ++i) {
-      const std::size_t at = static_cast<std::size_t>(
-          std::lower_bound(starts.begin(), starts.end(), matches[i].first) - starts.begin());
+      const std::size_t at =
+          static_cast<std::size_t>(std::lower_bound(starts.begin(), starts.end(), matches[i].first) - starts.begin());
       const std::size_t begin = at > 20 ? at - 20 : 0;
       const std::size_t end_byte = starts[std::min(characters, begin + max_characters)];
       std::size_t count = 0;

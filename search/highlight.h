@@ -9,8 +9,8 @@
 namespace ksearch {
 
 struct Snippet {
-  std::string text;                                         // excerpt (whole words/syllables, "…" at cut ends)
-  std::vector<std::pair<std::size_t, std::size_t>> marks;   // byte ranges in `text` matching query terms
+  std::string text;                                        // excerpt (whole words/syllables, "…" at cut ends)
+  std::vector<std::pair<std::size_t, std::size_t>> marks;  // byte ranges in `text` matching query terms
 };
 
 // The window of at most `max_characters` with the most query-term matches (lexical tokens: Hangul bigrams, words).

@@ -32,7 +32,8 @@ IndexLocation IndexLocation::find_upward(const fs::path& start) {
     if (fs::exists(folder / ".ksearch" / "index.db", error)) return for_folder(folder);
     if (folder == folder.parent_path()) break;
   }
-  fail("no ksearch index in ", fs::absolute(start).string(), " or any parent folder; create one with `ksearch index DIR`");
+  fail("no ksearch index in ", fs::absolute(start).string(),
+       " or any parent folder; create one with `ksearch index DIR`");
 }
 
 fs::path IndexLocation::rebuild_dir() const {
@@ -71,7 +72,8 @@ IndexLock::IndexLock(const IndexLocation& location, bool wait) {
       fail("index ", location.dir.string(), " is locked by PID ", pid,
            " (another ksearch process is writing it; wait for it, or pass --wait)");
     }
-    struct stat held {}, current {};
+    struct stat held {
+    }, current{};
     if (::fstat(fd_, &held) == 0 && ::stat(location.lock().c_str(), &current) == 0 && held.st_ino == current.st_ino &&
         held.st_dev == current.st_dev)
       break;

@@ -105,8 +105,7 @@ class IndexRun {
     open_store();
     configure();
     guard_ = std::make_unique<PathGuard>(folders_, options_.follow_symlinks);
-    const WalkResult walk =
-        walk_documents(folders_, summary_.location.root, {excludes_, options_.follow_symlinks});
+    const WalkResult walk = walk_documents(folders_, summary_.location.root, {excludes_, options_.follow_symlinks});
     summary_.other_types = walk.other_types;
     for (const auto& skipped : walk.skipped) record_skip(skipped.relative, skipped.reason);
     if (embedder_) {
@@ -138,9 +137,7 @@ class IndexRun {
   }
 
  private:
-  double elapsed() const {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  }
+  double elapsed() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
 
   // A writer killed while saving leaves "NAME.tmp.PID" files, and a killed rebuild its folder; with the lock held,
   // neither is in use.
@@ -212,9 +209,12 @@ class IndexRun {
     const IndexSettings old = old_settings_.value_or(IndexSettings{});
     std::string model_name;
     if (!options_.no_model) {
-      if (options_.model) model_name = *options_.model;
-      else if (!fresh) model_name = old.model_id;
-      else model_name = std::string(kDefaultEmbeddingModel);
+      if (options_.model)
+        model_name = *options_.model;
+      else if (!fresh)
+        model_name = old.model_id;
+      else
+        model_name = std::string(kDefaultEmbeddingModel);
     }
     std::shared_ptr<const Model> model;
     if (!model_name.empty()) {
@@ -223,8 +223,7 @@ class IndexRun {
       } catch (const Error& e) {
         if (options_.model || !fresh) throw;
         add_notice(cat("no embedding model available (", e.what(), ")\nindexing for lexical search only; to add ",
-                       "semantic search: ksearch model pull ", kDefaultEmbeddingModel,
-                       " && ksearch index --rebuild"));
+                       "semantic search: ksearch model pull ", kDefaultEmbeddingModel, " && ksearch index --rebuild"));
       }
     }
     settings_ = fresh ? IndexSettings{} : old;
@@ -242,13 +241,16 @@ class IndexRun {
       fail("the index at ", summary_.location.dir.string(), " was built with model ",
            describe_identity(recorded_model(old)), ", not ", describe_identity(identity), " (", difference,
            "); re-embed everything with `ksearch index --rebuild",
-           identity.id.empty() ? " --no-model" : options_.model ? " --model " + *options_.model : "", "`");
+           identity.id.empty() ? " --no-model"
+           : options_.model    ? " --model " + *options_.model
+                               : "",
+           "`");
     const bool rebuild = options_.rebuild || model_changed;
     if (rebuild && !rebuilding_ && !fresh) start_rebuild();  // a fresh index has nothing to keep: built in place
 
     const int model_default = model ? model->spec.default_chunk_tokens : 512;
     const int model_limit = model ? model->spec.max_seq_length : 8192;
-    int chunk_tokens = options_.chunk_tokens > 0 ? options_.chunk_tokens
+    int chunk_tokens = options_.chunk_tokens > 0                      ? options_.chunk_tokens
                        : (!fresh && !rebuild && old.chunk_tokens > 0) ? old.chunk_tokens
                                                                       : model_default;
     if (chunk_tokens > model_limit) {
@@ -266,7 +268,8 @@ class IndexRun {
     settings_.overlap_tokens = overlap;
     if (!options_.index_spec.empty()) settings_.index_spec = options_.index_spec;
     if (settings_.index_spec.empty()) settings_.index_spec = "auto";
-    if (settings_.dimension > 0 && settings_.index_spec != "auto") VectorIndex(settings_.dimension, settings_.index_spec);
+    if (settings_.dimension > 0 && settings_.index_spec != "auto")
+      VectorIndex(settings_.dimension, settings_.index_spec);
 
     // Folders: those given now plus those indexed before.
     const fs::path& root = summary_.location.root;
@@ -283,7 +286,9 @@ class IndexRun {
     if (roots.empty()) fail("nothing to index: name a folder, e.g. `ksearch index ~/docs`");
     settings_.roots.assign(roots.begin(), roots.end());
     for (const auto& relative : settings_.roots)
-      folders_.push_back(relative.empty() ? root : fs::path(relative).is_absolute() ? fs::path(relative) : root / relative);
+      folders_.push_back(relative.empty()                   ? root
+                         : fs::path(relative).is_absolute() ? fs::path(relative)
+                                                            : root / relative);
     if (summary_.location.dir.parent_path() != root) settings_.root = root.string();
     excludes_ = options_.excludes;
     // An index folder inside the tree (--db ./idx) is never indexed itself.
@@ -296,8 +301,7 @@ class IndexRun {
       embed_options.max_tokens = static_cast<std::size_t>(model->spec.max_seq_length);
       embed_options.batch_tokens = options_.batch_tokens;
       embedder_ = std::make_unique<Embedder>(model, embed_options);
-      const std::size_t prefix_tokens =
-          model->tokenizer.tokenize_with_offsets(model->spec.passage_prefix).size();
+      const std::size_t prefix_tokens = model->tokenizer.tokenize_with_offsets(model->spec.passage_prefix).size();
       chunk_options_.max_tokens = static_cast<std::size_t>(chunk_tokens) - 2 - std::min<std::size_t>(prefix_tokens, 8);
     } else {
       chunk_options_.max_tokens = static_cast<std::size_t>(chunk_tokens) - 2;
@@ -367,23 +371,24 @@ class IndexRun {
     }
     try {
       const Document document = parse_document(file.absolute, bytes, options_.document_limits);
-      auto chunks =
-          chunk_document(document, [this](std::string_view text) { return token_offsets(text); }, chunk_options_);
+      auto chunks = chunk_document(
+          document, [this](std::string_view text) { return token_offsets(text); }, chunk_options_);
       const std::size_t chunk_limit = options_.document_limits.chunks;
       const bool too_many_chunks = chunks.size() > chunk_limit;
       if (too_many_chunks) chunks.resize(chunk_limit);
       update.file.chars = static_cast<std::int64_t>(utf8::length(document.text));
       update.file.pages = static_cast<std::int64_t>(document.page_starts.size());
       if (chunks.empty()) {
-        skip(update, document.format == "pdf" ? "no extractable text (scanned PDF without a text layer?)"
-                                              : "no text content");
+        skip(update,
+             document.format == "pdf" ? "no extractable text (scanned PDF without a text layer?)" : "no text content");
         return update;
       }
       update.file.status = "indexed";
       std::vector<std::string> warnings;
       if (!document.warning.empty()) warnings.push_back(document.warning);
       if (too_many_chunks)
-        warnings.push_back(cat("only the first ", chunk_limit, " chunks indexed (--max-document-chunks raises the limit)"));
+        warnings.push_back(
+            cat("only the first ", chunk_limit, " chunks indexed (--max-document-chunks raises the limit)"));
       if (!document.empty_pages.empty()) warnings.push_back(describe_empty_pages(document.empty_pages));
       if (update.file.chars < kNearEmptyCharacters && file.size > kNearEmptyMinBytes)
         warnings.push_back(cat("near-empty extraction (", update.file.chars, " characters)"));
@@ -529,16 +534,16 @@ class IndexRun {
       while (auto block = stream.next()) {
         Document document;
         document.text = std::move(*block);
-        auto chunks =
-            chunk_document(document, [this](std::string_view text) { return token_offsets(text); }, chunk_options_);
+        auto chunks = chunk_document(
+            document, [this](std::string_view text) { return token_offsets(text); }, chunk_options_);
         std::vector<ChunkRecord> records;
         std::vector<std::string> texts;
         for (const TextChunk& chunk : chunks) {
           records.push_back({0, file_id, file.relative, static_cast<int>(ordinal++),
                              static_cast<std::int64_t>(offset + chunk.byte_begin),
                              static_cast<std::int64_t>(offset + chunk.byte_end),
-                             static_cast<int>(line + chunk.line_begin - 1), static_cast<int>(line + chunk.line_end - 1), 0,
-                             static_cast<int>(chunk.tokens), chunk.text});
+                             static_cast<int>(line + chunk.line_begin - 1), static_cast<int>(line + chunk.line_end - 1),
+                             0, static_cast<int>(chunk.tokens), chunk.text});
           texts.push_back(chunk.text);
         }
         std::vector<float> embeddings;
@@ -592,7 +597,8 @@ class IndexRun {
     if (!vectors_) return;
     const auto live = static_cast<std::size_t>(store_->counts().vectors);
     const std::string wanted = resolve_index_spec(settings_.index_spec, live, settings_.dimension);
-    const auto dead = static_cast<std::size_t>(std::max<std::int64_t>(0, vectors_->size() - static_cast<std::int64_t>(live)));
+    const auto dead =
+        static_cast<std::size_t>(std::max<std::int64_t>(0, vectors_->size() - static_cast<std::int64_t>(live)));
     if (wanted != vectors_->spec() || dead * 5 > std::max<std::size_t>(live, 1)) {
       vectors_ = rebuild_vectors(*store_, settings_.dimension, settings_.index_spec);
     }
@@ -640,8 +646,9 @@ FusionCalibration calibrate_index(const IndexLocation& location, Precision preci
   engine_options.precision = precision;
   const auto engine = SearchEngine::open(location, engine_options);
   if (!engine->has_model())
-    fail(location.dir.string(), ": ", engine->notice().empty() ? "the index has no embedding model (lexical only)"
-                                                                : engine->notice(), "; nothing to calibrate");
+    fail(location.dir.string(), ": ",
+         engine->notice().empty() ? "the index has no embedding model (lexical only)" : engine->notice(),
+         "; nothing to calibrate");
   ChunkStore store(location.database(), true);
   const FusionCalibration calibration = calibrate_fusion(*engine, store);
   if (calibration.fit_queries == 0)

@@ -21,7 +21,7 @@
 namespace ksearch {
 
 struct IndexOptions {
-  std::vector<std::filesystem::path> folders;  // empty: the folders the index was built from
+  std::vector<std::filesystem::path> folders;   // empty: the folders the index was built from
   std::optional<std::filesystem::path> db_dir;  // --db; default: the index enclosing FIRST_FOLDER, else its .ksearch
   std::optional<std::filesystem::path> root;    // with db_dir: the folder paths are relative to (default: the first
                                                 // folder, else the index's, else db_dir's parent)
@@ -41,8 +41,8 @@ struct IndexOptions {
   std::size_t commit_tokens = 8192;
   double commit_seconds = 5;
   std::size_t batch_tokens = kDefaultBatchTokens;
-  Precision precision = Precision::Fp32;         // encoder precision (bf16/int8: faster, cosine >= 0.999 to fp32)
-  bool calibrate_fusion = true;                  // refit hybrid fusion when the chunks changed (model indexes)
+  Precision precision = Precision::Fp32;  // encoder precision (bf16/int8: faster, cosine >= 0.999 to fp32)
+  bool calibrate_fusion = true;           // refit hybrid fusion when the chunks changed (model indexes)
 };
 
 struct IndexProgress {
@@ -58,7 +58,7 @@ struct IndexSummary {
   std::string notice;    // e.g. why the index is lexical-only, or that the vector file was rebuilt
   std::size_t indexed = 0, unchanged = 0, removed = 0, skipped = 0;
   std::size_t chunks_added = 0, tokens_embedded = 0, other_types = 0;
-  std::map<std::string, std::size_t> skip_reasons;            // reason -> count
+  std::map<std::string, std::size_t> skip_reasons;                 // reason -> count
   std::vector<std::pair<std::string, std::string>> skipped_files;  // path, reason
   std::vector<std::pair<std::string, std::string>> warnings;       // path, warning (near-empty extraction, ...)
   double seconds = 0;

@@ -31,10 +31,14 @@ FusionCalibration saved_fusion(const ChunkStore& store) {
 
 std::string_view search_mode_name(SearchMode mode) {
   switch (mode) {
-    case SearchMode::Auto: return "auto";
-    case SearchMode::Dense: return "dense";
-    case SearchMode::Lexical: return "lexical";
-    case SearchMode::Hybrid: return "hybrid";
+    case SearchMode::Auto:
+      return "auto";
+    case SearchMode::Dense:
+      return "dense";
+    case SearchMode::Lexical:
+      return "lexical";
+    case SearchMode::Hybrid:
+      return "hybrid";
   }
   return "?";
 }
@@ -298,7 +302,7 @@ std::vector<SearchHit> SearchEngine::collect(const std::function<std::vector<Sco
 }
 
 std::vector<float> SearchEngine::query_vector(std::string_view query, const SearchOptions& options,
-                                             const VectorIndex& index) const {
+                                              const VectorIndex& index) const {
   std::vector<float> vector = options.query_embedding;
   if (vector.empty()) vector = embedder_->embed(std::vector<std::string>{std::string(query)}, TextKind::Query).values;
   if (vector.size() != static_cast<std::size_t>(index.dimension()))
@@ -313,9 +317,8 @@ std::vector<SearchEngine::ScoredId> SearchEngine::nearest(const VectorIndex& ind
   return found;
 }
 
-std::vector<SearchEngine::ScoredId> SearchEngine::keyword_matches(const ChunkStore& store,
-                                                                  const LexicalQuery& query, std::size_t count,
-                                                                  const SearchOptions& options) {
+std::vector<SearchEngine::ScoredId> SearchEngine::keyword_matches(const ChunkStore& store, const LexicalQuery& query,
+                                                                  std::size_t count, const SearchOptions& options) {
   std::function<bool()> stop;
   if (options.cancelled != nullptr || options.deadline != std::chrono::steady_clock::time_point::max())
     stop = [&options] { return interrupted(options); };
@@ -470,7 +473,8 @@ SearchResponse SearchEngine::search(std::string_view query, const SearchOptions&
       hits[i].rerank = logits[i];
       hits[i].score = sigmoid(logits[i]);
     }
-    std::stable_sort(hits.begin(), hits.end(), [](const SearchHit& a, const SearchHit& b) { return *a.rerank > *b.rerank; });
+    std::stable_sort(hits.begin(), hits.end(),
+                     [](const SearchHit& a, const SearchHit& b) { return *a.rerank > *b.rerank; });
     response.score_kind = "rerank";
   }
   if (hits.size() > k) hits.resize(k);

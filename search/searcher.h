@@ -55,15 +55,15 @@ SearchMode parse_search_mode(std::string_view name);  // throws Error for unknow
 
 struct SearchOptions {
   std::size_t k = 10;
-  SearchMode mode = SearchMode::Auto;       // Auto: hybrid when the index has a model, else lexical
-  std::string path_glob;                    // gitignore-style pattern on the path relative to the index root
-  std::vector<std::string> extensions;      // "pdf", ".md", ...
+  SearchMode mode = SearchMode::Auto;   // Auto: hybrid when the index has a model, else lexical
+  std::string path_glob;                // gitignore-style pattern on the path relative to the index root
+  std::vector<std::string> extensions;  // "pdf", ".md", ...
   double rrf_k = 60.0;
-  bool calibrated_fusion = true;            // false: plain RRF, equal weights (the index's fitted ones otherwise)
-  std::size_t candidates = 0;               // depth of each list before fusion (0: max(50, 4k))
+  bool calibrated_fusion = true;  // false: plain RRF, equal weights (the index's fitted ones otherwise)
+  std::size_t candidates = 0;     // depth of each list before fusion (0: max(50, 4k))
   bool rerank = false;
-  std::size_t rerank_top = 50;              // candidates the cross-encoder rescores
-  std::vector<float> query_embedding;       // precomputed normalised query vector (empty: the engine encodes)
+  std::size_t rerank_top = 50;         // candidates the cross-encoder rescores
+  std::vector<float> query_embedding;  // precomputed normalised query vector (empty: the engine encodes)
   // The search stops with SearchInterrupted once this passes (checked inside SQLite and between the steps)...
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   // ...or once this is set (e.g. by the server when the client hung up).
@@ -72,7 +72,7 @@ struct SearchOptions {
 
 struct SearchHit {
   std::size_t rank = 0;
-  double score = 0;             // meaning given by SearchResponse::score_kind
+  double score = 0;  // meaning given by SearchResponse::score_kind
   ChunkRecord chunk;
   std::optional<double> dense;    // cosine similarity
   std::optional<double> lexical;  // BM25
@@ -95,11 +95,11 @@ struct SearchResponse {
 };
 
 struct EngineOptions {
-  std::optional<std::string> model;         // override the index's model name (same weights elsewhere)
-  std::optional<std::string> rerank_model;  // loaded on first use when reranking is asked
-  bool load_model = true;                   // false: lexical only (no model loading cost)
-  bool force_model = false;                 // accept a model unlike the index's (same dimension) for queries
-  Precision precision = Precision::Fp32;    // encoder precision for query embedding
+  std::optional<std::string> model;              // override the index's model name (same weights elsewhere)
+  std::optional<std::string> rerank_model;       // loaded on first use when reranking is asked
+  bool load_model = true;                        // false: lexical only (no model loading cost)
+  bool force_model = false;                      // accept a model unlike the index's (same dimension) for queries
+  Precision precision = Precision::Fp32;         // encoder precision for query embedding
   std::shared_ptr<const Embedder> embedder;      // an already loaded model to use (must match the index)
   std::shared_ptr<const CrossEncoder> reranker;  // an already loaded reranker to use
 };
@@ -157,8 +157,8 @@ class SearchEngine {
                                  bool dense_scores, const SearchOptions& options) const;
   // Ranked ids with their scores, best first: cosine from the vector index, BM25 from FTS5.
   static std::vector<ScoredId> nearest(const VectorIndex& index, const std::vector<float>& vector, std::size_t count);
-  static std::vector<ScoredId> keyword_matches(const ChunkStore& store, const LexicalQuery& query,
-                                               std::size_t count, const SearchOptions& options);
+  static std::vector<ScoredId> keyword_matches(const ChunkStore& store, const LexicalQuery& query, std::size_t count,
+                                               const SearchOptions& options);
   // The query's embedding: the precomputed one, or encoded with the query prefix.
   std::vector<float> query_vector(std::string_view query, const SearchOptions& options, const VectorIndex& index) const;
   std::vector<SearchHit> dense(std::string_view query, std::size_t depth, const SearchOptions& options) const;

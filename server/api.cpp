@@ -59,9 +59,11 @@ HttpResponse error_response(Family family, const ApiError& error) {
     if (status == 401) code = "invalid_api_key";
     if (status == 429) type = "rate_limit_error", code = "rate_limit_exceeded";
     if (status >= 500) type = "server_error";
-    response = json_response({{"error", {{"message", error.message}, {"type", type},
-                                         {"param", error.param.empty() ? Json() : Json(error.param)},
-                                         {"code", code.empty() ? Json() : Json(code)}}}},
+    response = json_response({{"error",
+                               {{"message", error.message},
+                                {"type", type},
+                                {"param", error.param.empty() ? Json() : Json(error.param)},
+                                {"code", code.empty() ? Json() : Json(code)}}}},
                              status);
   }
   if (error.status == 401) response.headers.emplace_back("WWW-Authenticate", "Bearer");
@@ -77,7 +79,8 @@ std::string lower_case(std::string_view text) {
 
 Json parse_body(const HttpRequest& request) {
   if (request.body.empty()) reject(400, "request body is empty; expected a JSON object");
-  if (auto bad = utf8::find_invalid(request.body)) reject(400, cat("request body is not valid UTF-8 (byte ", *bad, ")"));
+  if (auto bad = utf8::find_invalid(request.body))
+    reject(400, cat("request body is not valid UTF-8 (byte ", *bad, ")"));
   Json body;
   try {
     body = parse_json(request.body, "request body");
@@ -109,8 +112,8 @@ std::vector<std::string> text_inputs(const Json& value, const char* what, std::s
       if (item.is_number_integer() || item.is_array())
         reject_field(400, what,
                      cat("'", what, "' holds token ids; ksearch takes text and tokenizes it with the model's own ",
-                        "tokenizer. With LangChain's OpenAIEmbeddings pass check_embedding_ctx_length=False so it ",
-                        "sends the text"));
+                         "tokenizer. With LangChain's OpenAIEmbeddings pass check_embedding_ctx_length=False so it ",
+                         "sends the text"));
       if (!item.is_string())
         reject_field(type_status, what, cat("'", what, "' must be a string or an array of strings"));
       texts.push_back(item.get<std::string>());
@@ -210,8 +213,9 @@ const Embedder& Api::require_embedder() const {
 
 const CrossEncoder& Api::require_reranker() const {
   if (!reranker_)
-    reject(503, unavailable_reranker_.empty() ? "no reranker model is loaded (start ksearch serve with --rerank-model)"
-                                              : unavailable_reranker_,
+    reject(503,
+           unavailable_reranker_.empty() ? "no reranker model is loaded (start ksearch serve with --rerank-model)"
+                                         : unavailable_reranker_,
            "unhealthy");
   return *reranker_;
 }
@@ -234,15 +238,22 @@ bool Api::answers_at_once(const HttpRequest& request) {
 
 HttpResponse Api::respond(const HttpRequest& request) const {
   static const Route kRoutes[] = {
-      {"POST", "/v1/embeddings", Family::OpenAi, true}, {"POST", "/embeddings", Family::OpenAi, true},
-      {"GET", "/v1/models", Family::OpenAi, true},      {"GET", "/v1/models/", Family::OpenAi, true},
-      {"POST", "/embed", Family::Tei, true},            {"POST", "/rerank", Family::Tei, true},
+      {"POST", "/v1/embeddings", Family::OpenAi, true},
+      {"POST", "/embeddings", Family::OpenAi, true},
+      {"GET", "/v1/models", Family::OpenAi, true},
+      {"GET", "/v1/models/", Family::OpenAi, true},
+      {"POST", "/embed", Family::Tei, true},
+      {"POST", "/rerank", Family::Tei, true},
       {"POST", "/embed_sparse", Family::Tei, true},
-      {"POST", "/tokenize", Family::Tei, true},         {"GET", "/info", Family::Tei, true},
-      {"POST", "/", Family::Tei, true},                 {"POST", "/similarity", Family::Tei, true},
-      {"POST", "/v1/rerank", Family::OpenAi, true},     {"POST", "/v2/rerank", Family::OpenAi, true},
+      {"POST", "/tokenize", Family::Tei, true},
+      {"GET", "/info", Family::Tei, true},
+      {"POST", "/", Family::Tei, true},
+      {"POST", "/similarity", Family::Tei, true},
+      {"POST", "/v1/rerank", Family::OpenAi, true},
+      {"POST", "/v2/rerank", Family::OpenAi, true},
       {"POST", "/v1/search", Family::OpenAi, true},
-      {"GET", "/health", Family::Tei, false},           {"GET", "/metrics", Family::Tei, false},
+      {"GET", "/health", Family::Tei, false},
+      {"GET", "/metrics", Family::Tei, false},
   };
   std::string path = request.path.substr(0, request.path.find('?'));
   if (path.size() > 1 && path.back() == '/') path.pop_back();
@@ -253,15 +264,15 @@ HttpResponse Api::respond(const HttpRequest& request) const {
   std::string allowed;
   for (const Route& candidate : kRoutes) {
     if (route_path != candidate.path) continue;
-    allowed += cat(allowed.empty() ? "" : ", ", candidate.method,
-                   std::string_view(candidate.method) == "GET" ? ", HEAD" : "");
+    allowed +=
+        cat(allowed.empty() ? "" : ", ", candidate.method, std::string_view(candidate.method) == "GET" ? ", HEAD" : "");
     if (method == candidate.method) route = &candidate;
   }
   // Unknown paths answer in the shape of the family their prefix suggests, so each client shows the message.
-  const Family family = route != nullptr                                             ? route->family
+  const Family family = route != nullptr                                       ? route->family
                         : path.starts_with("/v1/") || path.starts_with("/v2/") ? Family::OpenAi
-                        : path == "/embeddings"                                     ? Family::OpenAi
-                                                                                    : Family::Tei;
+                        : path == "/embeddings"                                ? Family::OpenAi
+                                                                               : Family::Tei;
   if (route == nullptr && !allowed.empty() && request.method == "OPTIONS") {
     HttpResponse options;
     options.status = 204;
@@ -332,8 +343,8 @@ void Api::add_cors_headers(const HttpRequest& request, HttpResponse& response) c
   if (origin == request.headers.end()) return;
   const auto& origins = config_.cors_origins;
   const bool any = std::find(origins.begin(), origins.end(), "*") != origins.end();
-  if (!any && std::find(config_.cors_origins.begin(), config_.cors_origins.end(), origin->second) ==
-                  config_.cors_origins.end())
+  if (!any &&
+      std::find(config_.cors_origins.begin(), config_.cors_origins.end(), origin->second) == config_.cors_origins.end())
     return;
   response.headers.emplace_back("Access-Control-Allow-Origin", any ? "*" : origin->second);
   if (!any) response.headers.emplace_back("Vary", "Origin");
@@ -360,8 +371,9 @@ void Api::check_embedding_model(const Json& body) const {
   if (std::find(config_.served_model_names.begin(), config_.served_model_names.end(), model) !=
       config_.served_model_names.end())
     return;
-  throw ApiError{404, cat("the model '", model, "' does not exist; this server embeds with '", embedding_model_name(),
-                          "' (GET /v1/models lists the models; --served-model-name adds names)"),
+  throw ApiError{404,
+                 cat("the model '", model, "' does not exist; this server embeds with '", embedding_model_name(),
+                     "' (GET /v1/models lists the models; --served-model-name adds names)"),
                  "validation", "model", "model_not_found"};
 }
 
@@ -369,8 +381,9 @@ void Api::check_reranker_model(const Json& body) const {
   const std::string model = field<std::string>(body, "model", "");
   const std::string& id = require_reranker().model().spec.id;
   if (model.empty() || model == id) return;
-  throw ApiError{404, cat("the model '", model, "' does not exist; this server reranks with '", id,
-                          "' (GET /v1/models lists the models)"),
+  throw ApiError{404,
+                 cat("the model '", model, "' does not exist; this server reranks with '", id,
+                     "' (GET /v1/models lists the models)"),
                  "validation", "model", "model_not_found"};
 }
 
@@ -385,9 +398,9 @@ HttpResponse Api::openai_models(const HttpRequest& request) const {
   const std::string wanted = request.path.substr(std::string_view("/v1/models/").size());
   for (const auto& item : data)
     if (item["id"] == wanted) return json_response(item);
-  if (embedder_ && (wanted == embedder_->spec().id ||
-                    std::find(config_.served_model_names.begin(), config_.served_model_names.end(), wanted) !=
-                        config_.served_model_names.end()))
+  if (embedder_ &&
+      (wanted == embedder_->spec().id || std::find(config_.served_model_names.begin(), config_.served_model_names.end(),
+                                                   wanted) != config_.served_model_names.end()))
     return json_response(model(wanted));
   throw ApiError{404, cat("the model '", wanted, "' does not exist"), "validation", "model", "model_not_found"};
 }
@@ -401,8 +414,8 @@ HttpResponse Api::prometheus_metrics() const {
     gauges.push_back({"ksearch_index_chunks", "Chunks in the index.", static_cast<double>(counts.chunks)});
     gauges.push_back({"ksearch_index_vectors", "Vectors in the index.", static_cast<double>(counts.vectors)});
     gauges.push_back({"ksearch_index_files", "Files in the index.", static_cast<double>(counts.indexed_files)});
-    gauges.push_back({"ksearch_index_generation", "Index generation being served.",
-                      static_cast<double>(engine_->generation())});
+    gauges.push_back(
+        {"ksearch_index_generation", "Index generation being served.", static_cast<double>(engine_->generation())});
   }
   HttpResponse response;
   response.body = metrics_->render(gauges);
@@ -436,8 +449,8 @@ std::size_t requested_dimensions(const Json& body, const Embedder& embedder) {
   const auto dimension = static_cast<long long>(embedder.dimension());
   const long long dimensions = field<long long>(body, "dimensions", dimension);
   if (dimensions <= 0 || dimensions > dimension)
-    reject_field(400, "dimensions", cat("dimensions must be between 1 and ", dimension, " for this model, got ",
-                                        dimensions));
+    reject_field(400, "dimensions",
+                 cat("dimensions must be between 1 and ", dimension, " for this model, got ", dimensions));
   return static_cast<std::size_t>(dimensions);
 }
 
@@ -464,8 +477,8 @@ HttpResponse Api::openai_embeddings(const HttpRequest& request) const {
     row.assign(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(dimensions));  // Matryoshka-style, renormalised
     ops::l2_normalize_rows(row.data(), 1, row.size());
     tokens += embeddings.token_counts[i];
-    data.push_back({{"object", "embedding"}, {"index", i},
-                    {"embedding", format == "base64" ? Json(base64(row)) : Json(row)}});
+    data.push_back(
+        {{"object", "embedding"}, {"index", i}, {"embedding", format == "base64" ? Json(base64(row)) : Json(row)}});
   }
   return json_response({{"object", "list"},
                         {"data", data},
@@ -599,12 +612,16 @@ HttpResponse Api::tei_tokenize(const HttpRequest& request) const {
     if (auto bad = utf8::find_invalid(text)) reject(422, cat("input is not valid UTF-8 (byte ", *bad, ")"));
     Json tokens = Json::array();
     const auto special = [&](TokenId id) {
-      tokens.push_back({{"id", id}, {"text", tokenizer.piece(id)}, {"special", true}, {"start", nullptr}, {"stop", nullptr}});
+      tokens.push_back(
+          {{"id", id}, {"text", tokenizer.piece(id)}, {"special", true}, {"start", nullptr}, {"stop", nullptr}});
     };
     if (specials && tokenizer.bos_id() >= 0) special(tokenizer.bos_id());
     for (const auto& span : tokenizer.tokenize_with_offsets(text))
-      tokens.push_back({{"id", span.id}, {"text", tokenizer.piece(span.id)}, {"special", span.begin == span.end},
-                        {"start", span.begin}, {"stop", span.end}});
+      tokens.push_back({{"id", span.id},
+                        {"text", tokenizer.piece(span.id)},
+                        {"special", span.begin == span.end},
+                        {"start", span.begin},
+                        {"stop", span.end}});
     if (specials && tokenizer.eos_id() >= 0) special(tokenizer.eos_id());
     out.push_back(tokens);
   }
@@ -661,10 +678,12 @@ HttpResponse Api::rerank_documents(const HttpRequest& request, int cohere_versio
     reject_field(400, "documents", "missing field 'documents' (an array of strings or {\"text\"} objects)");
   std::vector<std::string> texts;
   for (const auto& document : body["documents"]) {
-    if (document.is_string()) texts.push_back(document.get<std::string>());
+    if (document.is_string())
+      texts.push_back(document.get<std::string>());
     else if (document.is_object() && document.contains("text") && document["text"].is_string())
       texts.push_back(document["text"].get<std::string>());
-    else reject_field(400, "documents", "each document must be a string or an object with a \"text\" string");
+    else
+      reject_field(400, "documents", "each document must be a string or an object with a \"text\" string");
   }
   if (texts.empty()) reject_field(400, "documents", "'documents' is empty");
   if (texts.size() > config_.limits.max_inputs)
@@ -689,12 +708,13 @@ HttpResponse Api::rerank_documents(const HttpRequest& request, int cohere_versio
     if (return_documents) item["document"] = {{"text", texts[index]}};
     results.push_back(item);
   }
-  return json_response({{"id", response_id()},
-                        {"model", reranker.model().spec.id},
-                        {"results", results},
-                        {"usage", {{"total_tokens", tokens}}},
-                        {"meta", {{"api_version", {{"version", std::to_string(cohere_version)}}},
-                                  {"billed_units", {{"search_units", 1}}}}}});
+  return json_response(
+      {{"id", response_id()},
+       {"model", reranker.model().spec.id},
+       {"results", results},
+       {"usage", {{"total_tokens", tokens}}},
+       {"meta",
+        {{"api_version", {{"version", std::to_string(cohere_version)}}}, {"billed_units", {{"search_units", 1}}}}}});
 }
 
 HttpResponse Api::jina_rerank(const HttpRequest& request) const { return rerank_documents(request, 1); }
@@ -704,7 +724,8 @@ HttpResponse Api::cohere_rerank(const HttpRequest& request) const { return reran
 HttpResponse Api::search(const HttpRequest& request) const {
   const auto start = std::chrono::steady_clock::now();
   const Json body = parse_body(request);
-  if (!engine_) reject(503, "no index is loaded (start ksearch serve with --db DIR, or in an indexed folder)", "unhealthy");
+  if (!engine_)
+    reject(503, "no index is loaded (start ksearch serve with --db DIR, or in an indexed folder)", "unhealthy");
   const std::string query = field<std::string>(body, "query", "");
   if (query.find_first_not_of(" \t\r\n") == std::string::npos) reject(400, "'query' is missing or empty");
   SearchOptions options;
@@ -726,8 +747,10 @@ HttpResponse Api::search(const HttpRequest& request) const {
     if (!filter->is_object()) reject(400, "'filter' must be an object");
     options.path_glob = field<std::string>(*filter, "path_glob", "");
     if (const auto ext = filter->find("ext"); ext != filter->end() && !ext->is_null()) {
-      if (ext->is_string()) options.extensions = {ext->get<std::string>()};
-      else options.extensions = field<std::vector<std::string>>(*filter, "ext", {});
+      if (ext->is_string())
+        options.extensions = {ext->get<std::string>()};
+      else
+        options.extensions = field<std::vector<std::string>>(*filter, "ext", {});
     }
   }
   const bool dense = engine_->has_model() && options.mode != SearchMode::Lexical;

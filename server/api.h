@@ -48,11 +48,11 @@ struct HttpResponse {
 };
 
 struct ApiLimits {
-  std::size_t max_body_bytes = 8 << 20;      // larger bodies: 413
-  std::size_t max_search_body_bytes = 64 << 10;  // /v1/search: a query is at most kMaxQueryBytes
-  double search_seconds = 10;                // a /v1/search running longer is stopped: 503
-  std::size_t max_inputs = 2048;             // texts per embedding request / documents per rerank: 413
-  std::size_t max_queue = 512;               // model jobs waiting: 429 beyond
+  std::size_t max_body_bytes = 8 << 20;                // larger bodies: 413
+  std::size_t max_search_body_bytes = 64 << 10;        // /v1/search: a query is at most kMaxQueryBytes
+  double search_seconds = 10;                          // a /v1/search running longer is stopped: 503
+  std::size_t max_inputs = 2048;                       // texts per embedding request / documents per rerank: 413
+  std::size_t max_queue = 512;                         // model jobs waiting: 429 beyond
   std::size_t max_batch_tokens = kDefaultBatchTokens;  // one merged forward pass
   std::size_t max_top_k = 1000;
 };
@@ -110,7 +110,8 @@ class Api {
 
   const Embedder& require_embedder() const;
   const CrossEncoder& require_reranker() const;
-  std::vector<float> rerank_logits(const std::string& query, const std::vector<std::string>& texts, bool truncate) const;
+  std::vector<float> rerank_logits(const std::string& query, const std::vector<std::string>& texts,
+                                   bool truncate) const;
   bool authorized(const HttpRequest& request) const;
 
   ApiConfig config_;

@@ -24,7 +24,8 @@ bool is_token(std::string_view text) {
 
 std::string lower(std::string_view text) {
   std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
 }
 
@@ -32,24 +33,42 @@ std::string lower(std::string_view text) {
 
 std::string_view reason_phrase(int status) {
   switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 411: return "Length Required";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Status";
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Payload Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 422:
+      return "Unprocessable Entity";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Status";
   }
 }
 
@@ -93,7 +112,8 @@ std::optional<RequestHead> parse_request_head(std::string_view head, std::size_t
     if (field.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos)
       return fail(400, "bare CR, LF or NUL in a header field");
     const std::size_t colon = field.find(':');
-    if (colon == std::string_view::npos || !is_token(field.substr(0, colon))) return fail(400, "malformed header field");
+    if (colon == std::string_view::npos || !is_token(field.substr(0, colon)))
+      return fail(400, "malformed header field");
     const std::string name = lower(field.substr(0, colon));
     const std::string_view value = trim(field.substr(colon + 1));
     if (name == "content-length") {
@@ -149,8 +169,8 @@ Framing frame_request(std::string& input, std::optional<RequestHead>& pending, s
 
 std::string format_response(const HttpResponse& response, bool keep_alive, bool include_body) {
   std::string out = "HTTP/1.1 " + std::to_string(response.status) + " " + std::string(reason_phrase(response.status)) +
-                    "\r\nContent-Type: " + response.content_type + "\r\nContent-Length: " +
-                    std::to_string(response.body.size()) +
+                    "\r\nContent-Type: " + response.content_type +
+                    "\r\nContent-Length: " + std::to_string(response.body.size()) +
                     (keep_alive ? "\r\nConnection: keep-alive" : "\r\nConnection: close");
   for (const auto& [name, value] : response.headers) out.append("\r\n").append(name).append(": ").append(value);
   out += "\r\n\r\n";

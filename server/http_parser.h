@@ -11,10 +11,10 @@
 namespace ksearch {
 
 struct RequestHead {
-  HttpRequest request;             // method, path, lower-cased headers (body not yet read)
+  HttpRequest request;  // method, path, lower-cased headers (body not yet read)
   std::size_t content_length = 0;
-  bool keep_alive = true;          // HTTP/1.1 default, "Connection: close" ends it; HTTP/1.0 needs keep-alive
-  bool expects_continue = false;   // "Expect: 100-continue"
+  bool keep_alive = true;         // HTTP/1.1 default, "Connection: close" ends it; HTTP/1.0 needs keep-alive
+  bool expects_continue = false;  // "Expect: 100-continue"
 };
 
 struct HeadError {

@@ -76,8 +76,8 @@ int open_listener(const std::string& host, int port) {
     fail("cannot resolve host '", host, "': ", ::gai_strerror(rc));
   std::string problem = "no usable address";
   for (addrinfo* address = found; address != nullptr; address = address->ai_next) {
-    const int fd = ::socket(address->ai_family, address->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                            address->ai_protocol);
+    const int fd =
+        ::socket(address->ai_family, address->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, address->ai_protocol);
     if (fd < 0) continue;
     const int on = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
@@ -119,8 +119,8 @@ HttpResponse transport_error(int status, const std::string& message) {
   const std::string type = status >= 500 ? "server_error" : "invalid_request_error";
   HttpResponse response;
   response.status = status;
-  response.body = to_json_text(Json{{"error", {{"message", message}, {"type", type}, {"param", nullptr},
-                                               {"code", nullptr}}}});
+  response.body =
+      to_json_text(Json{{"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", nullptr}}}});
   if (status == 503) response.headers.emplace_back("Retry-After", "1");
   return response;
 }
@@ -140,12 +140,12 @@ struct Connection {
   int fd = -1;
   Phase phase = Phase::Idle;
   Clock::time_point deadline;
-  std::string input;                 // received, not yet consumed
-  std::optional<RequestHead> head;   // the request whose body is arriving
-  std::string output;                // the response being sent
+  std::string input;                // received, not yet consumed
+  std::optional<RequestHead> head;  // the request whose body is arriving
+  std::string output;               // the response being sent
   std::size_t sent = 0;
   After after = After::NextRequest;
-  bool peer_closed = false;          // the client shut its sending side
+  bool peer_closed = false;  // the client shut its sending side
   std::size_t drained = 0;
   std::shared_ptr<std::atomic<bool>> disconnected;
 };
@@ -266,8 +266,8 @@ class Server {
       if (connections_.size() >= max_connections_) {
         // The socket is fresh, so the short refusal fits its send buffer.
         const std::string refusal = format_response(
-            transport_error(503, "too many open connections (" + std::to_string(max_connections_) +
-                                     "); retry shortly"), false);
+            transport_error(503, "too many open connections (" + std::to_string(max_connections_) + "); retry shortly"),
+            false);
         (void)!::send(fd, refusal.data(), refusal.size(), MSG_NOSIGNAL);
         ::close(fd);
         continue;
@@ -366,8 +366,7 @@ class Server {
   void dispatch(Connection& connection, HttpRequest request, bool keep_alive) {
     if (Api::answers_at_once(request)) {
       keep_alive = keep_alive && !stopping();
-      return respond(connection,
-                     format_response(api_.handle(request), keep_alive, request.method != "HEAD"),
+      return respond(connection, format_response(api_.handle(request), keep_alive, request.method != "HEAD"),
                      keep_alive ? After::NextRequest : After::Close);
     }
     {
@@ -527,7 +526,7 @@ class Server {
   const std::size_t max_connections_;
   const std::size_t threads_;
   std::unordered_map<int, Connection> connections_;  // owned by the loop thread
-  std::vector<int> buffered_;                         // connections back to Idle with request bytes already read
+  std::vector<int> buffered_;                        // connections back to Idle with request bytes already read
   std::optional<Clock::time_point> accept_paused_until_;
   std::atomic<bool> accepting_ = true;
 

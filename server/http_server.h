@@ -12,13 +12,13 @@ namespace ksearch {
 
 struct ServeOptions {
   std::string host = "127.0.0.1";
-  int port = 8080;                       // 0: any free port (reported to on_listening)
-  std::size_t threads = 96;              // request threads: requests handled at once (idle connections hold none)
-  std::size_t max_connections = 10000;   // open connections; more are answered 503 and closed
-  int read_timeout_seconds = 10;         // a request's head and body must arrive within this (slow clients are cut off)
-  int write_timeout_seconds = 30;        // a response must be taken within this (slow readers are cut off)
-  int keep_alive_seconds = 5;            // idle keep-alive connections are closed after this
-  double refresh_seconds = 1.0;          // how often the index generation is checked
+  int port = 8080;                      // 0: any free port (reported to on_listening)
+  std::size_t threads = 96;             // request threads: requests handled at once (idle connections hold none)
+  std::size_t max_connections = 10000;  // open connections; more are answered 503 and closed
+  int read_timeout_seconds = 10;        // a request's head and body must arrive within this (slow clients are cut off)
+  int write_timeout_seconds = 30;       // a response must be taken within this (slow readers are cut off)
+  int keep_alive_seconds = 5;           // idle keep-alive connections are closed after this
+  double refresh_seconds = 1.0;         // how often the index generation is checked
 };
 
 // Serves until SIGINT/SIGTERM.  `on_listening` receives the bound port.  Throws Error if the address cannot be bound.

@@ -52,8 +52,7 @@ void Metrics::record_forward_pass(std::size_t requests, std::size_t sequences, s
 }
 
 std::string Metrics::render(const std::vector<Gauge>& gauges) const {
-  const auto histogram = [](std::string& out, const std::string& name, const std::string& labels,
-                            const Histogram& h) {
+  const auto histogram = [](std::string& out, const std::string& name, const std::string& labels, const Histogram& h) {
     const std::string prefix = labels.empty() ? "{" : "{" + labels + ",";
     std::uint64_t cumulative = 0;
     for (std::size_t i = 0; i < h.bounds.size(); ++i) {

@@ -46,7 +46,7 @@ class Metrics {
 
   mutable std::mutex mutex_;
   std::map<std::tuple<std::string, std::string, int>, std::uint64_t> requests_;  // (route, method, status)
-  std::map<std::string, Histogram> latency_;                                      // by route
+  std::map<std::string, Histogram> latency_;                                     // by route
   Histogram batch_requests_ = size_histogram({1, 2, 4, 8, 16, 32, 64, 128});
   Histogram batch_sequences_ = size_histogram({1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048});
   Histogram batch_tokens_ = size_histogram({16, 64, 256, 1024, 4096, 16384, 65536});

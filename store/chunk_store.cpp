@@ -87,8 +87,9 @@ std::string random_token() {
 }
 
 void record_commit(sql::Database& db) {
-  db.prepare("INSERT OR REPLACE INTO commits(generation, token) "
-             "VALUES ((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'), ?1)")
+  db.prepare(
+        "INSERT OR REPLACE INTO commits(generation, token) "
+        "VALUES ((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'), ?1)")
       .bind(1, random_token())
       .run();
 }
@@ -346,7 +347,11 @@ void ChunkStore::finish_file(std::int64_t file_id, const FileRecord& file) {
 }
 
 void ChunkStore::touch_file(std::int64_t file_id, std::int64_t size, std::int64_t mtime_ns) {
-  db_->prepare("UPDATE files SET size = ?2, mtime_ns = ?3 WHERE id = ?1").bind(1, file_id).bind(2, size).bind(3, mtime_ns).run();
+  db_->prepare("UPDATE files SET size = ?2, mtime_ns = ?3 WHERE id = ?1")
+      .bind(1, file_id)
+      .bind(2, size)
+      .bind(3, mtime_ns)
+      .run();
 }
 
 std::size_t ChunkStore::remove_files(std::span<const std::string> paths) {
@@ -474,7 +479,7 @@ void ChunkStore::prune_removals(std::uint64_t up_to) {
 }
 
 std::vector<std::pair<std::int64_t, std::vector<float>>> ChunkStore::sample_vectors(std::size_t count,
-                                                                                     int dimension) const {
+                                                                                    int dimension) const {
   std::vector<std::pair<std::int64_t, std::vector<float>>> out;
   auto bounds = db_->prepare("SELECT min(chunk_id), max(chunk_id) FROM vectors");
   if (!bounds.step() || bounds.column_is_null(0) || count == 0) return out;
@@ -497,8 +502,8 @@ std::vector<std::pair<std::int64_t, std::vector<float>>> ChunkStore::sample_vect
 }
 
 std::int64_t ChunkStore::chunks_without_vectors() const {
-  auto statement = db_->prepare(
-      "SELECT COUNT(*) FROM chunks c LEFT JOIN vectors v ON v.chunk_id = c.id WHERE v.chunk_id IS NULL");
+  auto statement =
+      db_->prepare("SELECT COUNT(*) FROM chunks c LEFT JOIN vectors v ON v.chunk_id = c.id WHERE v.chunk_id IS NULL");
   statement.step();
   return statement.column_int(0);
 }
@@ -534,8 +539,9 @@ std::vector<std::string> ChunkStore::integrity_problems(std::vector<std::string>
       return problems;
     }
   }
-  const int rc = sqlite3_exec(checker->handle(), "INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 1)",
-                              nullptr, nullptr, nullptr);
+  const int rc =
+      sqlite3_exec(checker->handle(), "INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 1)", nullptr,
+                   nullptr, nullptr);
   if (rc == SQLITE_BUSY)
     notes.push_back("full-text index not checked: a writer held the database for 10 s");
   else if (rc != SQLITE_OK)

@@ -67,8 +67,7 @@ QueryStatistics* statistics(const Fts5ExtensionApi* api, Fts5Context* context, s
     stats->idf.push_back(weight * std::log(1.0 + (n - h + 0.5) / (h + 0.5)));
   }
   cached = stats.release();
-  if ((*rc = api->xSetAuxdata(context, cached, [](void* p) { delete static_cast<QueryStatistics*>(p); })) !=
-      SQLITE_OK)
+  if ((*rc = api->xSetAuxdata(context, cached, [](void* p) { delete static_cast<QueryStatistics*>(p); })) != SQLITE_OK)
     return nullptr;
   return cached;
 }

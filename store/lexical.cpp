@@ -31,10 +31,10 @@ CharClass classify(char32_t c) {
   if ((c >= 0xAC00 && c <= 0xD7A3) || utf8::is_cjk(c)) return CharClass::Syllabic;
   if (c < 0x80) return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ? CharClass::Word : CharClass::Separator;
   if (utf8::is_space(c) || (c >= 0x2000 && c <= 0x2BFF) || (c >= 0x3000 && c <= 0x303F) ||
-      (c >= 0xFE30 && c <= 0xFE4F) || (c >= 0xFF00 && c <= 0xFF0F) || (c >= 0x3200 && c <= 0x33FF) ||
-      c == 0xFFFD || (c >= 0xA0 && c <= 0xBF) || c == 0xD7 || c == 0xF7)
+      (c >= 0xFE30 && c <= 0xFE4F) || (c >= 0xFF00 && c <= 0xFF0F) || (c >= 0x3200 && c <= 0x33FF) || c == 0xFFFD ||
+      (c >= 0xA0 && c <= 0xBF) || c == 0xD7 || c == 0xF7)
     return CharClass::Separator;
-  if (c >= 0x1F000) return CharClass::Separator;  // emoji and symbols
+  if (c >= 0x1F000) return CharClass::Separator;       // emoji and symbols
   if (utf8::is_hangul(c)) return CharClass::Syllabic;  // jamo
   return CharClass::Word;
 }
@@ -94,16 +94,18 @@ std::vector<Char> composed_characters(std::string_view text) {
 const std::vector<std::u32string>& suffixes() {
   static const std::vector<std::u32string> list = [] {
     std::vector<std::u32string> out = {
-        U"가", U"이", U"은", U"는", U"을", U"를", U"의", U"에", U"와", U"과", U"도", U"만", U"로", U"께", U"나",
-        U"들", U"인", U"적", U"한", U"할", U"함", U"된", U"될", U"됨",
-        U"으로", U"에서", U"에게", U"한테", U"께서", U"까지", U"부터", U"보다", U"처럼", U"만큼", U"마다", U"조차",
-        U"마저", U"이나", U"이랑", U"에는", U"에도", U"에선", U"로는", U"로도", U"로서", U"로써", U"로의", U"와의",
-        U"과의", U"와는", U"과는", U"와도", U"과도", U"라는", U"라고", U"이란", U"이며", U"이고", U"이다", U"였다",
-        U"였던", U"인가", U"인지", U"이자", U"하다", U"한다", U"했다", U"하는", U"하던", U"했던", U"하여", U"해서",
-        U"하고", U"하며", U"하면", U"하지", U"하게", U"하기", U"되다", U"된다", U"됐다", U"되는", U"되던", U"되어",
-        U"되고", U"되며", U"시킨", U"받은", U"받는", U"적인", U"으로는", U"으로도", U"으로서", U"으로써", U"으로의",
-        U"에서는", U"에서도", U"에서의", U"에게는", U"에게도", U"에게서", U"이라는", U"이라고", U"이었다", U"이었던",
-        U"하였다", U"되었다", U"시켰다", U"시키는", U"받았다", U"적으로", U"적이다", U"으로부터", U"에서부터"};
+        U"가",     U"이",     U"은",       U"는",      U"을",     U"를",     U"의",     U"에",     U"와",     U"과",
+        U"도",     U"만",     U"로",       U"께",      U"나",     U"들",     U"인",     U"적",     U"한",     U"할",
+        U"함",     U"된",     U"될",       U"됨",      U"으로",   U"에서",   U"에게",   U"한테",   U"께서",   U"까지",
+        U"부터",   U"보다",   U"처럼",     U"만큼",    U"마다",   U"조차",   U"마저",   U"이나",   U"이랑",   U"에는",
+        U"에도",   U"에선",   U"로는",     U"로도",    U"로서",   U"로써",   U"로의",   U"와의",   U"과의",   U"와는",
+        U"과는",   U"와도",   U"과도",     U"라는",    U"라고",   U"이란",   U"이며",   U"이고",   U"이다",   U"였다",
+        U"였던",   U"인가",   U"인지",     U"이자",    U"하다",   U"한다",   U"했다",   U"하는",   U"하던",   U"했던",
+        U"하여",   U"해서",   U"하고",     U"하며",    U"하면",   U"하지",   U"하게",   U"하기",   U"되다",   U"된다",
+        U"됐다",   U"되는",   U"되던",     U"되어",    U"되고",   U"되며",   U"시킨",   U"받은",   U"받는",   U"적인",
+        U"으로는", U"으로도", U"으로서",   U"으로써",  U"으로의", U"에서는", U"에서도", U"에서의", U"에게는", U"에게도",
+        U"에게서", U"이라는", U"이라고",   U"이었다",  U"이었던", U"하였다", U"되었다", U"시켰다", U"시키는", U"받았다",
+        U"적으로", U"적이다", U"으로부터", U"에서부터"};
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
     return out;
   }();
@@ -133,8 +135,8 @@ std::size_t stem_length(const std::vector<Char>& run) {
 
 // Interrogatives (무엇, 누구, 언제, ...) ask for what the answer holds; the answer rarely repeats them.
 bool is_question_word(const std::vector<Char>& run, std::size_t stem) {
-  static const std::vector<std::u32string> words = {U"무엇", U"누구", U"언제", U"어디", U"어느", U"무슨",
-                                                    U"어떤", U"얼마", U"어떻게", U"왜",  U"몇"};
+  static const std::vector<std::u32string> words = {U"무엇", U"누구", U"언제",   U"어디", U"어느", U"무슨",
+                                                    U"어떤", U"얼마", U"어떻게", U"왜",   U"몇"};
   return std::any_of(words.begin(), words.end(), [&](const std::u32string& word) {
     return word.size() == stem &&
            std::equal(word.begin(), word.end(), run.begin(), [](char32_t a, const Char& b) { return a == b.code; });
@@ -203,8 +205,10 @@ LexicalQuery lexical_query(std::string_view query) {
   std::vector<std::string> order;
   tokenize(query, true, [&](LexicalToken&& token, double weight) {
     auto [it, inserted] = weights.try_emplace(token.text, weight);
-    if (inserted) order.push_back(token.text);
-    else it->second = std::max(it->second, weight);
+    if (inserted)
+      order.push_back(token.text);
+    else
+      it->second = std::max(it->second, weight);
   });
   LexicalQuery out;
   for (const std::string& term : order) {

@@ -24,7 +24,8 @@ class ApiTest : public ::testing::Test {
     options.model = testing::fixture("tiny-e5-bert").string();
     run_index(options);
     embedder = std::make_shared<const Embedder>(Model::load_dir(testing::fixture("tiny-e5-bert"), "tiny-e5"));
-    reranker = std::make_shared<const CrossEncoder>(Model::load_dir(testing::test_data("models/tiny-reranker"), "tiny-reranker"));
+    reranker = std::make_shared<const CrossEncoder>(
+        Model::load_dir(testing::test_data("models/tiny-reranker"), "tiny-reranker"));
     EngineOptions engine_options;
     engine_options.reranker = reranker;
     engine = SearchEngine::open(IndexLocation::for_folder(*folder / "docs"), engine_options);
@@ -48,8 +49,8 @@ class ApiTest : public ::testing::Test {
   std::pair<int, std::string> error(const std::string& path, const std::string& body, const ApiConfig& config = {}) {
     const HttpResponse response = call("POST", path, body, config);
     const Json json = Json::parse(response.body);
-    const std::string message = json["error"].is_object() ? json["error"]["message"].get<std::string>()
-                                                          : json["error"].get<std::string>();
+    const std::string message =
+        json["error"].is_object() ? json["error"]["message"].get<std::string>() : json["error"].get<std::string>();
     return {response.status, message};
   }
 
@@ -161,13 +162,16 @@ TEST_F(ApiTest, TeiRoutes) {
   EXPECT_EQ(error("/embed", R"({"inputs": "x", "prompt_name": "bogus"})").first, 422);
   EXPECT_EQ(error("/embed", R"({"inputs": "x", "normalize": "yes"})").first, 422);
 
-  const Json ranked = ok("/rerank", {{"query", "대한민국의 수도"}, {"texts", {"부산은 항구", "서울은 수도"}}, {"return_text", true}});
+  const Json ranked =
+      ok("/rerank", {{"query", "대한민국의 수도"}, {"texts", {"부산은 항구", "서울은 수도"}}, {"return_text", true}});
   ASSERT_EQ(ranked.size(), 2u);
   EXPECT_GE(ranked[0]["score"].get<double>(), ranked[1]["score"].get<double>());
   EXPECT_TRUE(ranked[0].contains("text"));
   const auto logits = reranker->score("대한민국의 수도", std::vector<std::string>{"부산은 항구", "서울은 수도"});
-  const Json raw_scores = ok("/rerank", {{"query", "대한민국의 수도"}, {"texts", {"부산은 항구", "서울은 수도"}}, {"raw_scores", true}});
-  for (const auto& item : raw_scores) EXPECT_NEAR(item["score"].get<double>(), logits[item["index"].get<std::size_t>()], 1e-5);
+  const Json raw_scores =
+      ok("/rerank", {{"query", "대한민국의 수도"}, {"texts", {"부산은 항구", "서울은 수도"}}, {"raw_scores", true}});
+  for (const auto& item : raw_scores)
+    EXPECT_NEAR(item["score"].get<double>(), logits[item["index"].get<std::size_t>()], 1e-5);
   for (const auto& item : ranked)
     EXPECT_NEAR(item["score"].get<double>(), sigmoid(logits[item["index"].get<std::size_t>()]), 1e-5);
   EXPECT_EQ(error("/rerank", R"({"query": "", "texts": ["a"]})").first, 422);
@@ -230,7 +234,8 @@ TEST_F(ApiTest, JinaCohereRerank) {
   ASSERT_EQ(response["results"].size(), 2u);
   EXPECT_TRUE(response["results"][0].contains("relevance_score"));
   EXPECT_TRUE(response["results"][0]["document"].contains("text"));
-  EXPECT_GE(response["results"][0]["relevance_score"].get<double>(), response["results"][1]["relevance_score"].get<double>());
+  EXPECT_GE(response["results"][0]["relevance_score"].get<double>(),
+            response["results"][1]["relevance_score"].get<double>());
   EXPECT_GT(response["usage"]["total_tokens"].get<int>(), 0);
   EXPECT_EQ(error("/v1/rerank", R"({"query": "q", "documents": [1]})").first, 400);
   EXPECT_EQ(error("/v1/rerank", R"({"query": "q", "documents": ["a"], "top_n": 0})").first, 400);
@@ -238,8 +243,10 @@ TEST_F(ApiTest, JinaCohereRerank) {
   EXPECT_EQ(error("/v1/rerank", R"({"model": "jina-reranker-v2", "query": "q", "documents": ["a"]})").first, 404);
 
   // Cohere v2: the same ranking, version 2 in meta, no documents echoed.
-  const Json v2 = ok("/v2/rerank", {{"model", "tiny-reranker"}, {"query", "대한민국의 수도"},
-                                    {"documents", {"부산은 항구", "서울은 수도", "김치"}}, {"top_n", 2}});
+  const Json v2 = ok("/v2/rerank", {{"model", "tiny-reranker"},
+                                    {"query", "대한민국의 수도"},
+                                    {"documents", {"부산은 항구", "서울은 수도", "김치"}},
+                                    {"top_n", 2}});
   ASSERT_EQ(v2["results"].size(), 2u);
   EXPECT_EQ(v2["results"][0]["index"], response["results"][0]["index"]);
   EXPECT_NEAR(v2["results"][0]["relevance_score"].get<double>(),
@@ -271,8 +278,8 @@ TEST_F(ApiTest, OpenAiModelsAndModelNames) {
   EXPECT_NE(refused["error"]["message"].get<std::string>().find("tiny-e5"), std::string::npos);
   ApiConfig aliased;
   aliased.served_model_names = {"e5-small", "text-embedding-3-small"};
-  const HttpResponse alias = call("POST", "/v1/embeddings", R"({"input": "x", "model": "text-embedding-3-small"})",
-                                  aliased);
+  const HttpResponse alias =
+      call("POST", "/v1/embeddings", R"({"input": "x", "model": "text-embedding-3-small"})", aliased);
   ASSERT_EQ(alias.status, 200) << alias.body;
   EXPECT_EQ(Json::parse(alias.body)["model"], "e5-small");
   EXPECT_EQ(Json::parse(call("GET", "/v1/models", "", aliased).body)["data"][0]["id"], "e5-small");
@@ -290,7 +297,8 @@ TEST_F(ApiTest, TeiConformance) {
   const Json root = ok("/", {{"inputs", "서울"}});
   EXPECT_EQ(root, ok("/embed", {{"inputs", "서울"}}));
   const Api reranker_only({}, nullptr, nullptr, reranker);
-  const HttpResponse ranked = reranker_only.handle({"POST", "/", {}, R"({"query": "수도", "texts": ["서울", "부산"]})"});
+  const HttpResponse ranked =
+      reranker_only.handle({"POST", "/", {}, R"({"query": "수도", "texts": ["서울", "부산"]})"});
   ASSERT_EQ(ranked.status, 200) << ranked.body;
   EXPECT_EQ(Json::parse(ranked.body).size(), 2u);
 
@@ -349,7 +357,8 @@ TEST_F(ApiTest, HttpConformance) {
   EXPECT_EQ(api.handle({"HEAD", "/v1/models", {{"authorization", "Bearer key"}}, ""}).status, 200);
 
   // CORS: a preflight needs no key and is answered; every response to an allowed origin carries the header.
-  const HttpResponse preflight = api.handle({"OPTIONS", "/v1/embeddings",
+  const HttpResponse preflight = api.handle({"OPTIONS",
+                                             "/v1/embeddings",
                                              {{"origin", "https://app.example"},
                                               {"access-control-request-method", "POST"},
                                               {"access-control-request-headers", "authorization, content-type"}},
@@ -358,21 +367,25 @@ TEST_F(ApiTest, HttpConformance) {
   EXPECT_EQ(header(preflight, "Access-Control-Allow-Origin"), "https://app.example");
   EXPECT_EQ(header(preflight, "Access-Control-Allow-Headers"), "authorization, content-type");
   EXPECT_NE(header(preflight, "Access-Control-Allow-Methods").find("POST"), std::string::npos);
-  const HttpResponse embedded = api.handle({"POST", "/v1/embeddings",
+  const HttpResponse embedded = api.handle({"POST",
+                                            "/v1/embeddings",
                                             {{"origin", "https://app.example"}, {"authorization", "Bearer key"}},
                                             R"({"input": "x"})"});
   EXPECT_EQ(embedded.status, 200);
   EXPECT_EQ(header(embedded, "Access-Control-Allow-Origin"), "https://app.example");
-  EXPECT_EQ(header(api.handle({"GET", "/health", {{"origin", "https://evil.example"}}, ""}),
-                   "Access-Control-Allow-Origin"), "");
+  EXPECT_EQ(
+      header(api.handle({"GET", "/health", {{"origin", "https://evil.example"}}, ""}), "Access-Control-Allow-Origin"),
+      "");
   ApiConfig any;
   any.cors_origins = {"*"};
   EXPECT_EQ(header(Api(any, engine, embedder, reranker).handle({"GET", "/health", {{"origin", "https://x"}}, ""}),
-                   "Access-Control-Allow-Origin"), "*");
+                   "Access-Control-Allow-Origin"),
+            "*");
 
   // Compressed bodies are refused with 415, not misread.
-  EXPECT_EQ(api.handle({"POST", "/embed", {{"authorization", "Bearer key"}, {"content-encoding", "gzip"}}, ""})
-                .status, 415);
+  EXPECT_EQ(
+      api.handle({"POST", "/embed", {{"authorization", "Bearer key"}, {"content-encoding", "gzip"}}, ""}).status,
+      415);
 
   // 429 and 503 say when to retry.
   ApiConfig no_queue;
@@ -389,19 +402,19 @@ TEST_F(ApiTest, HttpConformance) {
 
 TEST_F(ApiTest, PrometheusMetrics) {
   const Api api({}, engine, embedder, reranker);
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(api.handle({"POST", "/embed", {}, R"({"inputs": ["서울", "부산"]})"}).status, 200);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(api.handle({"POST", "/embed", {}, R"({"inputs": ["서울", "부산"]})"}).status, 200);
   EXPECT_EQ(api.handle({"GET", "/nowhere/else", {}, ""}).status, 404);
   const HttpResponse metrics = api.handle({"GET", "/metrics", {}, ""});
   ASSERT_EQ(metrics.status, 200);
   EXPECT_EQ(metrics.content_type.rfind("text/plain; version=0.0.4", 0), 0u);
-  for (const char* expected : {"ksearch_http_requests_total{route=\"/embed\",method=\"POST\",status=\"200\"} 3\n",
-                               "ksearch_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 1\n",
-                               "ksearch_http_request_duration_seconds_count{route=\"/embed\"} 3\n",
-                               "ksearch_model_batch_sequences_count 3\n",
-                               "ksearch_model_batch_sequences_sum 6\n",
-                               "ksearch_model_batch_tokens_bucket{le=\"+Inf\"} 3\n",
-                               "# TYPE ksearch_model_queue_depth gauge\nksearch_model_queue_depth 0\n",
-                               "ksearch_index_chunks 2\n", "ksearch_index_generation "})
+  for (const char* expected :
+       {"ksearch_http_requests_total{route=\"/embed\",method=\"POST\",status=\"200\"} 3\n",
+        "ksearch_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 1\n",
+        "ksearch_http_request_duration_seconds_count{route=\"/embed\"} 3\n", "ksearch_model_batch_sequences_count 3\n",
+        "ksearch_model_batch_sequences_sum 6\n", "ksearch_model_batch_tokens_bucket{le=\"+Inf\"} 3\n",
+        "# TYPE ksearch_model_queue_depth gauge\nksearch_model_queue_depth 0\n", "ksearch_index_chunks 2\n",
+        "ksearch_index_generation "})
     EXPECT_NE(metrics.body.find(expected), std::string::npos) << expected << "\n" << metrics.body;
 }
 

@@ -20,9 +20,8 @@ TEST(CliEmbed, ReproducesReferenceEmbeddings) {
   for (const char* name : {"tiny-e5-bert", "tiny-bge-m3-xlmr"}) {
     const auto dir = testing::fixture(name);
     const auto expected = testing::read_jsonl(dir / "expected.jsonl");
-    const auto result = testing::run_ksearch({"embed", "--model", dir.string(), "--input-format", "jsonl",
-                                              "--batch-size", "5"},
-                                             texts_as_jsonl(expected));
+    const auto result = testing::run_ksearch(
+        {"embed", "--model", dir.string(), "--input-format", "jsonl", "--batch-size", "5"}, texts_as_jsonl(expected));
     ASSERT_EQ(result.exit_code, 0) << result.err;
     std::istringstream lines(result.out);
     std::string line;
@@ -93,8 +92,8 @@ TEST(CliEmbed, BgeM3OutputsFromPytorchCheckpointsMatchTheReference) {
 TEST(CliTokenize, ReproducesReferenceIds) {
   const auto dir = testing::fixture("tiny-bge-m3-xlmr");
   const auto expected = testing::read_jsonl(dir / "expected.jsonl");
-  const auto result = testing::run_ksearch({"tokenize", "--model", dir.string(), "--input-format", "jsonl"},
-                                           texts_as_jsonl(expected));
+  const auto result =
+      testing::run_ksearch({"tokenize", "--model", dir.string(), "--input-format", "jsonl"}, texts_as_jsonl(expected));
   ASSERT_EQ(result.exit_code, 0) << result.err;
   std::istringstream lines(result.out);
   std::string line;
@@ -128,7 +127,8 @@ TEST(CliEmbed, PlainLinesPrefixesAndTruncation) {
   ASSERT_EQ(plain.exit_code, 0) << plain.err;
   // The fixture has no prompts, so --query adds nothing: same vector.
   EXPECT_EQ(Json::parse(plain.out)["embedding"], Json::parse(prefixed.out)["embedding"]);
-  const auto cut = testing::run_ksearch({"embed", "-m", dir.string(), "--max-tokens", "4"}, "서울특별시는 대한민국의 수도\n");
+  const auto cut =
+      testing::run_ksearch({"embed", "-m", dir.string(), "--max-tokens", "4"}, "서울특별시는 대한민국의 수도\n");
   ASSERT_EQ(cut.exit_code, 0) << cut.err;
   EXPECT_EQ(Json::parse(cut.out)["n_tokens"], 4);
   EXPECT_EQ(Json::parse(cut.out)["truncated"], true);

@@ -26,14 +26,16 @@ namespace fs = std::filesystem;
 const std::string kModel = testing::fixture("tiny-bge-m3-xlmr").string();
 
 void write_corpus(const fs::path& root) {
-  testing::write_text(root / "seoul.md", "# 서울\n\n서울특별시는 대한민국의 수도이다.\n\n서울에서 열리는 축제가 많다.\n");
+  testing::write_text(root / "seoul.md",
+                      "# 서울\n\n서울특별시는 대한민국의 수도이다.\n\n서울에서 열리는 축제가 많다.\n");
   testing::write_text(root / "busan.txt", "부산광역시는 항구 도시이다. 해운대 해수욕장이 유명하다.\n");
   testing::write_text(root / "food" / "kimchi.html",
                       "<html><head><title>김치</title><script>alert('x')</script></head>"
                       "<body><p>김치는 배추를 소금에 절여 담근다.</p></body></html>");
   // CP949 (EUC-KR) text: "도서관은 월요일에 쉽니다."
-  testing::write_text(root / "old" / "library.txt", "\xB5\xB5\xBC\xAD\xB0\xFC\xC0\xBA \xBF\xF9\xBF\xE4\xC0\xCF\xBF\xA1 "
-                                                    "\xBD\xB1\xB4\xCF\xB4\xD9.\n");
+  testing::write_text(root / "old" / "library.txt",
+                      "\xB5\xB5\xBC\xAD\xB0\xFC\xC0\xBA \xBF\xF9\xBF\xE4\xC0\xCF\xBF\xA1 "
+                      "\xBD\xB1\xB4\xCF\xB4\xD9.\n");
   testing::write_text(root / "blob.txt", std::string("\x00\x01\x02\x03\x04", 5));
   testing::write_text(root / "photo.jpg", "not indexed");
 }
@@ -231,7 +233,8 @@ TEST(CliIndex, FindsTheRightIndex) {
   // --exclude takes one glob: the folder after it is still indexed.
   testing::write_text(dir / "ex" / "keep.txt", "남길 문서\n");
   testing::write_text(dir / "ex" / "drop.md", "뺄 문서\n");
-  summary = json_of(testing::run_ksearch({"index", "--exclude", "*.md", (dir / "ex").string(), "--no-model", "--json"}));
+  summary =
+      json_of(testing::run_ksearch({"index", "--exclude", "*.md", (dir / "ex").string(), "--no-model", "--json"}));
   EXPECT_EQ(summary["index"], (dir / "ex" / ".ksearch").string());
   EXPECT_EQ(summary["indexed"], 1);
 
@@ -255,7 +258,8 @@ TEST(CliShell, ReadsQueriesAndCommandsFromStdin) {
   testing::TempDir dir;
   write_corpus(dir / "docs");
   ASSERT_EQ(testing::run_ksearch({"index", (dir / "docs").string(), "--model", kModel, "-q"}).exit_code, 0);
-  const auto result = testing::run_ksearch({}, ":k 1\n:mode lexical\n해운대\n:show 1\n:bogus\n:quit\n", {}, dir / "docs");
+  const auto result =
+      testing::run_ksearch({}, ":k 1\n:mode lexical\n해운대\n:show 1\n:bogus\n:quit\n", {}, dir / "docs");
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_NE(result.out.find("k = 1"), std::string::npos);
   EXPECT_NE(result.out.find("mode = lexical"), std::string::npos);

@@ -26,12 +26,14 @@ fs::path write_corpus(const testing::TempDir& dir) {
   const fs::path docs = dir / "docs";
   std::string text;
   for (int line = 1; line <= 20; ++line)
-    text += line == 15 ? "체육관 대관 신청은 온라인으로 합니다.\n" : "일반 안내 문장 " + std::to_string(line) + "번입니다.\n";
+    text += line == 15 ? "체육관 대관 신청은 온라인으로 합니다.\n"
+                       : "일반 안내 문장 " + std::to_string(line) + "번입니다.\n";
   testing::write_text(docs / "공지" / kNotice, text);
   std::string long_text;
   for (int i = 0; i < 12; ++i)
     long_text += "도서관 열람실은 평일 오전 아홉 시부터 오후 열 시까지 운영하며 주말에는 단축 운영합니다. ";
-  testing::write_text(docs / "자료" / "아주 긴 이름의 도서관 이용 규정 및 열람실 운영 세칙 최종본.md", long_text + "\n");
+  testing::write_text(docs / "자료" / "아주 긴 이름의 도서관 이용 규정 및 열람실 운영 세칙 최종본.md",
+                      long_text + "\n");
   testing::write_text(docs / "자료" / "report.PDF.txt", "분기 보고서 요약\n");
   EXPECT_EQ(testing::run_ksearch({"index", docs.string(), "--no-model", "-q"}).exit_code, 0);
   return docs;
@@ -100,8 +102,8 @@ TEST(CliSearch, PathsAndLinesLeadToTheHit) {
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(result.out, kNotice + ":15:1:" + hit_line + "\n");
   result = testing::run_ksearch({"search", "대관", "--vimgrep"}, "", {}, docs / "자료");
-  EXPECT_EQ(result.out, "../공지/" + kNotice + ":15:" + std::to_string(std::string("체육관 ").size() + 1) + ":" +
-                            hit_line + "\n");
+  EXPECT_EQ(result.out,
+            "../공지/" + kNotice + ":15:" + std::to_string(std::string("체육관 ").size() + 1) + ":" + hit_line + "\n");
   result = testing::run_ksearch({"search", "대관", "--vimgrep", "--absolute"}, "", {}, docs / "자료");
   EXPECT_EQ(result.out.rfind((docs / "공지" / kNotice).string() + ":15:", 0), 0u) << result.out;
   result = testing::run_ksearch({"search", "대관", "-l"}, "", {}, docs);
@@ -127,9 +129,14 @@ TEST(CliSearch, ExitCodesAndStrictInput) {
   const auto nothing = testing::run_ksearch({"search", "존재하지않는말"}, "", {}, docs);
   EXPECT_EQ(nothing.exit_code, 1);
   EXPECT_NE(nothing.out.find("no results"), std::string::npos);
-  for (const std::vector<std::string>& usage : std::vector<std::vector<std::string>>{
-           {"search", "대관", "-k", "0"}, {"search", "대관", "-k", "-1"}, {"search", "대관", "--mode", "fuzzy"},
-           {"search", "   "}, {"search"}, {"serach", "대관"}, {"search", "대관", "--jsno"}}) {
+  for (const std::vector<std::string>& usage :
+       std::vector<std::vector<std::string>>{{"search", "대관", "-k", "0"},
+                                             {"search", "대관", "-k", "-1"},
+                                             {"search", "대관", "--mode", "fuzzy"},
+                                             {"search", "   "},
+                                             {"search"},
+                                             {"serach", "대관"},
+                                             {"search", "대관", "--jsno"}}) {
     const auto result = testing::run_ksearch(usage, "", {}, docs);
     EXPECT_EQ(result.exit_code, 2) << usage[1] << ' ' << result.err;
   }
@@ -184,9 +191,9 @@ TEST(CliSearch, FitsTheTerminalWidth) {
 TEST(CliShell, ChecksSettingsAndOpensTheHit) {
   testing::TempDir dir;
   const fs::path docs = write_corpus(dir);
-  const auto result = testing::run_ksearch(
-      {}, ":k abc\n:k 0\n:mode dense\n:mode fuzzy\n:rerank maybe\n대관\n:open 1\n:open 9\n:quit\n", {{"EDITOR", "echo"}},
-      docs / "공지");
+  const auto result =
+      testing::run_ksearch({}, ":k abc\n:k 0\n:mode dense\n:mode fuzzy\n:rerank maybe\n대관\n:open 1\n:open 9\n:quit\n",
+                           {{"EDITOR", "echo"}}, docs / "공지");
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_NE(result.err.find(":k needs a number of 1 or more, not 'abc'"), std::string::npos) << result.err;
   EXPECT_NE(result.err.find(":k needs a number of 1 or more, not '0'"), std::string::npos);

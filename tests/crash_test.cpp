@@ -79,16 +79,20 @@ TEST(CrashSafety, ThirtyKillsAndKillsDuringTheVectorSave) {
   for (int i = 0; i < 300; ++i) {
     std::string text;
     for (int s = 0; s < 25; ++s)
-      text.append("문서 ").append(std::to_string(i)).append("의 문장 ").append(std::to_string(s)).append(
-          "은 서울과 부산 이야기를 담고 있다. ");
+      text.append("문서 ")
+          .append(std::to_string(i))
+          .append("의 문장 ")
+          .append(std::to_string(s))
+          .append("은 서울과 부산 이야기를 담고 있다. ");
     const std::string folder = std::string("d").append(std::to_string(i % 7));
     testing::write_text(docs / folder / std::string("f").append(std::to_string(i)).append(".txt"), text);
   }
   const std::vector<std::string> index = {"index", docs.string(), "--model", kModel, "-q", "--chunk-tokens", "96"};
   fs::copy(docs, dir / "reference", fs::copy_options::recursive);
-  ASSERT_EQ(testing::run_ksearch({"index", (dir / "reference").string(), "--model", kModel, "-q", "--chunk-tokens", "96"})
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      testing::run_ksearch({"index", (dir / "reference").string(), "--model", kModel, "-q", "--chunk-tokens", "96"})
+          .exit_code,
+      0);
 
   std::mt19937 random(2024);
   int consistent = 0, saves_caught = 0;
@@ -112,7 +116,8 @@ TEST(CrashSafety, ThirtyKillsAndKillsDuringTheVectorSave) {
   }
   // Kills while the vector file is being written.
   for (int attempt = 0; attempt < 3; ++attempt) {
-    testing::write_text(docs / "extra" / ("e" + std::to_string(attempt) + ".txt"), "추가 문서 " + std::to_string(attempt));
+    testing::write_text(docs / "extra" / ("e" + std::to_string(attempt) + ".txt"),
+                        "추가 문서 " + std::to_string(attempt));
     testing::write_text(dir / "reference" / "extra" / ("e" + std::to_string(attempt) + ".txt"),
                         "추가 문서 " + std::to_string(attempt));
     if (kill_during_vector_save(testing::spawn_ksearch(index), docs / ".ksearch")) ++saves_caught;

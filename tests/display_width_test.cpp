@@ -15,7 +15,7 @@ TEST(DisplayWidth, HangulAndCjkTakeTwoColumns) {
   EXPECT_EQ(display_width("abc"), 3u);
   EXPECT_EQ(display_width("한국어"), 6u);
   EXPECT_EQ(display_width("漢字 かな"), 9u);
-  EXPECT_EQ(display_width("ＡＢ"), 4u);  // full-width forms
+  EXPECT_EQ(display_width("ＡＢ"), 4u);     // full-width forms
   EXPECT_EQ(display_width("e\u0301"), 1u);  // combining accent
   // Conjoining jamo (ᄒ + ᅡ + ᆫ) render as one syllable: the vowel and final take no column.
   EXPECT_EQ(display_width("\u1112\u1161\u11ab"), 2u);
@@ -23,13 +23,19 @@ TEST(DisplayWidth, HangulAndCjkTakeTwoColumns) {
 
 TEST(DisplayWidth, EscapesWhatATerminalWouldInterpret) {
   EXPECT_EQ(escape_controls("보고서 2024.pdf"), "보고서 2024.pdf");
-  EXPECT_EQ(escape_controls("a\x1b]0;pwned\x07" "b"), "a\\x1b]0;pwned\\x07b");
+  EXPECT_EQ(escape_controls("a\x1b]0;pwned\x07"
+                            "b"),
+            "a\\x1b]0;pwned\\x07b");
   EXPECT_EQ(escape_controls("\x1b[2J"), "\\x1b[2J");
   EXPECT_EQ(escape_controls("line\nnext\ttab\r"), "line\\nnext\\ttab\\r");
   EXPECT_EQ(escape_controls("\x7f"), "\\x7f");
-  EXPECT_EQ(escape_controls("\u009b" "31m"), "\\u009b31m");  // C1 CSI
+  EXPECT_EQ(escape_controls("\u009b"
+                            "31m"),
+            "\\u009b31m");                                      // C1 CSI
   EXPECT_EQ(escape_controls("abc\u202edef"), "abc\\u202edef");  // right-to-left override
-  EXPECT_EQ(escape_controls("a\xff" "b"), "a\uFFFDb");  // invalid UTF-8
+  EXPECT_EQ(escape_controls("a\xff"
+                            "b"),
+            "a\uFFFDb");  // invalid UTF-8
   const std::string escaped = escape_controls(std::string("x\0y", 3));
   EXPECT_EQ(escaped, "x\\x00y");
 }

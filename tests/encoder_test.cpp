@@ -294,9 +294,8 @@ TEST(Encoder, LongInputsUpTo8192Tokens) {
   std::normal_distribution<float> normal(0.0f, 0.3f);
   std::vector<float> positions(8194 * 64);
   for (auto& value : positions) value = normal(random);
-  tensors["embeddings.position_embeddings.weight"] = {"F32", {8194, 64},
-                                                      std::string(reinterpret_cast<const char*>(positions.data()),
-                                                                  positions.size() * 4)};
+  tensors["embeddings.position_embeddings.weight"] = {
+      "F32", {8194, 64}, std::string(reinterpret_cast<const char*>(positions.data()), positions.size() * 4)};
   testing::write_safetensors(dir / "model.safetensors", tensors);
 
   const Embedder embedder(Model::load_dir(dir.path(), "long"));
@@ -358,7 +357,8 @@ TEST(CrossEncoder, ReducedPrecisionKeepsScoresAndOrder) {
       // This tiny random model's logits (±1.5, closest pair 0.17 apart) move by up to 0.04 (bf16) and 0.11 (int8);
       // which of them moves most changes with any change to where the kernels round.
       for (std::size_t i = 0; i < want.size(); ++i)
-        EXPECT_NEAR(scores[i], want[i], 0.15) << precision_name(precision) << " kernel " << kernel << " " << passages[i];
+        EXPECT_NEAR(scores[i], want[i], 0.15)
+            << precision_name(precision) << " kernel " << kernel << " " << passages[i];
       EXPECT_EQ(order(scores), order(want)) << precision_name(precision) << " kernel " << kernel;
     }
   }

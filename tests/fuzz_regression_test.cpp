@@ -81,9 +81,10 @@ TEST(FuzzRegression, MutatedSamplesDoNotCrash) {
   const auto& http = target("http").run;
   for (const std::string request :
        {"POST /v1/embeddings HTTP/1.1\r\nContent-Length: 16\r\n\r\n{\"input\": \"서울\"}",
-        "POST /embed HTTP/1.1\r\n\r\n{\"inputs\": [[[[[[[[[[[[[]]]]]]]]]]]]]}", "GET /../../etc/passwd HTTP/1.1\r\n\r\n",
-        "POST /v1/search HTTP/1.1\r\n\r\n{\"query\": 12}", "POST /tokenize HTTP/1.1\r\n\r\n{\"inputs\": \"\xFF\"}",
-        "BREW /pot HTTP/9.9\r\n\r\n", "POST /rerank HTTP/1.1\r\nContent-Length: x\r\n\r\n"}) {
+        "POST /embed HTTP/1.1\r\n\r\n{\"inputs\": [[[[[[[[[[[[[]]]]]]]]]]]]]}",
+        "GET /../../etc/passwd HTTP/1.1\r\n\r\n", "POST /v1/search HTTP/1.1\r\n\r\n{\"query\": 12}",
+        "POST /tokenize HTTP/1.1\r\n\r\n{\"inputs\": \"\xFF\"}", "BREW /pot HTTP/9.9\r\n\r\n",
+        "POST /rerank HTTP/1.1\r\nContent-Length: x\r\n\r\n"}) {
     http(request);
     ++runs;
   }

@@ -26,7 +26,8 @@ TEST(HostileInput, OddFilesAreSkippedWithReasonsAndTheRunContinues) {
   testing::write_text(docs / "good.txt", "정상적인 한국어 문서입니다. 서울에 관한 이야기.");
   testing::write_text(docs / "empty.txt", "");
   testing::write_text(docs / "nul.txt", std::string("텍스트\0\0\0바이너리", 24));
-  testing::write_text(docs / "invalid.txt", "앞부분은 정상 \xFF\xFE 뒷부분도 정상인 문장이 꽤 길게 이어집니다. 서울과 부산.");
+  testing::write_text(docs / "invalid.txt",
+                      "앞부분은 정상 \xFF\xFE 뒷부분도 정상인 문장이 꽤 길게 이어집니다. 서울과 부산.");
   testing::write_text(docs / "long-line.txt", [] {
     std::string line;
     while (line.size() < (6u << 20)) line += "줄바꿈없이계속이어지는아주긴문장 ";
@@ -245,11 +246,14 @@ TEST(HostileInput, BrokenModelsFailCleanly) {
       {broken("no-tokenizer", [](const fs::path& m) { fs::remove(m / "sentencepiece.bpe.model"); }), "sentencepiece"},
       {broken("bad-tokenizer", [](const fs::path& m) { testing::write_text(m / "sentencepiece.bpe.model", "junk"); }),
        "sentencepiece"},
-      {broken("truncated", [](const fs::path& m) {
-         const std::string bytes = read_file(m / "model.safetensors");
-         testing::write_text(m / "model.safetensors", bytes.substr(0, bytes.size() - 1000));
-       }), "truncated"},
-      {broken("zero-heads", [&](const fs::path& m) { edit_config(m, "num_attention_heads", 0); }), "num_attention_heads"},
+      {broken("truncated",
+              [](const fs::path& m) {
+                const std::string bytes = read_file(m / "model.safetensors");
+                testing::write_text(m / "model.safetensors", bytes.substr(0, bytes.size() - 1000));
+              }),
+       "truncated"},
+      {broken("zero-heads", [&](const fs::path& m) { edit_config(m, "num_attention_heads", 0); }),
+       "num_attention_heads"},
       {broken("indivisible", [&](const fs::path& m) { edit_config(m, "num_attention_heads", 5); }), "not divisible"},
       {broken("wrong-shape", [&](const fs::path& m) { edit_config(m, "intermediate_size", 256); }), "has shape"},
       {broken("small-vocab", [&](const fs::path& m) { edit_config(m, "vocab_size", 100); }), "do not belong together"},

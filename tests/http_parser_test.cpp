@@ -48,7 +48,8 @@ TEST(RequestFraming, PipelinedRequestsWhateverTheReads) {
 TEST(RequestFraming, RefusalsEndTheStream) {
   // Request smuggling: both framings, or two different lengths.
   EXPECT_EQ(frame("POST / HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
-                  "GET / HTTP/1.1\r\n\r\n", 7),
+                  "GET / HTTP/1.1\r\n\r\n",
+                  7),
             std::vector<std::string>{"failed 400"});
   EXPECT_EQ(frame("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n", 100),
             std::vector<std::string>{"failed 400"});

@@ -39,7 +39,11 @@ TEST(TextDecoding, DetectsEncodings) {
   EXPECT_EQ(decode_text("\xC7\xD1\xB1\xDB \xC5\xD8\xBD\xBA\xC6\xAE", document), "한글 텍스트");  // EUC-KR / CP949
   EXPECT_EQ(document.encoding, "cp949");
   document = {};
-  EXPECT_THROW(decode_text(std::string("\x7F" "ELF\x02\x01\x01\x00\x00\x00", 10), document), SkipFile);
+  EXPECT_THROW(decode_text(std::string("\x7F"
+                                       "ELF\x02\x01\x01\x00\x00\x00",
+                                       10),
+                           document),
+               SkipFile);
 }
 
 TEST(Readers, ExampleFilesInEveryFormatAndEncoding) {
@@ -55,7 +59,7 @@ TEST(Readers, ExampleFilesInEveryFormatAndEncoding) {
   EXPECT_NE(html.text.find("전주비빔밥은 콩나물과 황포묵을"), std::string::npos);
   EXPECT_EQ(html.text.find("DOMContentLoaded"), std::string::npos);  // no script
   EXPECT_EQ(html.text.find("font-family"), std::string::npos);       // no style
-  EXPECT_TRUE(html.text.starts_with("비빔밥\n"));                     // the title leads
+  EXPECT_TRUE(html.text.starts_with("비빔밥\n"));                    // the title leads
 
   // Character-wrapped Korean PDF: words split across lines are joined without spaces.
   const auto pdf = read_document(example("공지/rental_contract.pdf"));
@@ -392,7 +396,7 @@ TEST(Chunker, OverlapRepeatsWholeSentencesAndPagesAreKept) {
   const auto chunks = chunk_document(document, char_offsets, options);
   ASSERT_GE(chunks.size(), 3u);
   for (std::size_t i = 1; i < chunks.size(); ++i) {
-    EXPECT_LT(chunks[i].byte_begin, chunks[i - 1].byte_end);  // overlap
+    EXPECT_LT(chunks[i].byte_begin, chunks[i - 1].byte_end);    // overlap
     EXPECT_GT(chunks[i].byte_begin, chunks[i - 1].byte_begin);  // progress
   }
   EXPECT_EQ(chunks.front().page, 1);
@@ -431,17 +435,17 @@ TEST_P(DocumentSample, ReproducesExpectedText) {
   EXPECT_EQ(actual, expected) << GetParam();
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Samples, DocumentSample,
-    ::testing::Values("hwp-noori-press-release.hwp", "hwp-fields-korean-prose.hwp", "hwp-table-uncompressed.hwp",
-                      "hwp-v5022-fields-picture-table.hwp", "hwp-distribution-tender-notice.hwp",
-                      "hwpx-table-grades.hwpx", "hwpx-table-merged-cells.hwpx", "hwpx-korean-prose-hanja.hwpx",
-                      "docx-sample-korean-line.docx", "docx-tables-latin.docx"),
-    [](const auto& info) {
-      std::string name = fs::path(info.param).stem().string();
-      std::replace(name.begin(), name.end(), '-', '_');
-      return name;
-    });
+INSTANTIATE_TEST_SUITE_P(Samples, DocumentSample,
+                         ::testing::Values("hwp-noori-press-release.hwp", "hwp-fields-korean-prose.hwp",
+                                           "hwp-table-uncompressed.hwp", "hwp-v5022-fields-picture-table.hwp",
+                                           "hwp-distribution-tender-notice.hwp", "hwpx-table-grades.hwpx",
+                                           "hwpx-table-merged-cells.hwpx", "hwpx-korean-prose-hanja.hwpx",
+                                           "docx-sample-korean-line.docx", "docx-tables-latin.docx"),
+                         [](const auto& info) {
+                           std::string name = fs::path(info.param).stem().string();
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
 
 }  // namespace
 }  // namespace ksearch

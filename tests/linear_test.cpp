@@ -34,8 +34,8 @@ TEST(Linear, RepackedWeightsGiveTheSameResults) {
       const PackedWeights packed = packed_now.packed();
       EXPECT_FALSE(packed.layout.empty());
       // Scales per output column: int8's on its dot products, and the fp16 kernel's powers of two.
-      const bool scaled = (precision == Precision::Int8 && ops::has_int8_dots()) ||
-                          (precision == Precision::Bf16 && kernel == "fp16");
+      const bool scaled =
+          (precision == Precision::Int8 && ops::has_int8_dots()) || (precision == Precision::Bf16 && kernel == "fp16");
       EXPECT_EQ(packed.scales.size(), scaled ? out : 0) << precision_name(precision) << " kernel " << kernel;
       const Linear reused(packed, bias.data(), out, in, precision, Activation::GeluErf);
       EXPECT_EQ(run(packed_now, x, rows), run(reused, x, rows)) << precision_name(precision) << " kernel " << kernel;
@@ -96,7 +96,8 @@ TEST(Linear, Bf16WithoutBf16DotsIsTheExactProductOfTheRoundedWeights) {
           double expected = bias[o];
           for (std::size_t i = 0; i < in; ++i)
             expected += static_cast<double>(x[r * in + i]) * testing::from_bf16(testing::to_bf16(weight[o * in + i]));
-          if (activation == Activation::GeluErf) expected = 0.5 * expected * (1.0 + std::erf(expected / std::sqrt(2.0)));
+          if (activation == Activation::GeluErf)
+            expected = 0.5 * expected * (1.0 + std::erf(expected / std::sqrt(2.0)));
           ASSERT_NEAR(y[r * out + o], expected, 1e-5) << rows << " rows, at " << r << "," << o;
         }
     }
@@ -132,8 +133,10 @@ TEST(Linear, Int8IsTheProductOfTheQuantisedWeights) {
       for (std::size_t r = 0; r < rows; ++r)
         for (std::size_t o = 0; o < out; ++o) {
           double expected = bias[o];
-          for (std::size_t i = 0; i < in; ++i) expected += static_cast<double>(x_used[r * in + i]) * weight_q[o * in + i];
-          if (activation == Activation::GeluErf) expected = 0.5 * expected * (1.0 + std::erf(expected / std::sqrt(2.0)));
+          for (std::size_t i = 0; i < in; ++i)
+            expected += static_cast<double>(x_used[r * in + i]) * weight_q[o * in + i];
+          if (activation == Activation::GeluErf)
+            expected = 0.5 * expected * (1.0 + std::erf(expected / std::sqrt(2.0)));
           ASSERT_NEAR(y[r * out + o], expected, 1e-4) << rows << " rows, at " << r << "," << o;
         }
     }
@@ -160,15 +163,19 @@ TEST(Linear, Bf16OnFp16IsTheProductToFp16Rounding) {
         auto weight = random_values(out * in, 21);
         const auto bias = random_values(out, 22);
         const auto halves = [](float v) { return std::clamp(std::round(v * 2), -2.0f, 2.0f) / 2; };
-        if (magnitude == 0) for (float& w : weight) w = halves(w);
-        if (magnitude > 0 && magnitude < 1) for (float& w : weight) w *= magnitude;
+        if (magnitude == 0)
+          for (float& w : weight) w = halves(w);
+        if (magnitude > 0 && magnitude < 1)
+          for (float& w : weight) w *= magnitude;
         const Linear layer(weight.data(), bias.data(), out, in, Precision::Bf16, activation);
         EXPECT_EQ(layer.packed().bytes.size(), ops::half_panels_size(in, out) * 2) << "half the fp32 weights' memory";
         EXPECT_FALSE(layer.takes_bf16_activations());
         for (const std::size_t rows : {1, 16, 17, every_case ? 70 : 40}) {
           auto x = random_values(rows * in, static_cast<unsigned>(rows + 30));
-          if (magnitude == 0) for (float& v : x) v = halves(v);
-          if (magnitude > 1) for (float& v : x) v *= magnitude;
+          if (magnitude == 0)
+            for (float& v : x) v = halves(v);
+          if (magnitude > 1)
+            for (float& v : x) v *= magnitude;
           const std::vector<float> y = run(layer, x, rows);
           for (std::size_t r = 0; r < rows; ++r)
             for (std::size_t o = 0; o < out; ++o) {

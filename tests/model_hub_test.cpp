@@ -38,45 +38,48 @@ class FakeHub {
   };
   std::map<std::string, File> files;  // repository path -> content
   std::string commit = "0123456789abcdef0123456789abcdef01234567";
-  std::string required_token;             // non-empty: 401 without it
-  std::string corrupt;                    // file served with a flipped byte
-  std::string interrupt;                  // file whose transfers stop half way
-  std::atomic<int> cuts = 1;              // how many transfers of `interrupt` stop half way
+  std::string required_token;  // non-empty: 401 without it
+  std::string corrupt;         // file served with a flipped byte
+  std::string interrupt;       // file whose transfers stop half way
+  std::atomic<int> cuts = 1;   // how many transfers of `interrupt` stop half way
   std::atomic<int> range_requests = 0;
   std::atomic<bool> interrupted = false;
 
   FakeHub() {
-    server_.Get(R"(/api/models/([^/]+/[^/]+)/revision/([^/?]+))", [this](const httplib::Request& request, httplib::Response& response) {
+    server_.Get(R"(/api/models/([^/]+/[^/]+)/revision/([^/?]+))", [this](const httplib::Request& request,
+                                                                         httplib::Response& response) {
       if (!authorized(request, response)) return;
       Json siblings = Json::array();
       for (const auto& [name, file] : files) {
         Json sibling = {{"rfilename", name}, {"size", file.content.size()}, {"blobId", sha1_blob(file.content)}};
-        if (file.lfs) sibling["lfs"] = {{"sha256", sha256_hex(file.content)}, {"size", file.content.size()}, {"pointerSize", 134}};
+        if (file.lfs)
+          sibling["lfs"] = {{"sha256", sha256_hex(file.content)}, {"size", file.content.size()}, {"pointerSize", 134}};
         siblings.push_back(sibling);
       }
       response.set_content(Json{{"id", request.matches[1].str()}, {"sha", commit}, {"siblings", siblings}}.dump(),
                            "application/json");
     });
     // The hub answers with metadata headers and redirects LFS files to a CDN path.
-    server_.Get(R"(/([^/]+/[^/]+)/resolve/([^/]+)/(.+))", [this](const httplib::Request& request, httplib::Response& response) {
-      if (!authorized(request, response)) return;
-      const auto it = files.find(request.matches[3].str());
-      if (it == files.end()) {
-        response.status = 404;
-        return;
-      }
-      const File& file = it->second;
-      response.set_header("X-Repo-Commit", commit);
-      if (file.lfs) {
-        response.set_header("X-Linked-Etag", "\"" + sha256_hex(file.content) + "\"");
-        response.set_header("X-Linked-Size", std::to_string(file.content.size()));
-        response.set_header("ETag", "\"" + sha1_blob(file.content) + "\"");
-        response.set_redirect("/cdn/" + it->first, 302);
-        return;
-      }
-      response.set_header("ETag", "\"" + sha1_blob(file.content) + "\"");
-      response.set_content(file.content, "application/octet-stream");
-    });
+    server_.Get(R"(/([^/]+/[^/]+)/resolve/([^/]+)/(.+))",
+                [this](const httplib::Request& request, httplib::Response& response) {
+                  if (!authorized(request, response)) return;
+                  const auto it = files.find(request.matches[3].str());
+                  if (it == files.end()) {
+                    response.status = 404;
+                    return;
+                  }
+                  const File& file = it->second;
+                  response.set_header("X-Repo-Commit", commit);
+                  if (file.lfs) {
+                    response.set_header("X-Linked-Etag", "\"" + sha256_hex(file.content) + "\"");
+                    response.set_header("X-Linked-Size", std::to_string(file.content.size()));
+                    response.set_header("ETag", "\"" + sha1_blob(file.content) + "\"");
+                    response.set_redirect("/cdn/" + it->first, 302);
+                    return;
+                  }
+                  response.set_header("ETag", "\"" + sha1_blob(file.content) + "\"");
+                  response.set_content(file.content, "application/octet-stream");
+                });
     server_.Get(R"(/cdn/(.+))", [this](const httplib::Request& request, httplib::Response& response) {
       const std::string name = request.matches[1].str();
       std::string content = files.at(name).content;
@@ -255,8 +258,8 @@ TEST(ModelHub, ChoosesOneSetOfWeights) {
   // A shard without its index is not a set of weights: pytorch_model.bin is.
   EXPECT_EQ(selected(listing({"config.json", "sentencepiece.bpe.model", "pytorch_model.bin",
                               "pytorch_model-00001-of-00002.bin", "sparse_linear.pt", "colbert_linear.pt"})),
-            (std::vector<std::string>{"config.json", "sentencepiece.bpe.model", "pytorch_model.bin",
-                                      "sparse_linear.pt", "colbert_linear.pt"}));
+            (std::vector<std::string>{"config.json", "sentencepiece.bpe.model", "pytorch_model.bin", "sparse_linear.pt",
+                                      "colbert_linear.pt"}));
   // bge-m3: pytorch_model.bin and its heads, both tokenizers.
   EXPECT_EQ(selected(listing({"colbert_linear.pt", "config.json", "pytorch_model.bin", "sentencepiece.bpe.model",
                               "sparse_linear.pt", "tokenizer.json", "onnx/model.onnx_data"})),
@@ -294,8 +297,8 @@ std::string listing_error(const std::string& body) {
 }
 
 TEST(ModelHub, ReadsTheHubListingAndRefusesMalformedOnes) {
-  const HubListing listing = parse_hub_listing(read_file(testing::test_data("fuzz/hub_listing/bge-m3-listing.json")),
-                                               "bge-m3");
+  const HubListing listing =
+      parse_hub_listing(read_file(testing::test_data("fuzz/hub_listing/bge-m3-listing.json")), "bge-m3");
   EXPECT_EQ(listing.commit, "5617a9f61b028005a4858fdac845db406aefb181");
   ASSERT_EQ(listing.files.size(), 8u);
   EXPECT_EQ(listing.files[3].name, "pytorch_model.bin");
@@ -344,8 +347,7 @@ TEST_P(PublishedLayout, PullsExactlyTheFilesKsearchReads) {
   const std::set<std::string> expected = repository_files(layout);
   EXPECT_EQ(snapshot_files(result.snapshot), expected);
   EXPECT_EQ(std::set<std::string>(result.files.begin(), result.files.end()), expected);
-  for (const auto& name : expected)
-    EXPECT_EQ(read_file(result.snapshot / name), read_file(layout / name)) << name;
+  for (const auto& name : expected) EXPECT_EQ(read_file(result.snapshot / name), read_file(layout / name)) << name;
 }
 
 TEST_P(PublishedLayout, CutTransferFailsClearlyAndTheNextPullCompletes) {
@@ -424,7 +426,8 @@ TEST(ModelHub, CommandLinePullListInfoRemove) {
   EXPECT_EQ(Json::parse(info.out)["pooling"], "mean");
   auto embed = testing::run_ksearch({"embed", "-m", "acme/cli-model"}, "서울\n", env);
   EXPECT_EQ(embed.exit_code, 0) << embed.err;
-  auto offline = testing::run_ksearch({"model", "pull", "acme/other"}, "", {{"HF_HOME", (dir / "hf").string()}, {"HF_HUB_OFFLINE", "1"}});
+  auto offline = testing::run_ksearch({"model", "pull", "acme/other"}, "",
+                                      {{"HF_HOME", (dir / "hf").string()}, {"HF_HUB_OFFLINE", "1"}});
   EXPECT_NE(offline.exit_code, 0);
   EXPECT_NE(offline.err.find("HF_HUB_OFFLINE"), std::string::npos) << offline.err;
   auto rm = testing::run_ksearch({"model", "rm", "acme/cli-model"}, "", env);

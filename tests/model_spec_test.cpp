@@ -36,10 +36,10 @@ TEST(ModelSpec, ReadsSentenceTransformersFiles) {
 }
 
 TEST(ModelSpec, PresetsCoverTheSeedModels) {
-  for (const char* id : {"nlpai-lab/KURE-v1", "dragonkue/BGE-m3-ko", "nlpai-lab/KoE5", "dragonkue/multilingual-e5-small-ko",
-                         "exp-models/dragonkue-KoEn-E5-Tiny", "intfloat/multilingual-e5-small",
-                         "intfloat/multilingual-e5-base", "intfloat/multilingual-e5-large", "BAAI/bge-m3",
-                         "BAAI/bge-reranker-v2-m3", "dragonkue/bge-reranker-v2-m3-ko"})
+  for (const char* id :
+       {"nlpai-lab/KURE-v1", "dragonkue/BGE-m3-ko", "nlpai-lab/KoE5", "dragonkue/multilingual-e5-small-ko",
+        "exp-models/dragonkue-KoEn-E5-Tiny", "intfloat/multilingual-e5-small", "intfloat/multilingual-e5-base",
+        "intfloat/multilingual-e5-large", "BAAI/bge-m3", "BAAI/bge-reranker-v2-m3", "dragonkue/bge-reranker-v2-m3-ko"})
     EXPECT_NE(find_preset(id), nullptr) << id;
   const auto* kure = find_preset("kure");
   ASSERT_NE(kure, nullptr);
@@ -85,7 +85,8 @@ TEST(ModelSpec, PresetAppliesByFolderNameAndPromptsFileOverrides) {
 TEST(ModelSpec, ConfigValuesOutOfRangeAreNamed) {
   const std::string base = R"("model_type": "bert", "hidden_size": 64, "num_hidden_layers": 2, "intermediate_size": 128,
                               "vocab_size": 100, "max_position_embeddings": 512)";
-  EXPECT_NE(config_error("{" + base + R"(, "num_attention_heads": 0})").find("num_attention_heads = 0"), std::string::npos);
+  EXPECT_NE(config_error("{" + base + R"(, "num_attention_heads": 0})").find("num_attention_heads = 0"),
+            std::string::npos);
   EXPECT_NE(config_error("{" + base + R"(, "num_attention_heads": 5})").find("not divisible"), std::string::npos);
   EXPECT_NE(config_error(R"({"model_type": "gpt2"})").find("gpt2"), std::string::npos);
   EXPECT_NE(config_error("{" + base + R"(, "num_attention_heads": 4, "hidden_act": "relu"})").find("relu"),
@@ -161,8 +162,7 @@ TEST(ModelResolver, MistypedFolderIsAMissingFolderNotAHubId) {
   paths.hf_hub = dir / "hub";
   testing::copy_model(testing::fixture("tiny-e5-bert"), dir / "models" / "KURE-v1");
   for (const std::string& name : {(dir / "models" / "KURE-v2").string(), (dir / "nowhere" / "KURE-v1").string(),
-                                  std::string("./KURE-v1"), std::string("~/models/KURE-v1"),
-                                  std::string("a/b/c")}) {
+                                  std::string("./KURE-v1"), std::string("~/models/KURE-v1"), std::string("a/b/c")}) {
     const std::string message = resolve_error(name, paths);
     EXPECT_NE(message.find("model folder '" + name + "' does not exist"), std::string::npos) << message;
     EXPECT_EQ(message.find("model pull"), std::string::npos) << message;

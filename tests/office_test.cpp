@@ -44,7 +44,8 @@ std::string docx_xml() {
 
 std::string hwpx_section(const std::string& paragraphs) {
   return R"(<?xml version="1.0" encoding="UTF-8"?><hs:sec xmlns:hs="http://www.hancom.co.kr/hwpml/2011/section" )"
-         R"(xmlns:hp="http://www.hancom.co.kr/hwpml/2011/paragraph">)" + paragraphs + "</hs:sec>";
+         R"(xmlns:hp="http://www.hancom.co.kr/hwpml/2011/paragraph">)" +
+         paragraphs + "</hs:sec>";
 }
 
 TEST(Office, DocxParagraphsTablesTabsAndBreaks) {
@@ -61,10 +62,11 @@ TEST(Office, HwpxSectionsInOrderWithNestedTables) {
       R"(<hp:p><hp:run><hp:t>표 앞</hp:t><hp:tbl><hp:tr><hp:tc><hp:subList><hp:p><hp:run><hp:t>칸 하나</hp:t></hp:run></hp:p>)"
       R"(</hp:subList></hp:tc><hp:tc><hp:subList><hp:p><hp:run><hp:t>칸<hp:tab/>둘</hp:t></hp:run></hp:p></hp:subList></hp:tc>)"
       R"(</hp:tr></hp:tbl></hp:run></hp:p>)";
-  write_zip(dir / "a.hwpx", {{"mimetype", "application/hwp+zip"},
-                             {"Contents/section10.xml", hwpx_section("<hp:p><hp:run><hp:t>열 번째</hp:t></hp:run></hp:p>")},
-                             {"Contents/section2.xml", hwpx_section(table)},
-                             {"Contents/section0.xml", hwpx_section("<hp:p><hp:run><hp:t>첫 구역</hp:t></hp:run></hp:p>")}});
+  write_zip(dir / "a.hwpx",
+            {{"mimetype", "application/hwp+zip"},
+             {"Contents/section10.xml", hwpx_section("<hp:p><hp:run><hp:t>열 번째</hp:t></hp:run></hp:p>")},
+             {"Contents/section2.xml", hwpx_section(table)},
+             {"Contents/section0.xml", hwpx_section("<hp:p><hp:run><hp:t>첫 구역</hp:t></hp:run></hp:p>")}});
   EXPECT_EQ(read_document(dir / "a.hwpx").text, "첫 구역\n표 앞\n칸 하나\n칸\t둘\n열 번째\n");
 }
 
@@ -87,7 +89,8 @@ std::string paragraph(std::u16string_view text, std::uint32_t level = 0) {
   return record(66, level, std::string(22, '\0')) + record(67, level + 1, u16le(std::u16string(text) + u'\r'));
 }
 
-std::string compound_file(const std::vector<std::pair<std::string, std::string>>& streams, std::uint32_t section_count) {
+std::string compound_file(const std::vector<std::pair<std::string, std::string>>& streams,
+                          std::uint32_t section_count) {
   // Directory: 0 root, 1 FileHeader, 2 BodyText (storage), 3.. sections; children linked through right siblings.
   const std::size_t sector = 512;
   std::vector<std::string> data_sectors;
@@ -186,10 +189,12 @@ TEST(Hwp, MultiSectionUncompressedDocumentWithTableAndControls) {
   first += u"끝";
   std::u16string table_control(1, u'\x0B');
   table_control += std::u16string(u"tbl ") + std::u16string(3, u'\0');
-  const std::string section0 = paragraph(first) + paragraph(table_control + u"표 다음") + paragraph(u"칸 안의 문장입니다.", 2) +
-                               paragraph(u"둘째\n줄", 0);
+  const std::string section0 = paragraph(first) + paragraph(table_control + u"표 다음") +
+                               paragraph(u"칸 안의 문장입니다.", 2) + paragraph(u"둘째\n줄", 0);
   const std::string section1 = paragraph(u"둘째 구역") + paragraph(u"");
-  testing::write_text(dir / "multi.hwp", compound_file({{"FileHeader", file_header(0)}, {"Section0", section0}, {"Section1", section1}}, 2));
+  testing::write_text(
+      dir / "multi.hwp",
+      compound_file({{"FileHeader", file_header(0)}, {"Section0", section0}, {"Section1", section1}}, 2));
   const Document document = read_document(dir / "multi.hwp");
   EXPECT_EQ(document.format, "hwp");
   EXPECT_EQ(document.text, "첫 문단\t끝\n표 다음\n칸 안의 문장입니다.\n둘째\n줄\n둘째 구역\n\n");
@@ -224,7 +229,8 @@ TEST(Office, MalformedContainersAreSkippedWithAReason) {
       {"noise.docx", std::string(4000, 'x')},
       {"cut.hwp", hwp.substr(0, hwp.size() / 3)},
       {"header-only.hwp", hwp.substr(0, 512)},
-      {"bad-sector.hwp", [&] {
+      {"bad-sector.hwp",
+       [&] {
          std::string copy = hwp;
          std::memset(copy.data() + 0x30, 0x7F, 4);  // directory start sector far outside the file
          return copy;
@@ -239,7 +245,8 @@ TEST(Office, MalformedContainersAreSkippedWithAReason) {
   std::string bad = record(67, 1, "xx");
   const std::uint32_t lying = 67 | (1u << 10) | (0xFFEu << 20);
   std::memcpy(bad.data(), &lying, 4);
-  testing::write_text(dir / "record.hwp", compound_file({{"FileHeader", file_header(0)}, {"Section0", section + bad}}, 1));
+  testing::write_text(dir / "record.hwp",
+                      compound_file({{"FileHeader", file_header(0)}, {"Section0", section + bad}}, 1));
   try {
     read_document(dir / "record.hwp");
     FAIL();
@@ -297,9 +304,8 @@ TEST(Office, ZipBombsStopAtTheUnpackBudget) {
   EXPECT_LT(fs::file_size(dir / "bomb.docx"), 2u << 20);
   EXPECT_LT(fs::file_size(dir / "bomb.hwpx"), 6u << 20);
   const auto start = std::chrono::steady_clock::now();
-  EXPECT_TRUE(in_limited_memory(512u << 20, [&] {
-    return skipped_for_budget(dir / "bomb.docx") && skipped_for_budget(dir / "bomb.hwpx");
-  }));
+  EXPECT_TRUE(in_limited_memory(
+      512u << 20, [&] { return skipped_for_budget(dir / "bomb.docx") && skipped_for_budget(dir / "bomb.hwpx"); }));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
 
   // The budget counts all entries together: three sections of 1 MiB pass a 4 MiB budget, not a 2 MiB one.
@@ -331,8 +337,9 @@ TEST(Hwp, CompressedSectionsStopAtTheUnpackBudget) {
   std::string section;
   while (section.size() < (3u << 20)) section += paragraph(u"압축된 구역의 문단입니다.");
   const std::string compressed = raw_deflate(section);
-  testing::write_text(dir / "bomb.hwp", compound_file({{"FileHeader", file_header(1)}, {"Section0", compressed},
-                                                       {"Section1", compressed}}, 2));
+  testing::write_text(
+      dir / "bomb.hwp",
+      compound_file({{"FileHeader", file_header(1)}, {"Section0", compressed}, {"Section1", compressed}}, 2));
   EXPECT_LT(fs::file_size(dir / "bomb.hwp"), 1u << 20);
   DocumentLimits limits;
   limits.unpacked_bytes = 8u << 20;

@@ -296,7 +296,8 @@ TEST(Bf16PanelGemm, MatchesExactProductsOfTheRoundedWeights) {
       for (std::size_t i = 0; i < m; ++i)
         for (std::size_t j = 0; j < n; ++j) {
           double expected = bias[j];
-          for (std::size_t l = 0; l < k; ++l) expected += static_cast<double>(a[i * k + l]) * from_bf16(to_bf16(w[j * k + l]));
+          for (std::size_t l = 0; l < k; ++l)
+            expected += static_cast<double>(a[i * k + l]) * from_bf16(to_bf16(w[j * k + l]));
           if (gelu) expected = 0.5 * expected * (1.0 + std::erf(expected / std::sqrt(2.0)));
           ASSERT_NEAR(c[i * n + j], expected, 1e-5 * (1 + std::sqrt(static_cast<double>(k))))
               << m << "x" << n << "x" << k << (gelu ? " gelu" : "") << " at " << i << "," << j;
@@ -332,7 +333,8 @@ TEST(SmallGemm, MatchesExactProductsWithStrides) {
   struct Shape {
     std::size_t m, n, k;
   };
-  for (const Shape shape : {Shape{1, 1, 1}, Shape{24, 24, 32}, Shape{9, 64, 24}, Shape{17, 33, 130}, Shape{3, 100, 64}}) {
+  for (const Shape shape :
+       {Shape{1, 1, 1}, Shape{24, 24, 32}, Shape{9, 64, 24}, Shape{17, 33, 130}, Shape{3, 100, 64}}) {
     const auto [m, n, k] = shape;
     const std::size_t lda = k + 5, ldb = n + 7, ldc = n + 3;
     const std::size_t readable = (n + ops::kSmallGemmColumns - 1) / ops::kSmallGemmColumns * ops::kSmallGemmColumns;
@@ -402,7 +404,8 @@ TEST(Transpose, SwapsRowsAndColumns) {
     ops::transpose(x.data(), rows, columns, ldx, y.data(), ldy);
     for (std::size_t c = 0; c < columns; ++c)
       for (std::size_t r = 0; r < ldy; ++r)
-        ASSERT_EQ(y[c * ldy + r], r < rows ? x[r * ldx + c] : -1.0f) << rows << "x" << columns << " at " << c << "," << r;
+        ASSERT_EQ(y[c * ldy + r], r < rows ? x[r * ldx + c] : -1.0f)
+            << rows << "x" << columns << " at " << c << "," << r;
   }
 }
 

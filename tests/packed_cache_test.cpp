@@ -47,7 +47,8 @@ class PackedWeightCacheTest : public ::testing::Test {
 
   testing::TempDir temp_;
   fs::path model_ = temp_ / "model";
-  testing::ScopedEnvironment cache_dir_{"KSEARCH_CACHE_DIR", (temp_ / "cache").string()};  // not the shared build-tree cache
+  testing::ScopedEnvironment cache_dir_{"KSEARCH_CACHE_DIR",
+                                        (temp_ / "cache").string()};  // not the shared build-tree cache
   std::unique_ptr<TensorStore> store_;
   std::vector<Linear> layers_;
 };
@@ -159,7 +160,8 @@ TEST_F(PackedWeightCacheTest, EncoderLoadsFromTheCacheWithTheSameResults) {
   EXPECT_EQ(embed(), first);  // damaged: packed afresh and rewritten
   EXPECT_EQ(cache.load().size(), 2u * 4);
 
-  const testing::ScopedEnvironment unwritable("KSEARCH_CACHE_DIR", (temp_ / "model" / "config.json").string());  // a file, not a folder
+  const testing::ScopedEnvironment unwritable("KSEARCH_CACHE_DIR",
+                                              (temp_ / "model" / "config.json").string());  // a file, not a folder
   ::testing::internal::CaptureStderr();
   EXPECT_EQ(embed(), first);
   const std::string warning = ::testing::internal::GetCapturedStderr();

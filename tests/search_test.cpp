@@ -116,7 +116,8 @@ ChunkRecord chunk_at(int line_begin, std::string text) {
 }
 
 TEST(HitLocation, PicksTheLineWithTheMostQueryTerms) {
-  const ChunkRecord chunk = chunk_at(248, "임대 안내\n시설 사용 시간은 9시부터\n체육관 대관 신청은 온라인으로 한다.\n기타 문의");
+  const ChunkRecord chunk =
+      chunk_at(248, "임대 안내\n시설 사용 시간은 9시부터\n체육관 대관 신청은 온라인으로 한다.\n기타 문의");
   // "대관" and "신청" both occur only on the third line (file line 250); the column is in bytes, 1-based.
   HitLocation hit = locate_hit(chunk, "체육관 대관 신청하려면");
   EXPECT_EQ(hit.line, 250);

@@ -65,7 +65,8 @@ class ServerProcess {
 };
 
 // Sends raw bytes and returns what the server answers before closing (or `wait` passes).
-std::string raw_exchange(int port, const std::string& bytes, std::chrono::milliseconds wait = std::chrono::milliseconds(3000)) {
+std::string raw_exchange(int port, const std::string& bytes,
+                         std::chrono::milliseconds wait = std::chrono::milliseconds(3000)) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
@@ -164,7 +165,8 @@ TEST_F(ServerTest, EveryRouteOverHttpWithApiKey) {
     return Json::parse(result->body);
   };
   EXPECT_EQ(post("/v1/embeddings", {{"input", {"서울", "부산"}}})["data"].size(), 2u);
-  EXPECT_EQ(post("/embeddings", {{"input", "서울"}, {"encoding_format", "base64"}})["data"][0]["embedding"].is_string(), true);
+  EXPECT_EQ(post("/embeddings", {{"input", "서울"}, {"encoding_format", "base64"}})["data"][0]["embedding"].is_string(),
+            true);
   EXPECT_EQ(post("/embed", {{"inputs", {"서울"}}})[0].size(), 64u);
   EXPECT_EQ(post("/rerank", {{"query", "수도"}, {"texts", {"서울", "부산"}}}).size(), 2u);
   EXPECT_EQ(post("/tokenize", {{"inputs", "서울"}})[0][0]["id"], 0);
@@ -190,8 +192,10 @@ TEST_F(ServerTest, EveryRouteOverHttpWithApiKey) {
   EXPECT_EQ(head_only.substr(head_only.find("\r\n\r\n") + 4), "");
   const std::string body = R"({"inputs": "서울"})";
   const std::string continued = raw_exchange(
-      server.port(), "POST /embed HTTP/1.1\r\nAuthorization: Bearer s3cret\r\nExpect: 100-continue\r\nConnection: close\r\n"
-                     "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+      server.port(),
+      "POST /embed HTTP/1.1\r\nAuthorization: Bearer s3cret\r\nExpect: 100-continue\r\nConnection: close\r\n"
+      "Content-Length: " +
+          std::to_string(body.size()) + "\r\n\r\n" + body);
   EXPECT_NE(continued.find("200 OK"), std::string::npos) << continued;
   health = client.Get("/health");
   ASSERT_TRUE(health);
@@ -243,19 +247,22 @@ TEST_F(ServerTest, HostileHttpClients) {
                                       "--max-body-bytes", "65536", "--max-connections", "40"});
   ASSERT_GT(server.port(), 0);
   // Request smuggling: both framings in one request are refused and the connection is closed.
-  const std::string smuggled = raw_exchange(server.port(),
-      "POST /embed HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
-      "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+  const std::string smuggled =
+      raw_exchange(server.port(),
+                   "POST /embed HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+                   "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_NE(smuggled.find("400 Bad Request"), std::string::npos) << smuggled;
   EXPECT_EQ(smuggled.find("200 OK"), std::string::npos) << smuggled;
   EXPECT_NE(raw_exchange(server.port(), "GET /health HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab")
-                .find("400 Bad Request"), std::string::npos);
+                .find("400 Bad Request"),
+            std::string::npos);
 
   // Pipelined requests are answered in order on one connection.
   const std::string body = R"({"inputs": "서울"})";
-  const std::string pipelined = raw_exchange(server.port(),
+  const std::string pipelined = raw_exchange(
+      server.port(),
       "GET /health HTTP/1.1\r\nHost: x\r\n\r\nPOST /embed HTTP/1.1\r\nContent-Length: " + std::to_string(body.size()) +
-      "\r\n\r\n" + body + "GET /nowhere HTTP/1.1\r\nConnection: close\r\n\r\n");
+          "\r\n\r\n" + body + "GET /nowhere HTTP/1.1\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(count_of(pipelined, "HTTP/1.1 200 OK"), 2u) << pipelined;
   EXPECT_LT(pipelined.find("\"ok\""), pipelined.find("[["));
   EXPECT_LT(pipelined.find("[["), pipelined.find("404 Not Found"));
@@ -278,8 +285,8 @@ TEST_F(ServerTest, HostileHttpClients) {
   // An over-limit body is answered 413 and drained, so the uploading client sees the 413, not a reset.
   fd = connect_to(server.port());
   const std::string big_body(1 << 20, 'x');
-  const std::string upload = "POST /v1/embeddings HTTP/1.1\r\nContent-Length: " + std::to_string(big_body.size()) +
-                             "\r\n\r\n" + big_body;
+  const std::string upload =
+      "POST /v1/embeddings HTTP/1.1\r\nContent-Length: " + std::to_string(big_body.size()) + "\r\n\r\n" + big_body;
   sender = std::thread([&] { send(fd, upload.data(), upload.size(), MSG_NOSIGNAL); });
   answer = read_all(fd);
   sender.join();
@@ -294,8 +301,8 @@ TEST_F(ServerTest, HostileHttpClients) {
   Json many = Json::array();
   for (int i = 0; i < 400; ++i) many.push_back("서울특별시는 대한민국의 수도이다 " + std::to_string(i));
   const std::string many_body = Json{{"inputs", many}}.dump();
-  const std::string slow_request = "POST /embed HTTP/1.1\r\nContent-Length: " + std::to_string(many_body.size()) +
-                                   "\r\n\r\n" + many_body;
+  const std::string slow_request =
+      "POST /embed HTTP/1.1\r\nContent-Length: " + std::to_string(many_body.size()) + "\r\n\r\n" + many_body;
   send(slow_reader, slow_request.data(), slow_request.size(), MSG_NOSIGNAL);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   for (int i = 0; i < 4; ++i) {

@@ -16,8 +16,7 @@ std::vector<std::string> texts(std::string_view input) {
 
 TEST(Lexical, HangulBigramsStemsAndWholeLatinWords) {
   EXPECT_EQ(texts("서울에서"), (std::vector<std::string>{"서울", "울에", "에서", "~서울"}));
-  EXPECT_EQ(texts("Galaxy S24의 출고가"),
-            (std::vector<std::string>{"galaxy", "s24", "의", "출고", "고가", "~출고"}));
+  EXPECT_EQ(texts("Galaxy S24의 출고가"), (std::vector<std::string>{"galaxy", "s24", "의", "출고", "고가", "~출고"}));
   EXPECT_EQ(texts("ＡＢＣ　１２３"), (std::vector<std::string>{"abc", "123"}));
   EXPECT_EQ(texts("한 글자"), (std::vector<std::string>{"한", "글자", "~글자"}));
   EXPECT_TRUE(texts("!!! ... 😀").empty());
@@ -41,8 +40,7 @@ TEST(Lexical, StemsDropParticlesAndEndingsButKeepShortWords) {
 TEST(Lexical, NfdTextGivesTheTokensOfNfcWithTheDecomposedByteRanges) {
   const std::string nfc = "서울에서 café";
   // 서울에서 as conjoining jamo (what macOS file names and some exports hold) and é as e + U+0301.
-  const std::string nfd =
-      "\u1109\u1165\u110B\u116E\u11AF\u110B\u1166\u1109\u1165 cafe\u0301";
+  const std::string nfd = "\u1109\u1165\u110B\u116E\u11AF\u110B\u1166\u1109\u1165 cafe\u0301";
   EXPECT_EQ(texts(nfd), texts(nfc));
   const auto tokens = lexical_tokens(nfd);
   EXPECT_EQ(tokens[0].begin, 0u);
@@ -121,10 +119,13 @@ TEST(ChunkStore, ReplaceSearchRemoveAndGenerations) {
   EXPECT_EQ(store.lexical_search(lexical_query("capital"), 10).size(), 1u);
 
   std::size_t seen = 0;
-  store.for_each_vector(0, 2, [&](auto ids, auto vectors) {
-    seen += ids.size();
-    EXPECT_EQ(vectors.size(), ids.size() * 2);
-  }, 2);
+  store.for_each_vector(
+      0, 2,
+      [&](auto ids, auto vectors) {
+        seen += ids.size();
+        EXPECT_EQ(vectors.size(), ids.size() * 2);
+      },
+      2);
   EXPECT_EQ(seen, 3u);
 
   // Re-indexing a file replaces its chunks: old vectors are logged as removed under the new generation.

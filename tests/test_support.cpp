@@ -275,8 +275,8 @@ ScopedEnvironment::~ScopedEnvironment() {
 }
 
 std::vector<std::string> bf16_kernels() {
-  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                      __builtin_cpu_supports("avx512vl");
+  const bool avx512 =
+      __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
   std::vector<std::string> kernels = {"tiles"};
   if (avx512 && __builtin_cpu_supports("avx512fp16")) kernels.push_back("fp16");
   if (avx512 && __builtin_cpu_supports("avx512bf16")) kernels.push_back("dots");

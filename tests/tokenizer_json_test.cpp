@@ -127,7 +127,8 @@ constexpr const char* kUnigram = R"("model": {"type": "Unigram", "unk_id": 0, "v
 
 TEST_F(HostileTokenizerJson, UnsupportedConstructsNameTheJsonPath) {
   EXPECT_NE(error_for(std::string(R"({"normalizer": {"type": "Sequence", "normalizers": [{"type": "NFC"},
-      {"type": "Lowercase"}, {"type": "Nmt"}]}, )") + kUnigram + "}")
+      {"type": "Lowercase"}, {"type": "Nmt"}]}, )") +
+                      kUnigram + "}")
                 .find(R"(tokenizer.json: normalizer.normalizers[2].type: "Nmt" is not supported)"),
             std::string::npos);
   EXPECT_NE(error_for(R"({"model": {"type": "BPE", "vocab": {}, "merges": []}})")
@@ -142,16 +143,17 @@ TEST_F(HostileTokenizerJson, UnsupportedConstructsNameTheJsonPath) {
                 .find(R"(post_processor.type: "ByteLevel" is not supported)"),
             std::string::npos);
   EXPECT_NE(error_for(std::string(R"({"pre_tokenizer": {"type": "Metaspace", "replacement": "_",
-      "prepend_scheme": "sometimes"}, )") + kUnigram + "}")
+      "prepend_scheme": "sometimes"}, )") +
+                      kUnigram + "}")
                 .find(R"(pre_tokenizer.prepend_scheme: "sometimes" is not supported)"),
             std::string::npos);
 }
 
 TEST_F(HostileTokenizerJson, WrongTypesAndValuesAreErrors) {
-  EXPECT_NE(error_for(std::string(R"({"normalizer": {"type": "BertNormalizer", "lowercase": "yes"}, )") + kUnigram +
-                      "}")
-                .find("normalizer.lowercase: expected true or false, found string"),
-            std::string::npos);
+  EXPECT_NE(
+      error_for(std::string(R"({"normalizer": {"type": "BertNormalizer", "lowercase": "yes"}, )") + kUnigram + "}")
+          .find("normalizer.lowercase: expected true or false, found string"),
+      std::string::npos);
   EXPECT_NE(error_for(R"({"model": {"type": "Unigram", "unk_id": 7, "vocab": [["a", 0.0]]}})")
                 .find("model.unk_id: 7 is outside the vocabulary"),
             std::string::npos);
@@ -161,7 +163,8 @@ TEST_F(HostileTokenizerJson, WrongTypesAndValuesAreErrors) {
                 .find("added_tokens[0].id"),
             std::string::npos);
   EXPECT_NE(error_for(std::string(R"({"normalizer": {"type": "Replace", "pattern": {"Regex": "(["},
-                      "content": ""}, )") + kUnigram + "}")
+                      "content": ""}, )") +
+                      kUnigram + "}")
                 .find("normalizer.pattern: invalid regular expression"),
             std::string::npos);
   EXPECT_NE(error_for(std::string(R"({"normalizer": {"type": "Precompiled", "precompiled_charsmap": "AAAA"}, )") +

@@ -61,7 +61,8 @@ TEST_F(TokenizerTest, PairEncodingTruncatesTheLongerSide) {
   EXPECT_EQ(pair, want);
 
   const std::size_t a_content = a.size() - 2;
-  const auto cut = tokenizer.encode_pair("질문", "긴 문단 하나가 여기에 들어갑니다. 아주 긴 문단입니다.", a_content * 2 + 4);
+  const auto cut =
+      tokenizer.encode_pair("질문", "긴 문단 하나가 여기에 들어갑니다. 아주 긴 문단입니다.", a_content * 2 + 4);
   ASSERT_EQ(cut.ids.size(), a_content * 2 + 4);
   EXPECT_TRUE(std::equal(a.begin(), a.end(), cut.ids.begin()));  // the short side is untouched
   EXPECT_EQ(cut.ids.back(), tokenizer.eos_id());

@@ -130,7 +130,9 @@ TEST(PickleReader, RejectsCodeAndAnythingButAStateDict) {
       {head + "ccollections\nOrderedDict\n)\x81.", "opcode 0x81 at byte 28 is not allowed"},
       {head + "(i__builtin__\nobject\n.", "opcode 0x69 at byte 3 is not allowed"},
       {head + "ccollections\nOrderedDict\n)RX\x01\x00\x00\x00"s + "kK\x01s.", "entry k is a int, not a tensor"},
-      {head + "]K\x01" "a.", "holds a list, not a state dict"},
+      {head + "]K\x01"
+              "a.",
+       "holds a list, not a state dict"},
       {head + "K\x01K\x02.", "leaves 2 values"},
   };
   for (const auto& [pickle, message] : cases) {
@@ -149,7 +151,12 @@ TEST(PickleReader, BoundsLengthsMemoStackAndNesting) {
   EXPECT_NE(pickle_error(head + "j\x07\x00\x00\x00."s).find("memo key 7 was never stored"), std::string::npos);
   EXPECT_NE(pickle_error(head + std::string(100, '(')).find("open MARKs"), std::string::npos);
   EXPECT_NE(pickle_error(head + ")" + std::string(100, '\x85')).find("nested deeper than 32"), std::string::npos);
-  EXPECT_NE(pickle_error(head + "]q\x01" + repeat("h\x01" "a", 40)).find("nested deeper"), std::string::npos);
+  EXPECT_NE(pickle_error(head + "]q\x01" +
+                         repeat("h\x01"
+                                "a",
+                                40))
+                .find("nested deeper"),
+            std::string::npos);
   EXPECT_NE(pickle_error(head + "c" + std::string(300, 'o')).find("longer than 256 bytes"), std::string::npos);
   EXPECT_NE(pickle_error(head + "s.").find("pop from an empty stack"), std::string::npos);
   // 100000 NONEs overflow the stack bound.

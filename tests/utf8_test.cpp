@@ -20,14 +20,17 @@ TEST(Utf8, FindsInvalidSequences) {
   EXPECT_FALSE(utf8::find_invalid("정상 텍스트"));
   EXPECT_FALSE(utf8::find_invalid("\xEF\xBF\xBD"));  // a literal U+FFFD is valid
   EXPECT_EQ(utf8::find_invalid("ab\xFF"), 2u);
-  EXPECT_EQ(utf8::find_invalid("\xED\x95"), 0u);        // truncated 3-byte sequence
-  EXPECT_EQ(utf8::find_invalid("\xC0\xAF"), 0u);        // overlong '/'
-  EXPECT_EQ(utf8::find_invalid("x\xED\xA0\x80"), 1u);   // UTF-16 surrogate
+  EXPECT_EQ(utf8::find_invalid("\xED\x95"), 0u);          // truncated 3-byte sequence
+  EXPECT_EQ(utf8::find_invalid("\xC0\xAF"), 0u);          // overlong '/'
+  EXPECT_EQ(utf8::find_invalid("x\xED\xA0\x80"), 1u);     // UTF-16 surrogate
   EXPECT_EQ(utf8::find_invalid("\xF4\x90\x80\x80"), 0u);  // > U+10FFFF
 }
 
 TEST(Utf8, SanitizeReplacesEachBadByte) {
-  EXPECT_EQ(utf8::sanitize("a\xFF" "b"), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(utf8::sanitize("a\xFF"
+                           "b"),
+            "a\xEF\xBF\xBD"
+            "b");
   EXPECT_EQ(utf8::sanitize("한글"), "한글");
 }
 
