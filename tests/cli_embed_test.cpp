@@ -16,8 +16,11 @@ std::string texts_as_jsonl(const std::vector<Json>& expected) {
   return input;
 }
 
+// The sentencepiece-layout fixtures and the hub layouts that ship tokenizer.json (KURE-v1's with no sentencepiece
+// model, KoEn-E5-Tiny's pruned vocabulary, multilingual-e5-small-ko's both files).
 TEST(CliEmbed, ReproducesReferenceEmbeddings) {
-  for (const char* name : {"tiny-e5-bert", "tiny-bge-m3-xlmr"}) {
+  for (const char* name : {"tiny-e5-bert", "tiny-bge-m3-xlmr", "hub/e5-small-ko-layout", "hub/koen-e5-tiny-layout",
+                           "hub/kure-v1-layout"}) {
     const auto dir = testing::fixture(name);
     const auto expected = testing::read_jsonl(dir / "expected.jsonl");
     const auto result = testing::run_ksearch(
@@ -102,8 +105,7 @@ TEST(CliTokenize, ReproducesReferenceIds) {
 }
 
 // The hub layouts through `ksearch tokenize --model DIR`: tokenizer.json decides, ids as Hugging Face's Rust
-// tokenizers gives them.  (bge-m3-layout ships pytorch_model.bin only, which the model loader does not read yet;
-// its tokenizer is checked in tokenizer_test.  The reranker layout holds pairs.)
+// tokenizers gives them.  (The reranker layout holds pairs: CliRerank below.)
 TEST(CliTokenize, HubLayoutsGiveHuggingFaceIds) {
   for (const std::string layout : {"e5-small-ko-layout", "koen-e5-tiny-layout", "kure-v1-layout", "bge-m3-layout"}) {
     const auto dir = testing::fixture("hub/" + layout);
@@ -146,6 +148,21 @@ TEST(CliEmbed, ErrorsAreClearAndNonZero) {
       {"embed", "-m", testing::fixture("tiny-e5-bert").string(), "--input-format", "jsonl"}, "{\"txt\": 1}\n");
   EXPECT_NE(bad_json.exit_code, 0);
   EXPECT_NE(bad_json.err.find("<stdin>:1"), std::string::npos) << bad_json.err;
+}
+
+// The cross-encoder layout (tokenizer.json only, roberta.-prefixed classifier): each pair's raw logit through
+// `ksearch rerank`, pairs truncated longest-first to 512 tokens as Hugging Face does.
+TEST(CliRerank, HubRerankerLayoutMatchesTheReference) {
+  const auto dir = testing::fixture("hub/reranker-layout");
+  for (const Json& pair : testing::read_jsonl(dir / "expected.jsonl")) {
+    const auto result = testing::run_ksearch(
+        {"rerank", pair["query"].get<std::string>(), "--model", dir.string(), "--input-format", "jsonl"},
+        Json(pair["passage"]).dump() + "\n");
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    const Json scored = Json::parse(result.out);
+    EXPECT_EQ(scored["index"], 0);
+    EXPECT_NEAR(scored["score"].get<double>(), pair["logit"].get<double>(), 1e-3) << pair["query"];
+  }
 }
 
 }  // namespace
