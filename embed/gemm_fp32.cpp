@@ -1,37 +1,16 @@
-// fp32 products on our own AVX-512 register tiles (embed/ops.h): where oneDNN's per-call cost or its rounding of the
-// rows outweighs its kernels.
+// fp32 products on our own AVX-512 register tiles (embed/ops.h), where oneDNN's per-call cost or its rounding of the
+// rows outweighs its kernels. The measurements behind each choice: docs/performance-history.md ("Our fp32 tiles").
 //
-// gemm_panels: a query's dense layers.  With 16 rows or fewer every weight is used 16 times at most, so the product
-// streams the weights from memory once and the question is how well that stream overlaps the arithmetic, plus what
-// each call costs on its own: a query runs 48 (e5-small) to 96 (bge-m3) of these back to back.  oneDNN's matmul
-// rounds the rows up to 8 and goes through its primitive machinery on every call; this goes straight to the tile.
-// oneDNN packs fp32 weights (K×N) for AVX-512 as panels of 64 columns, each panel K (padded to 16) rows of 64
-// consecutive floats, and gemm_panels reads them in place.  A query's tile is 4 rows × a whole panel row (16
-// accumulators), so the weights stream strictly in order; the k loop runs in chunks of 64 rows (16 KB of the panel,
-// in L1 for the next row groups), and the row groups share out prefetching the next chunk into L2, each line once, a
-// few lines a step, so requests go out all the time.  With the hardware prefetcher alone, or prefetching into L1
-// (evicting the chunk in use), the cores wait on memory (e5-small's 72 products of a query in a microbenchmark:
-// 4.7 ms prefetching into L2, 7.0 into L1; oneDNN 5.0).  On an Emerald Rapids Xeon: whole panel rows instead of
-// 32-column halves, bge-m3 1×16 −8 to −12%; each line prefetched once, one chunk ahead, instead of whole rows
-// `groups` apart by every group (each line four times, up to four chunks ahead), −16% (8 rounds alternating,
-// medians 76 → 64 ms); two chunks ahead measured the same as one.
+// gemm_panels: a query's dense layers (16 rows or fewer), bound by streaming the weights once. It reads oneDNN's
+// packed panels (64 columns × K rows) in place, 4 rows × a whole panel row per tile, k in 64-row chunks that stay in
+// L1 while the row groups prefetch the next chunk into L2, each line once, so memory requests never stop. It also
+// multiplies bf16 weights, widened exactly in registers, for CPUs whose bf16 dot products are slower than fp32 FMAs;
+// batches then run 12-row × 32-column tiles over 256-row k chunks.
 //
-// gemm_small: attention's two products per head, tiny for a query (24 × 24 × 32) where oneDNN's sgemm spent more
-// time dispatching than multiplying, and generating its kernels cost a one-off query ~45 ms of a core.  Its tile is
-// up to 8 rows × 32 columns: 16 accumulators, two loads of a row of b and one broadcast per row of a for every 16
-// FMAs.
+// gemm_small: attention's two small products per head, where oneDNN's sgemm spent more time dispatching and
+// generating kernels than multiplying: tiles of up to 8 rows × 32 columns.
 //
-// transpose: attention's kᵀ for the tiles (per sequence and head, 32-64 columns × up to 8,192 rows), in 16 × 16
-// blocks in registers; element by element it took 5.6% of int8 e5-small at 8×512, the scattered stores each
-// touching a line.
-//
-// gemm_panels also multiplies bf16 weights, for CPUs whose bf16 dot products are slower than fp32 FMAs (Intel Xeons
-// without AMX: vdpbf16ps at 84 GFLOPS a core against vfmadd231ps's 171): one 64-byte load holds a row of 32 columns
-// in bf16, and a shift and a mask widen it to two registers of floats, exactly.  A query streams half the bytes of
-// fp32.  A batch (more than 16 rows) runs 12-row tiles of 32 columns (24 accumulators, so the two widening
-// instructions cost 8% of the FMA ports' time instead of 12%) over chunks of 256 k rows (16 KB of bf16 weights, in
-// L1 for all the row tiles), in blocks of rows whose activations stay in L2: 0.84-0.94 of oneDNN's fp32 rate on the
-// e5-small and bge-m3 shapes, against 0.5-0.6 for oneDNN's own bf16 kernel there.
+// transpose: attention's kᵀ in 16 × 16 register blocks (element-wise stores touched a cache line each).
 
 #include <omp.h>
 

@@ -416,11 +416,9 @@ std::vector<LexicalHit> ChunkStore::lexical_search(const LexicalQuery& query, st
     }
   } interruption(db_->handle(), stop);
   // Equal scores go in path and position order, not in chunk-id order: ids follow the indexing history, and the
-  // same folder should rank the same however it came to be indexed.  Ties are common (short chunks matching one
-  // bigram once: 65% of the KorQuAD bench's queries have some in their top 51), so this is the one query, not a
-  // fallback; only the matches scoring at least the `limit`-th score are joined to their paths.  Cost on that bench:
-  // 0.1-0.5 ms a query over ranking by score and chunk id (1.6-1.9 ms p50).  k1 0.4 (not the usual 0.9-1.2):
-  // a question names each fact once, so repeats of a term in a chunk should add little (docs/benchmarks.md).
+  // same folder should rank the same however it came to be indexed. Ties are common, so this is the one query, not
+  // a fallback; only matches scoring at least the `limit`-th score are joined to their paths. k1 0.4: a question
+  // names each fact once, so repeats of a term in a chunk should add little (docs/benchmarks.md).
   auto statement = db_->prepare(
       "WITH matches AS MATERIALIZED (SELECT rowid AS id, ksearch_bm25(chunks_fts, 0.4, 0.4, ?3) AS score "
       "FROM chunks_fts WHERE chunks_fts MATCH ?1), "
