@@ -88,7 +88,9 @@ TEST(TokenizerJson, OffsetsCoverTheOriginalText) {
   for (std::size_t i = 0; i < spans.size(); ++i) {
     EXPECT_LT(spans[i].begin, spans[i].end);
     EXPECT_LE(spans[i].end, text.size());
-    if (i > 0) EXPECT_GE(spans[i].begin, spans[i - 1].begin);
+    if (i > 0) {
+      EXPECT_GE(spans[i].begin, spans[i - 1].begin);
+    }
   }
   EXPECT_EQ(text.substr(spans.back().begin, spans.back().end - spans.back().begin), "é");
 }
