@@ -11,6 +11,8 @@
 //   POST /v1/rerank                    Jina / Cohere v1 rerank    errors: OpenAI shape
 //   POST /v2/rerank                    Cohere v2 rerank           errors: OpenAI shape
 //   POST /v1/search                    ksearch retrieval          errors: OpenAI shape
+//   GET  /v1/index, POST /v1/context   what the index can do; lines of an indexed file around a result
+//   GET  /, /page/*                    the search page (server/search_page.h), on a server with an index
 //   GET  /health, /metrics             no authentication
 // HEAD is answered on every GET route, OPTIONS on every route (CORS preflight where origins are allowed).
 #pragma once
@@ -107,7 +109,10 @@ class Api {
   void check_reranker_model(const Json& body) const;
   std::string embedding_model_name() const;
   HttpResponse search(const HttpRequest& request) const;
+  HttpResponse index_info() const;
+  HttpResponse context(const HttpRequest& request) const;
 
+  const SearchEngine& require_engine() const;
   const Embedder& require_embedder() const;
   const CrossEncoder& require_reranker() const;
   std::vector<float> rerank_logits(const std::string& query, const std::vector<std::string>& texts,
