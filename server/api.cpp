@@ -355,6 +355,23 @@ HttpResponse Api::route(const HttpRequest& request) const {
 
 // CORS (https://fetch.spec.whatwg.org/#http-cors-protocol): the allowed origin on every response, and the answer to a
 // preflight, which carries no credentials and so is never refused for a missing API key.
+void Api::add_transport_cors_headers(std::string_view origin, HttpResponse& response) const {
+  const auto& origins = config_.cors_origins;
+  if (std::find(origins.begin(), origins.end(), "*") != origins.end()) {
+    response.headers.emplace_back("Access-Control-Allow-Origin", "*");
+  } else if (!origin.empty() && std::find(origins.begin(), origins.end(), origin) != origins.end()) {
+    response.headers.emplace_back("Access-Control-Allow-Origin", std::string(origin));
+    response.headers.emplace_back("Vary", "Origin");
+  } else if (origin.empty() && origins.size() == 1) {
+    // A browser compares the one allowed origin with its own, so naming it unasked tells no other origin anything.
+    response.headers.emplace_back("Access-Control-Allow-Origin", origins.front());
+    response.headers.emplace_back("Vary", "Origin");
+  } else {
+    return;
+  }
+  response.headers.emplace_back("Access-Control-Expose-Headers", "Retry-After");
+}
+
 void Api::add_cors_headers(const HttpRequest& request, HttpResponse& response) const {
   if (config_.cors_origins.empty()) return;
   const auto origin = request.headers.find("origin");

@@ -83,6 +83,11 @@ class Api {
   // on its event loop, so health checks pass even while every request thread is busy.
   static bool answers_at_once(const HttpRequest& request);
 
+  // CORS headers for an answer the transport gives before a request reaches the API (400, 408, 413, 431, 503), so a
+  // browser app on an allowed origin sees the error.  `origin` is the request's Origin where its head was read,
+  // empty where nothing was (a refused connection): then only `*` or a single allowed origin can be named.
+  void add_transport_cors_headers(std::string_view origin, HttpResponse& response) const;
+
   ModelWorker& worker() const { return *worker_; }
   Metrics& metrics() const { return *metrics_; }
   const ApiConfig& config() const { return config_; }
