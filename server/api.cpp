@@ -255,6 +255,7 @@ HttpResponse Api::respond(const HttpRequest& request) const {
       {"GET", "/v1/models/", Family::OpenAi, true},
       {"POST", "/embed", Family::Tei, true},
       {"POST", "/rerank", Family::Tei, true},
+      {"POST", "/predict", Family::Tei, true},
       {"POST", "/embed_sparse", Family::Tei, true},
       {"POST", "/tokenize", Family::Tei, true},
       {"GET", "/info", Family::Tei, true},
@@ -342,6 +343,7 @@ HttpResponse Api::route(const HttpRequest& request) const {
   if (path == "/embed") return tei_embed(request);
   if (path == "/embed_sparse") return tei_embed_sparse(request);
   if (path == "/rerank") return tei_rerank(request);
+  if (path == "/predict") return tei_predict(request);
   if (path == "/") return tei_root(request);
   if (path == "/similarity") return tei_similarity(request);
   if (path == "/tokenize") return tei_tokenize(request);
@@ -633,6 +635,54 @@ HttpResponse Api::tei_rerank(const HttpRequest& request) const {
     out.push_back(item);
   }
   return json_response(out);
+}
+
+namespace {
+
+// One /predict sequence: [query, text].  A lone text cannot be scored, as the only classifier served is the reranker.
+std::pair<std::string, std::string> predict_pair(const Json& sequence) {
+  if (!sequence.is_array() || sequence.size() != 2 || !sequence[0].is_string() || !sequence[1].is_string())
+    reject(422,
+           "'inputs' must be a pair [\"query\", \"text\"] or a batch of pairs [[\"query\", \"text\"], ...]: "
+           "the sequence classifier served is the reranker, which scores pairs");
+  return {sequence[0].get<std::string>(), sequence[1].get<std::string>()};
+}
+
+}  // namespace
+
+// TEI's sequence classification, answered by the reranker (one label): a pair or a batch of pairs -> [{"score",
+// "label"}] per sequence, the sigmoid of the logit unless `raw_scores`.
+HttpResponse Api::tei_predict(const HttpRequest& request) const {
+  const Json body = parse_body(request);
+  require_reranker();
+  const auto inputs = body.find("inputs");
+  if (inputs == body.end() || inputs->is_null()) reject(422, "missing required field 'inputs'");
+  if (!inputs->is_array() || inputs->empty()) predict_pair(*inputs);  // rejects with the shapes accepted
+  const bool batch = !(*inputs)[0].is_string();
+  std::vector<std::pair<std::string, std::string>> pairs;
+  if (batch) {
+    if (inputs->size() > config_.limits.max_inputs)
+      reject(413, cat("'inputs' has ", inputs->size(), " pairs; the limit is ", config_.limits.max_inputs));
+    for (const Json& sequence : *inputs) pairs.push_back(predict_pair(sequence));
+  } else {
+    pairs.push_back(predict_pair(*inputs));
+  }
+  // Pairs that share a query are scored in one call, as /rerank scores its texts.
+  std::map<std::string, std::vector<std::size_t>> by_query;
+  for (std::size_t i = 0; i < pairs.size(); ++i) by_query[pairs[i].first].push_back(i);
+  const bool truncate = field<bool>(body, "truncate", false);
+  const bool raw = field<bool>(body, "raw_scores", false);
+  std::vector<float> logits(pairs.size());
+  for (const auto& [query, indices] : by_query) {
+    std::vector<std::string> texts;
+    for (std::size_t i : indices) texts.push_back(pairs[i].second);
+    const auto scores = rerank_logits(query, texts, truncate);
+    for (std::size_t j = 0; j < indices.size(); ++j) logits[indices[j]] = scores[j];
+  }
+  Json out = Json::array();
+  for (float logit : logits)
+    out.push_back(Json::array({{{"score", raw ? logit : sigmoid(logit)}, {"label", "LABEL_0"}}}));
+  return json_response(batch ? out : out[0]);
 }
 
 HttpResponse Api::tei_tokenize(const HttpRequest& request) const {

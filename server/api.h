@@ -5,6 +5,7 @@
 //   POST /v1/embeddings, /embeddings   OpenAI embeddings          errors: {"error": {"message","type","param","code"}}
 //   GET  /v1/models, /v1/models/{id}   OpenAI model list
 //   POST /embed, /rerank, /tokenize    Hugging Face TEI           errors: {"error", "error_type"}
+//   POST /predict                      TEI sequence classification, by the reranker (pairs only)
 //   POST /similarity                   TEI sentence similarity
 //   POST /                             TEI: /similarity for {"inputs": {...}}, else /embed (/rerank: reranker only)
 //   GET  /info                         TEI model info
@@ -102,6 +103,7 @@ class Api {
   HttpResponse tei_root(const HttpRequest& request) const;
   HttpResponse tei_similarity(const HttpRequest& request) const;
   HttpResponse tei_rerank(const HttpRequest& request) const;
+  HttpResponse tei_predict(const HttpRequest& request) const;
   HttpResponse tei_tokenize(const HttpRequest& request) const;
   HttpResponse tei_info() const;
   HttpResponse jina_rerank(const HttpRequest& request) const;

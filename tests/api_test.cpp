@@ -437,6 +437,38 @@ TEST_F(ApiTest, Search) {
   EXPECT_EQ(error("/v1/search", R"({"query": "x", "filter": 3})").first, 400);
 }
 
+// TEI /predict: the reranker is the sequence classifier; its scores match /rerank's for the same pairs.
+TEST_F(ApiTest, TeiPredictScoresPairsWithTheReranker) {
+  const Json ranked = ok("/rerank", {{"query", "수도"}, {"texts", {"서울은 수도이다", "부산은 항구이다"}}});
+  std::map<int, double> by_index;
+  for (const Json& item : ranked) by_index[item["index"].get<int>()] = item["score"].get<double>();
+  const Json single = ok("/predict", {{"inputs", {"수도", "서울은 수도이다"}}});
+  ASSERT_TRUE(single.is_array() && single.size() == 1u) << single;
+  EXPECT_EQ(single[0]["label"], "LABEL_0");
+  EXPECT_NEAR(single[0]["score"].get<double>(), by_index[0], 1e-6);
+  const Json batch =
+      ok("/predict",
+         {{"inputs", Json::array({Json::array({"수도", "서울은 수도이다"}), Json::array({"수도", "부산은 항구이다"}),
+                                  Json::array({"항구", "부산은 항구이다"})})}});
+  ASSERT_EQ(batch.size(), 3u);
+  EXPECT_NEAR(batch[0][0]["score"].get<double>(), by_index[0], 1e-6);
+  EXPECT_NEAR(batch[1][0]["score"].get<double>(), by_index[1], 1e-6);
+  const Json raw = ok("/predict", {{"inputs", {"수도", "서울은 수도이다"}}, {"raw_scores", true}});
+  EXPECT_NEAR(sigmoid(raw[0]["score"].get<float>()), by_index[0], 1e-6);
+  // TEI's error shape and statuses; a lone text cannot be scored by a reranker.
+  for (const char* body : {R"({"inputs": "서울"})", R"({"inputs": ["a", "b", "c"]})", R"({"inputs": [["a"]]})",
+                           R"({"inputs": []})", R"({})", R"({"inputs": [["", "b"]]})"}) {
+    const HttpResponse response = call("POST", "/predict", body);
+    EXPECT_EQ(response.status, 422) << body;
+    EXPECT_TRUE(Json::parse(response.body)["error"].is_string()) << body;
+  }
+  ApiConfig two;
+  two.limits.max_inputs = 2;
+  EXPECT_EQ(error("/predict", R"({"inputs": [["a", "b"], ["a", "c"], ["a", "d"]]})", two).first, 413);
+  EXPECT_EQ(Api({}, engine, embedder, nullptr).handle({"POST", "/predict", {}, R"({"inputs": ["a", "b"]})"}).status,
+            503);
+}
+
 TEST_F(ApiTest, SearchSnippetsMarkTheQueryTerms) {
   const Json response = ok("/v1/search", {{"query", "수도"}, {"mode", "lexical"}, {"snippets", true}});
   const Json& snippet = response["results"][0]["snippet"];
