@@ -198,13 +198,19 @@ check("a lexical-only index without a reranker: hybrid and dense off with the re
 const folder = buildIndex();
 const { server, port } = await startServer(folder, ["--rerank-model", rerankerModel, "--api-key", apiKey]);
 const url = `http://127.0.0.1:${port}/`;
-const browser = await puppeteer.launch({
-  executablePath: chromium,
-  headless: true,
-  args: process.getuid && process.getuid() === 0 ? ["--no-sandbox"] : [],
-});
+// Chromium refuses its sandbox to root; a container without user namespaces has none to give either.
+const asRoot = process.getuid && process.getuid() === 0;
+const launch = (args) => puppeteer.launch({ executablePath: chromium, headless: true, args });
+let browser;
 let failed = 0;
 try {
+  try {
+    browser = await launch(asRoot ? ["--no-sandbox"] : []);
+  } catch (error) {
+    if (asRoot || !/sandbox/i.test(String(error))) throw error;
+    console.log("note: chromium has no usable sandbox here; running it with --no-sandbox");
+    browser = await launch(["--no-sandbox"]);
+  }
   const page = await browser.newPage();
   await page.setViewport({ width: 1280, height: 800 });
   const problems = [];
@@ -227,7 +233,7 @@ try {
     console.log(`FAIL the page logged errors (a CSP violation shows here)\n     ${problems.join("\n     ")}`);
   }
 } finally {
-  await browser.close();
+  if (browser) await browser.close();
   server.kill("SIGTERM");
   rmSync(folder, { recursive: true, force: true });
 }
