@@ -140,7 +140,7 @@ TEST(CliSearch, ExitCodesAndStrictInput) {
     const auto result = testing::run_ksearch(usage, "", {}, docs);
     EXPECT_EQ(result.exit_code, 2) << usage[1] << ' ' << result.err;
   }
-  EXPECT_NE(testing::run_ksearch({"search", " "}, "", {}, docs).err.find("query: is empty"), std::string::npos);
+  EXPECT_NE(testing::run_ksearch({"search", " "}, "", {}, docs).err.find("query is empty"), std::string::npos);
   EXPECT_NE(testing::run_ksearch({"serach", "대관"}, "", {}, docs).err.find("did you mean `ksearch search`?"),
             std::string::npos);
   EXPECT_NE(testing::run_ksearch({"search", "대관", "--jsno"}, "", {}, docs).err.find("did you mean --json?"),
