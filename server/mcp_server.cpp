@@ -343,7 +343,7 @@ Json McpServer::tools_call(const Json& params) {
             " ms"));
     return tool_result(structured);
   } catch (const ToolError& e) {
-    log(cat(tool, ": ", e.message));
+    log(e.message);
     return tool_error_result(e.message);
   } catch (const Error& e) {
     log(cat(tool, ": ", e.what()));
@@ -358,7 +358,7 @@ Json McpServer::search_tool(const Json& arguments) {
   if (!query) throw ToolError{"search: argument 'query' is missing: say what to look for"};
   request.query = *query;
   request.k = argument<long long>(arguments, "k", "search").value_or(10);
-  if (request.k > config_.max_results)
+  if (request.k < 1 || request.k > config_.max_results)
     throw ToolError{cat("search: k is ", request.k, ": ask for 1 to ", config_.max_results, " results")};
   request.mode = argument<std::string>(arguments, "mode", "search").value_or("auto");
   request.path_glob = argument<std::string>(arguments, "path", "search").value_or("");
