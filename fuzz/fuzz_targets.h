@@ -27,6 +27,8 @@ void http_request(std::string_view data);   // request-head parser, then the API
 void hub_listing(std::string_view data);    // the hub's file listing, then the choice of files to download
 void http_stream(std::string_view data);    // request framing of a connection's bytes, split into reads two ways
 void terminal_text(std::string_view data);  // escaping, widths, wrapping and hit location on untrusted text
+void mcp_message(std::string_view data);  // MCP JSON-RPC: the input as one message, then line by line after initialize
+void last_search(std::string_view data);  // the last-search file `ksearch open` reads
 
 struct Target {
   const char* name;
