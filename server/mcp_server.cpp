@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <filesystem>
+#include <thread>
 
 #include "ingest/document.h"
 #include "search/hit_location.h"
@@ -218,6 +221,8 @@ void McpServer::start_engine() {
 
 std::shared_ptr<SearchEngine> McpServer::engine() {
   start_engine();
+  while (engine_.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready)
+    if (cancel_running_) throw SearchInterrupted("cancelled by the client while the model was loading");
   return engine_.get();  // rethrows the opening's Error (a missing or mismatched model) at every search
 }
 
@@ -225,13 +230,33 @@ void McpServer::log(const std::string& line) const {
   if (config_.log != nullptr) *config_.log << "ksearch mcp: " << line << std::endl;
 }
 
-std::optional<std::string> McpServer::handle(std::string_view message) {
+std::optional<std::string> McpServer::handle(std::string_view message) { return answer(message, true); }
+
+void McpServer::note_cancellations(const Json& message) {
+  for (const Json& item : message.is_array() ? message : Json::array({message})) {
+    if (!item.is_object() || item.value("method", Json()) != "notifications/cancelled" || item.contains("id")) continue;
+    const auto params = item.find("params");
+    if (params == item.end() || !params->is_object() || !params->contains("requestId")) continue;
+    const std::string id = to_json_text(params->at("requestId"));
+    std::lock_guard lock(cancel_mutex_);
+    if (id == running_id_) {
+      cancel_running_ = true;
+    } else {
+      // A request not read yet (or already answered; ids are not reused in a session, so that entry is inert).
+      if (cancelled_ids_.size() >= kMaxCancelledIds) cancelled_ids_.clear();
+      cancelled_ids_.insert(id);
+    }
+  }
+}
+
+std::optional<std::string> McpServer::answer(std::string_view message, bool note) {
   Json parsed;
   try {
     parsed = parse_json(message, "message");
   } catch (const Error& e) {
     return to_json_text(error_response(nullptr, kParseError, cat("parse error: ", e.what())));
   }
+  if (note) note_cancellations(parsed);
   if (!parsed.is_array()) {
     const Json answer = respond(parsed, false);
     return answer.is_null() ? std::nullopt : std::optional(to_json_text(answer));
@@ -278,14 +303,27 @@ Json McpServer::respond(const Json& message, bool in_batch) {
   if (!params.is_object()) return error_response(id, kInvalidParams, "invalid params: 'params' must be an object");
   if (in_batch && method == "initialize")
     return error_response(id, kInvalidRequest, "invalid request: initialize cannot be part of a batch");
+  const std::string id_text = to_json_text(id);
+  {
+    std::lock_guard lock(cancel_mutex_);
+    if (cancelled_ids_.erase(id_text) > 0) return nullptr;  // cancelled before it was read: no answer
+    running_id_ = id_text;
+    cancel_running_ = false;
+  }
+  // The spec asks for no answer to a cancelled request.
+  const auto finish = [this](Json answer) -> Json {
+    std::lock_guard lock(cancel_mutex_);
+    running_id_.clear();
+    return cancel_running_.exchange(false) ? Json() : std::move(answer);
+  };
   try {
-    return {{"jsonrpc", "2.0"}, {"id", id}, {"result", dispatch(method, params)}};
+    return finish({{"jsonrpc", "2.0"}, {"id", id}, {"result", dispatch(method, params)}});
   } catch (const RpcError& e) {
     log(cat(method, ": ", e.message));
-    return error_response(id, e.code, e.message);
+    return finish(error_response(id, e.code, e.message));
   } catch (const std::exception& e) {
     log(cat(method, ": internal error: ", e.what()));
-    return error_response(id, kInternalError, cat("internal error: ", e.what()));
+    return finish(error_response(id, kInternalError, cat("internal error: ", e.what())));
   }
 }
 
@@ -309,7 +347,9 @@ Json McpServer::initialize(const Json& params) {
   initialized_ = true;
   std::string client = "a client";
   if (const auto info = params.find("clientInfo"); info != params.end() && info->is_object())
-    client = info->value("name", client) + " " + info->value("version", "");
+    for (const char* key : {"name", "version"})
+      if (const auto part = info->find(key); part != info->end() && part->is_string())
+        client = (key == std::string_view("name") ? "" : client + " ") + part->get<std::string>();
   log(cat("initialized by ", client, " (asked ", version, ", speaking ", protocol_version_, ")"));
   const std::string root = config_.location.root.string();
   return {{"protocolVersion", protocol_version_},
@@ -370,6 +410,7 @@ Json McpServer::search_tool(const Json& arguments) {
   } catch (const Error& e) {
     throw ToolError{cat("search: ", e.what())};
   }
+  options.cancelled = &cancel_running_;
   options.deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                                             std::chrono::duration<double>(config_.search_seconds));
   const std::shared_ptr<SearchEngine> searcher = engine();
@@ -456,30 +497,62 @@ Json McpServer::status_tool(const Json& arguments) {
 }
 
 void McpServer::serve(std::istream& in, std::ostream& out) {
-  std::string line;
+  // A reader thread takes lines as they come, so a notifications/cancelled reaches the request being handled; the
+  // calling thread answers them in order.  nullopt in the queue: a line over max_message_bytes.
+  std::mutex mutex;
+  std::condition_variable ready;
+  std::deque<std::optional<std::string>> queue;
+  bool ended = false;
+  std::thread reader([&] {
+    std::string line;
+    for (bool more = true; more;) {
+      line.clear();
+      bool too_long = false;
+      int c = 0;
+      while ((c = in.get()) != std::char_traits<char>::eof() && c != '\n') {
+        if (line.size() < config_.max_message_bytes)
+          line.push_back(static_cast<char>(c));
+        else
+          too_long = true;
+      }
+      more = c != std::char_traits<char>::eof();
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (!too_long && line.find_first_not_of(" \t") == std::string::npos) continue;
+      if (!too_long) {
+        try {
+          note_cancellations(parse_json(line, "message"));
+        } catch (const Error&) {
+          // answered as a parse error in turn
+        }
+      }
+      std::lock_guard lock(mutex);
+      queue.push_back(too_long ? std::nullopt : std::optional(line));
+      ready.notify_one();
+    }
+    std::lock_guard lock(mutex);
+    ended = true;
+    ready.notify_one();
+  });
   while (true) {
-    line.clear();
-    bool too_long = false;
-    int c = 0;
-    while ((c = in.get()) != std::char_traits<char>::eof() && c != '\n') {
-      if (line.size() < config_.max_message_bytes)
-        line.push_back(static_cast<char>(c));
-      else
-        too_long = true;
+    std::optional<std::string> line;
+    {
+      std::unique_lock lock(mutex);
+      ready.wait(lock, [&] { return !queue.empty() || ended; });
+      if (queue.empty()) break;
+      line = std::move(queue.front());
+      queue.pop_front();
     }
-    if (c == std::char_traits<char>::eof() && line.empty()) return;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    std::optional<std::string> answer;
-    if (too_long) {
+    std::optional<std::string> answer_text;
+    if (!line) {
       log(cat("a message over ", config_.max_message_bytes, " bytes was skipped"));
-      answer = to_json_text(error_response(nullptr, kInvalidRequest,
-                                           cat("invalid request: message over ", config_.max_message_bytes, " bytes")));
-    } else if (line.find_first_not_of(" \t") != std::string::npos) {
-      answer = handle(line);
+      answer_text = to_json_text(error_response(
+          nullptr, kInvalidRequest, cat("invalid request: message over ", config_.max_message_bytes, " bytes")));
+    } else {
+      answer_text = answer(*line, false);
     }
-    if (answer) out << *answer << '\n' << std::flush;
-    if (c == std::char_traits<char>::eof()) return;
+    if (answer_text) out << *answer_text << '\n' << std::flush;
   }
+  reader.join();
 }
 
 }  // namespace ksearch

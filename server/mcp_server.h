@@ -6,16 +6,20 @@
 // them, else the latest.  JSON-RPC batches (arrays) are accepted only under 2025-03-26, which has them.
 // Tools: `search` (the searcher, with the same checks as `ksearch search`), `get` (a document's text or lines,
 // through the ingest readers as `ksearch show`) and `status` (as `ksearch status --json`).  A tool that fails
-// answers a result with isError and the message; malformed JSON-RPC gets the JSON-RPC error codes.
+// answers a result with isError and the message; malformed JSON-RPC gets the JSON-RPC error codes.  Requests are
+// answered one at a time, in order.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <future>
 #include <istream>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -54,13 +58,20 @@ class McpServer {
   // wants no answer (notifications, responses, a batch of notifications).  Never throws for any input.
   std::optional<std::string> handle(std::string_view message);
 
-  // Reads messages from `in` until its end, writing each answer and a line break to `out` and flushing it.
+  // Reads messages from `in` until its end, writing each answer and a line break to `out` and flushing it.  A
+  // notifications/cancelled stops the request it names (a search, or the wait for the model) and suppresses its
+  // answer, as the spec asks.
   void serve(std::istream& in, std::ostream& out);
 
   // The version initialize settled on (empty before it).
   const std::string& protocol_version() const { return protocol_version_; }
 
  private:
+  // handle(), noting notifications/cancelled first when `note` (serve()'s reader thread has noted them already).
+  std::optional<std::string> answer(std::string_view message, bool note);
+  // Marks the request a notifications/cancelled names: the running one stops and gets no answer, a later one is
+  // skipped.
+  void note_cancellations(const Json& message);
   Json respond(const Json& message, bool in_batch);
   Json dispatch(const std::string& method, const Json& params);
   Json initialize(const Json& params);
@@ -76,6 +87,11 @@ class McpServer {
   std::shared_future<std::shared_ptr<SearchEngine>> engine_;
   std::string protocol_version_;
   bool initialized_ = false;  // initialize answered (the client's notifications/initialized is not required)
+  static constexpr std::size_t kMaxCancelledIds = 1024;
+  std::mutex cancel_mutex_;
+  std::string running_id_;                    // JSON text of the request's id being answered; empty between requests
+  std::set<std::string> cancelled_ids_;       // ids cancelled before their request was read
+  std::atomic<bool> cancel_running_ = false;  // the running request was cancelled (the searcher polls it)
 };
 
 }  // namespace ksearch

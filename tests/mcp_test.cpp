@@ -1,11 +1,16 @@
 // The MCP server (server/mcp_server.h): JSON-RPC framing and errors, version negotiation, batches, the tools on a
 // lexical index of Korean documents, and `ksearch mcp` end to end (stdout carries only protocol lines).
+#include <unistd.h>
+
 #include <gtest/gtest.h>
+
+#include <ext/stdio_filebuf.h>
 
 #include <chrono>
 #include <filesystem>
 #include <future>
 #include <sstream>
+#include <thread>
 
 #include "base/files.h"
 #include "search/indexer.h"
@@ -396,6 +401,55 @@ TEST_F(McpTest, ServeAnswersLineByLineAndSkipsAnOversizedMessage) {
   EXPECT_NE(answers[1]["error"]["message"].get<std::string>().find("over 200 bytes"), std::string::npos);
   EXPECT_EQ(answers[2]["id"], 2);
   EXPECT_TRUE(out.str().ends_with("\n"));
+}
+
+Json cancellation(int id) {
+  return {{"jsonrpc", "2.0"}, {"method", "notifications/cancelled"}, {"params", {{"requestId", id}}}};
+}
+
+TEST_F(McpTest, ACancelledRequestStopsAndGetsNoAnswer) {
+  std::promise<void> loading, release;
+  std::shared_future<void> released = release.get_future().share();
+  McpConfig config;
+  config.location = location_;
+  McpServer mcp(config, [&loading, released] {
+    loading.set_value();
+    released.wait();  // a model that takes until the end of the test to load
+    EngineOptions options;
+    options.load_model = false;
+    return SearchEngine::open(location_, options);
+  });
+  // The client's side of stdin is a pipe, written step by step.
+  int pipe_ends[2];
+  ASSERT_EQ(::pipe(pipe_ends), 0);
+  __gnu_cxx::stdio_filebuf<char> input(pipe_ends[0], std::ios::in);
+  std::istream in(&input);
+  std::ostringstream out;
+  std::thread server([&] { mcp.serve(in, out); });
+  const auto send = [&](const Json& message) {
+    const std::string line = to_json_text(message) + "\n";
+    ASSERT_EQ(::write(pipe_ends[1], line.data(), line.size()), static_cast<ssize_t>(line.size()));
+  };
+  send(request(0, "initialize", {{"protocolVersion", "2025-06-18"}}));
+  send(request(5, "tools/call", {{"name", "search"}, {"arguments", {{"query", "서울"}}}}));
+  loading.get_future().wait();  // request 5 now waits for the model
+  send(cancellation(5));
+  send(request(6, "ping"));
+  ::close(pipe_ends[1]);
+  server.join();
+  release.set_value();
+  std::istringstream lines(out.str());
+  std::vector<Json> ids;
+  for (std::string line; std::getline(lines, line);) ids.push_back(parse_json(line, "line")["id"]);
+  EXPECT_EQ(ids, (std::vector<Json>{0, 6})) << out.str();
+}
+
+TEST_F(McpTest, ARequestCancelledBeforeItIsReadIsSkipped) {
+  McpServer mcp = server();
+  initialize(mcp);
+  EXPECT_FALSE(mcp.handle(to_json_text(cancellation(7))));
+  EXPECT_FALSE(mcp.handle(to_json_text(request(7, "tools/call", {{"name", "status"}}))));
+  EXPECT_EQ(ask(mcp, request(8, "ping"))["id"], 8);
 }
 
 TEST_F(McpTest, KsearchMcpSpeaksOnlyProtocolOnStdout) {
