@@ -289,17 +289,14 @@ Json McpServer::respond(const Json& message, bool in_batch) {
     if (message.contains("result") || message.contains("error")) return nullptr;
     return error_response(id, kInvalidRequest, "invalid request: no 'method'");
   }
-  if (!method_field->is_string()) return error_response(id, kInvalidRequest, "invalid request: 'method' is a string");
+  if (!method_field->is_string())
+    return error_response(id, kInvalidRequest, "invalid request: 'method' must be a string");
   const std::string method = method_field->get<std::string>();
   if (has_id && id.is_null())
     return error_response(nullptr, kInvalidRequest, "invalid request: 'id' must be a string or a number");
   const auto params_field = message.find("params");
   const Json params = params_field == message.end() || params_field->is_null() ? Json::object() : *params_field;
-  if (!has_id) {
-    // Notifications get no answer.  notifications/cancelled names a request already answered: requests are handled
-    // one at a time, in order, so none is running when it is read.
-    return nullptr;
-  }
+  if (!has_id) return nullptr;  // notifications get no answer (cancellations were noted on arrival)
   if (!params.is_object()) return error_response(id, kInvalidParams, "invalid params: 'params' must be an object");
   if (in_batch && method == "initialize")
     return error_response(id, kInvalidRequest, "invalid request: initialize cannot be part of a batch");
