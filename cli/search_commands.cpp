@@ -279,9 +279,8 @@ void add_search_commands(CLI::App& app) {
   show->callback([show_flags] { run_show(*show_flags); });
 
   auto open_flags = std::make_shared<OpenFlags>();
-  CLI::App* open = app.add_subcommand("open",
-                                      "open result N of the last search: text in $EDITOR at the line, "
-                                      "documents (PDF, HWP, DOCX, HWPX) with xdg-open");
+  CLI::App* open =
+      app.add_subcommand("open", "open result N of the last search ($EDITOR at the line; documents with xdg-open)");
   open->add_option("n", open_flags->n, "result number, as the search printed it")->required();
   open->add_option("--db", open_flags->db, "index folder (default: nearest .ksearch/ upward)");
   open->callback([open_flags] { run_open(*open_flags); });
