@@ -328,7 +328,16 @@ Json McpServer::dispatch(const std::string& method, const Json& params) {
   if (method == "ping") return Json::object();
   if (method == "initialize") return initialize(params);
   if (!initialized_) throw RpcError{kInvalidRequest, cat("invalid request: ", method, " before initialize")};
-  if (method == "tools/list") return {{"tools", tool_list(config_.max_results)}};
+  if (method == "tools/list") {
+    Json tools = tool_list(config_.max_results);
+    // 2025-03-26 has neither a tool's title nor output schemas (nor structured results).
+    if (protocol_version_ == kMcpPreviousVersion)
+      for (Json& tool : tools) {
+        tool.erase("title");
+        tool.erase("outputSchema");
+      }
+    return {{"tools", tools}};
+  }
   if (method == "tools/call") return tools_call(params);
   throw RpcError{kMethodNotFound, cat("method not found: ", method)};
 }
@@ -378,7 +387,9 @@ Json McpServer::tools_call(const Json& params) {
     log(cat(tool, " answered in ",
             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count(),
             " ms"));
-    return tool_result(structured);
+    Json result = tool_result(structured);
+    if (protocol_version_ == kMcpPreviousVersion) result.erase("structuredContent");
+    return result;
   } catch (const ToolError& e) {
     log(e.message);
     return tool_error_result(e.message);

@@ -138,6 +138,19 @@ TEST_F(McpTest, ToolsListDescribesEachToolWithSchemas) {
   EXPECT_EQ(tools[0]["inputSchema"]["required"], Json::array({"query"}));
 }
 
+TEST_F(McpTest, UnderTheEarlierVersionToolsHaveNoOutputSchemaAndResultsAreText) {
+  McpServer mcp = server();
+  initialize(mcp, "2025-03-26");
+  for (const Json& tool : ask(mcp, request(1, "tools/list"))["result"]["tools"]) {
+    EXPECT_FALSE(tool.contains("outputSchema"));
+    EXPECT_FALSE(tool.contains("title"));
+    EXPECT_EQ(tool["inputSchema"]["type"], "object");
+  }
+  const Json answer = call(mcp, "status", Json::object());
+  EXPECT_FALSE(answer["result"].contains("structuredContent"));
+  EXPECT_EQ(parse_json(answer["result"]["content"][0]["text"].get<std::string>(), "text")["files"], 3);
+}
+
 TEST_F(McpTest, SearchFindsAKoreanQueryWithParticlesAndNamesTheLine) {
   McpServer mcp = server();
   initialize(mcp);
@@ -467,8 +480,11 @@ TEST_F(McpTest, KsearchMcpSpeaksOnlyProtocolOnStdout) {
     for (std::string line; std::getline(lines, line);) answers.push_back(parse_json(line, "stdout line"));
     ASSERT_EQ(answers.size(), 3u) << run.out;
     EXPECT_EQ(answers[0]["result"]["protocolVersion"], "2025-03-26");
-    EXPECT_EQ(answers[1]["result"]["structuredContent"]["results"][0]["path"], "시설.md");
-    EXPECT_EQ(answers[2]["result"]["structuredContent"]["files"], 3);
+    const auto text = [](const Json& answer) {  // 2025-03-26: results as JSON text
+      return parse_json(answer["result"]["content"][0]["text"].get<std::string>(), "text");
+    };
+    EXPECT_EQ(text(answers[1])["results"][0]["path"], "시설.md");
+    EXPECT_EQ(text(answers[2])["files"], 3);
     EXPECT_NE(run.err.find("ksearch mcp: serving"), std::string::npos) << run.err;
   }
   const auto missing = testing::run_ksearch({"mcp", "--index", (*folder_ / "nowhere").string()}, input);
