@@ -14,7 +14,7 @@
 namespace ksearch::cli {
 
 void add_embed_commands(CLI::App& app);   // embed, tokenize
-void add_index_commands(CLI::App& app);   // index, status, rm
+void add_index_commands(CLI::App& app);   // index, watch, status, doctor, calibrate, rm
 void add_search_commands(CLI::App& app);  // search, show, open, shell (also `ksearch` alone), eval
 void add_serve_commands(CLI::App& app);   // serve, rerank
 void add_model_commands(CLI::App& app);   // model pull|list|info|rm

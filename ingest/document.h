@@ -21,8 +21,6 @@ struct Document {
 
   // 1-based page containing byte `offset`, or 0 when the document has no pages.
   int page_of(std::size_t offset) const;
-  // Byte offset of each line's first character; line N starts at [N - 1].  A final line break starts no line.
-  std::vector<std::size_t> line_starts() const;
 };
 
 // A file that is deliberately not indexed (binary, encrypted, unsupported): the message is the reason shown in the

@@ -149,12 +149,4 @@ int Document::page_of(std::size_t offset) const {
   return static_cast<int>(std::max<std::ptrdiff_t>(1, it - page_starts.begin()));
 }
 
-std::vector<std::size_t> Document::line_starts() const {
-  std::vector<std::size_t> starts{0};
-  for (std::size_t pos = text.find('\n'); pos != std::string::npos; pos = text.find('\n', pos + 1))
-    starts.push_back(pos + 1);
-  if (starts.size() > 1 && starts.back() == text.size()) starts.pop_back();
-  return starts;
-}
-
 }  // namespace ksearch

@@ -5,9 +5,11 @@
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
+#include <limits>
 #include <thread>
 
 #include "ingest/document.h"
+#include "search/document_excerpt.h"
 #include "search/hit_location.h"
 #include "search/index_status.h"
 #include "search/search_request.h"
@@ -458,45 +460,45 @@ Json McpServer::get_tool(const Json& arguments) {
   }
   const fs::path file = root / path;
   if (!fs::exists(file)) throw ToolError{cat("get: ", path, " was indexed but no longer exists")};
-  const Document document = read_document(file);
-  const std::vector<std::size_t> starts = document.line_starts();
-  const long long total = document.text.empty() ? 0 : static_cast<long long>(starts.size());
   const long long first = argument<long long>(arguments, "start_line", "get").value_or(1);
-  const long long last = std::min(argument<long long>(arguments, "end_line", "get").value_or(total), total);
+  const auto last = argument<long long>(arguments, "end_line", "get");
   if (first < 1) throw ToolError{cat("get: start_line is ", first, ": lines are numbered from 1")};
-  if (total > 0 && first > total)
-    throw ToolError{cat("get: start_line ", first, " is past the end of ", path, " (", total, " lines)")};
-  if (last < first && total > 0) throw ToolError{cat("get: end_line ", last, " is before start_line ", first)};
-  const auto line_end = [&](long long line) {  // byte offset just past line `line`, line break included
-    return line < total ? starts[static_cast<std::size_t>(line)] : document.text.size();
-  };
-  std::size_t begin = total > 0 ? starts[static_cast<std::size_t>(first - 1)] : 0;
-  long long end_line = total > 0 ? first - 1 : 0;
+  if (last && *last < 1) throw ToolError{cat("get: end_line is ", *last, ": lines are numbered from 1")};
+  // The lines as `ksearch show` reads them (office formats through the ingest readers); past the end is clamped.
+  const Document document = read_document(file);
+  const DocumentExcerpt excerpt =
+      excerpt_lines(document, path, static_cast<std::size_t>(first),
+                    last ? static_cast<std::size_t>(*last) : std::numeric_limits<std::size_t>::max(), 0);
   // Whole lines up to max_get_bytes; a first line longer than that is cut at a character boundary.
-  while (end_line < last && line_end(end_line + 1) - begin <= config_.max_get_bytes) ++end_line;
-  std::size_t end = total > 0 && end_line >= first ? line_end(end_line) : begin;
+  std::string text;
+  std::size_t taken = 0;
+  for (const ExcerptLine& line : excerpt.lines) {
+    if (text.size() + line.text.size() + 1 > config_.max_get_bytes) break;
+    text += line.text + "\n";
+    ++taken;
+  }
   bool cut_line = false;
-  if (total > 0 && end_line < first) {
-    end = begin + config_.max_get_bytes;
-    while (end > begin && (static_cast<unsigned char>(document.text[end]) & 0xC0) == 0x80) --end;
-    end_line = first;
+  if (taken == 0 && !excerpt.lines.empty()) {
+    std::size_t end = std::min(config_.max_get_bytes, excerpt.lines.front().text.size());
+    while (end > 0 && (static_cast<unsigned char>(excerpt.lines.front().text[end]) & 0xC0) == 0x80) --end;
+    text = excerpt.lines.front().text.substr(0, end);
+    taken = 1;
     cut_line = true;
   }
-  const bool truncated = cut_line || end_line < last;
-  const auto page = [&](std::size_t offset) {
-    return document.page_of(offset) > 0 ? Json(document.page_of(offset)) : Json();
-  };
+  const bool truncated = cut_line || taken < excerpt.lines.size();
+  const auto page = [](int number) { return number > 0 ? Json(number) : Json(); };
+  const std::size_t end_line = excerpt.lines.empty() ? 0 : excerpt.lines[taken - 1].number;
   return {{"path", path},
           {"absolute_path", file.string()},
           {"format", document.format},
-          {"start_line", total > 0 ? first : 0},
+          {"start_line", excerpt.lines.empty() ? 0 : excerpt.lines.front().number},
           {"end_line", end_line},
-          {"total_lines", total},
-          {"page", page(begin)},
-          {"end_page", page(end > begin ? end - 1 : begin)},
+          {"total_lines", excerpt.total_lines},
+          {"page", page(excerpt.lines.empty() ? 0 : excerpt.lines.front().page)},
+          {"end_page", page(excerpt.lines.empty() ? 0 : excerpt.lines[taken - 1].page)},
           {"truncated", truncated},
           {"next_line", truncated ? Json(end_line + 1) : Json()},
-          {"text", document.text.substr(begin, end - begin)}};
+          {"text", text}};
 }
 
 Json McpServer::status_tool(const Json& arguments) {

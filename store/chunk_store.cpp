@@ -239,6 +239,13 @@ std::string ChunkStore::fusion_calibration() const { return meta_value(*db_, "fu
 
 void ChunkStore::save_fusion_calibration(const std::string& json) { set_meta(*db_, "fusion_calibration", json); }
 
+std::int64_t ChunkStore::files_left() const {
+  const std::string value = meta_value(*db_, "files_left");
+  return value.empty() ? 0 : std::stoll(value);
+}
+
+void ChunkStore::save_files_left(std::int64_t count) { set_meta(*db_, "files_left", std::to_string(count)); }
+
 std::uint64_t ChunkStore::generation() const {
   return static_cast<std::uint64_t>(std::stoll(meta_value(*db_, "generation")));
 }

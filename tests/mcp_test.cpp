@@ -268,8 +268,8 @@ TEST_F(McpTest, GetRefusesFilesOutsideTheIndex) {
       {Json::object(), "argument 'path' is missing"},
       {{{"path", "새파일.txt"}}, "새파일.txt is not in the index"},
       {{{"path", "시설.md"}, {"start_line", 0}}, "start_line is 0"},
-      {{{"path", "시설.md"}, {"start_line", 9}}, "start_line 9 is past the end of 시설.md (4 lines)"},
-      {{{"path", "시설.md"}, {"start_line", 3}, {"end_line", 2}}, "end_line 2 is before start_line 3"},
+      {{{"path", "시설.md"}, {"start_line", 9}}, "get: 시설.md: line 9 is past its end (4 lines)"},
+      {{{"path", "시설.md"}, {"start_line", 3}, {"end_line", 2}}, "get: 시설.md: end line 2 is before line 3"},
       {{{"path", "시설.md"}, {"lines", 2}}, "unknown argument 'lines'"},
   };
   for (const auto& [arguments, expected] : cases) {
