@@ -277,7 +277,6 @@ TEST_F(SearchEngineTest, ConcurrentWriterFailsFastNamingThePid) {
   }
 }
 
-
 TEST(LastSearch, RoundTripsAndNamesTheResultAsked) {
   testing::TempDir dir;
   const IndexLocation location = IndexLocation::at(dir / ".ksearch");
