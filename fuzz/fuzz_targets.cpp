@@ -10,6 +10,7 @@
 
 #include "base/display_width.h"
 #include "base/error.h"
+#include "base/files.h"
 #include "base/json.h"
 #include "base/utf8.h"
 #include "embed/embedder.h"
@@ -23,7 +24,9 @@
 #include "ingest/document.h"
 #include "ingest/readers.h"
 #include "search/hit_location.h"
+#include "search/indexer.h"
 #include "search/last_search.h"
+#include "search/searcher.h"
 #include "server/api.h"
 #include "server/http_parser.h"
 #include "server/mcp_server.h"
@@ -225,6 +228,44 @@ void http_request(std::string_view data) {
   format_response(response, head->keep_alive);
 }
 
+void search_routes(std::string_view data) {
+  // One lexical-only index of two files for the whole run, removed at exit.
+  struct ScratchIndex {
+    std::filesystem::path folder =
+        std::filesystem::temp_directory_path() / ("ksearch-fuzz-search-" + std::to_string(getpid()));
+    std::unique_ptr<Api> api;
+    ScratchIndex() {
+      std::filesystem::create_directories(folder / "도시");
+      write_file_atomically(folder / "도시" / "seoul.md",
+                            "# 서울\n\n서울특별시는 대한민국의 수도이다.\n한강이 흐른다.\n");
+      write_file_atomically(folder / "busan.txt", "부산은 항구 도시이다.\n");
+      IndexOptions options;
+      options.folders = {folder};
+      options.no_model = true;
+      run_index(options);
+      api = std::make_unique<Api>(ApiConfig{}, SearchEngine::open(IndexLocation::for_folder(folder)), nullptr, nullptr);
+    }
+    ~ScratchIndex() {
+      api.reset();
+      std::error_code ignored;
+      std::filesystem::remove_all(folder, ignored);
+    }
+  };
+  static ScratchIndex scratch;
+  if (data.empty()) return;
+  // The first byte picks the route; the rest is the body.
+  static const char* const kPaths[] = {"/v1/context", "/v1/search", "/v1/index"};
+  const std::string path = kPaths[static_cast<unsigned char>(data.front()) % 3];
+  data.remove_prefix(1);
+  const HttpResponse response =
+      scratch.api->handle({path == "/v1/index" ? "GET" : "POST", path, {}, std::string(data)});
+  KSEARCH_ASSERT(response.status >= 200 && response.status < 600);
+  if (path == "/v1/context" && response.status == 200) {
+    const Json excerpt = parse_json(response.body, "response");
+    KSEARCH_ASSERT(excerpt["path"] == "도시/seoul.md" || excerpt["path"] == "busan.txt");  // only indexed files
+  }
+}
+
 namespace {
 
 // What framing a byte stream yields: each request (method, path, body, keep-alive), then the failure status if any.
@@ -323,6 +364,7 @@ const std::vector<Target>& targets() {
       {"torch_checkpoint", torch_checkpoint},
       {"hub_listing", hub_listing},
       {"http_stream", http_stream},
+      {"search_routes", search_routes},
       {"terminal", terminal_text},
       {"lexical", lexical},
       {"mcp", mcp_message},

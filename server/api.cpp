@@ -275,8 +275,8 @@ HttpResponse Api::respond(const HttpRequest& request) const {
   const std::string route_path = path.starts_with("/v1/models/") ? "/v1/models/" : path;
   const std::string method = request.method == "HEAD" ? "GET" : request.method;
   // The search page needs no key: it holds no data, and asks the user for the key its calls need.
-  const bool page = engine_ && search_page_file(path).has_value();
-  if (page && method == "GET") return *search_page_file(path);
+  std::optional<HttpResponse> page = engine_ ? search_page_file(path) : std::nullopt;
+  if (page && method == "GET") return std::move(*page);
   const Route* route = nullptr;
   std::string allowed = page ? "GET, HEAD" : "";
   for (const Route& candidate : kRoutes) {

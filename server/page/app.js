@@ -21,7 +21,9 @@ async function call(path, body) {
   } catch {
     data = null;
   }
-  if (response.status === 401) throw new NeedsKey(state.token ? "API 키가 맞지 않습니다." : "이 서버는 API 키가 필요합니다.");
+  if (response.status === 401) {
+    throw new NeedsKey(state.token ? "API 키가 맞지 않습니다." : "이 서버는 API 키가 필요합니다.");
+  }
   if (!response.ok) {
     const message = data && data.error ? (typeof data.error === "string" ? data.error : data.error.message) : "";
     throw new Error(message || `HTTP ${response.status}`);
@@ -48,18 +50,23 @@ function askForKey(message) {
 }
 
 const modeNames = { hybrid: "하이브리드", dense: "의미", lexical: "키워드" };
+const reasonTexts = { no_model: "이 색인에는 임베딩 모델이 없어 키워드 검색만 됩니다" };
 
 function applyInfo(info) {
   state.info = info;
-  const reasons = [];
+  const unavailable = new Map();  // reason -> the modes it rules out
   for (const input of document.querySelectorAll("input[name=mode]")) {
     const mode = info.modes[input.value];
     input.disabled = !mode.available;
-    input.parentElement.title = mode.available ? "" : mode.reason;
-    if (!mode.available) reasons.push(`${modeNames[input.value]}: ${mode.reason}`);
+    input.parentElement.title = mode.available ? "" : mode.message;
+    if (!mode.available) {
+      const reason = reasonTexts[mode.reason] || mode.message;
+      unavailable.set(reason, [...(unavailable.get(reason) || []), modeNames[input.value]]);
+    }
     input.checked = input.value === info.default_mode;
   }
-  $("mode-reason").textContent = reasons.join(" · ");
+  $("mode-reason").textContent = [...unavailable].map(([reason, modes]) => `${modes.join(", ")}: ${reason}`)
+                                                  .join(" · ");
   $("rerank-switch").hidden = !info.rerank.available;
   setStatus(`문서 ${info.files.toLocaleString("ko-KR")}개 · 조각 ${info.chunks.toLocaleString("ko-KR")}개`);
 }
@@ -134,6 +141,7 @@ async function search() {
   const query = $("query").value.trim();
   if (!query || !state.info) return;
   const serial = ++state.serial;
+  $("results").setAttribute("aria-busy", "true");
   try {
     const response = await call("/v1/search", searchRequest(query));
     if (serial === state.serial) renderResults(response);
@@ -142,6 +150,7 @@ async function search() {
     if (error instanceof NeedsKey) askForKey(error.message);
     else setStatus(`검색 실패: ${error.message}`, true);
   }
+  if (serial === state.serial) $("results").setAttribute("aria-busy", "false");
 }
 
 function select(index) {

@@ -19,15 +19,14 @@ function buildIndex() {
   const folder = mkdtempSync(join(tmpdir(), "ksearch-page-"));
   cpSync(docs, folder, { recursive: true });
   // Text that is markup if a page ever parsed document text as HTML.
-  writeFileSync(join(folder, "escape.md"),
-                "# 표시 검사\n\n보안 점검 문서: <img src=x onerror=\"document.title='XSS'\"> 와 <b>굵게</b> 는 글자로 보여야 한다.\n");
+  writeFileSync(join(folder, "escape.md"), "# 표시 검사\n\n보안 점검 문서: <img src=x onerror=\"document.title='XSS'\"> 와 " +
+                                           "<b>굵게</b> 는 글자로 보여야 한다.\n");
   execFileSync(binary, ["index", folder, "--model", embeddingModel], { stdio: ["ignore", "ignore", "inherit"] });
   return folder;
 }
 
-function startServer(folder) {
-  const server = spawn(binary, ["serve", "--port", "0", "--db", join(folder, ".ksearch"), "--rerank-model",
-                                rerankerModel, "--api-key", apiKey],
+function startServer(folder, options) {
+  const server = spawn(binary, ["serve", "--port", "0", "--db", join(folder, ".ksearch"), ...options],
                        { stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     let output = "";
@@ -45,12 +44,16 @@ const resultPaths = (page) => page.$$eval("#results .path", (nodes) => nodes.map
 const selectedIndex = (page) => page.$$eval("#results .result", (nodes) => nodes.findIndex(
     (node) => node.classList.contains("selected")));
 
+// Types a query, presses Enter, and waits until the results of that query are on the page (not an earlier list).
 async function search(page, query) {
   await page.click("#query", { clickCount: 3 });
   await page.keyboard.press("Backspace");
   await page.type("#query", query);
+  const answered = page.waitForResponse((response) => response.url().endsWith("/v1/search") &&
+                                                      JSON.parse(response.request().postData()).query === query);
   await page.keyboard.press("Enter");
-  await page.waitForFunction(() => /건|결과가 없습니다/.test(document.getElementById("status").textContent));
+  await answered;
+  await page.waitForSelector("#results[aria-busy=false]");
 }
 
 async function waitForStatus(page, pattern) {
@@ -87,7 +90,8 @@ check("a Korean query shows results with highlighted snippets, path, page and li
   await search(page, "전세 보증금");
   const paths = await resultPaths(page);
   assert.equal(paths[0], "공지/rental_contract.pdf", paths.join(", "));
-  const marks = await page.$$eval("#results .result:first-child mark", (nodes) => nodes.map((node) => node.textContent));
+  const marks = await page.$$eval("#results .result:first-child mark",
+                                  (nodes) => nodes.map((node) => node.textContent));
   assert.ok(marks.includes("보증금"), marks.join(", "));
   assert.match(await text(page, "#results .result:first-child .where"), /1쪽 · 1–4행/);
   assert.match(await text(page, "#status"), /하이브리드/);
@@ -164,16 +168,49 @@ check("readable at phone width", async (page) => {
   await page.setViewport({ width: 1280, height: 800 });
 });
 
+// A lexical-only index with no reranker: the page offers only what the server can do.
+async function checkLexicalOnly(browser) {
+  const folder = mkdtempSync(join(tmpdir(), "ksearch-page-lexical-"));
+  writeFileSync(join(folder, "kimchi.md"), "# 김치\n\n김치는 배추를 소금에 절여 만드는 발효 음식이다.\n");
+  execFileSync(binary, ["index", folder, "--no-model"], { stdio: ["ignore", "ignore", "inherit"] });
+  const { server, port } = await startServer(folder, ["--model", embeddingModel, "--no-rerank"]);
+  const page = await browser.newPage();
+  try {
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await waitForStatus(page, /문서 1개/);
+    const modes = await page.$$eval("input[name=mode]", (nodes) => nodes.map((node) => [node.value, node.disabled,
+                                                                                           node.checked]));
+    assert.deepEqual(modes, [["hybrid", true, false], ["dense", true, false], ["lexical", false, true]]);
+    assert.match(await text(page, "#mode-reason"), /하이브리드, 의미: .*임베딩 모델이 없어/);
+    assert.equal(await page.$eval("#rerank-switch", (node) => node.hidden), true);
+    await search(page, "김치를");
+    assert.deepEqual(await resultPaths(page), ["kimchi.md"]);
+    assert.match(await text(page, "#status"), /키워드/);
+  } finally {
+    await page.close();
+    server.kill("SIGTERM");
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+check("a lexical-only index without a reranker: hybrid and dense off with the reason, no rerank switch",
+      async (page, url, browser) => checkLexicalOnly(browser));
+
 const folder = buildIndex();
-const { server, port } = await startServer(folder);
+const { server, port } = await startServer(folder, ["--rerank-model", rerankerModel, "--api-key", apiKey]);
 const url = `http://127.0.0.1:${port}/`;
-const browser = await puppeteer.launch({
-  executablePath: chromium,
-  headless: true,
-  args: process.getuid && process.getuid() === 0 ? ["--no-sandbox"] : [],
-});
+// Chromium refuses its sandbox to root; a container without user namespaces has none to give either.
+const asRoot = process.getuid && process.getuid() === 0;
+const launch = (args) => puppeteer.launch({ executablePath: chromium, headless: true, args });
+let browser;
 let failed = 0;
 try {
+  try {
+    browser = await launch(asRoot ? ["--no-sandbox"] : []);
+  } catch (error) {
+    if (asRoot || !/sandbox/i.test(String(error))) throw error;
+    console.log("note: chromium has no usable sandbox here; running it with --no-sandbox");
+    browser = await launch(["--no-sandbox"]);
+  }
   const page = await browser.newPage();
   await page.setViewport({ width: 1280, height: 800 });
   const problems = [];
@@ -184,7 +221,7 @@ try {
   });
   for (const { name, run } of checks) {
     try {
-      await run(page, url);
+      await run(page, url, browser);
       console.log(`ok   ${name}`);
     } catch (error) {
       failed += 1;
@@ -196,7 +233,7 @@ try {
     console.log(`FAIL the page logged errors (a CSP violation shows here)\n     ${problems.join("\n     ")}`);
   }
 } finally {
-  await browser.close();
+  if (browser) await browser.close();
   server.kill("SIGTERM");
   rmSync(folder, { recursive: true, force: true });
 }
