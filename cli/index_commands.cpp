@@ -15,6 +15,7 @@
 #include "ingest/file_walker.h"
 #include "search/doctor.h"
 #include "search/fusion_calibration.h"
+#include "search/index_status.h"
 #include "search/index_watch.h"
 #include "search/indexer.h"
 #include "search/searcher.h"
@@ -291,49 +292,17 @@ void run_calibrate(const std::optional<std::string>& db, const std::string& prec
     std::cout << describe_fusion(calibration) << '\n';
 }
 
-std::string fusion_status(const ChunkStore& store, const IndexSettings& settings) {
-  if (settings.model_id.empty()) return "";
-  const std::string text = store.fusion_calibration();
-  const std::string where = store.database().path().string() + " (meta.fusion_calibration)";
-  if (text.empty()) return describe_fusion({});
-  return describe_fusion(fusion_calibration_from_json(parse_json(text, where), where));
-}
-
 void run_status(const std::optional<std::string>& db, bool json) {
-  const IndexLocation location = locate_index(db);
-  const ChunkStore store(location.database(), false, sql::Database::Mode::ReadOnly);
-  const StoreCounts counts = store.counts();
-  const IndexSettings settings = store.settings();
-  std::error_code error;
-  const auto db_bytes = fs::file_size(location.database(), error);
-  const auto vector_bytes = fs::exists(location.vectors()) ? fs::file_size(location.vectors(), error) : 0;
-  std::string spec = "none";
-  if (!settings.model_id.empty()) spec = settings.index_spec;
+  const IndexStatus status = read_index_status(locate_index(db));
   if (json) {
-    std::cout << to_json_text(Json{
-                     {"index", location.dir.string()},
-                     {"root", location.root.string()},
-                     {"files", counts.files},
-                     {"indexed_files", counts.indexed_files},
-                     {"skipped_files", counts.skipped_files},
-                     {"chunks", counts.chunks},
-                     {"vectors", counts.vectors},
-                     {"model", settings.model_id.empty() ? Json() : Json(settings.model_id)},
-                     {"dimension", settings.dimension},
-                     {"index_type", spec},
-                     {"chunk_tokens", settings.chunk_tokens},
-                     {"overlap_tokens", settings.overlap_tokens},
-                     {"generation", store.generation()},
-                     {"roots", settings.roots},
-                     {"database_bytes", db_bytes},
-                     {"vector_file_bytes", vector_bytes},
-                     {"fusion",
-                      store.fusion_calibration().empty() ? Json() : parse_json(store.fusion_calibration(), "fusion")}})
-              << '\n';
+    std::cout << to_json_text(index_status_json(status)) << '\n';
     return;
   }
-  std::cout << "index      " << escape_controls(location.dir.string()) << '\n'
-            << "root       " << escape_controls(location.root.string()) << '\n'
+  const StoreCounts& counts = status.counts;
+  const IndexSettings& settings = status.settings;
+  const std::string spec = settings.model_id.empty() ? std::string("none") : settings.index_spec;
+  std::cout << "index      " << escape_controls(status.location.dir.string()) << '\n'
+            << "root       " << escape_controls(status.location.root.string()) << '\n'
             << "files      " << thousands(static_cast<std::size_t>(counts.files)) << " (" << counts.indexed_files
             << " indexed, " << counts.skipped_files << " skipped)\n"
             << "chunks     " << thousands(static_cast<std::size_t>(counts.chunks)) << '\n'
@@ -343,9 +312,9 @@ void run_status(const std::optional<std::string>& db, bool json) {
             << '\n'
             << "vectors    " << thousands(static_cast<std::size_t>(counts.vectors)) << " · index " << spec << '\n'
             << "chunking   " << settings.chunk_tokens << " tokens, overlap " << settings.overlap_tokens << '\n'
-            << "size       database " << thousands(db_bytes / 1024) << " KiB, vectors "
-            << thousands(vector_bytes / 1024) << " KiB\n";
-  if (const std::string fusion = fusion_status(store, settings); !fusion.empty()) std::cout << fusion << '\n';
+            << "size       database " << thousands(status.database_bytes / 1024) << " KiB, vectors "
+            << thousands(status.vector_file_bytes / 1024) << " KiB\n";
+  if (const std::string fusion = describe_index_fusion(status); !fusion.empty()) std::cout << fusion << '\n';
 }
 
 void run_rm(const std::vector<std::string>& paths, const std::optional<std::string>& db, bool wait) {

@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
@@ -5,11 +7,14 @@
 
 #include "base/display_width.h"
 #include "cli/commands.h"
+#include "cli/open_file.h"
 #include "cli/search_output.h"
 #include "cli/terminal.h"
 #include "ingest/document.h"
 #include "search/document_excerpt.h"
 #include "search/eval.h"
+#include "search/last_search.h"
+#include "search/search_request.h"
 
 namespace ksearch::cli {
 namespace {
@@ -17,7 +22,7 @@ namespace {
 struct SearchFlags {
   std::vector<std::string> query_words;  // joined with spaces: `ksearch search 학생 성적` needs no quotes
   std::optional<std::string> db;
-  std::size_t k = 10;
+  long long k = 10;
   std::string mode = "auto";
   std::string path_glob;
   std::vector<std::string> extensions;
@@ -28,7 +33,7 @@ struct SearchFlags {
   bool absolute = false;
   std::string color = "auto";
   std::optional<std::string> rerank;  // present: rerank (value: model, "" = default)
-  std::size_t rerank_top = 50;
+  long long rerank_top = 50;
   std::optional<std::string> model;
   bool force = false;
   std::string precision = "fp32";
@@ -38,8 +43,6 @@ struct SearchFlags {
 std::string joined_query(const std::vector<std::string>& words) {
   std::string query;
   for (const auto& word : words) query += (query.empty() ? "" : " ") + word;
-  if (query.find_first_not_of(" \t\r\n") == std::string::npos)
-    throw CLI::ValidationError("query", "is empty: type what to look for, e.g. ksearch search 시설 대여");
   return query;
 }
 
@@ -49,13 +52,20 @@ void run_search(const SearchFlags& flags) {
           static_cast<int>(flags.format.has_value()) >
       1)
     throw CLI::ValidationError("--json, --vimgrep, -l and --format", "choose one output format");
+  SearchRequest request;
+  request.query = query;
+  request.k = flags.k;
+  request.mode = flags.mode;
+  request.path_glob = flags.path_glob;
+  request.extensions = flags.extensions;
+  request.rerank = flags.rerank.has_value();
+  request.rerank_top = flags.rerank_top;
   SearchOptions options;
-  options.k = flags.k;
-  options.mode = parse_search_mode(flags.mode);
-  options.path_glob = flags.path_glob;
-  options.extensions = flags.extensions;
-  options.rerank = flags.rerank.has_value();
-  options.rerank_top = flags.rerank_top;
+  try {
+    options = search_options(request);
+  } catch (const Error& e) {
+    throw CLI::ValidationError(e.what());  // a usage error: exit status 2
+  }
   EngineOptions engine_options;
   engine_options.model = flags.model;
   engine_options.force_model = flags.force;
@@ -64,6 +74,7 @@ void run_search(const SearchFlags& flags) {
   engine_options.precision = parse_precision(flags.precision);
   const auto engine = SearchEngine::open(locate_index(flags.db), engine_options);
   const SearchResponse response = engine->search(query, options);
+  remember_search(engine->location(), query, response);
   if (flags.explain && response.mode == SearchMode::Hybrid) std::cerr << describe_fusion(engine->fusion()) << '\n';
   if (flags.json) {
     std::cout << to_json_text(response_json(query, response)) << '\n';
@@ -177,7 +188,30 @@ void run_show(const ShowFlags& flags) {
   }
 }
 
+struct OpenFlags {
+  long long n = 0;
+  std::optional<std::string> db;
+};
+
+// `ksearch open N`: the N-th result of the last search in this index, in the editor or viewer.
+void run_open(const OpenFlags& flags) {
+  const IndexLocation location = locate_index(flags.db);
+  const LastSearch last = load_last_search(location);
+  OutputOptions output;
+  output.working_dir = std::filesystem::current_path();
+  open_result(last.result(flags.n), last.query, location.root, output, std::cout);
+}
+
 }  // namespace
+
+void remember_search(const IndexLocation& location, std::string_view query, const SearchResponse& response) {
+  if (::access(location.dir.c_str(), W_OK) != 0) return;  // a read-only index is searched, not written
+  try {
+    save_last_search(location, query, response);
+  } catch (const Error& e) {
+    std::cerr << "ksearch: warning: `ksearch open` will not know this search: " << e.what() << '\n';
+  }
+}
 
 void add_search_commands(CLI::App& app) {
   auto flags = std::make_shared<SearchFlags>();
@@ -185,7 +219,7 @@ void add_search_commands(CLI::App& app) {
   search->add_option("query", flags->query_words, "what to look for (several words need no quotes)")->required();
   search->add_option("--db", flags->db, "index folder (default: nearest .ksearch/ upward)");
   search->add_option("-k,--top", flags->k, "number of results (1 or more)")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}))
+      ->check(CLI::Range(1LL, kMaxResults))
       ->capture_default_str();
   search->add_option("--mode", flags->mode, "dense, lexical or hybrid (default: hybrid when the index has a model)")
       ->check(CLI::IsMember({"auto", "dense", "lexical", "hybrid"}));
@@ -238,6 +272,13 @@ void add_search_commands(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->capture_default_str();
   show->callback([show_flags] { run_show(*show_flags); });
+
+  auto open_flags = std::make_shared<OpenFlags>();
+  CLI::App* open =
+      app.add_subcommand("open", "open result N of the last search ($EDITOR at the line; documents with xdg-open)");
+  open->add_option("n", open_flags->n, "result number, as the search printed it")->required();
+  open->add_option("--db", open_flags->db, "index folder (default: nearest .ksearch/ upward)");
+  open->callback([open_flags] { run_open(*open_flags); });
 
   auto shell_db = std::make_shared<std::optional<std::string>>();
   CLI::App* shell = app.add_subcommand("shell", "interactive search prompt (also `ksearch` with no arguments)");

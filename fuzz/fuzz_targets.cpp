@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <sstream>
 
 #include "base/display_width.h"
 #include "base/error.h"
@@ -24,9 +25,11 @@
 #include "ingest/readers.h"
 #include "search/hit_location.h"
 #include "search/indexer.h"
+#include "search/last_search.h"
 #include "search/searcher.h"
 #include "server/api.h"
 #include "server/http_parser.h"
+#include "server/mcp_server.h"
 #include "store/chunk_store.h"
 #include "store/lexical.h"
 
@@ -302,6 +305,47 @@ void http_stream(std::string_view data) {
   KSEARCH_ASSERT(frame_stream(data, read_size) == frame_stream(data, data.size() + 1));
 }
 
+namespace {
+
+// An answer is one JSON-RPC message, or a batch of them.
+void check_mcp_answer(const std::optional<std::string>& answer) {
+  if (!answer) return;
+  KSEARCH_ASSERT(Json::accept(*answer));
+  const Json parsed = parse_json(*answer, "answer");
+  KSEARCH_ASSERT(parsed.is_object() || (parsed.is_array() && !parsed.empty()));
+  for (const Json& message : parsed.is_array() ? parsed : Json::array({parsed}))
+    KSEARCH_ASSERT(message.at("jsonrpc") == "2.0" && (message.contains("result") != message.contains("error")));
+}
+
+}  // namespace
+
+void mcp_message(std::string_view data) {
+  // No index behind it: the tools fail with errors, which must come back as tool errors, not crashes.
+  McpConfig config;
+  config.location = IndexLocation::at("/nonexistent/ksearch-fuzz/.ksearch");
+  McpServer server(config, []() -> std::shared_ptr<SearchEngine> { fail("no index in a fuzz run"); });
+  check_mcp_answer(server.handle(data));
+  // The first byte picks the version, so batches (2025-03-26 only) are reached too.
+  const std::string version(!data.empty() && data[0] % 2 != 0 ? kMcpPreviousVersion : kMcpLatestVersion);
+  check_mcp_answer(server.handle(
+      cat(R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":")", version, "\"}}")));
+  std::istringstream in{std::string(data)};
+  std::ostringstream out;
+  server.serve(in, out);
+  std::istringstream lines(out.str());
+  for (std::string line; std::getline(lines, line);) check_mcp_answer(line);
+}
+
+void last_search(std::string_view data) {
+  try {
+    const LastSearch last = parse_last_search(data, "last-search.json");
+    for (const ChunkRecord& chunk : last.results)
+      KSEARCH_ASSERT(!chunk.path.empty() && chunk.line_begin >= 1 && chunk.line_end >= chunk.line_begin);
+    if (!last.results.empty()) KSEARCH_ASSERT(&last.result(1) == &last.results.front());
+  } catch (const Error&) {
+  }
+}
+
 const std::vector<Target>& targets() {
   static const std::vector<Target> all = {
       {"safetensors", safetensors_header},
@@ -323,6 +367,8 @@ const std::vector<Target>& targets() {
       {"search_routes", search_routes},
       {"terminal", terminal_text},
       {"lexical", lexical},
+      {"mcp", mcp_message},
+      {"last_search", last_search},
   };
   return all;
 }
