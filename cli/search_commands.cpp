@@ -8,6 +8,7 @@
 #include "cli/search_output.h"
 #include "cli/terminal.h"
 #include "ingest/document.h"
+#include "search/document_excerpt.h"
 #include "search/eval.h"
 
 namespace ksearch::cli {
@@ -158,30 +159,21 @@ void run_show(const ShowFlags& flags) {
   }
   if (!std::filesystem::exists(path)) fail(flags.target, ": no such file");
   const Document document = read_document(path);
-  std::vector<std::size_t> starts{0};
-  for (std::size_t pos = document.text.find('\n'); pos != std::string::npos; pos = document.text.find('\n', pos + 1))
-    starts.push_back(pos + 1);
-  if (starts.size() > 1 && starts.back() == document.text.size()) starts.pop_back();  // the final line break
-  if (line > static_cast<int>(starts.size()))
-    fail(path.string(), ": line ", line, " is past its end (", starts.size(), " lines)");
-  const std::size_t center = line > 0 ? static_cast<std::size_t>(line) : 1;
-  const std::size_t first = center > flags.context ? center - flags.context : 1;
-  const std::size_t last = std::min(starts.size(), line > 0 ? center + flags.context : 2 * flags.context + 1);
+  const DocumentExcerpt excerpt = excerpt_lines(document, path.string(), static_cast<std::size_t>(line),
+                                                static_cast<std::size_t>(line), flags.context);
   const Style style{use_color(flags.color, stdout)};
   const std::size_t width = terminal_width(stdout);
   int page = -1;
-  for (std::size_t number = first; number <= last; ++number) {
-    const std::size_t begin = starts[number - 1];
-    const std::size_t end = number < starts.size() ? starts[number] - 1 : document.text.size();
-    if (const int at = document.page_of(begin); at > 0 && at != page) {
-      std::cout << style.dim(cat("── page ", at, " ──")) << '\n';
-      page = at;
+  for (const ExcerptLine& excerpt_line : excerpt.lines) {
+    if (excerpt_line.page > 0 && excerpt_line.page != page) {
+      std::cout << style.dim(cat("── page ", excerpt_line.page, " ──")) << '\n';
+      page = excerpt_line.page;
     }
+    const bool target = static_cast<int>(excerpt_line.number) == line;
     char gutter[32];
-    std::snprintf(gutter, sizeof gutter, "%6zu%s ", number, static_cast<int>(number) == line ? ">" : ":");
-    std::string text = escape_controls(std::string_view(document.text).substr(begin, end - begin));
-    text = fit_width(text, width > 9 ? width - 9 : 1);
-    std::cout << (static_cast<int>(number) == line ? style.bold(gutter + text) : style.dim(gutter) + text) << '\n';
+    std::snprintf(gutter, sizeof gutter, "%6zu%s ", excerpt_line.number, target ? ">" : ":");
+    std::string text = fit_width(escape_controls(excerpt_line.text), width > 9 ? width - 9 : 1);
+    std::cout << (target ? style.bold(gutter + text) : style.dim(gutter) + text) << '\n';
   }
 }
 
