@@ -98,8 +98,8 @@ class ChunkStore {
   // The fitted hybrid fusion (search/fusion_calibration.h's JSON), empty when none was fitted.
   std::string fusion_calibration() const;
   void save_fusion_calibration(const std::string& json);
-  // Files the running `ksearch index` still had to do at its last commit; 0 once a run completes, so a count found
-  // by the next run means the last one was interrupted.
+  // Files the running `ksearch index` set out to do; 0 once a run completes, so a count found by the next run means
+  // the last one was interrupted.
   std::int64_t files_left() const;
   void save_files_left(std::int64_t count);
   std::uint64_t generation() const;
