@@ -135,5 +135,20 @@ TEST(Eval, SameSeedSameReportAndModesCanBeChosen) {
   EXPECT_EQ(parse_eval_mode("plain-rrf"), EvalMode::PlainRrf);
 }
 
+// Issue #34's acceptance on a set of real Korean text: a random-weight model has nothing to add, and the calibrated
+// fusion must see that (pseudo-queries alone cannot tell it: both legs find the sentence's own chunk).
+TEST(Eval, CalibratedHybridKeepsLexicalQualityWithARandomModel) {
+  EvalOptions options;
+  options.model = testing::fixture("tiny-e5-bert").string();
+  options.modes = {EvalMode::Lexical, EvalMode::Hybrid, EvalMode::PlainRrf};
+  options.bootstrap_resamples = 100;
+  const EvalReport report = evaluate(load_beir(testing::test_data("eval/korean-ict")), options);
+  ASSERT_EQ(report.modes.size(), 3u);
+  const double lexical = report.modes[0].ndcg_at_10.value;
+  EXPECT_GT(lexical, 0.3);
+  EXPECT_GE(report.modes[1].ndcg_at_10.value, lexical - 0.005) << report.fusion;
+  EXPECT_LT(report.modes[2].ndcg_at_10.value, lexical - 0.05);  // what plain RRF costs, for scale
+}
+
 }  // namespace
 }  // namespace ksearch
