@@ -6,6 +6,7 @@
 //   (a') the same with 1,000 idle keep-alive connections open, and the server's RSS while they are
 //   (c)  GET /health polled by one client during a slowloris of 500 sockets
 //   413  an 8 MiB upload against a 1 MiB limit: does the client receive the 413, or a reset?
+//   and how long one slowloris socket (a head line per 500 ms) is kept before the server ends it
 //   ksearch_http_transport_bench [--seconds 5] [--threads 16] [--repeat 3] [--load build/bench/ksearch_http_load]
 // Prints a table of medians (min–max over the repeats) with ratios against ksearch's transport.
 #include <arpa/inet.h>
@@ -337,14 +338,14 @@ void serve_evhttp(const ksearch::Api& api, std::size_t threads, int listener) {
 enum class Transport { Ksearch, Microhttpd, Evhttp };
 constexpr Transport kTransports[] = {Transport::Ksearch, Transport::Microhttpd, Transport::Evhttp};
 
-const char* name(Transport transport) {
+std::string name(Transport transport) {
   switch (transport) {
     case Transport::Ksearch:
       return "ksearch (epoll loop)";
     case Transport::Microhttpd:
-      return "libmicrohttpd 0.9.75";
+      return std::string("libmicrohttpd ") + MHD_get_version();
     case Transport::Evhttp:
-      return "libevent evhttp 2.1.12";
+      return std::string("libevent evhttp ") + event_get_version();
   }
   return "";
 }
@@ -364,7 +365,10 @@ Child start(Transport transport, std::size_t threads) {
     ::close(report[0]);
     const ksearch::Api api = make_api(kMaxBodyBytes);
     const double handler_us = handler_microseconds(api);
-    const auto tell = [&](int port) { ::dprintf(report[1], "%d %.1f\n", port, handler_us), ::close(report[1]); };
+    const auto tell = [&](int port) {
+      ::dprintf(report[1], "%d %.1f\n", port, handler_us);
+      ::close(report[1]);
+    };
     if (transport == Transport::Ksearch) {
       ksearch::ServeOptions options;
       options.port = 0;
@@ -387,7 +391,7 @@ Child start(Transport transport, std::size_t threads) {
   Child child{pid, 0, 0};
   FILE* in = ::fdopen(report[0], "r");
   if (std::fscanf(in, "%d %lf", &child.port, &child.handler_us) != 2) {
-    std::fprintf(stderr, "%s did not start\n", name(transport));
+    std::fprintf(stderr, "%s did not start\n", name(transport).c_str());
     std::exit(1);
   }
   std::fclose(in);
@@ -469,8 +473,29 @@ std::string over_limit_upload(int port) {
   return std::string(error == ECONNRESET ? "reset" : std::strerror(error)) + ", " + uploaded;
 }
 
+// Seconds until the server ends a request whose head arrives one line per 500 ms, as a slowloris sends it; the
+// limit when it never does.
+double trickle_cut_seconds(int port) {
+  constexpr double kLimitSeconds = 15;
+  const int fd = connect_to(port);
+  const std::string start = "GET /health HTTP/1.1\r\nHost: bench\r\n", line = "X-Slow: 1\r\n";
+  ::send(fd, start.data(), start.size(), MSG_NOSIGNAL);
+  const auto begin = Clock::now();
+  double elapsed = 0;
+  while (elapsed < kLimitSeconds) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    elapsed = std::chrono::duration<double>(Clock::now() - begin).count();
+    char answer[256];
+    const bool ended =
+        ::recv(fd, answer, sizeof answer, MSG_DONTWAIT) >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+    if (ended || ::send(fd, line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) break;
+  }
+  ::close(fd);
+  return std::min(elapsed, kLimitSeconds);
+}
+
 struct Sample {
-  double work_qps, work_p99, idle_qps, idle_p99, idle_rss, base_rss, health_qps, health_p99, idle_open;
+  double work_qps, work_p99, idle_qps, idle_p99, idle_rss, base_rss, health_qps, health_p99, idle_open, trickle_cut;
   std::size_t work_errors, idle_errors, health_errors;
   std::string too_large;
   double handler_us;
@@ -498,6 +523,7 @@ Sample measure(const BenchOptions& options, Transport transport) {
   sample.health_p99 = health["p99_ms"];
   sample.health_errors = health["errors"];
   sample.too_large = over_limit_upload(child.port);
+  sample.trickle_cut = trickle_cut_seconds(child.port);
   stop(child);
   return sample;
 }
@@ -551,7 +577,7 @@ int main(int argc, char** argv) {
   for (int round = 0; round < options.repeat; ++round)
     for (Transport transport : kTransports) {
       samples[transport].push_back(measure(options, transport));
-      std::fprintf(stderr, "round %d: %s done\n", round + 1, name(transport));
+      std::fprintf(stderr, "round %d: %s done\n", round + 1, name(transport).c_str());
     }
 
   const auto column = [&](Transport transport, double Sample::*field) {
@@ -576,7 +602,7 @@ int main(int argc, char** argv) {
   std::printf("%d rounds of %.0f s per load, %zu request threads; median (min–max), ×: against ksearch\n\n",
               options.repeat, options.seconds, options.threads);
   std::printf("| measure |");
-  for (Transport transport : kTransports) std::printf(" %s |", name(transport));
+  for (Transport transport : kTransports) std::printf(" %s |", name(transport).c_str());
   std::printf("\n|---|---|---|---|\n");
   row("handler alone, µs per /tokenize", &Sample::handler_us, "%.0f", false);
   row("(a) 64 clients: requests/s", &Sample::work_qps, "%.0f", true);
@@ -588,6 +614,7 @@ int main(int argc, char** argv) {
   row("RSS MiB with 1,000 idle + 64 busy", &Sample::idle_rss, "%.1f", true);
   row("(c) /health during slowloris 500: requests/s", &Sample::health_qps, "%.0f", true);
   row("(c) p99 ms", &Sample::health_p99, "%.2f", true);
+  row("a head line per 0.5 s: cut off after, s (15: never)", &Sample::trickle_cut, "%.1f", false);
   std::printf("| errors (a) / (a') / (c), all rounds |");
   for (Transport transport : kTransports)
     std::printf(" %s / %s / %s |", errors(transport, &Sample::work_errors).c_str(),
