@@ -125,7 +125,7 @@ std::string bash_completion(const CLI::App& app) {
       << "    case \"$path:${COMP_WORDS[i]}\" in\n"
       << sub_command_cases(commands, "    ") << "    esac\n"
       << "  done\n"
-      << "  local words=\"\" values=\"\"\n"
+      << "  local words=\"\" values=\"\" files=0\n"
       << "  case \"$path\" in\n";
   for (const auto& command : commands) {
     std::vector<std::string> words = command.subcommands;
@@ -135,7 +135,7 @@ std::string bash_completion(const CLI::App& app) {
       if (option.takes_value) valued.insert(valued.end(), option.names.begin(), option.names.end());
     }
     out << "    \"" << path_key(command) << "\") words=" << quoted(joined(words))
-        << " values=" << quoted(joined(valued)) << " ;;\n";
+        << " values=" << quoted(joined(valued)) << " files=" << (command.positionals.empty() ? 0 : 1) << " ;;\n";
   }
   out << "  esac\n"
       << "  case \"$path:$prev\" in\n";
@@ -148,7 +148,8 @@ std::string bash_completion(const CLI::App& app) {
   out << "  esac\n"
       << "  # After an option that takes a value: files (the default), not option names.\n"
       << "  if [[ \" $values \" == *\" $prev \"* ]]; then COMPREPLY=(); return; fi\n"
-      << "  if [[ \"$cur\" == -* || ( -z \"$path\" ) ]]; then\n"
+      << "  # File names only where the command takes positional arguments (`model` takes a sub-command).\n"
+      << "  if [[ \"$cur\" == -* || -z \"$path\" || $files == 0 ]]; then\n"
       << "    COMPREPLY=($(compgen -W \"$words\" -- \"$cur\"))\n"
       << "  else\n"
       << "    COMPREPLY=($(compgen -W \"$words\" -- \"$cur\") $(compgen -f -- \"$cur\"))\n"

@@ -111,7 +111,7 @@ void run_serve(ServeFlags flags) {
     options.precision = parse_precision(flags.precision);
     background.watch = std::make_unique<IndexWatch>(options);
     flags.serve.refresh_seconds = std::min(flags.serve.refresh_seconds, 0.25);
-    // SIGINT and SIGTERM belong to the server's signal thread: the watch thread starts with them blocked.
+    // SIGINT and SIGTERM stop the server; the watch thread starts with them blocked so its waits are not cut short.
     sigset_t signals, previous;
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);

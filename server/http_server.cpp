@@ -545,6 +545,39 @@ class Server {
   bool stopping_ = false;
 };
 
+// SIGINT and SIGTERM wake the event loop through a pipe. A handler rather than sigwait: threads started before
+// serve() (the model worker, BLAS) do not block the signals, and one of them may be the thread that receives it.
+std::atomic<int> shutdown_wake_fd = -1;
+
+extern "C" void on_shutdown_signal(int) {
+  const int fd = shutdown_wake_fd.load();
+  if (fd >= 0) (void)!::write(fd, "x", 1);
+}
+
+class ShutdownSignals {
+ public:
+  explicit ShutdownSignals(int wake_fd) {
+    shutdown_wake_fd = wake_fd;
+    struct sigaction action {};
+    action.sa_handler = on_shutdown_signal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    ::sigaction(SIGINT, &action, &previous_interrupt_);
+    ::sigaction(SIGTERM, &action, &previous_terminate_);
+  }
+  ~ShutdownSignals() {
+    ::sigaction(SIGINT, &previous_interrupt_, nullptr);
+    ::sigaction(SIGTERM, &previous_terminate_, nullptr);
+    shutdown_wake_fd = -1;
+  }
+  ShutdownSignals(const ShutdownSignals&) = delete;
+  ShutdownSignals& operator=(const ShutdownSignals&) = delete;
+
+ private:
+  struct sigaction previous_interrupt_ {};
+  struct sigaction previous_terminate_ {};
+};
+
 }  // namespace
 
 bool is_loopback(const std::string& host) {
@@ -553,26 +586,14 @@ bool is_loopback(const std::string& host) {
 
 void serve(const Api& api, std::shared_ptr<SearchEngine> engine, const ServeOptions& options,
            const std::function<void(int port)>& on_listening) {
-  // Signals are taken by one thread (sigwait), which wakes the event loop to stop cleanly.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
-
   Socket listener(open_listener(options.host, options.port));
   int wake_pipe[2];
-  if (::pipe2(wake_pipe, O_CLOEXEC) != 0) fail("cannot create a pipe: ", std::strerror(errno));
+  if (::pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) fail("cannot create a pipe: ", std::strerror(errno));
   Socket wake_read(wake_pipe[0]), wake_write(wake_pipe[1]);
+  const ShutdownSignals shutdown_signals(wake_write.fd());
 
   std::atomic<bool> stopping = false;
-  std::thread signal_thread([&] {
-    int received = 0;
-    sigwait(&signals, &received);
-    stopping = true;
-    (void)!::write(wake_write.fd(), "x", 1);
-  });
   std::thread refresher([&] {
     while (!stopping) {
       std::this_thread::sleep_for(std::chrono::duration<double>(options.refresh_seconds));
@@ -592,8 +613,6 @@ void serve(const Api& api, std::shared_ptr<SearchEngine> engine, const ServeOpti
     server.run();
   }
   stopping = true;
-  pthread_kill(signal_thread.native_handle(), SIGTERM);  // in case the loop ended for another reason
-  signal_thread.join();
   refresher.join();
 }
 

@@ -37,8 +37,10 @@ TEST(CliCompletions, BashCompletesCommandsOptionsAndChoices) {
   testing::TempDir dir;
   const fs::path script = generated(dir, "bash", "ksearch.bash");
   // COMP_WORDS as bash fills it for the line typed so far; the last word is the one being completed.
+  // A file named like a sub-command: commands that take no file arguments must not offer it.
+  testing::write_text(dir / "pull-notes.txt", "");
   testing::write_text(dir / "complete.sh",
-                      "source \"$1\"; shift; COMP_WORDS=(\"$@\"); "
+                      "cd \"$(dirname \"$0\")\"; source \"$1\"; shift; COMP_WORDS=(\"$@\"); "
                       "COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 )); _ksearch; echo \"${COMPREPLY[*]}\"");
   const auto complete = [&](const std::string& words) {
     return shell("bash " + (dir / "complete.sh").string() + " " + script.string() + " " + words).second;

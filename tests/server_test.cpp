@@ -53,9 +53,15 @@ class ServerProcess {
     port_ = line.empty() ? 0 : Json::parse(line)["port"].get<int>();
   }
   ~ServerProcess() {
-    kill(pid_, SIGTERM);
+    if (pid_ > 0) stop(SIGTERM);
+  }
+  // Sends `signal` and returns the wait status.
+  int stop(int signal) {
+    kill(pid_, signal);
     int status = 0;
     waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
   }
   int port() const { return port_; }
 
@@ -385,6 +391,20 @@ TEST_F(ServerTest, HostileHttpClients) {
   for (int open_fd : open) close(open_fd);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_GE(health_ms(server.port()), 0);
+}
+
+// The model worker and BLAS threads start before the server listens; a signal any of them receives must still stop
+// the server cleanly rather than kill the process.
+TEST_F(ServerTest, InterruptAndTerminateStopCleanly) {
+  for (const int signal : {SIGINT, SIGTERM}) {
+    ServerProcess server(dir / "docs", {"serve", "--port", "0", "--no-rerank", "--model", options.model});
+    ASSERT_GT(server.port(), 0);
+    httplib::Client client("127.0.0.1", server.port());
+    ASSERT_TRUE(client.Post("/v1/embeddings", R"({"input": ["서울"]})", "application/json"));
+    const int status = server.stop(signal);
+    EXPECT_TRUE(WIFEXITED(status)) << "signal " << signal << " killed the server (" << WTERMSIG(status) << ")";
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "signal " << signal;
+  }
 }
 
 TEST_F(ServerTest, LoadWhileIndexingCommits) {
