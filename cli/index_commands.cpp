@@ -14,25 +14,15 @@
 #include "ingest/file_walker.h"
 #include "search/doctor.h"
 #include "search/fusion_calibration.h"
+#include "search/index_handle.h"
+#include "search/index_status.h"
 #include "search/indexer.h"
-#include "search/searcher.h"
-#include "store/chunk_store.h"
 
 namespace ksearch::cli {
 namespace fs = std::filesystem;
 
 IndexLocation locate_index(const std::optional<std::string>& db) {
-  if (!db) return IndexLocation::find_upward(fs::current_path());
-  const fs::path dir = *db;
-  if (!fs::exists(dir / "index.db"))
-    fail(dir.string(), ": no ksearch index here (expected ", (dir / "index.db").string(), ")");
-  std::string root;
-  try {
-    root = ChunkStore(dir / "index.db", false, sql::Database::Mode::ReadOnly).settings().root;
-  } catch (const sql::DamagedDatabase&) {
-    // `doctor` reports it and `doctor --repair` rebuilds it; the root is then the folder above.
-  }
-  return IndexLocation::at(dir, root.empty() ? std::nullopt : std::optional<fs::path>(root));
+  return ksearch::locate_index(db ? std::optional<fs::path>(*db) : std::nullopt);
 }
 
 namespace {
@@ -207,49 +197,35 @@ void run_calibrate(const std::optional<std::string>& db, const std::string& prec
     std::cout << describe_fusion(calibration) << '\n';
 }
 
-std::string fusion_status(const ChunkStore& store, const IndexSettings& settings) {
-  if (settings.model_id.empty()) return "";
-  const std::string text = store.fusion_calibration();
-  const std::string where = store.database().path().string() + " (meta.fusion_calibration)";
-  if (text.empty()) return describe_fusion({});
-  return describe_fusion(fusion_calibration_from_json(parse_json(text, where), where));
-}
-
 void run_status(const std::optional<std::string>& db, bool json) {
-  const IndexLocation location = locate_index(db);
-  const ChunkStore store(location.database(), false, sql::Database::Mode::ReadOnly);
-  const StoreCounts counts = store.counts();
-  const IndexSettings settings = store.settings();
-  std::error_code error;
-  const auto db_bytes = fs::file_size(location.database(), error);
-  const auto vector_bytes = fs::exists(location.vectors()) ? fs::file_size(location.vectors(), error) : 0;
-  std::string spec = "none";
-  if (!settings.model_id.empty()) spec = settings.index_spec;
+  const IndexStatus status = index_status(locate_index(db));
+  const IndexSettings& settings = status.settings;
+  const StoreCounts& counts = status.counts;
+  const std::string spec = settings.model_id.empty() ? "none" : settings.index_spec;
+  const bool fitted = status.fusion.fit_queries > 0;
   if (json) {
-    std::cout << to_json_text(Json{
-                     {"index", location.dir.string()},
-                     {"root", location.root.string()},
-                     {"files", counts.files},
-                     {"indexed_files", counts.indexed_files},
-                     {"skipped_files", counts.skipped_files},
-                     {"chunks", counts.chunks},
-                     {"vectors", counts.vectors},
-                     {"model", settings.model_id.empty() ? Json() : Json(settings.model_id)},
-                     {"dimension", settings.dimension},
-                     {"index_type", spec},
-                     {"chunk_tokens", settings.chunk_tokens},
-                     {"overlap_tokens", settings.overlap_tokens},
-                     {"generation", store.generation()},
-                     {"roots", settings.roots},
-                     {"database_bytes", db_bytes},
-                     {"vector_file_bytes", vector_bytes},
-                     {"fusion",
-                      store.fusion_calibration().empty() ? Json() : parse_json(store.fusion_calibration(), "fusion")}})
+    std::cout << to_json_text(Json{{"index", status.location.dir.string()},
+                                   {"root", status.location.root.string()},
+                                   {"files", counts.files},
+                                   {"indexed_files", counts.indexed_files},
+                                   {"skipped_files", counts.skipped_files},
+                                   {"chunks", counts.chunks},
+                                   {"vectors", counts.vectors},
+                                   {"model", settings.model_id.empty() ? Json() : Json(settings.model_id)},
+                                   {"dimension", settings.dimension},
+                                   {"index_type", spec},
+                                   {"chunk_tokens", settings.chunk_tokens},
+                                   {"overlap_tokens", settings.overlap_tokens},
+                                   {"generation", status.generation},
+                                   {"roots", settings.roots},
+                                   {"database_bytes", status.database_bytes},
+                                   {"vector_file_bytes", status.vector_file_bytes},
+                                   {"fusion", fitted ? fusion_calibration_json(status.fusion) : Json()}})
               << '\n';
     return;
   }
-  std::cout << "index      " << escape_controls(location.dir.string()) << '\n'
-            << "root       " << escape_controls(location.root.string()) << '\n'
+  std::cout << "index      " << escape_controls(status.location.dir.string()) << '\n'
+            << "root       " << escape_controls(status.location.root.string()) << '\n'
             << "files      " << thousands(static_cast<std::size_t>(counts.files)) << " (" << counts.indexed_files
             << " indexed, " << counts.skipped_files << " skipped)\n"
             << "chunks     " << thousands(static_cast<std::size_t>(counts.chunks)) << '\n'
@@ -259,29 +235,17 @@ void run_status(const std::optional<std::string>& db, bool json) {
             << '\n'
             << "vectors    " << thousands(static_cast<std::size_t>(counts.vectors)) << " · index " << spec << '\n'
             << "chunking   " << settings.chunk_tokens << " tokens, overlap " << settings.overlap_tokens << '\n'
-            << "size       database " << thousands(db_bytes / 1024) << " KiB, vectors "
-            << thousands(vector_bytes / 1024) << " KiB\n";
-  if (const std::string fusion = fusion_status(store, settings); !fusion.empty()) std::cout << fusion << '\n';
+            << "size       database " << thousands(status.database_bytes / 1024) << " KiB, vectors "
+            << thousands(status.vector_file_bytes / 1024) << " KiB\n";
+  if (!settings.model_id.empty()) std::cout << describe_fusion(status.fusion) << '\n';
 }
 
 void run_rm(const std::vector<std::string>& paths, const std::optional<std::string>& db, bool wait) {
-  const IndexLocation location = locate_index(db);
-  IndexLock lock(location, wait);
-  ChunkStore store(location.database(), false);
-  std::vector<std::string> targets;
-  const auto files = store.files();
-  for (const auto& path : paths) {
-    const std::string relative = relative_to_root(fs::absolute(path), location.root);
-    bool matched = false;
-    for (const auto& file : files)
-      if (file.path == relative || relative.empty() || file.path.starts_with(relative + "/")) {
-        targets.push_back(file.path);
-        matched = true;
-      }
-    if (!matched) std::cerr << "ksearch: " << path << ": not in the index\n";
-  }
-  if (targets.empty()) fail("nothing to remove");
-  std::cout << "removed " << store.remove_files(targets) << " file(s) from the index\n";
+  const std::vector<fs::path> targets(paths.begin(), paths.end());
+  const RemovedFiles removed = remove_from_index(locate_index(db), targets, wait);
+  for (const auto& path : removed.unmatched)
+    std::cerr << "ksearch: " << escape_controls(path) << ": not in the index\n";
+  std::cout << "removed " << removed.removed << " file(s) from the index\n";
 }
 
 void run_doctor_command(const std::optional<std::string>& db, const DoctorOptions& options, bool json) {

@@ -13,21 +13,12 @@
 #include "index/vector_index.h"
 #include "ingest/glob.h"
 #include "search/hybrid.h"
+#include "search/index_handle.h"
 #include "search/model_check.h"
 #include "search/vector_sync.h"
 #include "store/lexical.h"
 
 namespace ksearch {
-namespace {
-
-FusionCalibration saved_fusion(const ChunkStore& store) {
-  const std::string text = store.fusion_calibration();
-  if (text.empty()) return {};
-  const std::string where = store.database().path().string() + " (meta.fusion_calibration)";
-  return fusion_calibration_from_json(parse_json(text, where), where);
-}
-
-}  // namespace
 
 std::string_view search_mode_name(SearchMode mode) {
   switch (mode) {

@@ -506,6 +506,56 @@ std::int64_t ChunkStore::chunks_without_vectors() const {
   return statement.column_int(0);
 }
 
+namespace {
+
+std::vector<std::string> texts(sql::Database& db, const char* query) {
+  auto statement = db.prepare(query);
+  std::vector<std::string> out;
+  while (statement.step()) out.push_back(statement.column_text(0));
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> ChunkStore::files_with_unembedded_chunks() const {
+  return texts(*db_,
+               "SELECT DISTINCT f.path FROM chunks c JOIN files f ON f.id = c.file_id "
+               "LEFT JOIN vectors v ON v.chunk_id = c.id WHERE v.chunk_id IS NULL ORDER BY f.path");
+}
+
+std::vector<std::string> ChunkStore::files_with_vectors_not_of_dimension(int dimension) const {
+  auto statement = db_->prepare(
+      "SELECT DISTINCT f.path FROM vectors v JOIN chunks c ON c.id = v.chunk_id "
+      "JOIN files f ON f.id = c.file_id WHERE length(v.embedding) != ?1 ORDER BY f.path");
+  statement.bind(1, static_cast<std::int64_t>(dimension) * static_cast<std::int64_t>(sizeof(float)));
+  std::vector<std::string> out;
+  while (statement.step()) out.push_back(statement.column_text(0));
+  return out;
+}
+
+std::vector<std::string> ChunkStore::indexed_files_without_chunks() const {
+  return texts(*db_,
+               "SELECT f.path FROM files f WHERE f.status = 'indexed' AND NOT EXISTS "
+               "(SELECT 1 FROM chunks c WHERE c.file_id = f.id) ORDER BY f.path");
+}
+
+std::int64_t ChunkStore::orphan_vectors() const {
+  auto statement =
+      db_->prepare("SELECT COUNT(*) FROM vectors v LEFT JOIN chunks c ON c.id = v.chunk_id WHERE c.id IS NULL");
+  statement.step();
+  return statement.column_int(0);
+}
+
+std::int64_t ChunkStore::delete_orphan_vectors() {
+  const std::int64_t orphans = orphan_vectors();
+  if (orphans > 0) db_->exec("DELETE FROM vectors WHERE chunk_id NOT IN (SELECT id FROM chunks)");
+  return orphans;
+}
+
+void ChunkStore::rebuild_keyword_index() { db_->exec("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')"); }
+
+const std::filesystem::path& ChunkStore::path() const { return db_->path(); }
+
 StoreCounts ChunkStore::counts() const {
   auto statement = db_->prepare(
       "SELECT (SELECT COUNT(*) FROM files), (SELECT COUNT(*) FROM files WHERE status = 'indexed'), "

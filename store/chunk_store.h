@@ -140,13 +140,25 @@ class ChunkStore {
   // Chunks lacking a vector (should be none in an embedding index).
   std::int64_t chunks_without_vectors() const;
 
+  // Consistency queries for `ksearch doctor`: paths of files with chunks that lack a vector, with vectors whose
+  // length is not `dimension` floats, and of files marked indexed that have no chunks.
+  std::vector<std::string> files_with_unembedded_chunks() const;
+  std::vector<std::string> files_with_vectors_not_of_dimension(int dimension) const;
+  std::vector<std::string> indexed_files_without_chunks() const;
+  // Vectors whose chunk is gone; delete_orphan_vectors() drops them and returns how many it dropped.
+  std::int64_t orphan_vectors() const;
+  std::int64_t delete_orphan_vectors();
+  // Rebuilds the FTS5 keyword index from the stored chunk texts.
+  void rebuild_keyword_index();
+
   StoreCounts counts() const;
   // PRAGMA integrity_check and FTS5's own check; empty when healthy.  A check that could not run adds to `notes`.
   std::vector<std::string> integrity_problems(std::vector<std::string>& notes) const;
   // A read transaction so several reads see one snapshot; null inside a snapshot already taken.
   std::unique_ptr<sql::Transaction> read_snapshot() const;
 
-  sql::Database& database() const { return *db_; }
+  // The database file, for messages.
+  const std::filesystem::path& path() const;
 
  private:
   void check_lexical_tokenizer(bool writer);

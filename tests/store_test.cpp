@@ -187,10 +187,9 @@ TEST(ChunkStore, EqualLexicalScoresGoInPathOrderNotIdOrder) {
 
 TEST(ChunkStore, RefusesOtherFormatsAndForeignFiles) {
   testing::TempDir dir;
-  {
-    ChunkStore store(dir / "index.db", true);
-    store.database().exec("UPDATE meta SET value = '99' WHERE key = 'format_version'");
-  }
+  { ChunkStore created(dir / "index.db", true); }
+  sql::Database(dir / "index.db", sql::Database::Mode::ReadWrite)
+      .exec("UPDATE meta SET value = '99' WHERE key = 'format_version'");
   try {
     ChunkStore store(dir / "index.db", false);
     FAIL();
@@ -208,9 +207,10 @@ TEST(ChunkStore, KeywordIndexOfAnotherTokenizerVersionIsRefusedForReadingAndRebu
     ChunkStore store(dir / "index.db", true);
     const FileUpdate update = file_with_chunks("seoul.txt", {"서울에서 만나요"}, 0);
     store.replace_files(std::span(&update, 1), 0);
-    // What an index from before tokenizer versions looks like: version 1's terms, no version recorded.
-    store.database().exec("DELETE FROM meta WHERE key = 'lexical_tokenizer'");
   }
+  // What an index from before tokenizer versions looks like: version 1's terms, no version recorded.
+  sql::Database(dir / "index.db", sql::Database::Mode::ReadWrite)
+      .exec("DELETE FROM meta WHERE key = 'lexical_tokenizer'");
   try {
     ChunkStore store(dir / "index.db", false);
     FAIL();
