@@ -1,7 +1,9 @@
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -37,7 +39,9 @@ struct IndexFlags {
   int overlap = -1;
   std::string index_spec;
   std::vector<std::string> excludes;
+  bool no_exclude = false;
   bool follow_symlinks = false;
+  bool no_follow_symlinks = false;
   std::size_t max_document_bytes = DocumentLimits{}.unpacked_bytes;
   std::size_t max_document_chunks = DocumentLimits{}.chunks;
   bool rebuild = false;
@@ -113,7 +117,9 @@ Json summary_json(const IndexSummary& s) {
           {"skipped", s.skipped},
           {"chunks_added", s.chunks_added},
           {"tokens_embedded", s.tokens_embedded},
+          {"added", s.added},
           {"other_file_types", s.other_types},
+          {"other_extensions", s.other_extensions},
           {"seconds", s.seconds},
           {"vector_index", s.index_spec},
           {"skipped_files", skipped},
@@ -156,8 +162,8 @@ void run_index_command(const IndexFlags& flags) {
   options.chunk_tokens = flags.chunk_tokens;
   options.overlap_tokens = flags.overlap;
   options.index_spec = flags.index_spec;
-  options.excludes = flags.excludes;
-  options.follow_symlinks = flags.follow_symlinks;
+  if (!flags.excludes.empty() || flags.no_exclude) options.excludes = flags.excludes;
+  if (flags.follow_symlinks || flags.no_follow_symlinks) options.follow_symlinks = flags.follow_symlinks;
   options.document_limits.unpacked_bytes = flags.max_document_bytes;
   options.document_limits.chunks = flags.max_document_chunks;
   options.rebuild = flags.rebuild;
@@ -181,8 +187,11 @@ void run_index_command(const IndexFlags& flags) {
   }
   // Nothing searchable in what was named: say so and fail, rather than a quiet "indexed 0".
   if (summary.indexed + summary.unchanged + summary.skipped == 0) {
+    std::string others;
+    for (const auto& extension : summary.other_extensions)
+      others += " " + (extension.empty() ? std::string("(no extension)") : escape_controls(extension));
     std::cerr << "ksearch: 0 supported files"
-              << (summary.other_types > 0 ? cat(" (", summary.other_types, " of other types)") : std::string())
+              << (summary.other_types > 0 ? cat(" (", summary.other_types, " others:", others, ")") : std::string())
               << " in " << escape_controls(summary.location.root.string())
               << " (ksearch reads text, Markdown, HTML, PDF, DOCX, HWP and HWPX)\n";
     throw ExitStatus{1};
@@ -197,47 +206,154 @@ void run_calibrate(const std::optional<std::string>& db, const std::string& prec
     std::cout << describe_fusion(calibration) << '\n';
 }
 
-void run_status(const std::optional<std::string>& db, bool json) {
-  const IndexStatus status = index_status(locate_index(db));
+Json run_json(const RunRecord& run) {
+  return {{"started", run.started},
+          {"finished", run.finished > 0 ? Json(run.finished) : Json()},
+          {"interrupted", run.finished == 0},
+          {"seconds", run.seconds},
+          {"added", run.added},
+          {"changed", run.changed},
+          {"removed", run.removed},
+          {"unchanged", run.unchanged},
+          {"skipped", run.skipped},
+          {"rebuild", run.rebuild}};
+}
+
+Json status_json(const IndexStatus& status) {
   const IndexSettings& settings = status.settings;
   const StoreCounts& counts = status.counts;
-  const std::string spec = settings.model_id.empty() ? "none" : settings.index_spec;
-  const bool fitted = status.fusion.fit_queries > 0;
-  if (json) {
-    std::cout << to_json_text(Json{{"index", status.location.dir.string()},
-                                   {"root", status.location.root.string()},
-                                   {"files", counts.files},
-                                   {"indexed_files", counts.indexed_files},
-                                   {"skipped_files", counts.skipped_files},
-                                   {"chunks", counts.chunks},
-                                   {"vectors", counts.vectors},
-                                   {"model", settings.model_id.empty() ? Json() : Json(settings.model_id)},
-                                   {"dimension", settings.dimension},
-                                   {"index_type", spec},
-                                   {"chunk_tokens", settings.chunk_tokens},
-                                   {"overlap_tokens", settings.overlap_tokens},
-                                   {"generation", status.generation},
-                                   {"roots", settings.roots},
-                                   {"database_bytes", status.database_bytes},
-                                   {"vector_file_bytes", status.vector_file_bytes},
-                                   {"fusion", fitted ? fusion_calibration_json(status.fusion) : Json()}})
-              << '\n';
-    return;
+  Json roots = Json::array();
+  for (const auto& root : status.roots) roots.push_back({{"path", root.path.string()}, {"exists", root.exists}});
+  Json skipped = Json::array();
+  for (const auto& [path, reason] : status.skipped) skipped.push_back({{"path", path}, {"reason", reason}});
+  return {
+      {"index", status.location.dir.string()},
+      {"root", status.location.root.string()},
+      {"files", counts.files},
+      {"indexed_files", counts.indexed_files},
+      {"skipped_files", counts.skipped_files},
+      {"chunks", counts.chunks},
+      {"vectors", counts.vectors},
+      {"model", settings.model_id.empty() ? Json() : Json(settings.model_id)},
+      {"model_available", !settings.model_id.empty() && status.model_problem.empty()},
+      {"model_dir", status.model_dir.empty() ? Json() : Json(status.model_dir.string())},
+      {"model_problem", status.model_problem.empty() ? Json() : Json(status.model_problem)},
+      {"dimension", settings.dimension},
+      {"index_type", settings.model_id.empty() ? "none" : settings.index_spec},
+      {"chunk_tokens", settings.chunk_tokens},
+      {"overlap_tokens", settings.overlap_tokens},
+      {"generation", status.generation},
+      {"roots", settings.roots},
+      {"root_folders", roots},
+      {"excludes", settings.excludes},
+      {"follow_symlinks", settings.follow_symlinks},
+      {"database_bytes", status.database_bytes},
+      {"vector_file_bytes", status.vector_file_bytes},
+      {"last_run", status.last_run ? run_json(*status.last_run) : Json()},
+      {"pending", status.pending},
+      {"changed_since_last_run",
+       {{"added", status.changed.added}, {"modified", status.changed.modified}, {"removed", status.changed.removed}}},
+      {"skipped", skipped},
+      {"fusion", status.fusion.fit_queries > 0 ? fusion_calibration_json(status.fusion) : Json()}};
+}
+
+// "2026-12-06 19:50 (3 min ago)", in local time.
+std::string when(std::int64_t unix_seconds) {
+  const auto time = static_cast<std::time_t>(unix_seconds);
+  std::tm local{};
+  localtime_r(&time, &local);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M", &local);
+  const std::int64_t ago = std::max<std::int64_t>(0, static_cast<std::int64_t>(std::time(nullptr)) - unix_seconds);
+  const std::string since = ago < 60      ? "just now"
+                            : ago < 3600  ? cat(ago / 60, " min ago")
+                            : ago < 86400 ? cat(ago / 3600, " h ago")
+                                          : cat(ago / 86400, " days ago");
+  return cat(text, " (", since, ")");
+}
+
+// The first `shown` of `paths`, then how many more.
+std::string some_paths(const std::vector<std::string>& paths, std::size_t shown = 3) {
+  std::string text;
+  for (std::size_t i = 0; i < paths.size() && i < shown; ++i) text += (i ? ", " : "") + escape_controls(paths[i]);
+  if (paths.size() > shown) text += cat(", … (", paths.size() - shown, " more)");
+  return text;
+}
+
+void print_status(const IndexStatus& status) {
+  const IndexSettings& settings = status.settings;
+  const StoreCounts& counts = status.counts;
+  std::cout << "index      " << escape_controls(status.location.dir.string()) << '\n';
+  for (std::size_t i = 0; i < status.roots.size(); ++i)
+    std::cout << (i == 0 ? "folders    " : "           ") << escape_controls(status.roots[i].path.string())
+              << (status.roots[i].exists ? "" : " (missing)") << '\n';
+  if (!settings.excludes.empty()) {
+    std::string globs;
+    for (const auto& glob : settings.excludes) globs += (globs.empty() ? "" : " ") + escape_controls(glob);
+    std::cout << "excludes   " << globs << "  (`ksearch index --no-exclude` clears them)\n";
   }
-  std::cout << "index      " << escape_controls(status.location.dir.string()) << '\n'
-            << "root       " << escape_controls(status.location.root.string()) << '\n'
-            << "files      " << thousands(static_cast<std::size_t>(counts.files)) << " (" << counts.indexed_files
+  if (settings.follow_symlinks) std::cout << "links      followed out of the folders (--follow-symlinks)\n";
+  std::cout << "files      " << thousands(static_cast<std::size_t>(counts.files)) << " (" << counts.indexed_files
             << " indexed, " << counts.skipped_files << " skipped)\n"
-            << "chunks     " << thousands(static_cast<std::size_t>(counts.chunks)) << '\n'
-            << "model      "
-            << (settings.model_id.empty() ? "none (lexical search only)" : escape_controls(settings.model_id))
-            << (settings.dimension > 0 ? cat(" (", settings.dimension, "-d, ", settings.pooling, " pooling)") : "")
-            << '\n'
-            << "vectors    " << thousands(static_cast<std::size_t>(counts.vectors)) << " · index " << spec << '\n'
-            << "chunking   " << settings.chunk_tokens << " tokens, overlap " << settings.overlap_tokens << '\n'
+            << "chunks     " << thousands(static_cast<std::size_t>(counts.chunks)) << '\n';
+  std::cout << "model      ";
+  if (settings.model_id.empty()) {
+    std::cout << "none (lexical search only)\n";
+  } else {
+    std::cout << escape_controls(settings.model_id)
+              << (settings.dimension > 0 ? cat(" (", settings.dimension, "-d, ", settings.pooling, " pooling)") : "");
+    const std::string problem = status.model_problem.substr(0, status.model_problem.find('\n'));
+    if (problem.empty())
+      std::cout << ", available locally\n";
+    else
+      std::cout << ", not available here (searches are keyword-only): " << escape_controls(problem) << '\n';
+    std::cout << "vectors    " << thousands(static_cast<std::size_t>(counts.vectors)) << " · index "
+              << settings.index_spec << '\n';
+  }
+  std::cout << "chunking   " << settings.chunk_tokens << " tokens, overlap " << settings.overlap_tokens << '\n'
             << "size       database " << thousands(status.database_bytes / 1024) << " KiB, vectors "
             << thousands(status.vector_file_bytes / 1024) << " KiB\n";
+  if (const auto& run = status.last_run) {
+    std::cout << "last run   " << when(run->started) << (run->rebuild ? ", rebuild" : "");
+    if (run->finished == 0) {
+      std::cout << ": interrupted (or still running); run `ksearch index` to resume\n";
+    } else {
+      char seconds[32];
+      std::snprintf(seconds, sizeof seconds, "%.1fs", run->seconds);
+      std::cout << ": " << run->added << " added, " << run->changed << " changed, " << run->removed << " removed, "
+                << run->skipped << " skipped, " << run->unchanged << " unchanged in " << seconds << '\n';
+    }
+  }
+  if (!status.pending.empty())
+    std::cout << "pending    " << status.pending.size() << " large file(s) part-indexed: " << some_paths(status.pending)
+              << '\n';
+  const ChangedFiles& changed = status.changed;
+  if (changed.total() == 0) {
+    std::cout << "changed    nothing since the last run\n";
+  } else {
+    std::cout << "changed    " << changed.added.size() << " new, " << changed.modified.size() << " modified, "
+              << changed.removed.size() << " deleted since the last run: run `ksearch index`\n";
+    const std::pair<const char*, const std::vector<std::string>*> lists[] = {
+        {"new", &changed.added}, {"modified", &changed.modified}, {"deleted", &changed.removed}};
+    for (const auto& [label, list] : lists)
+      if (!list->empty()) std::cout << "           " << label << ": " << some_paths(*list) << '\n';
+  }
+  constexpr std::size_t kSkippedShown = 10;
+  for (std::size_t i = 0; i < status.skipped.size() && i < kSkippedShown; ++i)
+    std::cout << (i == 0 ? "skipped    " : "           ") << escape_controls(status.skipped[i].first) << ": "
+              << escape_controls(status.skipped[i].second) << '\n';
+  if (status.skipped.size() > kSkippedShown)
+    std::cout << "           … " << status.skipped.size() - kSkippedShown
+              << " more (`ksearch status --json` lists all)\n";
   if (!settings.model_id.empty()) std::cout << describe_fusion(status.fusion) << '\n';
+}
+
+void run_status(const std::optional<std::string>& db, bool json) {
+  const IndexStatus status = index_status(locate_index(db));
+  if (json)
+    std::cout << to_json_text(status_json(status)) << '\n';
+  else
+    print_status(status);
 }
 
 void run_rm(const std::vector<std::string>& paths, const std::optional<std::string>& db, bool wait) {
@@ -289,10 +405,17 @@ void add_index_commands(CLI::App& app) {
   index->add_option("--overlap", flags->overlap, "tokens shared by consecutive chunks (default: chunk/8)");
   index->add_option("--index", flags->index_spec, "FAISS factory string (Flat, HNSW32, IVF4096,PQ64) or auto");
   // One value per --exclude, so the folders after it stay folders.
-  index->add_option("--exclude", flags->excludes, "skip paths matching GLOB (gitignore syntax); repeatable")
-      ->allow_extra_args(false);
-  index->add_flag("--follow-symlinks", flags->follow_symlinks,
-                  "follow symbolic links out of the indexed folders too (never into /proc, /sys, /dev)");
+  auto* exclude = index
+                      ->add_option("--exclude", flags->excludes,
+                                   "skip paths matching GLOB (gitignore syntax); repeatable; replaces the globs the "
+                                   "index keeps for later runs")
+                      ->allow_extra_args(false);
+  index->add_flag("--no-exclude", flags->no_exclude, "forget the index's --exclude globs")->excludes(exclude);
+  auto* follow = index->add_flag("--follow-symlinks", flags->follow_symlinks,
+                                 "follow symbolic links out of the indexed folders too (never into /proc, /sys, "
+                                 "/dev); kept for later runs");
+  index->add_flag("--no-follow-symlinks", flags->no_follow_symlinks, "stop following links out of the folders")
+      ->excludes(follow);
   index
       ->add_option("--max-document-bytes", flags->max_document_bytes,
                    "most a document may unpack to, and most text kept from it (default: 64MiB)")

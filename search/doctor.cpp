@@ -107,7 +107,11 @@ void rebuild_from_sources(const IndexLocation& location, const std::optional<Ind
   if (settings && !settings->model_id.empty()) index.model = settings->model_id;
   if (settings && settings->chunk_tokens > 0) index.chunk_tokens = settings->chunk_tokens;
   if (settings && settings->chunk_tokens > 0) index.overlap_tokens = settings->overlap_tokens;
-  if (settings) index.index_spec = settings->index_spec;
+  if (settings) {
+    index.index_spec = settings->index_spec;
+    index.excludes = settings->excludes;
+    index.follow_symlinks = settings->follow_symlinks;
+  }
   const IndexSummary summary = run_index(index);
   report.repairs.push_back(cat("the database was damaged: indexed the source folders again into a new database (",
                                summary.indexed, " files, ", summary.chunks_added, " chunks",

@@ -104,9 +104,13 @@ class IndexRun {
     remove_stale_temp_files();
     open_store();
     configure();
-    guard_ = std::make_unique<PathGuard>(folders_, options_.follow_symlinks);
-    const WalkResult walk = walk_documents(folders_, summary_.location.root, {excludes_, options_.follow_symlinks});
+    run_record_.started = unix_seconds();
+    run_record_.rebuild = rebuilding_;
+    store_->save_last_run(run_record_);
+    guard_ = std::make_unique<PathGuard>(folders_, settings_.follow_symlinks);
+    const WalkResult walk = walk_documents(folders_, summary_.location.root, {excludes_, settings_.follow_symlinks});
     summary_.other_types = walk.other_types;
+    summary_.other_extensions.assign(walk.other_extensions.begin(), walk.other_extensions.end());
     for (const auto& skipped : walk.skipped) record_skip(skipped.relative, skipped.reason);
     if (embedder_) {
       VectorState state = load_vectors(*store_, work_, settings_.dimension);
@@ -131,8 +135,9 @@ class IndexRun {
     if (embedder_ && options_.calibrate_fusion &&
         (summary_.indexed > 0 || summary_.removed > 0 || store_->fusion_calibration().empty()))
       summary_.fusion = fit_fusion();
-    if (rebuilding_) swap_in();
     summary_.seconds = elapsed();
+    save_run_record();
+    if (rebuilding_) swap_in();
     return summary_;
   }
 
@@ -193,6 +198,22 @@ class IndexRun {
     const FusionCalibration calibration = calibrate_fusion(*engine, *store_);
     store_->save_fusion_calibration(calibration.fit_queries > 0 ? fusion_calibration_json(calibration).dump() : "");
     return calibration.fit_queries > 0 ? describe_fusion(calibration) : "";
+  }
+
+  static std::int64_t unix_seconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+
+  void save_run_record() {
+    run_record_.finished = unix_seconds();
+    run_record_.seconds = summary_.seconds;
+    run_record_.added = static_cast<std::int64_t>(summary_.added);
+    run_record_.changed = static_cast<std::int64_t>(summary_.indexed - summary_.added);
+    run_record_.removed = static_cast<std::int64_t>(summary_.removed);
+    run_record_.unchanged = static_cast<std::int64_t>(summary_.unchanged);
+    run_record_.skipped = static_cast<std::int64_t>(summary_.skipped);
+    store_->save_last_run(run_record_);
   }
 
   void add_notice(const std::string& text) { summary_.notice += (summary_.notice.empty() ? "" : "\n") + text; }
@@ -290,7 +311,9 @@ class IndexRun {
                          : fs::path(relative).is_absolute() ? fs::path(relative)
                                                             : root / relative);
     if (summary_.location.dir.parent_path() != root) settings_.root = root.string();
-    excludes_ = options_.excludes;
+    settings_.excludes = options_.excludes.value_or(old.excludes);
+    settings_.follow_symlinks = options_.follow_symlinks.value_or(old.follow_symlinks);
+    excludes_ = settings_.excludes;
     // An index folder inside the tree (--db ./idx) is never indexed itself.
     if (const std::string inside = relative_to_root(summary_.location.dir, root); !fs::path(inside).is_absolute())
       excludes_.push_back("/" + inside + "/");
@@ -396,6 +419,7 @@ class IndexRun {
         summary_.warnings.emplace_back(file.relative, warning);
         update.file.reason += (update.file.reason.empty() ? "" : "; ") + warning;
       }
+      if (!known) ++summary_.added;
       for (std::size_t i = 0; i < chunks.size(); ++i) {
         const TextChunk& chunk = chunks[i];
         update.chunks.push_back({0, 0, file.relative, static_cast<int>(i), static_cast<std::int64_t>(chunk.byte_begin),
@@ -571,6 +595,7 @@ class IndexRun {
       }
       store_->finish_file(file_id, record);
       ++summary_.indexed;
+      if (!known) ++summary_.added;
     } catch (const SkipFile& e) {
       skip_large_text(record, e.what());
     } catch (const std::bad_alloc&) {
@@ -632,6 +657,7 @@ class IndexRun {
   std::vector<std::string> excludes_;
   ChunkOptions chunk_options_;
   bool force_ = false;
+  RunRecord run_record_;
 };
 
 }  // namespace

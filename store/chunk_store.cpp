@@ -214,6 +214,8 @@ IndexSettings ChunkStore::settings() const {
   settings.overlap_tokens = json.value("overlap_tokens", 0);
   settings.roots = json.value("roots", std::vector<std::string>{});
   settings.root = json.value("root", "");
+  settings.excludes = json.value("excludes", std::vector<std::string>{});
+  settings.follow_symlinks = json.value("follow_symlinks", false);
   return settings;
 }
 
@@ -229,7 +231,9 @@ void ChunkStore::save_settings(const IndexSettings& settings) {
                      {"chunk_tokens", settings.chunk_tokens},
                      {"overlap_tokens", settings.overlap_tokens},
                      {"roots", settings.roots},
-                     {"root", settings.root}};
+                     {"root", settings.root},
+                     {"excludes", settings.excludes},
+                     {"follow_symlinks", settings.follow_symlinks}};
   sql::Transaction transaction(*db_);
   set_meta(*db_, "settings", json.dump());
   transaction.commit();
@@ -238,6 +242,30 @@ void ChunkStore::save_settings(const IndexSettings& settings) {
 std::string ChunkStore::fusion_calibration() const { return meta_value(*db_, "fusion_calibration"); }
 
 void ChunkStore::save_fusion_calibration(const std::string& json) { set_meta(*db_, "fusion_calibration", json); }
+
+std::optional<RunRecord> ChunkStore::last_run() const {
+  const std::string text = meta_value(*db_, "last_run");
+  if (text.empty()) return std::nullopt;
+  const Json json = parse_json(text, db_->path().string() + " (meta.last_run)");
+  RunRecord run;
+  run.started = json.value("started", std::int64_t{0});
+  run.finished = json.value("finished", std::int64_t{0});
+  run.seconds = json.value("seconds", 0.0);
+  run.added = json.value("added", std::int64_t{0});
+  run.changed = json.value("changed", std::int64_t{0});
+  run.removed = json.value("removed", std::int64_t{0});
+  run.unchanged = json.value("unchanged", std::int64_t{0});
+  run.skipped = json.value("skipped", std::int64_t{0});
+  run.rebuild = json.value("rebuild", false);
+  return run;
+}
+
+void ChunkStore::save_last_run(const RunRecord& run) {
+  const Json json = {{"started", run.started},     {"finished", run.finished}, {"seconds", run.seconds},
+                     {"added", run.added},         {"changed", run.changed},   {"removed", run.removed},
+                     {"unchanged", run.unchanged}, {"skipped", run.skipped},   {"rebuild", run.rebuild}};
+  set_meta(*db_, "last_run", json.dump());
+}
 
 std::uint64_t ChunkStore::generation() const {
   return static_cast<std::uint64_t>(std::stoll(meta_value(*db_, "generation")));

@@ -36,8 +36,20 @@ struct IndexSettings {
   std::string index_spec = "auto";  // FAISS factory string or "auto"
   int chunk_tokens = 0;
   int overlap_tokens = 0;
-  std::vector<std::string> roots;  // indexed folders, relative to the index root
-  std::string root;                // absolute index root when it is not the parent of the index folder (--db)
+  std::vector<std::string> roots;     // indexed folders, relative to the index root
+  std::string root;                   // absolute index root when it is not the parent of the index folder (--db)
+  std::vector<std::string> excludes;  // --exclude globs, kept for later runs until replaced or cleared
+  bool follow_symlinks = false;       // --follow-symlinks, kept likewise
+};
+
+// What one `ksearch index` run did (meta.last_run), recorded when it starts and again when it ends: a record that
+// never got its end is a run that was interrupted (or is still going).
+struct RunRecord {
+  std::int64_t started = 0;   // Unix seconds
+  std::int64_t finished = 0;  // Unix seconds; 0 while running, and forever when interrupted
+  double seconds = 0;
+  std::int64_t added = 0, changed = 0, removed = 0, unchanged = 0, skipped = 0;
+  bool rebuild = false;
 };
 
 struct FileRecord {
@@ -98,6 +110,9 @@ class ChunkStore {
   // The fitted hybrid fusion (search/fusion_calibration.h's JSON), empty when none was fitted.
   std::string fusion_calibration() const;
   void save_fusion_calibration(const std::string& json);
+  // The last indexing run on record, if any.
+  std::optional<RunRecord> last_run() const;
+  void save_last_run(const RunRecord& run);
   std::uint64_t generation() const;
   // "DATABASE-ID/TOKEN" of a committed generation, empty when it is not on record (pruned, or from before tokens).
   std::string commit_stamp(std::uint64_t generation) const;
