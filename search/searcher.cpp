@@ -40,22 +40,6 @@ SearchMode parse_search_mode(std::string_view name) {
   fail("unknown search mode '", name, "' (use dense, lexical or hybrid)");
 }
 
-Json search_hit_json(const SearchHit& hit) {
-  Json scores = Json::object();
-  if (hit.dense) scores["dense"] = *hit.dense;
-  if (hit.lexical) scores["lexical"] = *hit.lexical;
-  if (hit.rerank) scores["rerank"] = *hit.rerank;
-  return {{"rank", hit.rank},
-          {"score", hit.score},
-          {"path", hit.chunk.path},
-          {"chunk", hit.chunk.ordinal},
-          {"text", hit.chunk.text},
-          {"start_line", hit.chunk.line_begin},
-          {"end_line", hit.chunk.line_end},
-          {"page", hit.chunk.page > 0 ? Json(hit.chunk.page) : Json()},
-          {"scores", scores}};
-}
-
 class SearchEngine::StoreLease {
  public:
   StoreLease(const SearchEngine& engine, std::unique_ptr<ChunkStore> store, std::uint64_t epoch)
