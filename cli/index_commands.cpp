@@ -13,6 +13,7 @@
 #include "base/json.h"
 #include "cli/commands.h"
 #include "cli/terminal.h"
+#include "ingest/document.h"
 #include "ingest/file_walker.h"
 #include "search/doctor.h"
 #include "search/fusion_calibration.h"
@@ -192,8 +193,8 @@ void run_index_command(const IndexFlags& flags) {
       others += " " + (extension.empty() ? std::string("(no extension)") : escape_controls(extension));
     std::cerr << "ksearch: 0 supported files"
               << (summary.other_types > 0 ? cat(" (", summary.other_types, " others:", others, ")") : std::string())
-              << " in " << escape_controls(summary.location.root.string())
-              << " (ksearch reads text, Markdown, HTML, PDF, DOCX, HWP and HWPX)\n";
+              << " in " << escape_controls(summary.location.root.string()) << " (ksearch reads "
+              << supported_formats_description() << ")\n";
     throw ExitStatus{1};
   }
 }

@@ -37,7 +37,7 @@ std::vector<std::string> check_database(const ChunkStore& store, DoctorReport& r
     redo.insert(path);
   }
   for (const auto& file : store.files())
-    if (file.status == "partial")
+    if (file.status == FileStatus::Partial)
       report.notes.push_back("interrupted large file, finished by the next `ksearch index`: " + file.path);
   return {redo.begin(), redo.end()};
 }

@@ -65,8 +65,8 @@ IndexStatus index_status(const IndexLocation& location, bool stat_walk) {
     files = store.files();
   }
   for (const auto& file : files) {
-    if (file.status == "partial") status.pending.push_back(file.path);
-    if (file.status == "skipped") status.skipped.emplace_back(file.path, file.reason);
+    if (file.status == FileStatus::Partial) status.pending.push_back(file.path);
+    if (file.status == FileStatus::Skipped) status.skipped.emplace_back(file.path, file.reason);
   }
   status.roots = roots_of(location, status.settings);
   if (stat_walk) status.changed = changed_files(location, status.settings, status.roots, files);

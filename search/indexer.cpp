@@ -38,15 +38,6 @@ constexpr const char* kChangedWhileRead = "changed while being read (indexed aga
 constexpr const char* kOutOfMemory =
     "out of memory while reading it (lower --max-document-bytes, or give ksearch more memory)";
 
-bool is_plain_text(const std::string& path) {
-  for (const char* extension : {".txt", ".text", ".md", ".markdown"})
-    if (path.size() >= std::strlen(extension) &&
-        std::equal(path.end() - static_cast<std::ptrdiff_t>(std::strlen(extension)), path.end(), extension,
-                   [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; }))
-      return true;
-  return false;
-}
-
 IndexLocation locate(const IndexOptions& options) {
   if (options.db_dir) {
     std::optional<fs::path> root = options.root;
@@ -123,7 +114,8 @@ class IndexRun {
     progress_state_.files_total = plan.candidates.size();
     last_commit_ = std::chrono::steady_clock::now();
     for (const FoundFile& file : plan.candidates) {
-      if (file.size > kStreamBytes && is_plain_text(file.relative)) {
+      if (const auto format = format_of_path(file.relative);
+          file.size > kStreamBytes && format && is_plain_text(*format)) {
         commit_pending();
         process_large_text(file);
       } else if (auto update = prepare(file)) {
@@ -342,7 +334,7 @@ class IndexRun {
       found.insert(file.relative);
       const auto it = existing.find(file.relative);
       if (!force_ && it != existing.end() && it->second.size == file.size && it->second.mtime_ns == file.mtime_ns &&
-          it->second.status != "partial")
+          it->second.status != FileStatus::Partial)
         ++plan.unchanged;
       else
         plan.candidates.push_back(file);
@@ -386,7 +378,7 @@ class IndexRun {
     }
     update.file.hash = sha256_hex(bytes);
     const auto known = store_->find_file(file.relative);
-    if (!force_ && known && known->hash == update.file.hash && known->status != "partial") {
+    if (!force_ && known && known->hash == update.file.hash && known->status != FileStatus::Partial) {
       store_->touch_file(known->id, file.size, file.mtime_ns);
       ++summary_.unchanged;
       ++progress_state_.files_done;
@@ -406,7 +398,7 @@ class IndexRun {
              document.format == "pdf" ? "no extractable text (scanned PDF without a text layer?)" : "no text content");
         return update;
       }
-      update.file.status = "indexed";
+      update.file.status = FileStatus::Indexed;
       std::vector<std::string> warnings;
       if (!document.warning.empty()) warnings.push_back(document.warning);
       if (too_many_chunks)
@@ -500,13 +492,13 @@ class IndexRun {
   }
 
   // A file larger than the commit budget: its chunks are appended in commits of up to `commit_tokens` tokens under a
-  // "partial" record.  A record left partial by an interrupted run with the same content (hash) and chunking keeps
+  // Partial record.  A record left partial by an interrupted run with the same content (hash) and chunking keeps
   // its chunks, and the run goes on after them: chunking is deterministic, so they are the first chunks again.
   void commit_in_parts(FileUpdate update) {
     const auto known = store_->find_file(update.file.path);
     std::size_t done = 0;
     std::int64_t file_id = 0;
-    if (!force_ && known && known->status == "partial" && known->hash == update.file.hash &&
+    if (!force_ && known && known->status == FileStatus::Partial && known->hash == update.file.hash &&
         static_cast<std::size_t>(known->chunks) <= update.chunks.size()) {
       file_id = known->id;
       done = static_cast<std::size_t>(known->chunks);
@@ -545,7 +537,7 @@ class IndexRun {
       }
       record.hash = digest.hex();
       const auto known = store_->find_file(file.relative);
-      if (!force_ && known && known->hash == record.hash && known->status != "partial") {
+      if (!force_ && known && known->hash == record.hash && known->status != FileStatus::Partial) {
         store_->touch_file(known->id, file.size, file.mtime_ns);
         ++summary_.unchanged;
         ++progress_state_.files_done;
@@ -588,7 +580,7 @@ class IndexRun {
       }
       // The text must come from the bytes that were hashed, or the next run would take the file for unchanged.
       if (stream.bytes_hash() != record.hash) throw SkipFile(kChangedWhileRead);
-      record.status = "indexed";
+      record.status = FileStatus::Indexed;
       if (stream.replaced() > 0) {
         record.reason = cat(stream.replaced(), " invalid byte sequence(s) replaced with U+FFFD");
         summary_.warnings.emplace_back(file.relative, record.reason);
@@ -612,7 +604,7 @@ class IndexRun {
   }
 
   void skip(FileUpdate& update, const std::string& reason) {
-    update.file.status = "skipped";
+    update.file.status = FileStatus::Skipped;
     update.file.reason = reason;
     if (update.file.hash.empty()) update.file.hash = "-";
     record_skip(update.file.path, reason);

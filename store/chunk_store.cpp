@@ -106,6 +106,29 @@ bool has_table(sql::Database& db, const char* name) {
   return statement.step();
 }
 
+}  // namespace
+
+std::string_view file_status_name(FileStatus status) {
+  switch (status) {
+    case FileStatus::Indexed:
+      return "indexed";
+    case FileStatus::Skipped:
+      return "skipped";
+    case FileStatus::Partial:
+      return "partial";
+  }
+  KSEARCH_ASSERT(false && "unknown FileStatus");
+  return {};
+}
+
+FileStatus parse_file_status(std::string_view name) {
+  for (FileStatus status : {FileStatus::Indexed, FileStatus::Skipped, FileStatus::Partial})
+    if (name == file_status_name(status)) return status;
+  fail("files.status: unknown file status '", name, "' (expected indexed, skipped or partial)");
+}
+
+namespace {
+
 FileRecord read_file_row(const sql::Statement& s) {
   FileRecord file;
   file.id = s.column_int(0);
@@ -113,7 +136,7 @@ FileRecord read_file_row(const sql::Statement& s) {
   file.size = s.column_int(2);
   file.mtime_ns = s.column_int(3);
   file.hash = s.column_text(4);
-  file.status = s.column_text(5);
+  file.status = parse_file_status(s.column_text(5));
   file.reason = s.column_text(6);
   file.chars = s.column_int(7);
   file.pages = s.column_int(8);
@@ -309,7 +332,7 @@ std::int64_t insert_file(sql::Database& db, const FileRecord& f) {
   auto insert = db.prepare(
       "INSERT INTO files(path, size, mtime_ns, hash, status, reason, chars, pages, indexed_at) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-  insert.bind(1, f.path).bind(2, f.size).bind(3, f.mtime_ns).bind(4, f.hash).bind(5, f.status);
+  insert.bind(1, f.path).bind(2, f.size).bind(3, f.mtime_ns).bind(4, f.hash).bind(5, file_status_name(f.status));
   insert.bind(6, f.reason).bind(7, f.chars).bind(8, f.pages).bind(9, now_seconds()).run();
   return db.last_insert_id();
 }
@@ -349,7 +372,7 @@ std::int64_t ChunkStore::begin_partial_file(const FileRecord& file) {
   sql::Transaction transaction(*db_);
   bump_generation(*db_);
   FileRecord partial = file;
-  partial.status = "partial";
+  partial.status = FileStatus::Partial;
   const std::int64_t id = insert_file(*db_, partial);
   transaction.commit();
   return id;
@@ -366,7 +389,7 @@ void ChunkStore::append_chunks(std::int64_t file_id, std::span<const ChunkRecord
 void ChunkStore::finish_file(std::int64_t file_id, const FileRecord& file) {
   db_->prepare("UPDATE files SET status = ?2, hash = ?3, reason = ?4, chars = ?5, pages = ?6 WHERE id = ?1")
       .bind(1, file_id)
-      .bind(2, file.status)
+      .bind(2, file_status_name(file.status))
       .bind(3, file.hash)
       .bind(4, file.reason)
       .bind(5, file.chars)
@@ -562,9 +585,13 @@ std::vector<std::string> ChunkStore::files_with_vectors_not_of_dimension(int dim
 }
 
 std::vector<std::string> ChunkStore::indexed_files_without_chunks() const {
-  return texts(*db_,
-               "SELECT f.path FROM files f WHERE f.status = 'indexed' AND NOT EXISTS "
-               "(SELECT 1 FROM chunks c WHERE c.file_id = f.id) ORDER BY f.path");
+  auto statement = db_->prepare(
+      "SELECT f.path FROM files f WHERE f.status = ?1 AND NOT EXISTS "
+      "(SELECT 1 FROM chunks c WHERE c.file_id = f.id) ORDER BY f.path");
+  statement.bind(1, file_status_name(FileStatus::Indexed));
+  std::vector<std::string> out;
+  while (statement.step()) out.push_back(statement.column_text(0));
+  return out;
 }
 
 std::int64_t ChunkStore::orphan_vectors() const {
@@ -586,9 +613,10 @@ const std::filesystem::path& ChunkStore::path() const { return db_->path(); }
 
 StoreCounts ChunkStore::counts() const {
   auto statement = db_->prepare(
-      "SELECT (SELECT COUNT(*) FROM files), (SELECT COUNT(*) FROM files WHERE status = 'indexed'), "
-      "(SELECT COUNT(*) FROM files WHERE status = 'skipped'), (SELECT COUNT(*) FROM chunks), "
+      "SELECT (SELECT COUNT(*) FROM files), (SELECT COUNT(*) FROM files WHERE status = ?1), "
+      "(SELECT COUNT(*) FROM files WHERE status = ?2), (SELECT COUNT(*) FROM chunks), "
       "(SELECT COUNT(*) FROM vectors)");
+  statement.bind(1, file_status_name(FileStatus::Indexed)).bind(2, file_status_name(FileStatus::Skipped));
   statement.step();
   return {statement.column_int(0), statement.column_int(1), statement.column_int(2), statement.column_int(3),
           statement.column_int(4)};

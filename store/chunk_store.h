@@ -52,13 +52,23 @@ struct RunRecord {
   bool rebuild = false;
 };
 
+enum class FileStatus {
+  Indexed,  // its chunks are searchable
+  Skipped,  // not indexed; FileRecord::reason says why
+  Partial,  // a large file whose indexing was interrupted; the next run finishes it
+};
+// The name stored in files.status ("indexed", "skipped", "partial").
+std::string_view file_status_name(FileStatus status);
+// The status stored as `name`; throws Error naming it when it is none of them.
+FileStatus parse_file_status(std::string_view name);
+
 struct FileRecord {
   std::int64_t id = 0;
   std::string path;  // relative to the index root
   std::int64_t size = 0;
   std::int64_t mtime_ns = 0;
   std::string hash;
-  std::string status;  // "indexed", "skipped", or "partial" (a large file whose indexing was interrupted)
+  FileStatus status = FileStatus::Indexed;
   std::string reason;  // why skipped, or a warning ("near-empty extraction")
   std::int64_t chars = 0;
   std::int64_t pages = 0;
@@ -124,8 +134,8 @@ class ChunkStore {
   // Replaces the chunks (and vectors) of each file in one transaction; files not yet known are inserted.
   void replace_files(std::span<const FileUpdate> updates, int dimension);
   // A file too large to commit at once is written in several transactions: begin_partial_file() replaces it with
-  // an empty record of status "partial", append_chunks() adds chunk batches, finish_file() marks it complete.  A run
-  // interrupted in between leaves a "partial" file, which the next run indexes again.
+  // an empty record of status Partial, append_chunks() adds chunk batches, finish_file() marks it complete.  A run
+  // interrupted in between leaves a Partial file, which the next run indexes again.
   std::int64_t begin_partial_file(const FileRecord& file);
   void append_chunks(std::int64_t file_id, std::span<const ChunkRecord> chunks, std::span<const float> embeddings,
                      int dimension);

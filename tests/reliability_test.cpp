@@ -88,7 +88,7 @@ TEST(Reliability, VectorFileFromALostHistoryIsRefused) {
     // A run on the restored database reaches the same generation with other content, and dies before saving.
     ChunkStore store(location.database(), false);
     std::vector<FileUpdate> updates(1);
-    updates[0].file = {0, "jeju.txt", 1, 1, "hash", "indexed", "", 1, 0, 0};
+    updates[0].file = {0, "jeju.txt", 1, 1, "hash", FileStatus::Indexed, "", 1, 0, 0};
     updates[0].chunks = {{0, 0, "jeju.txt", 0, 0, 1, 1, 1, 0, 1, "제주"}};
     updates[0].embeddings.assign(static_cast<std::size_t>(store.settings().dimension), 0.1f);
     while (store.generation() < saved) store.replace_files(updates, store.settings().dimension);
@@ -149,7 +149,7 @@ TEST(Reliability, LargeFilesCommitInPartsAndResume) {
     const ChunkStore store(location.database(), false, sql::Database::Mode::ReadOnly);
     const auto big = store.find_file("big.txt");
     ASSERT_TRUE(big.has_value());
-    EXPECT_EQ(big->status, "partial");
+    EXPECT_EQ(big->status, FileStatus::Partial);
     kept = static_cast<std::size_t>(big->chunks);
     EXPECT_GT(kept, 0u);
   }

@@ -76,7 +76,7 @@ FileUpdate file_with_chunks(const std::string& path, const std::vector<std::stri
   update.file.size = 10;
   update.file.mtime_ns = 1;
   update.file.hash = "h-" + path;
-  update.file.status = "indexed";
+  update.file.status = FileStatus::Indexed;
   for (std::size_t i = 0; i < chunk_texts.size(); ++i) {
     ChunkRecord chunk;
     chunk.ordinal = static_cast<int>(i);
@@ -183,6 +183,27 @@ TEST(ChunkStore, EqualLexicalScoresGoInPathOrderNotIdOrder) {
   EXPECT_EQ(order(20).size(), 9u);
   EXPECT_EQ(order(20).back(), "d.txt#1");
   EXPECT_TRUE(order(0).empty());
+}
+
+TEST(ChunkStore, FileStatusIsStoredByNameAndAnUnknownOneIsAnError) {
+  testing::TempDir dir;
+  {
+    ChunkStore store(dir / "index.db", true);
+    FileUpdate update = file_with_chunks("a.txt", {"가"}, 0);
+    update.file.status = FileStatus::Skipped;
+    update.file.reason = "binary file";
+    store.replace_files(std::span(&update, 1), 0);
+    EXPECT_EQ(store.find_file("a.txt")->status, FileStatus::Skipped);
+    EXPECT_EQ(store.counts().skipped_files, 1);
+  }
+  sql::Database(dir / "index.db", sql::Database::Mode::ReadWrite).exec("UPDATE files SET status = 'weird'");
+  const ChunkStore store(dir / "index.db", false);
+  try {
+    store.files();
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("files.status: unknown file status 'weird'"), std::string::npos) << e.what();
+  }
 }
 
 TEST(ChunkStore, RefusesOtherFormatsAndForeignFiles) {
