@@ -19,6 +19,7 @@
 #include "search/fusion_calibration.h"
 #include "search/index_handle.h"
 #include "search/index_status.h"
+#include "search/index_watch.h"
 #include "search/indexer.h"
 
 namespace ksearch::cli {
@@ -50,6 +51,7 @@ struct IndexFlags {
   bool json = false;
   bool quiet = false;
   std::string precision = "fp32";
+  int debounce_ms = 300;  // watch: quiet time that ends a batch of changes
 };
 
 // Files done so far, for the Ctrl-C message (lock-free atomics may be read in a signal handler).
@@ -153,7 +155,7 @@ void print_summary(const IndexSummary& s) {
     std::cout << "  warning " << escape_controls(path) << ": " << escape_controls(warning) << '\n';
 }
 
-void run_index_command(const IndexFlags& flags) {
+IndexOptions index_options(const IndexFlags& flags) {
   IndexOptions options;
   for (const auto& folder : flags.folders) options.folders.emplace_back(folder);
   if (flags.db) options.db_dir = fs::path(*flags.db);
@@ -170,6 +172,11 @@ void run_index_command(const IndexFlags& flags) {
   options.rebuild = flags.rebuild;
   options.wait_for_lock = flags.wait;
   options.precision = parse_precision(flags.precision);
+  return options;
+}
+
+void run_index_command(const IndexFlags& flags) {
+  const IndexOptions options = index_options(flags);
   const bool show_progress = !flags.json && !flags.quiet && is_terminal(stderr);
   const std::function<void(const IndexProgress&)> progress = [show_progress](const IndexProgress& state) {
     files_done = state.files_done;
@@ -199,63 +206,88 @@ void run_index_command(const IndexFlags& flags) {
   }
 }
 
+// The watch being run, for the signal handler.
+std::atomic<IndexWatch*> active_watch{nullptr};
+
+// Ctrl-C while watching: between runs the watch ends cleanly (run() returns and the totals are printed); during a run
+// it ends as `ksearch index` does, keeping what was committed.
+void on_watch_interrupt(int signal) {
+  IndexWatch* watch = active_watch.load();
+  if (watch == nullptr || watch->indexing())
+    on_interrupt(signal);
+  else
+    watch->stop();
+}
+
+std::string clock_time() {
+  const std::time_t now = std::time(nullptr);
+  char text[16];
+  std::strftime(text, sizeof text, "%H:%M:%S", std::localtime(&now));
+  return text;
+}
+
+void run_watch_command(const IndexFlags& flags) {
+  if (flags.debounce_ms < 10) fail("--debounce ", flags.debounce_ms, ": give at least 10 milliseconds");
+  WatchOptions watch_options;
+  watch_options.quiet = std::chrono::milliseconds(flags.debounce_ms);
+  watch_options.max_delay = std::max(watch_options.max_delay, 5 * watch_options.quiet);
+  IndexWatch watch(index_options(flags), watch_options);
+  const bool show_progress = !flags.json && !flags.quiet && is_terminal(stderr);
+  const std::function<void(const IndexProgress&)> progress = [show_progress](const IndexProgress& state) {
+    files_done = state.files_done;
+    files_total = state.files_total;
+    if (show_progress) print_progress(state);
+  };
+  const auto on_run = [&](const IndexSummary& summary, const WatchBatch* batch) {
+    if (show_progress) std::fprintf(stderr, "\r\x1b[K");
+    if (!summary.notice.empty() && !flags.json) std::cerr << "ksearch: " << summary.notice << '\n';
+    if (flags.json) {
+      Json line = summary_json(summary);
+      line["changed"] = batch ? Json(std::vector<std::string>(batch->paths.begin(), batch->paths.end())) : Json();
+      line["overflow"] = batch != nullptr && batch->overflow;
+      std::cout << to_json_text(line) << std::endl;
+      return;
+    }
+    if (flags.quiet) return;
+    if (batch == nullptr) {
+      print_summary(summary);
+      std::cout << "watching " << escape_controls(summary.location.root.string()) << " for changes (Ctrl-C stops)"
+                << std::endl;
+      return;
+    }
+    // A few of the changed paths: a `git checkout` may change thousands.
+    constexpr std::size_t kShown = 3;
+    std::string changed;
+    std::size_t shown = 0;
+    for (const auto& path : batch->paths) {
+      if (shown++ == kShown) break;
+      changed += (changed.empty() ? "" : ", ") + escape_controls(path);
+    }
+    std::cout << clock_time() << "  " << batch->paths.size() << (batch->paths.size() == 1 ? " change" : " changes");
+    if (batch->overflow) std::cout << " (the kernel dropped events: every folder walked again)";
+    if (!batch->paths.empty()) std::cout << ": " << changed << (batch->paths.size() > kShown ? ", ..." : "");
+    std::cout << '\n';
+    print_summary(summary);
+    std::cout.flush();
+  };
+  active_watch = &watch;
+  std::signal(SIGINT, on_watch_interrupt);
+  std::signal(SIGTERM, on_watch_interrupt);
+  watch.run(on_run, progress);
+  active_watch = nullptr;
+  const IndexWatchTotals totals = watch.totals();
+  if (!flags.json && !flags.quiet)
+    std::cout << "stopped watching after " << totals.runs << (totals.runs == 1 ? " run" : " runs") << ": indexed "
+              << totals.indexed << ", removed " << totals.removed << ", skipped " << totals.skipped << " · "
+              << thousands(totals.chunks_added) << " chunks committed; the index is up to date" << std::endl;
+}
+
 void run_calibrate(const std::optional<std::string>& db, const std::string& precision, bool json) {
   const FusionCalibration calibration = calibrate_index(locate_index(db), parse_precision(precision), false);
   if (json)
     std::cout << to_json_text(fusion_calibration_json(calibration)) << '\n';
   else
     std::cout << describe_fusion(calibration) << '\n';
-}
-
-Json run_json(const RunRecord& run) {
-  return {{"started", run.started},
-          {"finished", run.finished > 0 ? Json(run.finished) : Json()},
-          {"interrupted", run.finished == 0},
-          {"seconds", run.seconds},
-          {"added", run.added},
-          {"changed", run.changed},
-          {"removed", run.removed},
-          {"unchanged", run.unchanged},
-          {"skipped", run.skipped},
-          {"rebuild", run.rebuild}};
-}
-
-Json status_json(const IndexStatus& status) {
-  const IndexSettings& settings = status.settings;
-  const StoreCounts& counts = status.counts;
-  Json roots = Json::array();
-  for (const auto& root : status.roots) roots.push_back({{"path", root.path.string()}, {"exists", root.exists}});
-  Json skipped = Json::array();
-  for (const auto& [path, reason] : status.skipped) skipped.push_back({{"path", path}, {"reason", reason}});
-  return {
-      {"index", status.location.dir.string()},
-      {"root", status.location.root.string()},
-      {"files", counts.files},
-      {"indexed_files", counts.indexed_files},
-      {"skipped_files", counts.skipped_files},
-      {"chunks", counts.chunks},
-      {"vectors", counts.vectors},
-      {"model", settings.model_id.empty() ? Json() : Json(settings.model_id)},
-      {"model_available", !settings.model_id.empty() && status.model_problem.empty()},
-      {"model_dir", status.model_dir.empty() ? Json() : Json(status.model_dir.string())},
-      {"model_problem", status.model_problem.empty() ? Json() : Json(status.model_problem)},
-      {"dimension", settings.dimension},
-      {"index_type", settings.model_id.empty() ? "none" : settings.index_spec},
-      {"chunk_tokens", settings.chunk_tokens},
-      {"overlap_tokens", settings.overlap_tokens},
-      {"generation", status.generation},
-      {"roots", settings.roots},
-      {"root_folders", roots},
-      {"excludes", settings.excludes},
-      {"follow_symlinks", settings.follow_symlinks},
-      {"database_bytes", status.database_bytes},
-      {"vector_file_bytes", status.vector_file_bytes},
-      {"last_run", status.last_run ? run_json(*status.last_run) : Json()},
-      {"pending", status.pending},
-      {"changed_since_last_run",
-       {{"added", status.changed.added}, {"modified", status.changed.modified}, {"removed", status.changed.removed}}},
-      {"skipped", skipped},
-      {"fusion", status.fusion.fit_queries > 0 ? fusion_calibration_json(status.fusion) : Json()}};
 }
 
 // "2026-12-06 19:50 (3 min ago)", in local time.
@@ -346,13 +378,13 @@ void print_status(const IndexStatus& status) {
   if (status.skipped.size() > kSkippedShown)
     std::cout << "           … " << status.skipped.size() - kSkippedShown
               << " more (`ksearch status --json` lists all)\n";
-  if (!settings.model_id.empty()) std::cout << describe_fusion(status.fusion) << '\n';
+  if (const std::string fusion = describe_index_fusion(status); !fusion.empty()) std::cout << fusion << '\n';
 }
 
 void run_status(const std::optional<std::string>& db, bool json) {
-  const IndexStatus status = index_status(locate_index(db));
+  const IndexStatus status = read_index_status(locate_index(db));
   if (json)
-    std::cout << to_json_text(status_json(status)) << '\n';
+    std::cout << to_json_text(index_status_json(status)) << '\n';
   else
     print_status(status);
 }
@@ -434,6 +466,25 @@ void add_index_commands(CLI::App& app) {
   index->add_flag("--json", flags->json, "print the summary as JSON");
   index->add_flag("-q,--quiet", flags->quiet, "no progress and no summary");
   index->callback([flags] { run_index_command(*flags); });
+
+  auto watch_flags = std::make_shared<IndexFlags>();
+  CLI::App* watch = app.add_subcommand("watch", "index a folder, then index again whenever its documents change");
+  watch->add_option("folders", watch_flags->folders, "folders to index and watch; default: the index's folders");
+  watch->add_option("--db", watch_flags->db, "index folder (default: the enclosing index, else FOLDER/.ksearch)");
+  auto* watch_model =
+      watch->add_option("-m,--model", watch_flags->model, "embedding model for a new index: alias, hub id or folder");
+  watch->add_flag("--no-model", watch_flags->no_model, "lexical (keyword) search only")->excludes(watch_model);
+  watch->add_option("--exclude", watch_flags->excludes, "skip paths matching GLOB (gitignore syntax); repeatable")
+      ->allow_extra_args(false);
+  watch
+      ->add_option("--debounce", watch_flags->debounce_ms,
+                   "milliseconds without changes before indexing (a burst of changes becomes one run)")
+      ->capture_default_str();
+  watch->add_option("--precision", watch_flags->precision, "encoder precision: fp32, bf16 or int8")
+      ->check(CLI::IsMember({"fp32", "bf16", "int8"}));
+  watch->add_flag("--json", watch_flags->json, "print each run's summary as one line of JSON");
+  watch->add_flag("-q,--quiet", watch_flags->quiet, "no progress and no summaries");
+  watch->callback([watch_flags] { run_watch_command(*watch_flags); });
 
   auto status_db = std::make_shared<std::optional<std::string>>();
   auto status_json = std::make_shared<bool>(false);

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   ksearch::cli::add_search_commands(app);
   ksearch::cli::add_serve_commands(app);
   ksearch::cli::add_model_commands(app);
+  ksearch::cli::add_mcp_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

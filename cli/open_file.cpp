@@ -12,6 +12,7 @@
 #include "base/env.h"
 #include "base/error.h"
 #include "ingest/document.h"
+#include "search/hit_location.h"
 
 extern char** environ;
 
@@ -51,6 +52,18 @@ void open_file(const std::filesystem::path& file, int line) {
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     fail(command[0], " ", file.string(), ": exited with status ", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+void open_result(const ChunkRecord& chunk, std::string_view query, const std::filesystem::path& root,
+                 const OutputOptions& output, std::ostream& out) {
+  const std::filesystem::path file = root / chunk.path;
+  if (!std::filesystem::exists(file))
+    fail(shown_path(chunk.path, root, output), ": no longer exists (deleted or moved since it was indexed; ",
+         "`ksearch index` updates the index)");
+  const HitLocation location = locate_hit_in_file(chunk, query, root);
+  out << "opening " << shown_path(chunk.path, root, output) << ':' << location.line
+      << (chunk.page > 0 ? cat(" (page ", chunk.page, ")") : "") << std::endl;
+  open_file(file, location.line);
 }
 
 }  // namespace ksearch::cli

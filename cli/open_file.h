@@ -3,8 +3,12 @@
 #pragma once
 
 #include <filesystem>
+#include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "cli/search_output.h"
 
 namespace ksearch::cli {
 
@@ -14,5 +18,10 @@ std::vector<std::string> open_command(const std::filesystem::path& file, int lin
 
 // Runs open_command() in the foreground and waits for it; throws Error when it cannot start or fails.
 void open_file(const std::filesystem::path& file, int line);
+
+// Opens a search result (`ksearch open N`, the shell's :open N): at the line that best matches `query`, saying on
+// `out` which file, line and page it opens.  Throws Error when the file no longer exists.
+void open_result(const ChunkRecord& chunk, std::string_view query, const std::filesystem::path& root,
+                 const OutputOptions& output, std::ostream& out);
 
 }  // namespace ksearch::cli

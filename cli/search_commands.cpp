@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
@@ -5,10 +7,14 @@
 
 #include "base/display_width.h"
 #include "cli/commands.h"
+#include "cli/open_file.h"
 #include "cli/search_output.h"
 #include "cli/terminal.h"
 #include "ingest/document.h"
+#include "search/document_excerpt.h"
 #include "search/eval.h"
+#include "search/last_search.h"
+#include "search/search_request.h"
 
 namespace ksearch::cli {
 namespace {
@@ -16,7 +22,7 @@ namespace {
 struct SearchFlags {
   std::vector<std::string> query_words;  // joined with spaces: `ksearch search 학생 성적` needs no quotes
   std::optional<std::string> db;
-  std::size_t k = 10;
+  long long k = 10;
   std::string mode = "auto";
   std::string path_glob;
   std::vector<std::string> extensions;
@@ -27,7 +33,7 @@ struct SearchFlags {
   bool absolute = false;
   std::string color = "auto";
   std::optional<std::string> rerank;  // present: rerank (value: model, "" = default)
-  std::size_t rerank_top = 50;
+  long long rerank_top = 50;
   std::optional<std::string> model;
   bool force = false;
   std::string precision = "fp32";
@@ -37,8 +43,6 @@ struct SearchFlags {
 std::string joined_query(const std::vector<std::string>& words) {
   std::string query;
   for (const auto& word : words) query += (query.empty() ? "" : " ") + word;
-  if (query.find_first_not_of(" \t\r\n") == std::string::npos)
-    throw CLI::ValidationError("query", "is empty: type what to look for, e.g. ksearch search 시설 대여");
   return query;
 }
 
@@ -48,13 +52,20 @@ void run_search(const SearchFlags& flags) {
           static_cast<int>(flags.format.has_value()) >
       1)
     throw CLI::ValidationError("--json, --vimgrep, -l and --format", "choose one output format");
+  SearchRequest request;
+  request.query = query;
+  request.k = flags.k;
+  request.mode = flags.mode;
+  request.path_glob = flags.path_glob;
+  request.extensions = flags.extensions;
+  request.rerank = flags.rerank.has_value();
+  request.rerank_top = flags.rerank_top;
   SearchOptions options;
-  options.k = flags.k;
-  options.mode = parse_search_mode(flags.mode);
-  options.path_glob = flags.path_glob;
-  options.extensions = flags.extensions;
-  options.rerank = flags.rerank.has_value();
-  options.rerank_top = flags.rerank_top;
+  try {
+    options = search_options(request);
+  } catch (const Error& e) {
+    throw CLI::ValidationError(e.what());  // a usage error: exit status 2
+  }
   EngineOptions engine_options;
   engine_options.model = flags.model;
   engine_options.force_model = flags.force;
@@ -63,6 +74,7 @@ void run_search(const SearchFlags& flags) {
   engine_options.precision = parse_precision(flags.precision);
   const auto engine = SearchEngine::open(locate_index(flags.db), engine_options);
   const SearchResponse response = engine->search(query, options);
+  remember_search(engine->location(), query, response);
   if (flags.explain && response.mode == SearchMode::Hybrid) std::cerr << describe_fusion(engine->fusion()) << '\n';
   if (flags.json) {
     std::cout << to_json_text(response_json(query, response)) << '\n';
@@ -158,34 +170,48 @@ void run_show(const ShowFlags& flags) {
   }
   if (!std::filesystem::exists(path)) fail(flags.target, ": no such file");
   const Document document = read_document(path);
-  std::vector<std::size_t> starts{0};
-  for (std::size_t pos = document.text.find('\n'); pos != std::string::npos; pos = document.text.find('\n', pos + 1))
-    starts.push_back(pos + 1);
-  if (starts.size() > 1 && starts.back() == document.text.size()) starts.pop_back();  // the final line break
-  if (line > static_cast<int>(starts.size()))
-    fail(path.string(), ": line ", line, " is past its end (", starts.size(), " lines)");
-  const std::size_t center = line > 0 ? static_cast<std::size_t>(line) : 1;
-  const std::size_t first = center > flags.context ? center - flags.context : 1;
-  const std::size_t last = std::min(starts.size(), line > 0 ? center + flags.context : 2 * flags.context + 1);
+  const DocumentExcerpt excerpt = excerpt_lines(document, path.string(), static_cast<std::size_t>(line),
+                                                static_cast<std::size_t>(line), flags.context);
   const Style style{use_color(flags.color, stdout)};
   const std::size_t width = terminal_width(stdout);
   int page = -1;
-  for (std::size_t number = first; number <= last; ++number) {
-    const std::size_t begin = starts[number - 1];
-    const std::size_t end = number < starts.size() ? starts[number] - 1 : document.text.size();
-    if (const int at = document.page_of(begin); at > 0 && at != page) {
-      std::cout << style.dim(cat("── page ", at, " ──")) << '\n';
-      page = at;
+  for (const ExcerptLine& excerpt_line : excerpt.lines) {
+    if (excerpt_line.page > 0 && excerpt_line.page != page) {
+      std::cout << style.dim(cat("── page ", excerpt_line.page, " ──")) << '\n';
+      page = excerpt_line.page;
     }
+    const bool target = static_cast<int>(excerpt_line.number) == line;
     char gutter[32];
-    std::snprintf(gutter, sizeof gutter, "%6zu%s ", number, static_cast<int>(number) == line ? ">" : ":");
-    std::string text = escape_controls(std::string_view(document.text).substr(begin, end - begin));
-    text = fit_width(text, width > 9 ? width - 9 : 1);
-    std::cout << (static_cast<int>(number) == line ? style.bold(gutter + text) : style.dim(gutter) + text) << '\n';
+    std::snprintf(gutter, sizeof gutter, "%6zu%s ", excerpt_line.number, target ? ">" : ":");
+    std::string text = fit_width(escape_controls(excerpt_line.text), width > 9 ? width - 9 : 1);
+    std::cout << (target ? style.bold(gutter + text) : style.dim(gutter) + text) << '\n';
   }
 }
 
+struct OpenFlags {
+  long long n = 0;
+  std::optional<std::string> db;
+};
+
+// `ksearch open N`: the N-th result of the last search in this index, in the editor or viewer.
+void run_open(const OpenFlags& flags) {
+  const IndexLocation location = locate_index(flags.db);
+  const LastSearch last = load_last_search(location);
+  OutputOptions output;
+  output.working_dir = std::filesystem::current_path();
+  open_result(last.result(flags.n), last.query, location.root, output, std::cout);
+}
+
 }  // namespace
+
+void remember_search(const IndexLocation& location, std::string_view query, const SearchResponse& response) {
+  if (::access(location.dir.c_str(), W_OK) != 0) return;  // a read-only index is searched, not written
+  try {
+    save_last_search(location, query, response);
+  } catch (const Error& e) {
+    std::cerr << "ksearch: warning: `ksearch open` will not know this search: " << e.what() << '\n';
+  }
+}
 
 void add_search_commands(CLI::App& app) {
   auto flags = std::make_shared<SearchFlags>();
@@ -193,7 +219,7 @@ void add_search_commands(CLI::App& app) {
   search->add_option("query", flags->query_words, "what to look for (several words need no quotes)")->required();
   search->add_option("--db", flags->db, "index folder (default: nearest .ksearch/ upward)");
   search->add_option("-k,--top", flags->k, "number of results (1 or more)")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}))
+      ->check(CLI::Range(1LL, kMaxResults))
       ->capture_default_str();
   search->add_option("--mode", flags->mode, "dense, lexical or hybrid (default: hybrid when the index has a model)")
       ->check(CLI::IsMember({"auto", "dense", "lexical", "hybrid"}));
@@ -246,6 +272,13 @@ void add_search_commands(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->capture_default_str();
   show->callback([show_flags] { run_show(*show_flags); });
+
+  auto open_flags = std::make_shared<OpenFlags>();
+  CLI::App* open =
+      app.add_subcommand("open", "open result N of the last search ($EDITOR at the line; documents with xdg-open)");
+  open->add_option("n", open_flags->n, "result number, as the search printed it")->required();
+  open->add_option("--db", open_flags->db, "index folder (default: nearest .ksearch/ upward)");
+  open->callback([open_flags] { run_open(*open_flags); });
 
   auto shell_db = std::make_shared<std::optional<std::string>>();
   CLI::App* shell = app.add_subcommand("shell", "interactive search prompt (also `ksearch` with no arguments)");

@@ -1,13 +1,17 @@
+#include <signal.h>
+
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <thread>
 
 #include "base/env.h"
 #include "base/json.h"
 #include "cli/commands.h"
 #include "cli/input_lines.h"
 #include "search/index_handle.h"
+#include "search/index_watch.h"
 #include "server/http_server.h"
 
 namespace ksearch::cli {
@@ -26,7 +30,16 @@ struct ServeFlags {
   std::vector<std::string> served_model_names;
   std::vector<std::string> cors_origins;
   std::string precision = "fp32";
+  bool watch = false;
 };
+
+// Logs what a background re-index of `serve --watch` did (the first run only when it changed something).
+void log_watch_run(const IndexSummary& summary, const WatchBatch* batch) {
+  if (batch == nullptr && summary.indexed + summary.removed == 0) return;
+  std::cerr << "ksearch: " << (batch ? cat("re-indexed after ", batch->paths.size(), " change(s)") : "indexed")
+            << ": indexed " << summary.indexed << ", removed " << summary.removed << ", skipped " << summary.skipped
+            << " (" << summary.chunks_added << " chunks)" << std::endl;
+}
 
 void run_serve(ServeFlags flags) {
   if (flags.api_key_given && flags.api_key.empty())
@@ -76,6 +89,42 @@ void run_serve(ServeFlags flags) {
     if (embedder && embedder->spec().id == index_model) options.embedder = embedder;
     engine = SearchEngine::open(*location, options);
     if (!engine->notice().empty()) std::cerr << "ksearch: " << engine->notice() << '\n';
+  }
+  // The watch re-indexes in its own thread; the server's refresher swaps each committed generation in, and every
+  // search runs on one snapshot, so a search during a run sees the index as it was before or after a commit.
+  struct BackgroundWatch {
+    std::unique_ptr<IndexWatch> watch;
+    std::thread thread;
+    // A run in progress finishes first: it commits in small transactions and is crash-safe either way.
+    ~BackgroundWatch() {
+      if (!thread.joinable()) return;
+      watch->stop();
+      thread.join();
+    }
+  } background;
+  if (flags.watch) {
+    if (!engine) fail("--watch needs an index to keep up to date (create one with `ksearch index FOLDER`)");
+    IndexOptions options;
+    options.db_dir = location->dir;
+    options.root = location->root;
+    options.wait_for_lock = true;
+    options.precision = parse_precision(flags.precision);
+    background.watch = std::make_unique<IndexWatch>(options);
+    flags.serve.refresh_seconds = std::min(flags.serve.refresh_seconds, 0.25);
+    // SIGINT and SIGTERM belong to the server's signal thread: the watch thread starts with them blocked.
+    sigset_t signals, previous;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, &previous);
+    background.thread = std::thread([watch = background.watch.get()] {
+      try {
+        watch->run(log_watch_run);
+      } catch (const std::exception& e) {
+        std::cerr << "ksearch: watching stopped: " << e.what() << "; serving the index as it is" << std::endl;
+      }
+    });
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   }
   ApiConfig config;
   config.api_key = flags.api_key;
@@ -154,6 +203,7 @@ void add_serve_commands(CLI::App& app) {
   serve->add_option("--max-queue", flags->limits.max_queue, "queued model jobs before 429")->capture_default_str();
   serve->add_option("--max-batch-tokens", flags->limits.max_batch_tokens, "tokens per merged forward pass")
       ->capture_default_str();
+  serve->add_flag("--watch", flags->watch, "index again in the background whenever the indexed documents change");
   serve->callback([flags] { run_serve(*flags); });
 
   auto rerank_flags = std::make_shared<RerankFlags>();

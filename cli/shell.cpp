@@ -14,7 +14,6 @@
 #include "cli/open_file.h"
 #include "cli/search_output.h"
 #include "cli/terminal.h"
-#include "search/hit_location.h"
 
 namespace ksearch::cli {
 namespace {
@@ -148,6 +147,7 @@ int run_shell(const std::optional<std::string>& db) {
         }
         last = std::move(response);
         last_query = line;
+        remember_search(engine->location(), last_query, last);
         std::ostringstream text;
         if (json) {
           text << to_json_text(response_json(line, last)) << '\n';
@@ -202,11 +202,7 @@ int run_shell(const std::optional<std::string>& db) {
           fail(":json ", argument, ": use :json on or :json off");
         json = argument != "off";
       } else if (command == "open") {
-        const SearchHit& hit = result_number(command, argument);
-        const HitLocation location = locate_hit_in_file(hit.chunk, last_query, root);
-        std::cout << "opening " << shown_path(hit.chunk.path, root, output) << ':' << location.line
-                  << (hit.chunk.page > 0 ? cat(" (page ", hit.chunk.page, ")") : "") << std::endl;
-        open_file(root / hit.chunk.path, location.line);
+        open_result(result_number(command, argument).chunk, last_query, root, output, std::cout);
       } else if (command == "show") {
         const SearchHit& hit = result_number(command, argument);
         const ChunkRecord& chunk = hit.chunk;

@@ -6,10 +6,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <sstream>
 
 #include "base/display_width.h"
 #include "base/env.h"
 #include "base/error.h"
+#include "base/files.h"
 #include "base/json.h"
 #include "base/utf8.h"
 #include "embed/embedder.h"
@@ -23,8 +25,12 @@
 #include "ingest/document.h"
 #include "ingest/readers.h"
 #include "search/hit_location.h"
+#include "search/indexer.h"
+#include "search/last_search.h"
+#include "search/searcher.h"
 #include "server/api.h"
 #include "server/http_parser.h"
+#include "server/mcp_server.h"
 #include "store/chunk_store.h"
 #include "store/lexical.h"
 
@@ -206,6 +212,9 @@ void http_request(std::string_view data) {
     return std::make_unique<Api>(ApiConfig{}, nullptr, std::make_shared<const Embedder>(model), nullptr);
   }();
   const std::size_t head_end = data.find("\r\n\r\n");
+  // The transport reads Origin from heads it refuses, so it must take any bytes.
+  const std::string origin = header_in_raw_head(data, "origin");
+  KSEARCH_ASSERT(origin.size() <= data.size());
   HeadError error{};
   if (head_end == std::string_view::npos) {
     parse_request_head(data, 1 << 20, error);
@@ -217,6 +226,44 @@ void http_request(std::string_view data) {
   const HttpResponse response = api->handle(head->request);
   KSEARCH_ASSERT(response.status >= 200 && response.status < 600);
   format_response(response, head->keep_alive);
+}
+
+void search_routes(std::string_view data) {
+  // One lexical-only index of two files for the whole run, removed at exit.
+  struct ScratchIndex {
+    std::filesystem::path folder =
+        std::filesystem::temp_directory_path() / ("ksearch-fuzz-search-" + std::to_string(getpid()));
+    std::unique_ptr<Api> api;
+    ScratchIndex() {
+      std::filesystem::create_directories(folder / "도시");
+      write_file_atomically(folder / "도시" / "seoul.md",
+                            "# 서울\n\n서울특별시는 대한민국의 수도이다.\n한강이 흐른다.\n");
+      write_file_atomically(folder / "busan.txt", "부산은 항구 도시이다.\n");
+      IndexOptions options;
+      options.folders = {folder};
+      options.no_model = true;
+      run_index(options);
+      api = std::make_unique<Api>(ApiConfig{}, SearchEngine::open(IndexLocation::for_folder(folder)), nullptr, nullptr);
+    }
+    ~ScratchIndex() {
+      api.reset();
+      std::error_code ignored;
+      std::filesystem::remove_all(folder, ignored);
+    }
+  };
+  static ScratchIndex scratch;
+  if (data.empty()) return;
+  // The first byte picks the route; the rest is the body.
+  static const char* const kPaths[] = {"/v1/context", "/v1/search", "/v1/index"};
+  const std::string path = kPaths[static_cast<unsigned char>(data.front()) % 3];
+  data.remove_prefix(1);
+  const HttpResponse response =
+      scratch.api->handle({path == "/v1/index" ? "GET" : "POST", path, {}, std::string(data)});
+  KSEARCH_ASSERT(response.status >= 200 && response.status < 600);
+  if (path == "/v1/context" && response.status == 200) {
+    const Json excerpt = parse_json(response.body, "response");
+    KSEARCH_ASSERT(excerpt["path"] == "도시/seoul.md" || excerpt["path"] == "busan.txt");  // only indexed files
+  }
 }
 
 namespace {
@@ -258,6 +305,47 @@ void http_stream(std::string_view data) {
   KSEARCH_ASSERT(frame_stream(data, read_size) == frame_stream(data, data.size() + 1));
 }
 
+namespace {
+
+// An answer is one JSON-RPC message, or a batch of them.
+void check_mcp_answer(const std::optional<std::string>& answer) {
+  if (!answer) return;
+  KSEARCH_ASSERT(Json::accept(*answer));
+  const Json parsed = parse_json(*answer, "answer");
+  KSEARCH_ASSERT(parsed.is_object() || (parsed.is_array() && !parsed.empty()));
+  for (const Json& message : parsed.is_array() ? parsed : Json::array({parsed}))
+    KSEARCH_ASSERT(message.at("jsonrpc") == "2.0" && (message.contains("result") != message.contains("error")));
+}
+
+}  // namespace
+
+void mcp_message(std::string_view data) {
+  // No index behind it: the tools fail with errors, which must come back as tool errors, not crashes.
+  McpConfig config;
+  config.location = IndexLocation::at("/nonexistent/ksearch-fuzz/.ksearch");
+  McpServer server(config, []() -> std::shared_ptr<SearchEngine> { fail("no index in a fuzz run"); });
+  check_mcp_answer(server.handle(data));
+  // The first byte picks the version, so batches (2025-03-26 only) are reached too.
+  const std::string version(!data.empty() && data[0] % 2 != 0 ? kMcpPreviousVersion : kMcpLatestVersion);
+  check_mcp_answer(server.handle(
+      cat(R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":")", version, "\"}}")));
+  std::istringstream in{std::string(data)};
+  std::ostringstream out;
+  server.serve(in, out);
+  std::istringstream lines(out.str());
+  for (std::string line; std::getline(lines, line);) check_mcp_answer(line);
+}
+
+void last_search(std::string_view data) {
+  try {
+    const LastSearch last = parse_last_search(data, "last-search.json");
+    for (const ChunkRecord& chunk : last.results)
+      KSEARCH_ASSERT(!chunk.path.empty() && chunk.line_begin >= 1 && chunk.line_end >= chunk.line_begin);
+    if (!last.results.empty()) KSEARCH_ASSERT(&last.result(1) == &last.results.front());
+  } catch (const Error&) {
+  }
+}
+
 const std::vector<Target>& targets() {
   static const std::vector<Target> all = {
       {"safetensors", safetensors_header},
@@ -276,8 +364,11 @@ const std::vector<Target>& targets() {
       {"torch_checkpoint", torch_checkpoint},
       {"hub_listing", hub_listing},
       {"http_stream", http_stream},
+      {"search_routes", search_routes},
       {"terminal", terminal_text},
       {"lexical", lexical},
+      {"mcp", mcp_message},
+      {"last_search", last_search},
   };
   return all;
 }

@@ -26,7 +26,10 @@ void lexical(std::string_view data);        // FTS5 tokens and query terms; a ch
 void http_request(std::string_view data);   // request-head parser, then the API handlers on the body
 void hub_listing(std::string_view data);    // the hub's file listing, then the choice of files to download
 void http_stream(std::string_view data);    // request framing of a connection's bytes, split into reads two ways
+void search_routes(std::string_view data);  // /v1/context, /v1/search, /v1/index on a small index (first byte: route)
 void terminal_text(std::string_view data);  // escaping, widths, wrapping and hit location on untrusted text
+void mcp_message(std::string_view data);  // MCP JSON-RPC: the input as one message, then line by line after initialize
+void last_search(std::string_view data);  // the last-search file `ksearch open` reads
 
 struct Target {
   const char* name;

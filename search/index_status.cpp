@@ -3,6 +3,7 @@
 #include <map>
 
 #include "base/error.h"
+#include "base/json.h"
 #include "embed/model_spec.h"
 #include "ingest/file_walker.h"
 #include "search/index_handle.h"
@@ -48,9 +49,60 @@ ChangedFiles changed_files(const IndexLocation& location, const IndexSettings& s
   return changed;
 }
 
+Json run_json(const RunRecord& run) {
+  return {{"started", run.started},
+          {"finished", run.finished > 0 ? Json(run.finished) : Json()},
+          {"interrupted", run.finished == 0},
+          {"seconds", run.seconds},
+          {"added", run.added},
+          {"changed", run.changed},
+          {"removed", run.removed},
+          {"unchanged", run.unchanged},
+          {"skipped", run.skipped},
+          {"rebuild", run.rebuild}};
+}
+
 }  // namespace
 
-IndexStatus index_status(const IndexLocation& location, bool stat_walk) {
+Json index_status_json(const IndexStatus& status) {
+  const IndexSettings& settings = status.settings;
+  const StoreCounts& counts = status.counts;
+  Json roots = Json::array();
+  for (const auto& root : status.roots) roots.push_back({{"path", root.path.string()}, {"exists", root.exists}});
+  Json skipped = Json::array();
+  for (const auto& [path, reason] : status.skipped) skipped.push_back({{"path", path}, {"reason", reason}});
+  return {
+      {"index", status.location.dir.string()},
+      {"root", status.location.root.string()},
+      {"files", counts.files},
+      {"indexed_files", counts.indexed_files},
+      {"skipped_files", counts.skipped_files},
+      {"chunks", counts.chunks},
+      {"vectors", counts.vectors},
+      {"model", settings.model_id.empty() ? Json() : Json(settings.model_id)},
+      {"model_available", !settings.model_id.empty() && status.model_problem.empty()},
+      {"model_dir", status.model_dir.empty() ? Json() : Json(status.model_dir.string())},
+      {"model_problem", status.model_problem.empty() ? Json() : Json(status.model_problem)},
+      {"dimension", settings.dimension},
+      {"index_type", settings.model_id.empty() ? "none" : settings.index_spec},
+      {"chunk_tokens", settings.chunk_tokens},
+      {"overlap_tokens", settings.overlap_tokens},
+      {"generation", status.generation},
+      {"roots", settings.roots},
+      {"root_folders", roots},
+      {"excludes", settings.excludes},
+      {"follow_symlinks", settings.follow_symlinks},
+      {"database_bytes", status.database_bytes},
+      {"vector_file_bytes", status.vector_file_bytes},
+      {"last_run", status.last_run ? run_json(*status.last_run) : Json()},
+      {"pending", status.pending},
+      {"changed_since_last_run",
+       {{"added", status.changed.added}, {"modified", status.changed.modified}, {"removed", status.changed.removed}}},
+      {"skipped", skipped},
+      {"fusion", status.fusion.fit_queries > 0 ? fusion_calibration_json(status.fusion) : Json()}};
+}
+
+IndexStatus read_index_status(const IndexLocation& location, bool stat_walk) {
   IndexStatus status;
   status.location = location;
   std::vector<FileRecord> files;
@@ -83,6 +135,10 @@ IndexStatus index_status(const IndexLocation& location, bool stat_walk) {
   status.vector_file_bytes = fs::file_size(location.vectors(), error);
   if (error) status.vector_file_bytes = 0;
   return status;
+}
+
+std::string describe_index_fusion(const IndexStatus& status) {
+  return status.settings.model_id.empty() ? std::string() : describe_fusion(status.fusion);
 }
 
 }  // namespace ksearch

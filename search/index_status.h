@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/json.h"
 #include "search/fusion_calibration.h"
 #include "search/index_location.h"
 #include "store/chunk_store.h"
@@ -44,7 +45,16 @@ struct IndexStatus {
   std::string model_problem;
 };
 
-// Reads the status of the index at `location`; `stat_walk` false leaves `changed` empty (no walk of the roots).
-IndexStatus index_status(const IndexLocation& location, bool stat_walk = true);
+// Reads the status of the index at `location` (`ksearch status`, the MCP tool `status`); `stat_walk` false leaves
+// `changed` empty (no walk of the roots).
+IndexStatus read_index_status(const IndexLocation& location, bool stat_walk = true);
+
+// The JSON of `ksearch status --json` and the MCP tool: index, root, counts, model (null: lexical only),
+// model_available, model_dir, model_problem, settings, sizes, last_run, pending, changed_since_last_run, skipped,
+// root_folders, excludes, follow_symlinks, fusion (null: none).
+Json index_status_json(const IndexStatus& status);
+
+// The fitted fusion for people (describe_fusion); empty for a lexical-only index.
+std::string describe_index_fusion(const IndexStatus& status);
 
 }  // namespace ksearch

@@ -103,15 +103,21 @@ class IndexRun {
     summary_.other_types = walk.other_types;
     summary_.other_extensions.assign(walk.other_extensions.begin(), walk.other_extensions.end());
     for (const auto& skipped : walk.skipped) record_skip(skipped.relative, skipped.reason);
+    // A run stopped before its first save of the vector file leaves none: that is part of resuming, not news.
+    const std::int64_t resumed = rebuilding_ ? 0 : store_->files_left();
+    if (resumed > 0)
+      add_notice(cat("resuming: ", resumed, resumed == 1 ? " file" : " files", " left from an interrupted run"));
     if (embedder_) {
+      const bool had_vector_file = fs::exists(work_.vectors());
       VectorState state = load_vectors(*store_, work_, settings_.dimension);
       vectors_ = std::move(state.index);
-      if (!state.note.empty() && !rebuilding_) add_notice(state.note);
+      if (!state.note.empty() && !rebuilding_ && (had_vector_file || resumed == 0)) add_notice(state.note);
     }
     Plan plan = make_plan(walk);
     summary_.removed = store_->remove_files(plan.removed);
     summary_.unchanged = plan.unchanged;
     progress_state_.files_total = plan.candidates.size();
+    if (!plan.candidates.empty()) store_->save_files_left(static_cast<std::int64_t>(plan.candidates.size()));
     last_commit_ = std::chrono::steady_clock::now();
     for (const FoundFile& file : plan.candidates) {
       if (const auto format = format_of_path(file.relative);
@@ -127,6 +133,7 @@ class IndexRun {
     if (embedder_ && options_.calibrate_fusion &&
         (summary_.indexed > 0 || summary_.removed > 0 || store_->fusion_calibration().empty()))
       summary_.fusion = fit_fusion();
+    if (store_->files_left() != 0) store_->save_files_left(0);
     summary_.seconds = elapsed();
     save_run_record();
     if (rebuilding_) swap_in();
@@ -232,7 +239,9 @@ class IndexRun {
     std::shared_ptr<const Model> model;
     if (!model_name.empty()) {
       try {
-        model = Model::load(model_name, options_.precision);
+        model = options_.loaded_model && options_.loaded_model->spec.id == model_name
+                    ? options_.loaded_model
+                    : Model::load(model_name, options_.precision);
       } catch (const Error& e) {
         if (options_.model || !fresh) throw;
         add_notice(cat("no embedding model available (", e.what(), ")\nindexing for lexical search only; to add ",
@@ -462,6 +471,7 @@ class IndexRun {
 
   void committed(std::size_t chunks) {
     if (vectors_) catch_up(*vectors_, *store_);
+    store_->save_files_left(static_cast<std::int64_t>(progress_state_.files_total - progress_state_.files_done));
     progress_state_.chunks += chunks;
     summary_.chunks_added = progress_state_.chunks;
     summary_.tokens_embedded = progress_state_.tokens;

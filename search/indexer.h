@@ -14,6 +14,7 @@
 
 #include "embed/embedder.h"
 #include "embed/linear.h"
+#include "embed/model.h"
 #include "ingest/document.h"
 #include "search/fusion_calibration.h"
 #include "search/index_location.h"
@@ -44,6 +45,9 @@ struct IndexOptions {
   std::size_t batch_tokens = kDefaultBatchTokens;
   Precision precision = Precision::Fp32;  // encoder precision (bf16/int8: faster, cosine >= 0.999 to fp32)
   bool calibrate_fusion = true;           // refit hybrid fusion when the chunks changed (model indexes)
+  // A model already loaded, used instead of loading one when its id is the model the run needs (watch mode keeps
+  // it across runs rather than reading the weights for every change).
+  std::shared_ptr<const Model> loaded_model;
 };
 
 struct IndexProgress {
@@ -56,7 +60,8 @@ struct IndexProgress {
 struct IndexSummary {
   IndexLocation location;
   std::string model_id;  // empty: lexical only
-  std::string notice;    // e.g. why the index is lexical-only, or that the vector file was rebuilt
+  std::string notice;    // e.g. why the index is lexical-only, that the vector file was rebuilt, or that the run
+                         // resumes an interrupted one
   std::size_t indexed = 0, unchanged = 0, removed = 0, skipped = 0;
   std::size_t added = 0;  // of `indexed`, the files new to the index (the others changed)
   std::size_t chunks_added = 0, tokens_embedded = 0, other_types = 0;

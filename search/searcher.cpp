@@ -11,6 +11,7 @@
 #include "base/error.h"
 #include "embed/embedder.h"
 #include "index/vector_index.h"
+#include "ingest/document.h"
 #include "ingest/glob.h"
 #include "search/hybrid.h"
 #include "search/index_handle.h"
@@ -129,6 +130,12 @@ std::shared_ptr<const VectorIndex> SearchEngine::vectors() const {
 std::uint64_t SearchEngine::generation() const { return store()->generation(); }
 
 StoreCounts SearchEngine::counts() const { return store()->counts(); }
+
+DocumentExcerpt SearchEngine::excerpt(const std::string& path, std::size_t first, std::size_t last,
+                                      std::size_t context) const {
+  if (!store()->find_file(path)) fail(path, ": not a file in the index");
+  return excerpt_lines(read_document(location_.root / path), path, first, last, context);
+}
 
 bool SearchEngine::refresh(std::string* event) {
   const auto identity = identity_of(location_.database());

@@ -21,6 +21,7 @@
 #include "base/error.h"
 #include "base/json.h"
 #include "embed/linear.h"
+#include "search/document_excerpt.h"
 #include "search/fusion_calibration.h"
 #include "search/hybrid.h"
 #include "search/index_location.h"
@@ -109,6 +110,10 @@ class SearchEngine {
   ~SearchEngine();
 
   SearchResponse search(std::string_view query, const SearchOptions& options) const;
+  // Lines `first`..`last` of an indexed file (`path` relative to the index root, as results give it) with `context`
+  // lines around, read from the file as it is now.  Throws Error for a path the index does not hold, so no other
+  // file under the root is ever read.
+  DocumentExcerpt excerpt(const std::string& path, std::size_t first, std::size_t last, std::size_t context) const;
   // Raw cross-encoder logits for (query, passage) pairs (loads the reranker on first use).
   std::vector<float> rerank_scores(std::string_view query, const std::vector<std::string>& passages) const;
 

@@ -12,7 +12,9 @@
 
 #include "base/json.h"
 #include "base/utf8.h"
+#include "search/highlight.h"
 #include "server/search_hit_json.h"
+#include "server/search_page.h"
 
 namespace ksearch {
 namespace {
@@ -21,6 +23,9 @@ enum class Family { OpenAi, Tei };
 
 // Requests larger than this return their memory to the system when answered.
 constexpr std::size_t kTrimAfterBytes = 1 << 20;
+// /v1/context: lines around the asked range, and the longest range, so one request reads a bounded excerpt.
+constexpr long long kMaxContextLines = 200;
+constexpr long long kMaxExcerptLines = 2000;
 
 // A request the handler refuses: HTTP status, message, the error type of the route family, and for OpenAI's shape
 // the request field at fault and a machine-readable code.
@@ -211,6 +216,12 @@ const Embedder& Api::require_embedder() const {
   return *embedder_;
 }
 
+const SearchEngine& Api::require_engine() const {
+  if (!engine_)
+    reject(503, "no index is loaded (start ksearch serve with --db DIR, or in an indexed folder)", "unhealthy");
+  return *engine_;
+}
+
 const CrossEncoder& Api::require_reranker() const {
   if (!reranker_)
     reject(503,
@@ -244,6 +255,7 @@ HttpResponse Api::respond(const HttpRequest& request) const {
       {"GET", "/v1/models/", Family::OpenAi, true},
       {"POST", "/embed", Family::Tei, true},
       {"POST", "/rerank", Family::Tei, true},
+      {"POST", "/predict", Family::Tei, true},
       {"POST", "/embed_sparse", Family::Tei, true},
       {"POST", "/tokenize", Family::Tei, true},
       {"GET", "/info", Family::Tei, true},
@@ -252,6 +264,8 @@ HttpResponse Api::respond(const HttpRequest& request) const {
       {"POST", "/v1/rerank", Family::OpenAi, true},
       {"POST", "/v2/rerank", Family::OpenAi, true},
       {"POST", "/v1/search", Family::OpenAi, true},
+      {"GET", "/v1/index", Family::OpenAi, true},
+      {"POST", "/v1/context", Family::OpenAi, true},
       {"GET", "/health", Family::Tei, false},
       {"GET", "/metrics", Family::Tei, false},
   };
@@ -260,8 +274,11 @@ HttpResponse Api::respond(const HttpRequest& request) const {
   // /v1/models/{id}: ids hold slashes ("intfloat/multilingual-e5-small"), so everything after the prefix is the id.
   const std::string route_path = path.starts_with("/v1/models/") ? "/v1/models/" : path;
   const std::string method = request.method == "HEAD" ? "GET" : request.method;
+  // The search page needs no key: it holds no data, and asks the user for the key its calls need.
+  std::optional<HttpResponse> page = engine_ ? search_page_file(path) : std::nullopt;
+  if (page && method == "GET") return std::move(*page);
   const Route* route = nullptr;
-  std::string allowed;
+  std::string allowed = page ? "GET, HEAD" : "";
   for (const Route& candidate : kRoutes) {
     if (route_path != candidate.path) continue;
     allowed +=
@@ -326,17 +343,37 @@ HttpResponse Api::route(const HttpRequest& request) const {
   if (path == "/embed") return tei_embed(request);
   if (path == "/embed_sparse") return tei_embed_sparse(request);
   if (path == "/rerank") return tei_rerank(request);
+  if (path == "/predict") return tei_predict(request);
   if (path == "/") return tei_root(request);
   if (path == "/similarity") return tei_similarity(request);
   if (path == "/tokenize") return tei_tokenize(request);
   if (path == "/info") return tei_info();
   if (path == "/v1/rerank") return jina_rerank(request);
+  if (path == "/v1/index") return index_info();
+  if (path == "/v1/context") return context(request);
   if (path == "/v2/rerank") return cohere_rerank(request);
   return search(request);
 }
 
 // CORS (https://fetch.spec.whatwg.org/#http-cors-protocol): the allowed origin on every response, and the answer to a
 // preflight, which carries no credentials and so is never refused for a missing API key.
+void Api::add_transport_cors_headers(std::string_view origin, HttpResponse& response) const {
+  const auto& origins = config_.cors_origins;
+  if (std::find(origins.begin(), origins.end(), "*") != origins.end()) {
+    response.headers.emplace_back("Access-Control-Allow-Origin", "*");
+  } else if (!origin.empty() && std::find(origins.begin(), origins.end(), origin) != origins.end()) {
+    response.headers.emplace_back("Access-Control-Allow-Origin", std::string(origin));
+    response.headers.emplace_back("Vary", "Origin");
+  } else if (origin.empty() && origins.size() == 1) {
+    // A browser compares the one allowed origin with its own, so naming it unasked tells no other origin anything.
+    response.headers.emplace_back("Access-Control-Allow-Origin", origins.front());
+    response.headers.emplace_back("Vary", "Origin");
+  } else {
+    return;
+  }
+  response.headers.emplace_back("Access-Control-Expose-Headers", "Retry-After");
+}
+
 void Api::add_cors_headers(const HttpRequest& request, HttpResponse& response) const {
   if (config_.cors_origins.empty()) return;
   const auto origin = request.headers.find("origin");
@@ -590,6 +627,54 @@ HttpResponse Api::tei_rerank(const HttpRequest& request) const {
   return json_response(out);
 }
 
+namespace {
+
+// One /predict sequence: [query, text].  A lone text cannot be scored, as the only classifier served is the reranker.
+std::pair<std::string, std::string> predict_pair(const Json& sequence) {
+  if (!sequence.is_array() || sequence.size() != 2 || !sequence[0].is_string() || !sequence[1].is_string())
+    reject(422,
+           "'inputs' must be a pair [\"query\", \"text\"] or a batch of pairs [[\"query\", \"text\"], ...]: "
+           "the sequence classifier served is the reranker, which scores pairs");
+  return {sequence[0].get<std::string>(), sequence[1].get<std::string>()};
+}
+
+}  // namespace
+
+// TEI's sequence classification, answered by the reranker (one label): a pair or a batch of pairs -> [{"score",
+// "label"}] per sequence, the sigmoid of the logit unless `raw_scores`.
+HttpResponse Api::tei_predict(const HttpRequest& request) const {
+  const Json body = parse_body(request);
+  require_reranker();
+  const auto inputs = body.find("inputs");
+  if (inputs == body.end() || inputs->is_null()) reject(422, "missing required field 'inputs'");
+  if (!inputs->is_array() || inputs->empty()) predict_pair(*inputs);  // rejects with the shapes accepted
+  const bool batch = !(*inputs)[0].is_string();
+  std::vector<std::pair<std::string, std::string>> pairs;
+  if (batch) {
+    if (inputs->size() > config_.limits.max_inputs)
+      reject(413, cat("'inputs' has ", inputs->size(), " pairs; the limit is ", config_.limits.max_inputs));
+    for (const Json& sequence : *inputs) pairs.push_back(predict_pair(sequence));
+  } else {
+    pairs.push_back(predict_pair(*inputs));
+  }
+  // Pairs that share a query are scored in one call, as /rerank scores its texts.
+  std::map<std::string, std::vector<std::size_t>> by_query;
+  for (std::size_t i = 0; i < pairs.size(); ++i) by_query[pairs[i].first].push_back(i);
+  const bool truncate = field<bool>(body, "truncate", false);
+  const bool raw = field<bool>(body, "raw_scores", false);
+  std::vector<float> logits(pairs.size());
+  for (const auto& [query, indices] : by_query) {
+    std::vector<std::string> texts;
+    for (std::size_t i : indices) texts.push_back(pairs[i].second);
+    const auto scores = rerank_logits(query, texts, truncate);
+    for (std::size_t j = 0; j < indices.size(); ++j) logits[indices[j]] = scores[j];
+  }
+  Json out = Json::array();
+  for (float logit : logits)
+    out.push_back(Json::array({{{"score", raw ? logit : sigmoid(logit)}, {"label", "LABEL_0"}}}));
+  return json_response(batch ? out : out[0]);
+}
+
 HttpResponse Api::tei_tokenize(const HttpRequest& request) const {
   const Json body = parse_body(request);
   const Embedder& embedder = require_embedder();
@@ -645,6 +730,23 @@ HttpResponse Api::tei_info() const {
 }
 
 namespace {
+
+// A snippet as [{"text", "mark"}] pieces in order, so a page can show the marks without parsing markup.
+Json snippet_segments(const Snippet& snippet) {
+  Json out = Json::array();
+  std::size_t at = 0;
+  const auto piece = [&](std::size_t begin, std::size_t end, bool mark) {
+    if (end > begin) out.push_back({{"text", snippet.text.substr(begin, end - begin)}, {"mark", mark}});
+  };
+  for (const auto& [begin, end] : snippet.marks) {
+    if (end <= at) continue;
+    piece(at, std::max(begin, at), false);
+    piece(std::max(begin, at), end, true);
+    at = end;
+  }
+  piece(at, snippet.text.size(), false);
+  return out;
+}
 
 // A random-looking response id, as Cohere's responses carry one.
 std::string response_id() {
@@ -714,8 +816,7 @@ HttpResponse Api::cohere_rerank(const HttpRequest& request) const { return reran
 HttpResponse Api::search(const HttpRequest& request) const {
   const auto start = std::chrono::steady_clock::now();
   const Json body = parse_body(request);
-  if (!engine_)
-    reject(503, "no index is loaded (start ksearch serve with --db DIR, or in an indexed folder)", "unhealthy");
+  require_engine();
   const std::string query = field<std::string>(body, "query", "");
   if (query.find_first_not_of(" \t\r\n") == std::string::npos) reject(400, "'query' is missing or empty");
   SearchOptions options;
@@ -733,6 +834,7 @@ HttpResponse Api::search(const HttpRequest& request) const {
   }
   options.rerank = field<bool>(body, "rerank", false);
   if (options.rerank) require_reranker();
+  const bool snippets = field<bool>(body, "snippets", false);
   if (const auto filter = body.find("filter"); filter != body.end() && !filter->is_null()) {
     if (!filter->is_object()) reject(400, "'filter' must be an object");
     options.path_glob = field<std::string>(*filter, "path_glob", "");
@@ -759,11 +861,79 @@ HttpResponse Api::search(const HttpRequest& request) const {
     response = engine_->search(query, options);
   }
   Json results = Json::array();
-  for (const SearchHit& hit : response.results) results.push_back(search_hit_json(hit));
+  for (const SearchHit& hit : response.results) {
+    Json item = search_hit_json(hit);
+    if (snippets) item["snippet"] = snippet_segments(make_snippet(hit.chunk.text, query));
+    results.push_back(std::move(item));
+  }
   return json_response({{"results", results},
                         {"mode", search_mode_name(response.mode)},
                         {"score", response.score_kind},
                         {"took_ms", elapsed_ms(start)}});
+}
+
+namespace {
+
+Json capability(bool available, std::string_view reason, const std::string& message) {
+  if (available) return {{"available", true}};
+  return {{"available", false}, {"reason", reason}, {"message", message}};
+}
+
+}  // namespace
+
+// What the served index holds and which searches it can answer, for the search page.
+HttpResponse Api::index_info() const {
+  const SearchEngine& engine = require_engine();
+  const StoreCounts counts = engine.counts();
+  const bool dense = engine.has_model();
+  const std::string no_model =
+      engine.notice().empty() ? "the index has no embedding model (indexed lexical-only)" : engine.notice();
+  const std::string no_reranker = unavailable_reranker_.empty()
+                                      ? "no reranker model is loaded (start ksearch serve with --rerank-model)"
+                                      : unavailable_reranker_;
+  return json_response({{"files", counts.indexed_files},
+                        {"chunks", counts.chunks},
+                        {"model", engine.settings().model_id.empty() ? Json() : Json(engine.settings().model_id)},
+                        {"generation", engine.generation()},
+                        {"default_mode", dense ? "hybrid" : "lexical"},
+                        {"modes",
+                         {{"hybrid", capability(dense, "no_model", no_model)},
+                          {"dense", capability(dense, "no_model", no_model)},
+                          {"lexical", capability(true, "", "")}}},
+                        {"rerank", capability(reranker_ != nullptr, "no_reranker", no_reranker)}});
+}
+
+// Lines of an indexed file around a result, as `ksearch show` prints them.
+HttpResponse Api::context(const HttpRequest& request) const {
+  const Json body = parse_body(request);
+  const SearchEngine& engine = require_engine();
+  const std::string path = field<std::string>(body, "path", "");
+  if (path.empty()) reject_field(400, "path", "'path' is missing or empty (a result's path)");
+  const long long start_line = field<long long>(body, "start_line", 0);
+  const long long end_line = field<long long>(body, "end_line", start_line);
+  const long long context_lines = field<long long>(body, "context", 5);
+  if (start_line < 0) reject_field(400, "start_line", cat("start_line must be 0 or more, not ", start_line));
+  if (end_line < start_line || end_line - start_line >= kMaxExcerptLines)
+    reject_field(400, "end_line",
+                 cat("end_line must be from start_line to ", kMaxExcerptLines, " lines after it, not ", end_line));
+  if (context_lines < 0 || context_lines > kMaxContextLines)
+    reject_field(400, "context", cat("context must be between 0 and ", kMaxContextLines, ", not ", context_lines));
+  DocumentExcerpt excerpt;
+  try {
+    excerpt = engine.excerpt(path, static_cast<std::size_t>(start_line), static_cast<std::size_t>(end_line),
+                             static_cast<std::size_t>(context_lines));
+  } catch (const Error& e) {
+    reject_field(404, "path", e.what());
+  }
+  Json lines = Json::array();
+  for (const ExcerptLine& line : excerpt.lines) {
+    const auto number = static_cast<long long>(line.number);
+    lines.push_back({{"number", line.number},
+                     {"page", line.page > 0 ? Json(line.page) : Json()},
+                     {"text", line.text},
+                     {"hit", number >= start_line && number <= end_line}});
+  }
+  return json_response({{"path", path}, {"total_lines", excerpt.total_lines}, {"lines", lines}});
 }
 
 }  // namespace ksearch

@@ -5,12 +5,15 @@
 //   POST /v1/embeddings, /embeddings   OpenAI embeddings          errors: {"error": {"message","type","param","code"}}
 //   GET  /v1/models, /v1/models/{id}   OpenAI model list
 //   POST /embed, /rerank, /tokenize    Hugging Face TEI           errors: {"error", "error_type"}
+//   POST /predict                      TEI sequence classification, by the reranker (pairs only)
 //   POST /similarity                   TEI sentence similarity
 //   POST /                             TEI: /similarity for {"inputs": {...}}, else /embed (/rerank: reranker only)
 //   GET  /info                         TEI model info
 //   POST /v1/rerank                    Jina / Cohere v1 rerank    errors: OpenAI shape
 //   POST /v2/rerank                    Cohere v2 rerank           errors: OpenAI shape
 //   POST /v1/search                    ksearch retrieval          errors: OpenAI shape
+//   GET  /v1/index, POST /v1/context   what the index can do; lines of an indexed file around a result
+//   GET  /, /page/*                    the search page (server/search_page.h), on a server with an index
 //   GET  /health, /metrics             no authentication
 // HEAD is answered on every GET route, OPTIONS on every route (CORS preflight where origins are allowed).
 #pragma once
@@ -81,6 +84,11 @@ class Api {
   // on its event loop, so health checks pass even while every request thread is busy.
   static bool answers_at_once(const HttpRequest& request);
 
+  // CORS headers for an answer the transport gives before a request reaches the API (400, 408, 413, 431, 503), so a
+  // browser app on an allowed origin sees the error.  `origin` is the request's Origin where its head was read,
+  // empty where nothing was (a refused connection): then only `*` or a single allowed origin can be named.
+  void add_transport_cors_headers(std::string_view origin, HttpResponse& response) const;
+
   ModelWorker& worker() const { return *worker_; }
   Metrics& metrics() const { return *metrics_; }
   const ApiConfig& config() const { return config_; }
@@ -95,6 +103,7 @@ class Api {
   HttpResponse tei_root(const HttpRequest& request) const;
   HttpResponse tei_similarity(const HttpRequest& request) const;
   HttpResponse tei_rerank(const HttpRequest& request) const;
+  HttpResponse tei_predict(const HttpRequest& request) const;
   HttpResponse tei_tokenize(const HttpRequest& request) const;
   HttpResponse tei_info() const;
   HttpResponse jina_rerank(const HttpRequest& request) const;
@@ -107,7 +116,10 @@ class Api {
   void check_reranker_model(const Json& body) const;
   std::string embedding_model_name() const;
   HttpResponse search(const HttpRequest& request) const;
+  HttpResponse index_info() const;
+  HttpResponse context(const HttpRequest& request) const;
 
+  const SearchEngine& require_engine() const;
   const Embedder& require_embedder() const;
   const CrossEncoder& require_reranker() const;
   std::vector<float> rerank_logits(const std::string& query, const std::vector<std::string>& texts,

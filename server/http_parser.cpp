@@ -167,6 +167,23 @@ Framing frame_request(std::string& input, std::optional<RequestHead>& pending, s
   return Framing::Complete;
 }
 
+std::string header_in_raw_head(std::string_view bytes, std::string_view name) {
+  for (std::size_t line = bytes.find('\n'); line != std::string_view::npos; line = bytes.find('\n', line + 1)) {
+    const std::string_view rest = bytes.substr(line + 1);
+    if (rest.size() <= name.size() || rest[name.size()] != ':') continue;
+    bool same = true;
+    for (std::size_t i = 0; i < name.size() && same; ++i)
+      same = std::tolower(static_cast<unsigned char>(rest[i])) == name[i];
+    if (!same) continue;
+    std::string_view value = rest.substr(name.size() + 1);
+    value = value.substr(0, value.find_first_of("\r\n"));
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    return std::string(value);
+  }
+  return "";
+}
+
 std::string format_response(const HttpResponse& response, bool keep_alive, bool include_body) {
   std::string out = "HTTP/1.1 " + std::to_string(response.status) + " " + std::string(reason_phrase(response.status)) +
                     "\r\nContent-Type: " + response.content_type +

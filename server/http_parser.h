@@ -41,6 +41,11 @@ enum class Framing { NeedMore, Complete, Failed };
 Framing frame_request(std::string& input, std::optional<RequestHead>& pending, std::size_t max_head_bytes,
                       std::size_t max_body_bytes, FramedRequest& out, HeadError& error);
 
+// The value of header `name` (lower-case) in raw request bytes that may be a partial or refused head (too large,
+// malformed, timed out): the first line starting with the name, case-insensitively, and a colon, its value trimmed;
+// empty when there is none.  Lets the transport's own error answers carry CORS headers.
+std::string header_in_raw_head(std::string_view bytes, std::string_view name);
+
 // Serialises a response (status line, Content-Type, Content-Length, Connection, the response's own headers).
 // `include_body` false answers HEAD: the same head, Content-Length included, without the body.
 std::string format_response(const HttpResponse& response, bool keep_alive, bool include_body = true);

@@ -265,9 +265,10 @@ class Server {
       }
       if (connections_.size() >= max_connections_) {
         // The socket is fresh, so the short refusal fits its send buffer.
-        const std::string refusal = format_response(
-            transport_error(503, "too many open connections (" + std::to_string(max_connections_) + "); retry shortly"),
-            false);
+        HttpResponse refused =
+            transport_error(503, "too many open connections (" + std::to_string(max_connections_) + "); retry shortly");
+        api_.add_transport_cors_headers("", refused);
+        const std::string refusal = format_response(refused, false);
         (void)!::send(fd, refusal.data(), refusal.size(), MSG_NOSIGNAL);
         ::close(fd);
         continue;
@@ -379,10 +380,10 @@ class Server {
       }
     }
     if (connection.phase != Phase::Handling) {
-      const bool include_body = request.method != "HEAD";
-      return respond(connection,
-                     format_response(transport_error(503, "all request threads are busy; retry shortly"), keep_alive,
-                                     include_body),
+      HttpResponse busy = transport_error(503, "all request threads are busy; retry shortly");
+      const auto origin = request.headers.find("origin");
+      api_.add_transport_cors_headers(origin != request.headers.end() ? origin->second : "", busy);
+      return respond(connection, format_response(busy, keep_alive, request.method != "HEAD"),
                      keep_alive ? After::NextRequest : After::Close);
     }
     jobs_ready_.notify_one();
@@ -392,10 +393,17 @@ class Server {
   // Answers a request the transport refuses and ends the connection, reading the rest of what the client sends so
   // it sees the answer.  A timed-out client is not waited for again.
   void answer_error(Connection& connection, int status, const std::string& message) {
+    HttpResponse refused = transport_error(status, message);
+    std::string origin = header_in_raw_head(std::string_view(connection.input).substr(0, kMaxHeadBytes), "origin");
+    if (connection.head) {
+      const auto& headers = connection.head->request.headers;
+      const auto found = headers.find("origin");
+      origin = found != headers.end() ? found->second : "";
+    }
+    api_.add_transport_cors_headers(origin, refused);
     connection.head.reset();
     connection.input.clear();
-    respond(connection, format_response(transport_error(status, message), false),
-            status == 408 ? After::Close : After::Drain);
+    respond(connection, format_response(refused, false), status == 408 ? After::Close : After::Drain);
   }
 
   void respond(Connection& connection, std::string bytes, After after, std::size_t already_sent = 0) {

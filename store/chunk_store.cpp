@@ -290,6 +290,13 @@ void ChunkStore::save_last_run(const RunRecord& run) {
   set_meta(*db_, "last_run", json.dump());
 }
 
+std::int64_t ChunkStore::files_left() const {
+  const std::string value = meta_value(*db_, "files_left");
+  return value.empty() ? 0 : std::stoll(value);
+}
+
+void ChunkStore::save_files_left(std::int64_t count) { set_meta(*db_, "files_left", std::to_string(count)); }
+
 std::uint64_t ChunkStore::generation() const {
   return static_cast<std::uint64_t>(std::stoll(meta_value(*db_, "generation")));
 }

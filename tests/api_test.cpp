@@ -437,6 +437,116 @@ TEST_F(ApiTest, Search) {
   EXPECT_EQ(error("/v1/search", R"({"query": "x", "filter": 3})").first, 400);
 }
 
+// TEI /predict: the reranker is the sequence classifier; its scores match /rerank's for the same pairs.
+TEST_F(ApiTest, TeiPredictScoresPairsWithTheReranker) {
+  const Json ranked = ok("/rerank", {{"query", "수도"}, {"texts", {"서울은 수도이다", "부산은 항구이다"}}});
+  std::map<int, double> by_index;
+  for (const Json& item : ranked) by_index[item["index"].get<int>()] = item["score"].get<double>();
+  const Json single = ok("/predict", {{"inputs", {"수도", "서울은 수도이다"}}});
+  ASSERT_TRUE(single.is_array() && single.size() == 1u) << single;
+  EXPECT_EQ(single[0]["label"], "LABEL_0");
+  EXPECT_NEAR(single[0]["score"].get<double>(), by_index[0], 1e-6);
+  const Json batch =
+      ok("/predict",
+         {{"inputs", Json::array({Json::array({"수도", "서울은 수도이다"}), Json::array({"수도", "부산은 항구이다"}),
+                                  Json::array({"항구", "부산은 항구이다"})})}});
+  ASSERT_EQ(batch.size(), 3u);
+  EXPECT_NEAR(batch[0][0]["score"].get<double>(), by_index[0], 1e-6);
+  EXPECT_NEAR(batch[1][0]["score"].get<double>(), by_index[1], 1e-6);
+  const Json raw = ok("/predict", {{"inputs", {"수도", "서울은 수도이다"}}, {"raw_scores", true}});
+  EXPECT_NEAR(sigmoid(raw[0]["score"].get<float>()), by_index[0], 1e-6);
+  // TEI's error shape and statuses; a lone text cannot be scored by a reranker.
+  for (const char* body : {R"({"inputs": "서울"})", R"({"inputs": ["a", "b", "c"]})", R"({"inputs": [["a"]]})",
+                           R"({"inputs": []})", R"({})", R"({"inputs": [["", "b"]]})"}) {
+    const HttpResponse response = call("POST", "/predict", body);
+    EXPECT_EQ(response.status, 422) << body;
+    EXPECT_TRUE(Json::parse(response.body)["error"].is_string()) << body;
+  }
+  ApiConfig two;
+  two.limits.max_inputs = 2;
+  EXPECT_EQ(error("/predict", R"({"inputs": [["a", "b"], ["a", "c"], ["a", "d"]]})", two).first, 413);
+  EXPECT_EQ(Api({}, engine, embedder, nullptr).handle({"POST", "/predict", {}, R"({"inputs": ["a", "b"]})"}).status,
+            503);
+}
+
+TEST_F(ApiTest, SearchSnippetsMarkTheQueryTerms) {
+  const Json response = ok("/v1/search", {{"query", "수도"}, {"mode", "lexical"}, {"snippets", true}});
+  const Json& snippet = response["results"][0]["snippet"];
+  std::string text, marked;
+  for (const Json& piece : snippet) {
+    text += piece["text"].get<std::string>();
+    if (piece["mark"].get<bool>()) marked += piece["text"].get<std::string>();
+  }
+  EXPECT_EQ(text, "# 서울  서울특별시는 대한민국의 수도이다.");
+  EXPECT_EQ(marked, "수도");
+  EXPECT_FALSE(ok("/v1/search", {{"query", "수도"}})["results"][0].contains("snippet"));
+}
+
+// The search page: served from the binary at `/` only where there is an index, with headers that keep it to its
+// own files; TEI's POST / keeps working beside it.
+TEST_F(ApiTest, SearchPage) {
+  ApiConfig config;
+  config.api_key = "key";
+  const Api api(config, engine, embedder, reranker);
+  const HttpResponse page = api.handle({"GET", "/", {}, ""});
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(page.body.find("<html lang=\"ko\">"), std::string::npos);
+  EXPECT_NE(page.body.find("name=\"viewport\""), std::string::npos);
+  EXPECT_EQ(page.body.find("<script>"), std::string::npos) << "no inline script";
+  EXPECT_EQ(header(page, "Content-Security-Policy").rfind("default-src 'self'", 0), 0u);
+  EXPECT_EQ(header(page, "X-Content-Type-Options"), "nosniff");
+  EXPECT_EQ(api.handle({"HEAD", "/", {}, ""}).status, 200);
+  const HttpResponse script = api.handle({"GET", "/page/app.js", {}, ""});
+  EXPECT_EQ(script.status, 200);
+  EXPECT_EQ(script.content_type, "text/javascript; charset=utf-8");
+  EXPECT_EQ(script.body.find("innerHTML"), std::string::npos) << "document text is never parsed as HTML";
+  EXPECT_EQ(api.handle({"GET", "/page/app.css", {}, ""}).content_type, "text/css; charset=utf-8");
+  EXPECT_EQ(api.handle({"GET", "/page/missing.js", {}, ""}).status, 404);
+  EXPECT_EQ(api.handle({"POST", "/", {{"authorization", "Bearer key"}}, R"({"inputs": "서울"})"}).status, 200);
+  const HttpResponse wrong_method = api.handle({"DELETE", "/", {}, ""});
+  EXPECT_EQ(wrong_method.status, 405);
+  EXPECT_EQ(header(wrong_method, "Allow"), "GET, HEAD, POST, OPTIONS");
+
+  // Without an index, `/` is TEI's route alone, as before.
+  const Api embed_only({}, nullptr, embedder, reranker);
+  EXPECT_EQ(embed_only.handle({"GET", "/", {}, ""}).status, 405);
+  EXPECT_EQ(embed_only.handle({"GET", "/page/app.js", {}, ""}).status, 404);
+  EXPECT_EQ(embed_only.handle({"POST", "/", {}, R"({"inputs": "서울"})"}).status, 200);
+}
+
+TEST_F(ApiTest, IndexInfoSaysWhatSearchesWork) {
+  const HttpResponse response = call("GET", "/v1/index", "");
+  ASSERT_EQ(response.status, 200) << response.body;
+  const Json info = Json::parse(response.body);
+  EXPECT_EQ(info["files"], 2);
+  EXPECT_EQ(info["chunks"], 2);
+  EXPECT_EQ(info["default_mode"], "hybrid");
+  for (const char* mode : {"hybrid", "dense", "lexical"}) EXPECT_EQ(info["modes"][mode]["available"], true) << mode;
+  EXPECT_EQ(info["rerank"]["available"], true);
+  const Json bare = Json::parse(Api({}, engine, embedder, nullptr).handle({"GET", "/v1/index", {}, ""}).body);
+  EXPECT_EQ(bare["rerank"]["available"], false);
+  EXPECT_EQ(bare["rerank"]["reason"], "no_reranker");
+  EXPECT_EQ(Api({}, nullptr, embedder, reranker).handle({"GET", "/v1/index", {}, ""}).status, 503);
+}
+
+TEST_F(ApiTest, ContextGivesTheLinesAroundAResult) {
+  const Json excerpt = ok("/v1/context", {{"path", "seoul.md"}, {"start_line", 3}, {"end_line", 3}, {"context", 1}});
+  EXPECT_EQ(excerpt["total_lines"], 3);
+  ASSERT_EQ(excerpt["lines"].size(), 2u);
+  EXPECT_EQ(excerpt["lines"][0], Json({{"number", 2}, {"page", nullptr}, {"text", ""}, {"hit", false}}));
+  EXPECT_EQ(excerpt["lines"][1],
+            Json({{"number", 3}, {"page", nullptr}, {"text", "서울특별시는 대한민국의 수도이다."}, {"hit", true}}));
+  // Only files the index holds are read, whatever the path says.
+  for (const char* path : {"../docs/seoul.md", "/etc/passwd", ".ksearch/index.db", "missing.md"})
+    EXPECT_EQ(error("/v1/context", Json({{"path", path}, {"start_line", 1}}).dump()).first, 404) << path;
+  EXPECT_EQ(error("/v1/context", R"({"path": "seoul.md", "start_line": 9})").first, 404);
+  EXPECT_EQ(error("/v1/context", R"({"path": "seoul.md", "start_line": 3, "end_line": 1})").first, 400);
+  EXPECT_EQ(error("/v1/context", R"({"path": "seoul.md", "start_line": -1})").first, 400);
+  EXPECT_EQ(error("/v1/context", R"({"path": "seoul.md", "context": 100000})").first, 400);
+  EXPECT_EQ(error("/v1/context", R"({"start_line": 1})").first, 400);
+}
+
 // Issue #35 finding 2: a search's body, query and time are bounded, and a client that hung up stops its search.
 TEST_F(ApiTest, SearchBudgetGives413And503) {
   const std::string huge = Json{{"query", std::string(100 << 10, 'a')}}.dump();

@@ -211,6 +211,17 @@ TEST(CliIndex, CtrlCSaysWhatWasKeptAndTheNextRunResumes) {
       << err;
   const Json summary = json_of(testing::run_ksearch({"index", "--json"}, "", {}, docs));
   EXPECT_EQ(summary["indexed"].get<int>() + summary["unchanged"].get<int>(), 600);
+  // The resumed run says what it is doing, not that something was missing.
+  const std::string notice = summary["notice"].get<std::string>();
+  const std::string left = notice.starts_with("resuming: ") ? notice.substr(10, notice.find(' ', 10) - 10) : "";
+  ASSERT_FALSE(left.empty()) << notice;
+  EXPECT_GT(std::stoi(left), 0);
+  EXPECT_LT(std::stoi(left), 600) << "the first group was committed";
+  EXPECT_EQ(std::stoi(left), summary["indexed"].get<int>()) << notice;
+  EXPECT_NE(notice.find(" files left from an interrupted run"), std::string::npos) << notice;
+  EXPECT_EQ(notice.find("missing"), std::string::npos) << notice;
+  // A run that completed leaves nothing to resume.
+  EXPECT_EQ(json_of(testing::run_ksearch({"index", "--json"}, "", {}, docs))["notice"], "");
 }
 
 TEST(CliIndex, FindsTheRightIndex) {

@@ -7,11 +7,14 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <sstream>
 #include <thread>
 
 #include "base/display_width.h"
+#include "base/files.h"
 #include "base/utf8.h"
 #include "tests/test_support.h"
 
@@ -140,7 +143,7 @@ TEST(CliSearch, ExitCodesAndStrictInput) {
     const auto result = testing::run_ksearch(usage, "", {}, docs);
     EXPECT_EQ(result.exit_code, 2) << usage[1] << ' ' << result.err;
   }
-  EXPECT_NE(testing::run_ksearch({"search", " "}, "", {}, docs).err.find("query: is empty"), std::string::npos);
+  EXPECT_NE(testing::run_ksearch({"search", " "}, "", {}, docs).err.find("query is empty"), std::string::npos);
   EXPECT_NE(testing::run_ksearch({"serach", "대관"}, "", {}, docs).err.find("did you mean `ksearch search`?"),
             std::string::npos);
   EXPECT_NE(testing::run_ksearch({"search", "대관", "--jsno"}, "", {}, docs).err.find("did you mean --json?"),
@@ -206,6 +209,74 @@ TEST(CliShell, ChecksSettingsAndOpensTheHit) {
             std::string::npos)
       << result.out;
   EXPECT_NE(result.err.find(":open 9: the last search had 1 results"), std::string::npos) << result.err;
+}
+
+// A fake program for `ksearch open`: an executable script that writes its arguments, one per line, to `record`.
+void write_recorder(const fs::path& script, const fs::path& record) {
+  testing::write_text(script, "#!/bin/sh\nfor a in \"$@\"; do echo \"$a\"; done > '" + record.string() + "'\n");
+  fs::permissions(script, fs::perms::owner_all);
+}
+
+TEST(CliOpen, OpensTheNthResultOfTheLastSearchInTheEditorAtTheLine) {
+  testing::TempDir dir;
+  const fs::path docs = write_corpus(dir);
+  const fs::path editor = dir / "editor.sh";
+  write_recorder(editor, dir / "editor-args");
+  const std::map<std::string, std::string> environment = {{"EDITOR", editor.string()}, {"VISUAL", ""}};
+  const auto none = testing::run_ksearch({"open", "1"}, "", environment, docs);
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.err.find("no search to open yet in " + docs.string()), std::string::npos) << none.err;
+
+  ASSERT_EQ(testing::run_ksearch({"search", "대관"}, "", {}, docs / "공지").exit_code, 0);
+  const auto opened = testing::run_ksearch({"open", "1"}, "", environment, docs / "공지");
+  ASSERT_EQ(opened.exit_code, 0) << opened.err;
+  EXPECT_EQ(opened.out, "opening " + kNotice + ":15\n");
+  EXPECT_EQ(read_file(dir / "editor-args"), "+15\n" + (docs / "공지" / kNotice).string() + "\n");
+
+  for (const std::string n : {"2", "0", "-1"}) {
+    const auto out_of_range = testing::run_ksearch({"open", n}, "", environment, docs);
+    EXPECT_EQ(out_of_range.exit_code, 1) << n;
+    EXPECT_NE(out_of_range.err.find("result " + n + " does not exist: the last search (대관) has results 1 to 1"),
+              std::string::npos)
+        << out_of_range.err;
+  }
+  EXPECT_EQ(testing::run_ksearch({"open", "first"}, "", environment, docs).exit_code, 2);
+
+  // Without $VISUAL and $EDITOR: vi, found on PATH.
+  fs::create_directories(dir / "bin");
+  write_recorder(dir / "bin" / "vi", dir / "vi-args");
+  const std::string path = (dir / "bin").string() + ":" + std::getenv("PATH");
+  ASSERT_EQ(testing::run_ksearch({"open", "1"}, "", {{"EDITOR", ""}, {"VISUAL", ""}, {"PATH", path}}, docs).exit_code,
+            0);
+  EXPECT_EQ(read_file(dir / "vi-args"), "+15\n" + (docs / "공지" / kNotice).string() + "\n");
+
+  // The shell's searches are remembered too, and `ksearch open` reads them.
+  ASSERT_EQ(testing::run_ksearch({}, "열람실\n:quit\n", {}, docs).exit_code, 0);
+  const auto from_shell = testing::run_ksearch({"open", "1"}, "", environment, docs);
+  EXPECT_EQ(from_shell.exit_code, 0) << from_shell.err;
+  EXPECT_NE(from_shell.out.find("opening 자료/아주 긴 이름의 도서관"), std::string::npos) << from_shell.out;
+
+  fs::remove(docs / "자료" / "아주 긴 이름의 도서관 이용 규정 및 열람실 운영 세칙 최종본.md");
+  const auto gone = testing::run_ksearch({"open", "1"}, "", environment, docs);
+  EXPECT_EQ(gone.exit_code, 1);
+  EXPECT_NE(gone.err.find("최종본.md: no longer exists"), std::string::npos) << gone.err;
+}
+
+TEST(CliOpen, DocumentsOpenWithXdgOpenNamingThePage) {
+  testing::TempDir dir;
+  const fs::path docs = dir / "docs";
+  fs::create_directories(docs);
+  fs::copy_file(testing::test_data("doc-samples/pdf-korean-bill-hancom.pdf"), docs / "법안.pdf");
+  ASSERT_EQ(testing::run_ksearch({"index", docs.string(), "--no-model", "-q"}).exit_code, 0);
+  fs::create_directories(dir / "bin");
+  write_recorder(dir / "bin" / "xdg-open", dir / "xdg-args");
+  const std::string path = (dir / "bin").string() + ":" + std::getenv("PATH");
+  ASSERT_EQ(testing::run_ksearch({"search", "탄소중립위원회"}, "", {}, docs).exit_code, 0);
+  const auto opened = testing::run_ksearch({"open", "1"}, "", {{"EDITOR", "vi"}, {"PATH", path}}, docs);
+  ASSERT_EQ(opened.exit_code, 0) << opened.err;
+  EXPECT_NE(opened.out.find("opening 법안.pdf:"), std::string::npos) << opened.out;
+  EXPECT_NE(opened.out.find(" (page 1)"), std::string::npos) << opened.out;
+  EXPECT_EQ(read_file(dir / "xdg-args"), (docs / "법안.pdf").string() + "\n");
 }
 
 // The shell in a pseudo-terminal, typed into step by step: each step waits until the output shows `wait_for` again,

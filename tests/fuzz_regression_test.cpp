@@ -57,6 +57,8 @@ TEST(FuzzRegression, MutatedSamplesDoNotCrash) {
       {"tokenizer_json", testing::test_data("tokenizers/wordpiece-bert-lowercase/tokenizer.json")},
       {"hub_listing", testing::test_data("fuzz") / "hub_listing" / "bge-m3-listing.json"},
       {"lexical", fs::path(KSEARCH_SOURCE_DIR) / "examples" / "docs" / "도시" / "seoul.md"},
+      {"mcp", testing::test_data("fuzz") / "mcp" / "session.jsonl"},
+      {"last_search", testing::test_data("fuzz") / "last_search" / "two-results.json"},
   };
   std::mt19937 random(99);
   std::size_t runs = 0;

@@ -73,5 +73,16 @@ TEST(RequestFraming, IncompleteRequestsWait) {
   EXPECT_TRUE(frame("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n12345", 4).empty());
 }
 
+// The transport reads Origin from heads it refuses, partial or malformed ones included.
+TEST(HttpParser, HeaderInRawHead) {
+  EXPECT_EQ(header_in_raw_head("GARBAGE\r\nHost: x\r\nORIGIN:  https://a.example \r\n\r\n", "origin"),
+            "https://a.example");
+  EXPECT_EQ(header_in_raw_head("GET / HTTP/1.1\r\nOrigin: https://a.example", "origin"), "https://a.example");
+  EXPECT_EQ(header_in_raw_head("GET / HTTP/1.1\r\nX-Origin: b\r\nOriginal: c\r\n", "origin"), "");
+  EXPECT_EQ(header_in_raw_head("Origin: first-line-is-the-request-line\r\n", "origin"), "");
+  EXPECT_EQ(header_in_raw_head("", "origin"), "");
+  EXPECT_EQ(header_in_raw_head("\norigin:", "origin"), "");
+}
+
 }  // namespace
 }  // namespace ksearch

@@ -202,6 +202,47 @@ TEST_F(ServerTest, EveryRouteOverHttpWithApiKey) {
   EXPECT_EQ(health->status, 200);
 }
 
+// Answers the transport gives before a request reaches the API carry CORS headers too, so a browser app on an allowed
+// origin sees the status rather than an opaque network error.
+TEST_F(ServerTest, TransportErrorsCarryCorsHeaders) {
+  ServerProcess server(dir / "docs",
+                       {"serve", "--port", "0", "--no-rerank", "--read-timeout", "1", "--max-body-bytes", "1000",
+                        "--cors-allow-origin", "https://app.example", "--cors-allow-origin", "https://other.example"});
+  ASSERT_GT(server.port(), 0);
+  const std::string allowed = "Access-Control-Allow-Origin: https://app.example\r\n";
+  const std::string origin = "Origin: https://app.example\r\n";
+  std::string answer =
+      raw_exchange(server.port(), "POST /v1/embeddings HTTP/1.1\r\n" + origin + "Content-Length: 5000\r\n\r\n");
+  EXPECT_NE(answer.find("413 Payload Too Large"), std::string::npos) << answer;
+  EXPECT_NE(answer.find(allowed), std::string::npos) << answer;
+  answer = raw_exchange(server.port(), "GARBAGE\r\n" + origin + "\r\n");
+  EXPECT_NE(answer.find("400 Bad Request"), std::string::npos) << answer;
+  EXPECT_NE(answer.find(allowed), std::string::npos) << answer;
+  answer = raw_exchange(server.port(), "GET /health HTTP/1.1\r\n" + origin);
+  EXPECT_NE(answer.find("408"), std::string::npos) << answer;
+  EXPECT_NE(answer.find(allowed), std::string::npos) << answer;
+  std::string huge = "GET /health HTTP/1.1\r\n" + origin;
+  while (huge.size() < 20000) huge += "X-Filler: " + std::string(100, 'a') + "\r\n";
+  answer = raw_exchange(server.port(), huge);
+  EXPECT_NE(answer.find("431"), std::string::npos) << answer;
+  EXPECT_NE(answer.find(allowed), std::string::npos) << answer;
+  // Another origin is not named.
+  answer = raw_exchange(server.port(), "GARBAGE\r\nOrigin: https://evil.example\r\n\r\n");
+  EXPECT_NE(answer.find("400 Bad Request"), std::string::npos) << answer;
+  EXPECT_EQ(answer.find("Access-Control-Allow-Origin"), std::string::npos) << answer;
+
+  // A connection refused before anything is read: `*` (or a single allowed origin) is named all the same.
+  ServerProcess any(dir / "docs",
+                    {"serve", "--port", "0", "--no-rerank", "--max-connections", "1", "--cors-allow-origin", "*"});
+  ASSERT_GT(any.port(), 0);
+  const int holder = connect_to(any.port());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  answer = raw_exchange(any.port(), "GET /health HTTP/1.1\r\n" + origin + "\r\n");
+  close(holder);
+  EXPECT_NE(answer.find("503"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("Access-Control-Allow-Origin: *\r\n"), std::string::npos) << answer;
+}
+
 // Idle and silent connections cost a socket, not a request thread: with 4 threads, a thousand idle keep-alive
 // connections and a slowloris of 500 sockets leave /health answering at once.
 TEST_F(ServerTest, IdleAndSlowConnectionsHoldNoThreads) {

@@ -11,6 +11,7 @@ import OpenAI from "openai";
 import { OpenAIEmbeddings } from "@langchain/openai";
 import { CohereClient, CohereClientV2 } from "cohere-ai";
 import { InferenceClient } from "@huggingface/inference";
+import { OpenAIEmbedding } from "@llamaindex/openai";
 
 const [binary, embeddingModel, rerankerModel] = process.argv.slice(2);
 const apiKey = "client-test-key";
@@ -83,6 +84,18 @@ check("@langchain/openai: OpenAIEmbeddings", async (url) => {
   const documents = await embeddings.embedDocuments(["서울", "부산", "대구"]);
   assert.equal(documents.length, 3);
   assert.equal(documents[2].length, 64);
+});
+
+check("@llamaindex/openai: OpenAIEmbedding", async (url) => {
+  const embedding = new OpenAIEmbedding({ model: modelName, apiKey, baseURL: `${url}/v1`, maxRetries: 0 });
+  const query = await embedding.getQueryEmbedding({ type: "text", text: "서울에서 가장 큰 공원" });
+  assert.equal(query.length, 64);
+  const texts = await embedding.getTextEmbeddings(["서울", "부산", "대구"]);
+  assert.equal(texts.length, 3);
+  const single = await embedding.getTextEmbedding("부산");
+  single.forEach((v, i) => assert.ok(Math.abs(v - texts[1][i]) < 1e-5));
+  const wrong = new OpenAIEmbedding({ model: "text-embedding-3-small", apiKey, baseURL: `${url}/v1`, maxRetries: 0 });
+  await assert.rejects(wrong.getTextEmbedding("서울"), (error) => error.status === 404);
 });
 
 check("cohere-ai: rerank v2 and v1", async (url) => {

@@ -1,0 +1,23 @@
+# Writes OUTPUT, a C++ header holding each of FILES (comma-separated, relative to DIR) as a string_view, so the search
+# page's HTML, CSS and JS ship inside the binary.  Run at build time by server/CMakeLists.txt.
+string(REPLACE "," ";" files "${FILES}")
+set(content "// Generated from server/page/ by server/embed_files.cmake; edit those files instead.\n#pragma once\n\n")
+string(APPEND content "#include <string_view>\n\nnamespace ksearch::page_files {\n\n")
+string(APPEND content "struct File {\n  std::string_view name;\n  std::string_view bytes;\n};\n\n")
+set(index 0)
+set(table "")
+foreach(name IN LISTS files)
+  file(READ "${DIR}/${name}" hex HEX)
+  string(LENGTH "${hex}" hex_length)
+  math(EXPR size "${hex_length} / 2")
+  # 24 bytes a line, every byte as \xNN: no escaping rules to get wrong, and the next escape ends each one.
+  string(REGEX REPLACE "(................................................)" "\\1," hex "${hex}")
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "\\\\x\\1" escaped "${hex}")
+  string(REPLACE "," "\"\n    \"" escaped "${escaped}")
+  string(APPEND content "inline constexpr char kBytes${index}[] =\n    \"${escaped}\";\n\n")
+  string(APPEND table "    {\"${name}\", std::string_view(kBytes${index}, ${size})},\n")
+  math(EXPR index "${index} + 1")
+endforeach()
+string(APPEND content "inline constexpr File kFiles[] = {\n${table}};\n\n}  // namespace ksearch::page_files\n")
+file(WRITE "${OUTPUT}.tmp" "${content}")
+file(RENAME "${OUTPUT}.tmp" "${OUTPUT}")
