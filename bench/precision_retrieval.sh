@@ -31,6 +31,8 @@ for line in sys.stdin:
     else:
         rows.append((mode, precision, json.loads(payload)))
 print(f"held-out: {rows[0][2]['queries']} questions over {rows[0][2]['documents']} paragraphs")
+rows = [(mode, precision, {k: v['value'] for k, v in r['modes'][0].items() if isinstance(v, dict)})
+        for mode, precision, r in rows]
 print("| mode | precision | nDCG@10 | Recall@1 | Recall@5 | Recall@10 | MRR@10 | min cosine to fp32 |")
 print("|---|---|---|---|---|---|---|---|")
 for mode, precision, r in rows:

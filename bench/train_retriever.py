@@ -10,8 +10,9 @@ fixtures' 4,000-piece Korean/English sentencepiece, trained with in-batch negati
 (seeded; about 5 s a step on 2 threads), and saved in Hugging Face layout by tools/tiny-models (the folder
 layout the fixtures use).
 
-usage: train_retriever.py OUT_DIR [--steps N] [--layers L] [--hidden H]
-Writes OUT_DIR/model (the model folder) and OUT_DIR/heldout.json."""
+usage: train_retriever.py OUT_DIR [--steps N] [--layers L] [--hidden H] [--checkpoints N,N,...]
+Writes OUT_DIR/model (the model folder) and OUT_DIR/heldout.json; each checkpoint step N also writes
+OUT_DIR/model-N, so one run shows how fusion weights move as the dense leg improves."""
 import argparse, json, math, os, random, re, sys
 import torch
 import torch.nn.functional as F
@@ -21,6 +22,7 @@ parser.add_argument('out')
 parser.add_argument('--steps', type=int, default=300)
 parser.add_argument('--layers', type=int, default=4)
 parser.add_argument('--hidden', type=int, default=256)
+parser.add_argument('--checkpoints', default='', help='comma-separated steps at which to save a model-N folder too')
 args = parser.parse_args()
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
 sys.path.insert(0, os.path.join(root, 'tools', 'tiny-models'))
@@ -131,6 +133,14 @@ def batch_of(texts, prefix, limit):
 
 
 model = Bert()
+checkpoints = {int(n) for n in args.checkpoints.split(',') if n}
+
+
+def save(folder):
+    weights = {name.replace('__', '.'): t.detach().numpy().copy() for name, t in model.p.items()}
+    write_model_dir(os.path.join(args.out, folder), cfg, weights, spm_path, 'mean', 512)
+
+
 optimizer = torch.optim.AdamW(model.parameters(), lr=5e-4, weight_decay=0.01)
 BATCH, WARMUP = 48, 50
 step = 0
@@ -155,7 +165,8 @@ while step < args.steps:
         step += 1
         if step % 20 == 0:
             print(f'step {step} loss {loss.item():.3f}', flush=True)
+        if step in checkpoints and step < args.steps:
+            save(f'model-{step}')
 
-weights = {name.replace('__', '.'): t.detach().numpy().copy() for name, t in model.p.items()}
-write_model_dir(os.path.join(args.out, 'model'), cfg, weights, spm_path, 'mean', 512)
+save('model')
 print(f'trained {step} steps of {BATCH} pairs; model in {args.out}/model', flush=True)

@@ -6,6 +6,7 @@
 #include "base/error.h"
 #include "base/version.h"
 #include "cli/commands.h"
+#include "cli/completions.h"
 #include "cli/did_you_mean.h"
 
 int main(int argc, char** argv) {
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
   ksearch::cli::add_serve_commands(app);
   ksearch::cli::add_model_commands(app);
   ksearch::cli::add_mcp_command(app);
+  ksearch::cli::add_completion_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -98,7 +98,7 @@ void run_search(const SearchFlags& flags) {
 struct EvalFlags {
   std::string beir;
   std::string squad;
-  std::string mode = "auto";
+  std::vector<std::string> modes;
   std::optional<std::string> model;
   std::size_t k = 10;
   bool json = false;
@@ -106,14 +106,51 @@ struct EvalFlags {
   std::optional<std::string> rerank;
   int chunk_tokens = 0;
   std::string precision = "fp32";
-  bool plain_rrf = false;
+  std::size_t resamples = 1000;
+  std::uint64_t seed = 1;
 };
+
+Json estimate_json(const Estimate& e) { return {{"value", e.value}, {"low", e.low}, {"high", e.high}}; }
+
+Json eval_json(const EvalReport& r) {
+  Json modes = Json::array();
+  for (const EvalModeReport& row : r.modes) {
+    Json mode = {{"mode", eval_mode_name(row.mode)}};
+    if (!row.skipped.empty()) {
+      mode["skipped"] = row.skipped;
+    } else {
+      if (!row.over.empty()) mode["over"] = row.over;
+      mode["ndcg@10"] = estimate_json(row.ndcg_at_10);
+      mode["recall@1"] = estimate_json(row.recall_at_1);
+      mode["recall@5"] = estimate_json(row.recall_at_5);
+      mode["recall@10"] = estimate_json(row.recall_at_10);
+      mode["mrr@10"] = estimate_json(row.mrr_at_10);
+      if (row.ndcg_vs_lexical) mode["ndcg@10_vs_lexical"] = estimate_json(*row.ndcg_vs_lexical);
+      mode["refused"] = row.refused;
+      mode["search_seconds"] = row.search_seconds;
+    }
+    modes.push_back(std::move(mode));
+  }
+  return {{"documents", r.documents},
+          {"queries", r.queries},
+          {"model", r.model.empty() ? Json() : Json(r.model)},
+          {"fusion", r.fusion.empty() ? Json() : Json(r.fusion)},
+          {"index_seconds", r.index_seconds},
+          {"bootstrap", {{"resamples", r.bootstrap_resamples}, {"seed", r.bootstrap_seed}, {"confidence", 0.95}}},
+          {"modes", std::move(modes)}};
+}
+
+std::string estimate_text(const Estimate& e, const char* format) {
+  char text[64];
+  std::snprintf(text, sizeof text, format, e.value, e.low, e.high);
+  return text;
+}
 
 void run_eval(const EvalFlags& flags) {
   if (flags.beir.empty() == flags.squad.empty()) fail("eval needs exactly one of --beir DIR or --squad FILE");
   const EvalSet set = flags.beir.empty() ? load_squad(flags.squad) : load_beir(flags.beir);
   EvalOptions options;
-  options.mode = parse_search_mode(flags.mode);
+  for (const std::string& mode : flags.modes) options.modes.push_back(parse_eval_mode(mode));
   options.model = flags.model;
   options.k = flags.k;
   options.limit_queries = flags.limit;
@@ -121,30 +158,41 @@ void run_eval(const EvalFlags& flags) {
   if (flags.rerank && !flags.rerank->empty()) options.rerank_model = *flags.rerank;
   options.chunk_tokens = flags.chunk_tokens;
   options.precision = parse_precision(flags.precision);
-  options.calibrated_fusion = !flags.plain_rrf;
+  options.bootstrap_resamples = flags.resamples;
+  options.bootstrap_seed = flags.seed;
   const EvalReport r = evaluate(set, options);
-  const Json json = {{"documents", r.documents},
-                     {"queries", r.queries},
-                     {"mode", r.mode},
-                     {"model", r.model.empty() ? Json() : Json(r.model)},
-                     {"rerank", options.rerank},
-                     {"ndcg@10", r.ndcg_at_10},
-                     {"recall@1", r.recall_at_1},
-                     {"recall@5", r.recall_at_5},
-                     {"recall@10", r.recall_at_10},
-                     {"mrr@10", r.mrr_at_10},
-                     {"index_seconds", r.index_seconds},
-                     {"search_seconds", r.search_seconds}};
   if (flags.json) {
-    std::cout << to_json_text(json) << '\n';
+    std::cout << to_json_text(eval_json(r)) << '\n';
     return;
   }
-  std::printf("%zu documents, %zu queries · %s%s%s\n", r.documents, r.queries, r.mode.c_str(),
-              r.model.empty() ? "" : (" · " + r.model).c_str(), options.rerank ? " · reranked" : "");
-  std::printf("nDCG@10 %.4f  Recall@1 %.4f  Recall@5 %.4f  Recall@10 %.4f  MRR@10 %.4f\n", r.ndcg_at_10, r.recall_at_1,
-              r.recall_at_5, r.recall_at_10, r.mrr_at_10);
-  std::printf("indexing %.1fs · %.1f queries/s\n", r.index_seconds,
-              r.search_seconds > 0 ? static_cast<double>(r.queries) / r.search_seconds : 0.0);
+  std::printf("%zu documents, %zu queries%s · indexing %.1fs\n", r.documents, r.queries,
+              r.model.empty() ? "" : (" · " + r.model).c_str(), r.index_seconds);
+  if (!r.fusion.empty()) std::printf("%s\n", r.fusion.c_str());
+  std::printf("95%% intervals from %zu bootstrap resamples of the queries (seed %llu); Δ: paired, vs lexical\n\n",
+              r.bootstrap_resamples, static_cast<unsigned long long>(r.bootstrap_seed));
+  const char* cell = "%.4f [%.3f, %.3f]";
+  std::printf("%-18s %-22s %-22s %-22s %-22s %-22s %-26s %s\n", "mode", "nDCG@10", "Recall@1", "Recall@5", "Recall@10",
+              "MRR@10", "Δ nDCG@10", "queries/s");
+  for (const EvalModeReport& row : r.modes) {
+    const std::string name =
+        row.over.empty() ? std::string(eval_mode_name(row.mode)) : cat(eval_mode_name(row.mode), " (", row.over, ")");
+    if (!row.skipped.empty()) {
+      std::printf("%-18s skipped: %s\n", name.c_str(), row.skipped.c_str());
+      continue;
+    }
+    const std::string difference =
+        row.ndcg_vs_lexical ? estimate_text(*row.ndcg_vs_lexical, "%+.4f [%+.3f, %+.3f]") : "";
+    std::printf("%-18s %-22s %-22s %-22s %-22s %-22s %-26s %.1f\n", name.c_str(),
+                estimate_text(row.ndcg_at_10, cell).c_str(), estimate_text(row.recall_at_1, cell).c_str(),
+                estimate_text(row.recall_at_5, cell).c_str(), estimate_text(row.recall_at_10, cell).c_str(),
+                estimate_text(row.mrr_at_10, cell).c_str(), difference.c_str(),
+                row.search_seconds > 0 ? static_cast<double>(r.queries) / row.search_seconds : 0.0);
+  }
+  std::size_t refused = 0;
+  for (const EvalModeReport& row : r.modes) refused = std::max(refused, row.refused);
+  if (refused > 0)
+    std::printf("\n%zu queries over the search limits (at most %zu distinct terms) were refused, scored as misses\n",
+                refused, kMaxQueryTerms);
 }
 
 struct ShowFlags {
@@ -251,8 +299,10 @@ void add_search_commands(CLI::App& app) {
   CLI::App* eval = app.add_subcommand("eval", "retrieval quality on a BEIR folder or a SQuAD-format file");
   eval->add_option("--beir", eval_flags->beir, "BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv)");
   eval->add_option("--squad", eval_flags->squad, "SQuAD-format JSON (e.g. KorQuAD): question -> its paragraph");
-  eval->add_option("--mode", eval_flags->mode, "dense, lexical or hybrid (default: hybrid with a model)")
-      ->check(CLI::IsMember({"auto", "dense", "lexical", "hybrid"}));
+  eval->add_option("--mode", eval_flags->modes,
+                   "modes to compare, comma-separated: lexical, dense, hybrid, plain-rrf, rerank (default: all)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"lexical", "dense", "hybrid", "plain-rrf", "rerank"}));
   eval->add_option("-m,--model", eval_flags->model, "embedding model (default: none, lexical only)");
   eval->add_option("-k", eval_flags->k, "cut-off")->capture_default_str();
   eval->add_option("--limit", eval_flags->limit, "evaluate only the first N queries");
@@ -260,8 +310,10 @@ void add_search_commands(CLI::App& app) {
   eval->add_option("--chunk-tokens", eval_flags->chunk_tokens, "chunk size in model tokens");
   eval->add_option("--precision", eval_flags->precision, "encoder precision: fp32, bf16 or int8")
       ->check(CLI::IsMember({"fp32", "bf16", "int8"}));
+  eval->add_option("--resamples", eval_flags->resamples, "bootstrap resamples for the 95% intervals")
+      ->capture_default_str();
+  eval->add_option("--seed", eval_flags->seed, "bootstrap seed")->capture_default_str();
   eval->add_flag("--json", eval_flags->json, "print JSON");
-  eval->add_flag("--plain-rrf", eval_flags->plain_rrf, "hybrid with equal weights, not the fitted fusion");
   eval->callback([eval_flags] { run_eval(*eval_flags); });
 
   auto show_flags = std::make_shared<ShowFlags>();

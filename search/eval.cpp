@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -52,6 +53,9 @@ class TempFolder {
  private:
   fs::path path_;
 };
+
+constexpr EvalMode kEvalModes[] = {EvalMode::Lexical, EvalMode::Dense, EvalMode::Hybrid, EvalMode::PlainRrf,
+                                   EvalMode::Rerank};
 
 }  // namespace
 
@@ -148,6 +152,57 @@ QueryMetrics score_ranking(const std::vector<std::string>& ranked, const std::ma
   return m;
 }
 
+std::string_view eval_mode_name(EvalMode mode) {
+  switch (mode) {
+    case EvalMode::Lexical:
+      return "lexical";
+    case EvalMode::Dense:
+      return "dense";
+    case EvalMode::Hybrid:
+      return "hybrid";
+    case EvalMode::PlainRrf:
+      return "plain-rrf";
+    case EvalMode::Rerank:
+      return "rerank";
+  }
+  return "?";
+}
+
+EvalMode parse_eval_mode(std::string_view name) {
+  for (EvalMode mode : kEvalModes)
+    if (name == eval_mode_name(mode)) return mode;
+  fail("unknown eval mode '", name, "' (use lexical, dense, hybrid, plain-rrf or rerank)");
+}
+
+Estimate bootstrap_mean(std::span<const double> values, std::size_t resamples, std::uint64_t seed) {
+  Estimate out;
+  if (values.empty()) return out;
+  const std::size_t n = values.size();
+  for (double v : values) out.value += v;
+  out.value /= static_cast<double>(n);
+  if (resamples == 0) {
+    out.low = out.high = out.value;
+    return out;
+  }
+  // mt19937_64's sequence is fixed by the standard; the distributions are not, so indices are taken by modulo
+  // (its bias, under n / 2^64, is far below the interval's own noise).
+  std::mt19937_64 generator(seed);
+  std::vector<double> means(resamples);
+  for (double& mean : means) {
+    double sum = 0;
+    for (std::size_t i = 0; i < n; ++i) sum += values[generator() % n];
+    mean = sum / static_cast<double>(n);
+  }
+  std::sort(means.begin(), means.end());
+  const auto at = [&](double quantile) {
+    const auto index = static_cast<std::size_t>(quantile * static_cast<double>(resamples - 1) + 0.5);
+    return means[std::min(index, resamples - 1)];
+  };
+  out.low = at(0.025);
+  out.high = at(0.975);
+  return out;
+}
+
 EvalReport evaluate(const EvalSet& set, const EvalOptions& options) {
   TempFolder temp;
   // One file per document; names are positions (ids may hold any characters).
@@ -162,6 +217,8 @@ EvalReport evaluate(const EvalSet& set, const EvalOptions& options) {
   }
   EvalReport report;
   report.documents = set.documents.size();
+  report.bootstrap_resamples = options.bootstrap_resamples;
+  report.bootstrap_seed = options.bootstrap_seed;
   IndexOptions index;
   index.folders = {temp.path()};
   index.db_dir = temp.path() / ".ksearch";
@@ -179,39 +236,77 @@ EvalReport evaluate(const EvalSet& set, const EvalOptions& options) {
   EngineOptions engine_options;
   engine_options.rerank_model = options.rerank_model;
   engine_options.precision = options.precision;
+  engine_options.load_model = options.model.has_value();
   const auto engine = SearchEngine::open(summary.location, engine_options);
-  SearchOptions search;
-  search.mode = options.mode;
-  search.k = std::max<std::size_t>(options.k, 10) * 3;  // chunks; results are folded to documents
-  search.rerank = options.rerank;
-  search.calibrated_fusion = options.calibrated_fusion;
+  if (engine->has_model()) report.fusion = describe_fusion(engine->fusion());
   const std::size_t count = std::min(set.queries.size(), options.limit_queries.value_or(set.queries.size()));
-  QueryMetrics total{};
-  const auto search_start = std::chrono::steady_clock::now();
-  for (std::size_t q = 0; q < count; ++q) {
-    const SearchResponse response = engine->search(set.queries[q].text, search);
-    report.mode = std::string(search_mode_name(response.mode));
-    std::vector<std::string> ranked;
-    std::set<std::string> seen;
-    for (const SearchHit& hit : response.results) {
-      const std::string& id = id_of_path.at(hit.chunk.path);
-      if (seen.insert(id).second) ranked.push_back(id);
-    }
-    const QueryMetrics m = score_ranking(ranked, set.queries[q].relevant);
-    total.ndcg_at_10 += m.ndcg_at_10;
-    total.recall_at_1 += m.recall_at_1;
-    total.recall_at_5 += m.recall_at_5;
-    total.recall_at_10 += m.recall_at_10;
-    total.mrr_at_10 += m.mrr_at_10;
-  }
-  report.search_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - search_start).count();
   report.queries = count;
-  const double n = std::max<double>(1, static_cast<double>(count));
-  report.ndcg_at_10 = total.ndcg_at_10 / n;
-  report.recall_at_1 = total.recall_at_1 / n;
-  report.recall_at_5 = total.recall_at_5 / n;
-  report.recall_at_10 = total.recall_at_10 / n;
-  report.mrr_at_10 = total.mrr_at_10 / n;
+
+  // Each mode's per-query metrics, kept for the bootstrap and the paired differences.
+  std::map<EvalMode, std::vector<QueryMetrics>> per_query;
+  for (EvalMode mode : kEvalModes) {
+    if (!options.modes.empty() && std::find(options.modes.begin(), options.modes.end(), mode) == options.modes.end())
+      continue;
+    EvalModeReport& row = report.modes.emplace_back();
+    row.mode = mode;
+    const bool needs_model = mode == EvalMode::Dense || mode == EvalMode::Hybrid || mode == EvalMode::PlainRrf;
+    if (needs_model && !engine->has_model()) {
+      row.skipped = "no embedding model (give --model)";
+      continue;
+    }
+    if (mode == EvalMode::Rerank && !options.rerank) {
+      row.skipped = "no cross-encoder asked (give --rerank [MODEL])";
+      continue;
+    }
+    SearchOptions search;
+    search.k = std::max<std::size_t>(options.k, 10) * 3;  // chunks; results are folded to documents
+    search.mode = mode == EvalMode::Lexical                          ? SearchMode::Lexical
+                  : mode == EvalMode::Dense                          ? SearchMode::Dense
+                  : mode == EvalMode::Rerank && !engine->has_model() ? SearchMode::Lexical
+                                                                     : SearchMode::Hybrid;
+    search.calibrated_fusion = mode != EvalMode::PlainRrf;
+    search.rerank = mode == EvalMode::Rerank;
+    if (search.rerank) row.over = std::string(search_mode_name(search.mode));
+    std::vector<QueryMetrics>& metrics = per_query[mode];
+    const auto search_start = std::chrono::steady_clock::now();
+    for (std::size_t q = 0; q < count; ++q) {
+      SearchResponse response;
+      try {
+        response = engine->search(set.queries[q].text, search);
+      } catch (const QueryTooLarge&) {
+        ++row.refused;  // as a user's query would be: it finds nothing
+      }
+      std::vector<std::string> ranked;
+      std::set<std::string> seen;
+      for (const SearchHit& hit : response.results) {
+        const std::string& id = id_of_path.at(hit.chunk.path);
+        if (seen.insert(id).second) ranked.push_back(id);
+      }
+      metrics.push_back(score_ranking(ranked, set.queries[q].relevant));
+    }
+    row.search_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - search_start).count();
+  }
+
+  const auto estimate = [&](const std::vector<QueryMetrics>& metrics, double QueryMetrics::*field) {
+    std::vector<double> values;
+    for (const QueryMetrics& m : metrics) values.push_back(m.*field);
+    return bootstrap_mean(values, options.bootstrap_resamples, options.bootstrap_seed);
+  };
+  const auto lexical = per_query.find(EvalMode::Lexical);
+  for (EvalModeReport& row : report.modes) {
+    const auto mine = per_query.find(row.mode);
+    if (mine == per_query.end()) continue;
+    row.ndcg_at_10 = estimate(mine->second, &QueryMetrics::ndcg_at_10);
+    row.recall_at_1 = estimate(mine->second, &QueryMetrics::recall_at_1);
+    row.recall_at_5 = estimate(mine->second, &QueryMetrics::recall_at_5);
+    row.recall_at_10 = estimate(mine->second, &QueryMetrics::recall_at_10);
+    row.mrr_at_10 = estimate(mine->second, &QueryMetrics::mrr_at_10);
+    if (row.mode == EvalMode::Lexical || lexical == per_query.end()) continue;
+    std::vector<double> differences;
+    for (std::size_t q = 0; q < count; ++q)
+      differences.push_back(mine->second[q].ndcg_at_10 - lexical->second[q].ndcg_at_10);
+    row.ndcg_vs_lexical = bootstrap_mean(differences, options.bootstrap_resamples, options.bootstrap_seed);
+  }
   return report;
 }
 

@@ -1,8 +1,9 @@
 // Fusion that fits itself to the corpus (issue #34).  Reciprocal rank fusion with equal weights is blind to how
 // good each leg is: a weak embedding model drags hybrid far below lexical.  So pseudo-queries are drawn from the
 // index's own chunks (inverse cloze: one sentence of a chunk is the query, that chunk its one answer), both legs
-// are run on them, and the weighted-RRF weights that rank the answers best on half the queries are kept; the other
-// half, held out from the fit, measures each leg, plain RRF and the fitted fusion, and is stored as the evidence.
+// are run on them, and the weighted-RRF weights that rank the answers best on half the queries are kept (moving off
+// the better leg alone only for a gain clearly above noise); the other half, held out from the fit, measures each
+// leg, plain RRF and the fitted fusion, and is stored as the evidence.
 // The candidate weights include each leg alone, so on the fitting half hybrid is never worse than the better leg.
 #pragma once
 

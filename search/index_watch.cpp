@@ -81,8 +81,15 @@ void IndexWatch::run(const std::function<void(const IndexSummary&, const WatchBa
   const WatchBatch catch_up;
   if (const IndexSummary summary = index_once(progress); summary.indexed + summary.removed + summary.skipped > 0)
     on_run(summary, &catch_up);
+  // Refitting hybrid fusion encodes a few hundred pseudo-queries, seconds of model time that would delay the next
+  // change: a watch refits once the changes since the last fit reach a tenth of the files (a burst, not every save).
+  const bool calibrate = options_.calibrate_fusion;
+  std::size_t files = first.indexed + first.unchanged + first.skipped, changed_since_fit = 0;
   while (const auto batch = watcher.next()) {
+    options_.calibrate_fusion = calibrate && (changed_since_fit + batch->paths.size()) * 10 >= files;
     const IndexSummary summary = index_once(progress);
+    files = summary.indexed + summary.unchanged + summary.skipped;
+    changed_since_fit = options_.calibrate_fusion ? 0 : changed_since_fit + summary.indexed + summary.removed;
     on_run(summary, &*batch);
   }
 }

@@ -1,5 +1,6 @@
 // `ksearch watch` and `serve --watch`: the indexer run exactly as `ksearch index` runs it (so just as crash-safe),
-// first once, then again after each settled batch of changes a FileWatcher reports in the index's folders.
+// first once, then again after each settled batch of changes a FileWatcher reports in the index's folders.  Only
+// hybrid fusion is refitted less often: when the changes since the last fit reach a tenth of the files.
 #pragma once
 
 #include <atomic>

@@ -104,19 +104,19 @@ class IndexRun {
     summary_.other_extensions.assign(walk.other_extensions.begin(), walk.other_extensions.end());
     for (const auto& skipped : walk.skipped) record_skip(skipped.relative, skipped.reason);
     // A run stopped before its first save of the vector file leaves none: that is part of resuming, not news.
-    const std::int64_t resumed = rebuilding_ ? 0 : store_->files_left();
-    if (resumed > 0)
-      add_notice(cat("resuming: ", resumed, resumed == 1 ? " file" : " files", " left from an interrupted run"));
+    const bool resuming = !rebuilding_ && store_->files_left() > 0;
     if (embedder_) {
       const bool had_vector_file = fs::exists(work_.vectors());
       VectorState state = load_vectors(*store_, work_, settings_.dimension);
       vectors_ = std::move(state.index);
-      if (!state.note.empty() && !rebuilding_ && (had_vector_file || resumed == 0)) add_notice(state.note);
+      if (!state.note.empty() && !rebuilding_ && (had_vector_file || !resuming)) add_notice(state.note);
     }
     Plan plan = make_plan(walk);
     summary_.removed = store_->remove_files(plan.removed);
     summary_.unchanged = plan.unchanged;
     progress_state_.files_total = plan.candidates.size();
+    if (const std::size_t left = plan.candidates.size(); resuming && left > 0)
+      add_notice(cat("resuming: ", left, left == 1 ? " file" : " files", " left from an interrupted run"));
     if (!plan.candidates.empty()) store_->save_files_left(static_cast<std::int64_t>(plan.candidates.size()));
     last_commit_ = std::chrono::steady_clock::now();
     for (const FoundFile& file : plan.candidates) {
@@ -471,7 +471,6 @@ class IndexRun {
 
   void committed(std::size_t chunks) {
     if (vectors_) catch_up(*vectors_, *store_);
-    store_->save_files_left(static_cast<std::int64_t>(progress_state_.files_total - progress_state_.files_done));
     progress_state_.chunks += chunks;
     summary_.chunks_added = progress_state_.chunks;
     summary_.tokens_embedded = progress_state_.tokens;

@@ -123,8 +123,8 @@ class ChunkStore {
   // The last indexing run on record, if any.
   std::optional<RunRecord> last_run() const;
   void save_last_run(const RunRecord& run);
-  // Files the running `ksearch index` still had to do at its last commit; 0 once a run completes, so a count found
-  // by the next run means the last one was interrupted.
+  // Files the running `ksearch index` set out to do; 0 once a run completes, so a count found by the next run means
+  // the last one was interrupted.
   std::int64_t files_left() const;
   void save_files_left(std::int64_t count);
   std::uint64_t generation() const;

@@ -112,13 +112,17 @@ const std::vector<std::u32string>& suffixes() {
   return list;
 }
 
+// Particles that end a two-syllable run as in 책을 or 왕은 and rarely end a two-syllable noun (unlike 가 of 국가,
+// 이 of 나이, 도 of 제도), so the one-syllable word before them is its stem.
+bool short_word_particle(char32_t c) { return c == U'을' || c == U'를' || c == U'은' || c == U'는' || c == U'에'; }
+
 // Number of leading characters of a Hangul run that form its stem.
 std::size_t stem_length(const std::vector<Char>& run) {
   std::size_t length = run.size();
   for (int round = 0; round < 2; ++round) {
     bool stripped = false;
     for (const auto& suffix : suffixes()) {
-      const std::size_t keep = suffix.size() == 1 ? 2 : 1;  // "국가" is no 국 + 가
+      const std::size_t keep = suffix.size() == 1 && !(round == 0 && short_word_particle(suffix[0])) ? 2 : 1;
       if (length < suffix.size() + keep) continue;
       if (std::equal(suffix.begin(), suffix.end(), run.begin() + static_cast<std::ptrdiff_t>(length - suffix.size()),
                      run.begin() + static_cast<std::ptrdiff_t>(length),
@@ -131,6 +135,13 @@ std::size_t stem_length(const std::vector<Char>& run) {
     if (!stripped) break;
   }
   return length;
+}
+
+bool is_suffix(const std::vector<Char>& run) {
+  return std::any_of(suffixes().begin(), suffixes().end(), [&](const std::u32string& suffix) {
+    return suffix.size() == run.size() &&
+           std::equal(suffix.begin(), suffix.end(), run.begin(), [](char32_t a, const Char& b) { return a == b.code; });
+  });
 }
 
 // Interrogatives (무엇, 누구, 언제, ...) ask for what the answer holds; the answer rarely repeats them.
@@ -153,19 +164,22 @@ std::string joined(const std::vector<Char>& run, std::size_t begin, std::size_t 
 // weigh less (they match particles, not the word: 울에 and 에서 of 서울에서), and the stem less than a bigram
 // (it repeats what the stem's bigrams already match).
 template <typename Emit>
-void emit_run(const std::vector<Char>& run, CharClass kind, bool query, Emit&& emit) {
+void emit_run(const std::vector<Char>& run, CharClass kind, bool query, bool after_word, Emit&& emit) {
   if (kind == CharClass::Word) {
     emit(LexicalToken{joined(run, 0, run.size()), run.front().begin, run.back().end, TermKind::Word}, 1.0);
     return;
   }
   const std::size_t stem = stem_length(run);
   if (query && is_question_word(run, stem)) return;
+  // A particle on a Latin or number word (S24의, 1990년에는 -> 에는 after 년 is kept) asks for nothing itself.
+  if (query && after_word && is_suffix(run)) return;
   if (run.size() == 1) {
     emit(LexicalToken{joined(run, 0, 1), run[0].begin, run[0].end, TermKind::Bigram}, 1.0);
+    emit(LexicalToken{kStemMarker + joined(run, 0, 1), run[0].begin, run[0].end, TermKind::Stem}, kStemWeight);
     return;
   }
   for (std::size_t i = 0; i + 1 < run.size(); ++i) {
-    const double weight = query && stem >= 2 && i + 2 > stem ? kSuffixBigramWeight : 1.0;
+    const double weight = query && i + 2 > stem ? kSuffixBigramWeight : 1.0;
     emit(LexicalToken{joined(run, i, i + 2), run[i].begin, run[i + 1].end, TermKind::Bigram}, weight);
   }
   emit(LexicalToken{kStemMarker + joined(run, 0, stem), run.front().begin, run[stem - 1].end, TermKind::Stem},
@@ -176,8 +190,9 @@ template <typename Emit>
 void tokenize(std::string_view text, bool query, Emit&& emit) {
   std::vector<Char> run;
   CharClass run_class = CharClass::Separator;
+  bool after_word = false;  // the run began right after a Word run, with no separator between
   const auto flush = [&] {
-    if (!run.empty()) emit_run(run, run_class, query, emit);
+    if (!run.empty()) emit_run(run, run_class, query, after_word, emit);
     run.clear();
   };
   for (Char c : composed_characters(text)) {
@@ -185,6 +200,7 @@ void tokenize(std::string_view text, bool query, Emit&& emit) {
     const CharClass kind = classify(c.code);
     if (kind != run_class) {
       flush();
+      after_word = run_class == CharClass::Word;
       run_class = kind;
     }
     if (kind != CharClass::Separator) run.push_back(c);

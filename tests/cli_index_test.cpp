@@ -217,6 +217,7 @@ TEST(CliIndex, CtrlCSaysWhatWasKeptAndTheNextRunResumes) {
   ASSERT_FALSE(left.empty()) << notice;
   EXPECT_GT(std::stoi(left), 0);
   EXPECT_LT(std::stoi(left), 600) << "the first group was committed";
+  // What is left is what this run then does.
   EXPECT_EQ(std::stoi(left), summary["indexed"].get<int>()) << notice;
   EXPECT_NE(notice.find(" files left from an interrupted run"), std::string::npos) << notice;
   EXPECT_EQ(notice.find("missing"), std::string::npos) << notice;

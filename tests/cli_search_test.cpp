@@ -191,6 +191,33 @@ TEST(CliSearch, FitsTheTerminalWidth) {
   EXPECT_GT(updates, 0u) << index.out;
 }
 
+TEST(CliEval, OneTableOfEveryModeWithIntervals) {
+  const std::string set = testing::test_data("eval/korean-ict").string();
+  const auto table = testing::run_ksearch({"eval", "--beir", set, "--limit", "10", "--resamples", "100"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("95% intervals from 100 bootstrap resamples"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("\nlexical "), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("\ndense              skipped: no embedding model (give --model)"), std::string::npos)
+      << table.out;
+  EXPECT_NE(table.out.find("\nrerank             skipped: no cross-encoder asked"), std::string::npos) << table.out;
+
+  const auto json_run = testing::run_ksearch({"eval", "--beir", set, "--limit", "10", "--resamples", "100", "--json"});
+  ASSERT_EQ(json_run.exit_code, 0) << json_run.err;
+  const Json json = parse_json(json_run.out, "eval --json");
+  EXPECT_EQ(json["queries"], 10);
+  EXPECT_EQ(json["bootstrap"]["resamples"], 100);
+  ASSERT_EQ(json["modes"].size(), 5u);
+  const Json& lexical = json["modes"][0];
+  EXPECT_EQ(lexical["mode"], "lexical");
+  EXPECT_LE(lexical["ndcg@10"]["low"].get<double>(), lexical["ndcg@10"]["value"].get<double>());
+  EXPECT_GE(lexical["ndcg@10"]["high"].get<double>(), lexical["ndcg@10"]["value"].get<double>());
+  EXPECT_EQ(json["modes"][2]["skipped"], "no embedding model (give --model)");
+
+  const auto unknown = testing::run_ksearch({"eval", "--beir", set, "--mode", "lexical,bm25"});
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_NE(unknown.err.find("bm25"), std::string::npos) << unknown.err;
+}
+
 TEST(CliShell, ChecksSettingsAndOpensTheHit) {
   testing::TempDir dir;
   const fs::path docs = write_corpus(dir);

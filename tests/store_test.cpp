@@ -16,11 +16,12 @@ std::vector<std::string> texts(std::string_view input) {
 
 TEST(Lexical, HangulBigramsStemsAndWholeLatinWords) {
   EXPECT_EQ(texts("서울에서"), (std::vector<std::string>{"서울", "울에", "에서", "~서울"}));
-  EXPECT_EQ(texts("Galaxy S24의 출고가"), (std::vector<std::string>{"galaxy", "s24", "의", "출고", "고가", "~출고"}));
+  EXPECT_EQ(texts("Galaxy S24의 출고가"),
+            (std::vector<std::string>{"galaxy", "s24", "의", "~의", "출고", "고가", "~출고"}));
   EXPECT_EQ(texts("ＡＢＣ　１２３"), (std::vector<std::string>{"abc", "123"}));
-  EXPECT_EQ(texts("한 글자"), (std::vector<std::string>{"한", "글자", "~글자"}));
+  EXPECT_EQ(texts("한 글자"), (std::vector<std::string>{"한", "~한", "글자", "~글자"}));
   EXPECT_TRUE(texts("!!! ... 😀").empty());
-  const auto tokens = lexical_tokens("a 서울");
+  const auto tokens = lexical_tokens("a 서울");  // a, 서울, ~서울
   ASSERT_EQ(tokens.size(), 3u);
   EXPECT_EQ(tokens[1].begin, 2u);
   EXPECT_EQ(tokens[1].end, 8u);
@@ -35,6 +36,12 @@ TEST(Lexical, StemsDropParticlesAndEndingsButKeepShortWords) {
   EXPECT_EQ(stem("서울특별시는"), "~서울특별시");
   EXPECT_EQ(stem("국가"), "~국가");  // 가 is a particle, but a one-syllable stem is too little to trust
   EXPECT_EQ(stem("나라에서"), "~나라");
+  // A one-syllable word keeps its stem before 을 를 은 는 에, particles that rarely end a two-syllable noun.
+  EXPECT_EQ(stem("책을"), "~책");
+  EXPECT_EQ(stem("왕은"), "~왕");
+  EXPECT_EQ(stem("책"), "~책");
+  EXPECT_EQ(stem("나이"), "~나이");
+  EXPECT_EQ(stem("제도"), "~제도");
 }
 
 TEST(Lexical, NfdTextGivesTheTokensOfNfcWithTheDecomposedByteRanges) {
@@ -59,6 +66,12 @@ TEST(Lexical, QueryLeavesOutInterrogatives) {
   EXPECT_EQ(lexical_query("서울은 어디인가?").expression, "\"서울\" OR \"울은\" OR \"~서울\"");
   EXPECT_EQ(lexical_query("누가 무엇을 언제").expression, "\"누가\" OR \"~누가\"");
   EXPECT_EQ(texts("무엇").size(), 2u);  // documents keep them
+}
+
+TEST(Lexical, QueryLeavesOutParticlesOfLatinAndNumberWords) {
+  EXPECT_EQ(lexical_query("S24의 가격").expression, "\"s24\" OR \"가격\" OR \"~가격\"");
+  EXPECT_EQ(lexical_query("1443년에").expression, "\"1443\" OR \"년에\" OR \"~년\"");
+  EXPECT_EQ(texts("S24의"), (std::vector<std::string>{"s24", "의", "~의"}));  // documents keep them
 }
 
 TEST(Lexical, QueryDiscountsBigramsThatReachIntoParticles) {
