@@ -1,6 +1,6 @@
 // OpenBLAS (the BLAS FAISS links in Debian) starts its worker threads when the library loads, and each spins for
-// about 100 ms before it sleeps.  On a 2-core machine that takes a core from a one-off query for most of its life:
-// `ksearch search` measured p50 149 ms with the spinning thread and 63 ms without it.
+// about 100 ms before it sleeps.  On a 2-core machine that takes a core from a one-off query for most of its life
+// (docs/performance-history.md, "Start-up costs").
 #pragma once
 
 namespace ksearch {

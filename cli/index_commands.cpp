@@ -1,5 +1,6 @@
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <ctime>
@@ -12,30 +13,20 @@
 #include "base/json.h"
 #include "cli/commands.h"
 #include "cli/terminal.h"
+#include "ingest/document.h"
 #include "ingest/file_walker.h"
 #include "search/doctor.h"
 #include "search/fusion_calibration.h"
+#include "search/index_handle.h"
 #include "search/index_status.h"
 #include "search/index_watch.h"
 #include "search/indexer.h"
-#include "search/searcher.h"
-#include "store/chunk_store.h"
 
 namespace ksearch::cli {
 namespace fs = std::filesystem;
 
 IndexLocation locate_index(const std::optional<std::string>& db) {
-  if (!db) return IndexLocation::find_upward(fs::current_path());
-  const fs::path dir = *db;
-  if (!fs::exists(dir / "index.db"))
-    fail(dir.string(), ": no ksearch index here (expected ", (dir / "index.db").string(), ")");
-  std::string root;
-  try {
-    root = ChunkStore(dir / "index.db", false, sql::Database::Mode::ReadOnly).settings().root;
-  } catch (const sql::DamagedDatabase&) {
-    // `doctor` reports it and `doctor --repair` rebuilds it; the root is then the folder above.
-  }
-  return IndexLocation::at(dir, root.empty() ? std::nullopt : std::optional<fs::path>(root));
+  return ksearch::locate_index(db ? std::optional<fs::path>(*db) : std::nullopt);
 }
 
 namespace {
@@ -50,7 +41,9 @@ struct IndexFlags {
   int overlap = -1;
   std::string index_spec;
   std::vector<std::string> excludes;
+  bool no_exclude = false;
   bool follow_symlinks = false;
+  bool no_follow_symlinks = false;
   std::size_t max_document_bytes = DocumentLimits{}.unpacked_bytes;
   std::size_t max_document_chunks = DocumentLimits{}.chunks;
   bool rebuild = false;
@@ -127,7 +120,9 @@ Json summary_json(const IndexSummary& s) {
           {"skipped", s.skipped},
           {"chunks_added", s.chunks_added},
           {"tokens_embedded", s.tokens_embedded},
+          {"added", s.added},
           {"other_file_types", s.other_types},
+          {"other_extensions", s.other_extensions},
           {"seconds", s.seconds},
           {"vector_index", s.index_spec},
           {"skipped_files", skipped},
@@ -170,8 +165,8 @@ IndexOptions index_options(const IndexFlags& flags) {
   options.chunk_tokens = flags.chunk_tokens;
   options.overlap_tokens = flags.overlap;
   options.index_spec = flags.index_spec;
-  options.excludes = flags.excludes;
-  options.follow_symlinks = flags.follow_symlinks;
+  if (!flags.excludes.empty() || flags.no_exclude) options.excludes = flags.excludes;
+  if (flags.follow_symlinks || flags.no_follow_symlinks) options.follow_symlinks = flags.follow_symlinks;
   options.document_limits.unpacked_bytes = flags.max_document_bytes;
   options.document_limits.chunks = flags.max_document_chunks;
   options.rebuild = flags.rebuild;
@@ -200,10 +195,13 @@ void run_index_command(const IndexFlags& flags) {
   }
   // Nothing searchable in what was named: say so and fail, rather than a quiet "indexed 0".
   if (summary.indexed + summary.unchanged + summary.skipped == 0) {
+    std::string others;
+    for (const auto& extension : summary.other_extensions)
+      others += " " + (extension.empty() ? std::string("(no extension)") : escape_controls(extension));
     std::cerr << "ksearch: 0 supported files"
-              << (summary.other_types > 0 ? cat(" (", summary.other_types, " of other types)") : std::string())
-              << " in " << escape_controls(summary.location.root.string())
-              << " (ksearch reads text, Markdown, HTML, PDF, DOCX, HWP and HWPX)\n";
+              << (summary.other_types > 0 ? cat(" (", summary.other_types, " others:", others, ")") : std::string())
+              << " in " << escape_controls(summary.location.root.string()) << " (ksearch reads "
+              << supported_formats_description() << ")\n";
     throw ExitStatus{1};
   }
 }
@@ -292,49 +290,111 @@ void run_calibrate(const std::optional<std::string>& db, const std::string& prec
     std::cout << describe_fusion(calibration) << '\n';
 }
 
-void run_status(const std::optional<std::string>& db, bool json) {
-  const IndexStatus status = read_index_status(locate_index(db));
-  if (json) {
-    std::cout << to_json_text(index_status_json(status)) << '\n';
-    return;
-  }
-  const StoreCounts& counts = status.counts;
+// "2026-12-06 19:50 (3 min ago)", in local time.
+std::string when(std::int64_t unix_seconds) {
+  const auto time = static_cast<std::time_t>(unix_seconds);
+  std::tm local{};
+  localtime_r(&time, &local);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M", &local);
+  const std::int64_t ago = std::max<std::int64_t>(0, static_cast<std::int64_t>(std::time(nullptr)) - unix_seconds);
+  const std::string since = ago < 60      ? "just now"
+                            : ago < 3600  ? cat(ago / 60, " min ago")
+                            : ago < 86400 ? cat(ago / 3600, " h ago")
+                                          : cat(ago / 86400, " days ago");
+  return cat(text, " (", since, ")");
+}
+
+// The first `shown` of `paths`, then how many more.
+std::string some_paths(const std::vector<std::string>& paths, std::size_t shown = 3) {
+  std::string text;
+  for (std::size_t i = 0; i < paths.size() && i < shown; ++i) text += (i ? ", " : "") + escape_controls(paths[i]);
+  if (paths.size() > shown) text += cat(", … (", paths.size() - shown, " more)");
+  return text;
+}
+
+void print_status(const IndexStatus& status) {
   const IndexSettings& settings = status.settings;
-  const std::string spec = settings.model_id.empty() ? std::string("none") : settings.index_spec;
-  std::cout << "index      " << escape_controls(status.location.dir.string()) << '\n'
-            << "root       " << escape_controls(status.location.root.string()) << '\n'
-            << "files      " << thousands(static_cast<std::size_t>(counts.files)) << " (" << counts.indexed_files
+  const StoreCounts& counts = status.counts;
+  std::cout << "index      " << escape_controls(status.location.dir.string()) << '\n';
+  for (std::size_t i = 0; i < status.roots.size(); ++i)
+    std::cout << (i == 0 ? "folders    " : "           ") << escape_controls(status.roots[i].path.string())
+              << (status.roots[i].exists ? "" : " (missing)") << '\n';
+  if (!settings.excludes.empty()) {
+    std::string globs;
+    for (const auto& glob : settings.excludes) globs += (globs.empty() ? "" : " ") + escape_controls(glob);
+    std::cout << "excludes   " << globs << "  (`ksearch index --no-exclude` clears them)\n";
+  }
+  if (settings.follow_symlinks) std::cout << "links      followed out of the folders (--follow-symlinks)\n";
+  std::cout << "files      " << thousands(static_cast<std::size_t>(counts.files)) << " (" << counts.indexed_files
             << " indexed, " << counts.skipped_files << " skipped)\n"
-            << "chunks     " << thousands(static_cast<std::size_t>(counts.chunks)) << '\n'
-            << "model      "
-            << (settings.model_id.empty() ? "none (lexical search only)" : escape_controls(settings.model_id))
-            << (settings.dimension > 0 ? cat(" (", settings.dimension, "-d, ", settings.pooling, " pooling)") : "")
-            << '\n'
-            << "vectors    " << thousands(static_cast<std::size_t>(counts.vectors)) << " · index " << spec << '\n'
-            << "chunking   " << settings.chunk_tokens << " tokens, overlap " << settings.overlap_tokens << '\n'
+            << "chunks     " << thousands(static_cast<std::size_t>(counts.chunks)) << '\n';
+  std::cout << "model      ";
+  if (settings.model_id.empty()) {
+    std::cout << "none (lexical search only)\n";
+  } else {
+    std::cout << escape_controls(settings.model_id)
+              << (settings.dimension > 0 ? cat(" (", settings.dimension, "-d, ", settings.pooling, " pooling)") : "");
+    const std::string problem = status.model_problem.substr(0, status.model_problem.find('\n'));
+    if (problem.empty())
+      std::cout << ", available locally\n";
+    else
+      std::cout << ", not available here (searches are keyword-only): " << escape_controls(problem) << '\n';
+    std::cout << "vectors    " << thousands(static_cast<std::size_t>(counts.vectors)) << " · index "
+              << settings.index_spec << '\n';
+  }
+  std::cout << "chunking   " << settings.chunk_tokens << " tokens, overlap " << settings.overlap_tokens << '\n'
             << "size       database " << thousands(status.database_bytes / 1024) << " KiB, vectors "
             << thousands(status.vector_file_bytes / 1024) << " KiB\n";
+  if (const auto& run = status.last_run) {
+    std::cout << "last run   " << when(run->started) << (run->rebuild ? ", rebuild" : "");
+    if (run->finished == 0) {
+      std::cout << ": interrupted (or still running); run `ksearch index` to resume\n";
+    } else {
+      char seconds[32];
+      std::snprintf(seconds, sizeof seconds, "%.1fs", run->seconds);
+      std::cout << ": " << run->added << " added, " << run->changed << " changed, " << run->removed << " removed, "
+                << run->skipped << " skipped, " << run->unchanged << " unchanged in " << seconds << '\n';
+    }
+  }
+  if (!status.pending.empty())
+    std::cout << "pending    " << status.pending.size() << " large file(s) part-indexed: " << some_paths(status.pending)
+              << '\n';
+  const ChangedFiles& changed = status.changed;
+  if (changed.total() == 0) {
+    std::cout << "changed    nothing since the last run\n";
+  } else {
+    std::cout << "changed    " << changed.added.size() << " new, " << changed.modified.size() << " modified, "
+              << changed.removed.size() << " deleted since the last run: run `ksearch index`\n";
+    const std::pair<const char*, const std::vector<std::string>*> lists[] = {
+        {"new", &changed.added}, {"modified", &changed.modified}, {"deleted", &changed.removed}};
+    for (const auto& [label, list] : lists)
+      if (!list->empty()) std::cout << "           " << label << ": " << some_paths(*list) << '\n';
+  }
+  constexpr std::size_t kSkippedShown = 10;
+  for (std::size_t i = 0; i < status.skipped.size() && i < kSkippedShown; ++i)
+    std::cout << (i == 0 ? "skipped    " : "           ") << escape_controls(status.skipped[i].first) << ": "
+              << escape_controls(status.skipped[i].second) << '\n';
+  if (status.skipped.size() > kSkippedShown)
+    std::cout << "           … " << status.skipped.size() - kSkippedShown
+              << " more (`ksearch status --json` lists all)\n";
   if (const std::string fusion = describe_index_fusion(status); !fusion.empty()) std::cout << fusion << '\n';
 }
 
+void run_status(const std::optional<std::string>& db, bool json) {
+  const IndexStatus status = read_index_status(locate_index(db));
+  if (json)
+    std::cout << to_json_text(index_status_json(status)) << '\n';
+  else
+    print_status(status);
+}
+
 void run_rm(const std::vector<std::string>& paths, const std::optional<std::string>& db, bool wait) {
-  const IndexLocation location = locate_index(db);
-  IndexLock lock(location, wait);
-  ChunkStore store(location.database(), false);
-  std::vector<std::string> targets;
-  const auto files = store.files();
-  for (const auto& path : paths) {
-    const std::string relative = relative_to_root(fs::absolute(path), location.root);
-    bool matched = false;
-    for (const auto& file : files)
-      if (file.path == relative || relative.empty() || file.path.starts_with(relative + "/")) {
-        targets.push_back(file.path);
-        matched = true;
-      }
-    if (!matched) std::cerr << "ksearch: " << path << ": not in the index\n";
-  }
-  if (targets.empty()) fail("nothing to remove");
-  std::cout << "removed " << store.remove_files(targets) << " file(s) from the index\n";
+  const std::vector<fs::path> targets(paths.begin(), paths.end());
+  const RemovedFiles removed = remove_from_index(locate_index(db), targets, wait);
+  for (const auto& path : removed.unmatched)
+    std::cerr << "ksearch: " << escape_controls(path) << ": not in the index\n";
+  std::cout << "removed " << removed.removed << " file(s) from the index\n";
 }
 
 void run_doctor_command(const std::optional<std::string>& db, const DoctorOptions& options, bool json) {
@@ -378,10 +438,17 @@ void add_index_commands(CLI::App& app) {
   index->add_option("--overlap", flags->overlap, "tokens shared by consecutive chunks (default: chunk/8)");
   index->add_option("--index", flags->index_spec, "FAISS factory string (Flat, HNSW32, IVF4096,PQ64) or auto");
   // One value per --exclude, so the folders after it stay folders.
-  index->add_option("--exclude", flags->excludes, "skip paths matching GLOB (gitignore syntax); repeatable")
-      ->allow_extra_args(false);
-  index->add_flag("--follow-symlinks", flags->follow_symlinks,
-                  "follow symbolic links out of the indexed folders too (never into /proc, /sys, /dev)");
+  auto* exclude = index
+                      ->add_option("--exclude", flags->excludes,
+                                   "skip paths matching GLOB (gitignore syntax); repeatable; replaces the globs the "
+                                   "index keeps for later runs")
+                      ->allow_extra_args(false);
+  index->add_flag("--no-exclude", flags->no_exclude, "forget the index's --exclude globs")->excludes(exclude);
+  auto* follow = index->add_flag("--follow-symlinks", flags->follow_symlinks,
+                                 "follow symbolic links out of the indexed folders too (never into /proc, /sys, "
+                                 "/dev); kept for later runs");
+  index->add_flag("--no-follow-symlinks", flags->no_follow_symlinks, "stop following links out of the folders")
+      ->excludes(follow);
   index
       ->add_option("--max-document-bytes", flags->max_document_bytes,
                    "most a document may unpack to, and most text kept from it (default: 64MiB)")

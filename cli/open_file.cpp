@@ -9,7 +9,9 @@
 #include <cstring>
 #include <sstream>
 
+#include "base/env.h"
 #include "base/error.h"
+#include "ingest/document.h"
 #include "search/hit_location.h"
 
 extern char** environ;
@@ -19,24 +21,18 @@ namespace {
 
 // Formats an editor shows as text; the rest are binary documents for a viewer.
 bool is_text_format(const std::filesystem::path& file) {
-  std::string extension = file.extension().string();
-  std::transform(extension.begin(), extension.end(), extension.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  for (const char* text : {".txt", ".md", ".markdown", ".html", ".htm", ".csv", ".tsv", ".log", ".rst", ".org", ".json",
-                           ".xml", ".yaml", ".yml"})
-    if (extension == text) return true;
-  return false;
+  const auto format = format_of_path(file);
+  return format && (is_plain_text(*format) || *format == DocumentFormat::Html);
 }
 
 }  // namespace
 
 std::vector<std::string> open_command(const std::filesystem::path& file, int line) {
   if (!is_text_format(file)) return {"xdg-open", file.string()};
-  const char* editor = std::getenv("VISUAL");
-  if (editor == nullptr || *editor == '\0') editor = std::getenv("EDITOR");
+  const std::string editor = env::text("VISUAL").value_or(env::text("EDITOR").value_or("vi"));
   // $EDITOR may carry arguments ("code -w"): split at spaces, as git does for simple values.
   std::vector<std::string> command;
-  std::istringstream words(editor != nullptr && *editor != '\0' ? editor : "vi");
+  std::istringstream words(editor);
   for (std::string word; words >> word;) command.push_back(word);
   command.push_back(cat("+", std::max(line, 1)));
   command.push_back(file.string());

@@ -11,6 +11,7 @@
 #include "cli/terminal.h"
 #include "search/highlight.h"
 #include "search/hit_location.h"
+#include "server/search_hit_json.h"
 
 namespace ksearch::cli {
 namespace {

@@ -10,6 +10,7 @@
 #include "base/json.h"
 #include "cli/commands.h"
 #include "cli/input_lines.h"
+#include "search/index_handle.h"
 #include "search/index_watch.h"
 #include "server/http_server.h"
 
@@ -57,8 +58,7 @@ void run_serve(ServeFlags flags) {
     std::cerr << "ksearch: " << e.what() << "; serving without /v1/search\n";
   }
   std::string index_model;
-  if (location)
-    index_model = ChunkStore(location->database(), false, sql::Database::Mode::ReadOnly).settings().model_id;
+  if (location) index_model = read_index_settings(*location).model_id;
 
   std::shared_ptr<const Embedder> embedder;
   const std::string model_name =

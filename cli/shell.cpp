@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "base/display_width.h"
+#include "base/env.h"
 #include "cli/commands.h"
 #include "cli/open_file.h"
 #include "cli/search_output.h"
@@ -74,8 +75,7 @@ std::string trim(const std::string& text) {
 class Prompt {
  public:
   Prompt() : interactive_(is_terminal(stdin) && is_terminal(stdout)) {
-    if (const char* home = std::getenv("HOME"); home != nullptr)
-      history_ = std::filesystem::path(home) / ".ksearch_history";
+    if (const std::filesystem::path home = env::home(); !home.empty()) history_ = home / ".ksearch_history";
     if (interactive_) {
       using_history();
       if (!history_.empty()) read_history(history_.c_str());

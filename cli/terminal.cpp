@@ -8,14 +8,13 @@
 #include <csignal>
 #include <cstdlib>
 
+#include "base/env.h"
 #include "base/error.h"
 
 namespace ksearch::cli {
 
 bool is_terminal(std::FILE* stream) {
-  const char* term = std::getenv("TERM");
-  return ::isatty(::fileno(stream)) != 0 && std::getenv("NO_COLOR") == nullptr &&
-         (term == nullptr || std::string_view(term) != "dumb");
+  return ::isatty(::fileno(stream)) != 0 && !env::text("NO_COLOR") && env::text("TERM").value_or("") != "dumb";
 }
 
 namespace {
@@ -24,12 +23,8 @@ std::size_t terminal_size(std::FILE* stream, bool columns) {
   winsize size{};
   if (::ioctl(::fileno(stream), TIOCGWINSZ, &size) == 0 && (columns ? size.ws_col : size.ws_row) > 0)
     return columns ? size.ws_col : size.ws_row;
-  if (const char* value = std::getenv(columns ? "COLUMNS" : "LINES"); value != nullptr) {
-    char* end = nullptr;
-    const long number = std::strtol(value, &end, 10);
-    if (end != value && *end == '\0' && number > 0 && number < 10000) return static_cast<std::size_t>(number);
-  }
-  return columns ? 80 : 24;
+  const auto number = env::positive_integer(columns ? "COLUMNS" : "LINES");
+  return number ? static_cast<std::size_t>(std::min(*number, 9999L)) : columns ? 80 : 24;
 }
 
 }  // namespace
@@ -40,10 +35,10 @@ std::size_t terminal_height(std::FILE* stream) { return terminal_size(stream, fa
 void print_paged(const std::string& text) {
   const auto lines = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
   if (lines + 1 >= terminal_height(stdout) && ::isatty(::fileno(stdout)) != 0) {
-    const char* pager = std::getenv("PAGER");
+    const std::string pager = env::text("PAGER").value_or("less -R");
     std::fflush(stdout);
     // $PAGER is the user's own setting, run by the shell as git and man do.
-    if (std::FILE* pipe = ::popen(pager != nullptr && *pager != '\0' ? pager : "less -R", "w"); pipe != nullptr) {
+    if (std::FILE* pipe = ::popen(pager.c_str(), "w"); pipe != nullptr) {
       // Quitting the pager early closes the pipe: that must not kill the shell.
       const auto previous = std::signal(SIGPIPE, SIG_IGN);
       std::fwrite(text.data(), 1, text.size(), pipe);

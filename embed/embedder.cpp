@@ -30,6 +30,16 @@ std::vector<std::vector<std::size_t>> length_sorted_batches(std::span<const std:
 
 float sigmoid(float logit) { return 1.0f / (1.0f + std::exp(-logit)); }
 
+void Embeddings::normalize_rows() { ops::l2_normalize_rows(values.data(), size(), dimension); }
+
+std::vector<float> Embeddings::leading(std::size_t i, std::size_t components, bool normalize) const {
+  KSEARCH_ASSERT(i < size() && components <= dimension);
+  const auto full = row(i);
+  std::vector<float> kept(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(components));
+  if (normalize) ops::l2_normalize_rows(kept.data(), 1, kept.size());
+  return kept;
+}
+
 Embedder::Embedder(std::shared_ptr<const Model> model, EmbedOptions options)
     : model_(std::move(model)), options_(options) {
   if (model_->spec.kind != ModelKind::Embedding)

@@ -30,6 +30,10 @@ struct Embeddings {
   std::vector<bool> truncated;            // input was longer than max_tokens
   std::span<const float> row(std::size_t i) const { return {values.data() + i * dimension, dimension}; }
   std::size_t size() const { return token_counts.size(); }
+  // L2-normalises every row in place (for embeddings computed without normalisation).
+  void normalize_rows();
+  // The first `components` values of row i (Matryoshka-style shortening), L2-normalised again when `normalize`.
+  std::vector<float> leading(std::size_t i, std::size_t components, bool normalize) const;
 };
 
 class Embedder {

@@ -379,15 +379,13 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
                       config_.layer_norm_eps, bf16_chain ? x_rounded.data() : nullptr);
 
   // The layers run on groups of whole sequences (a sequence longer than a group's tokens is a group of its own), so
-  // the working buffers below are a group's size, not the batch's: a 64 × 512-token e5-small batch peaked at 652 MB
-  // with them batch-sized, 217 MB this way.
+  // the working buffers below are a group's size, not the batch's (a third of the peak memory on long batches).
   //
   // With at least two groups per thread, each thread encodes whole groups on its own, its products and attention
-  // serial, so no thread waits on another inside a layer (e5-small 32 × 128 tokens on two threads: fp32 7% faster
-  // than splitting every product over both, bf16 3%, int8 15%); groups of 256 tokens there keep a thread's
-  // activations in its core's cache (2-4% faster than 512).  Otherwise, and for the groups left over (fewer than
-  // the threads), every product and the attention are split over all threads, on groups of 512 tokens: products of
-  // 512 rows run at the speed of whole batches, and 256 were 8-12% slower at 4 × 128.
+  // serial, so no thread waits on another inside a layer; groups of 256 tokens there keep a thread's activations in
+  // its core's cache.  Otherwise, and for the groups left over (fewer than the threads), every product and the
+  // attention are split over all threads, on groups of 512 tokens: products of 512 rows run at the speed of whole
+  // batches.  Measurements: docs/performance-history.md, "Encoder work groups".
   constexpr std::size_t kSharedGroupTokens = 512, kThreadGroupTokens = 256;
   const auto team = static_cast<std::size_t>(ops::thread_count());
   std::vector<std::size_t> group_starts;  // first sequence of each group, then batch.size()

@@ -4,26 +4,21 @@
 // fp16 are the fast way to bf16's accuracy: fp16 keeps 11 significant bits to bf16's 8, and its narrow range is made
 // safe by scaling every weight column and activation row by a power of two (exact) to a largest magnitude in
 // [1/2, 1).  A lane then sums up to 128 products of magnitude at most 1 in fp16 (|sum| ≤ 128, no overflow) before
-// the sum goes to an fp32 total.  The error stays below that of rounding the inputs to bf16: on 512 × 384 × 1536
-// products of random data, largest deviation from the exact product 1.8e-2 (128-term sums; 1.4e-2 with 64, which
-// flushed twice as often and ran 5-10% slower) against 2.0e-2 for the exact product of bf16-rounded inputs.
+// the sum goes to an fp32 total; the error stays below that of rounding the inputs to bf16
+// (docs/performance-history.md, "fp16 tiles").
 //
 // Weights: panels of 64 columns like the fp32 ones (each k rows of 64 fp16), one power-of-two scale per column.
 // Activations: each fp16 value doubled into a 32-bit word, so broadcasting it is one vpbroadcastd, a plain load
 // (broadcasting a 16-bit value costs a shuffle on the FMA port 5 besides), and stored k-major per group of a tile's
-// rows, so one pointer walks a tile's broadcasts (row-major, GCC 12 kept a pointer per row and reloaded them from the
-// stack every step).  Each thread converts the block of rows it multiplies into its own L2 (16 × 16 transposes in
-// registers; converting once, half by each thread, measured no faster in the encoder: each then reads half from the
-// other core).  Where the weights fit in L2 beside a block (e5-small's layers), the threads share out the rows instead
-// of the panels, so each converts only its own rows: e5-small bf16 −10% at 32×128 and −9% at 8×512 (medians of 6
-// alternating rounds).  A tile is up to 12 rows × a whole panel row (24 fp16 accumulators); every 128 k its sums are
-// widened and added to c, which holds the fp32 totals; after the last chunk each total is multiplied by its row's and
-// column's scales, the bias added and GELU applied while the panel's columns are in cache.  Queries (up to 16 rows)
-// stream the weights as gemm_fp32.cpp's panel tiles do: chunks of 128 k rows, the next prefetched into L2 a few lines a
-// step; batches run 12-row tiles over chunks of 128 k rows (16 KB of weights, in L1 for every tile), in slabs of up to
-// 1,024 k rows and blocks of rows whose slab of activations (512 KB) stays in L2.  A 12-row tile runs at 86-95% of
-// vfmadd231ph's rate in L1; dense products of 512 rows at 1.0-1.7× oneDNN's fp32 (bge-m3's shapes at the top,
-// e5-small's 384-column ones at the bottom, where converting the activations weighs most).
+// rows, so one pointer walks a tile's broadcasts.  Each thread converts the block of rows it multiplies into its own
+// L2 (16 × 16 transposes in registers).  Where the weights fit in L2 beside a block (e5-small's layers), the threads
+// share out the rows instead of the panels, so each converts only its own rows.  A tile is up to 12 rows × a whole
+// panel row (24 fp16 accumulators); every 128 k its sums are widened and added to c, which holds the fp32 totals;
+// after the last chunk each total is multiplied by its row's and column's scales, the bias added and GELU applied
+// while the panel's columns are in cache.  Queries (up to 16 rows) stream the weights as gemm_fp32.cpp's panel tiles
+// do: chunks of 128 k rows, the next prefetched into L2 a few lines a step; batches run 12-row tiles over chunks of
+// 128 k rows (16 KB of weights, in L1 for every tile), in slabs of up to 1,024 k rows and blocks of rows whose slab
+// of activations (512 KB) stays in L2.
 
 #include <omp.h>
 

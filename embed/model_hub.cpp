@@ -80,8 +80,8 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
 }
 
 // libcurl is opened on the first download rather than linked: with its TLS, Kerberos, LDAP and SSH libraries it made
-// every ksearch process load 25 more shared libraries, ~14 ms of dynamic loading (an empty program linking
-// ksearch's libraries started in 50 ms, 36 ms without libcurl's), while only model downloads use it.
+// every ksearch process load 25 more shared libraries, while only model downloads use it (docs/performance-history.md,
+// "Start-up costs").
 struct CurlApi {
   decltype(&curl_easy_init) easy_init;
   decltype(&curl_easy_setopt) easy_setopt;

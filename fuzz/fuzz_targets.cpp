@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "base/display_width.h"
+#include "base/env.h"
 #include "base/error.h"
 #include "base/files.h"
 #include "base/json.h"
@@ -39,8 +40,7 @@ namespace {
 // The tiny fixture model, for targets that need a tokenizer or an encoder ($KSEARCH_FUZZ_MODEL overrides).
 std::shared_ptr<const Model> fixture_model() {
   static const std::shared_ptr<const Model> model = [] {
-    const char* configured = std::getenv("KSEARCH_FUZZ_MODEL");
-    const std::filesystem::path dir = configured != nullptr ? configured : KSEARCH_FUZZ_FIXTURE;
+    const std::filesystem::path dir = env::text("KSEARCH_FUZZ_MODEL").value_or(KSEARCH_FUZZ_FIXTURE);
     return Model::load_dir(dir, "fuzz");
   }();
   return model;
@@ -196,7 +196,7 @@ void lexical(std::string_view data) {
   static ScratchStore scratch;
   ChunkStore* const store = scratch.open.get();
   FileUpdate update;
-  update.file = {0, "fuzz.txt", static_cast<std::int64_t>(data.size()), 1, "h", "indexed", "", 0, 0, 1};
+  update.file = {0, "fuzz.txt", static_cast<std::int64_t>(data.size()), 1, "h", FileStatus::Indexed, "", 0, 0, 1};
   update.chunks.push_back({});
   update.chunks[0].text = std::string(data);
   store->replace_files(std::span(&update, 1), 0);

@@ -9,21 +9,40 @@
 namespace ksearch {
 namespace {
 
-std::string lower_extension(const std::filesystem::path& path) {
-  std::string extension = path.extension().string();
-  std::transform(extension.begin(), extension.end(), extension.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return extension;
-}
+struct FileType {
+  std::string_view extension;
+  DocumentFormat format;
+};
+
+constexpr FileType kFileTypes[] = {
+    {".txt", DocumentFormat::Text},          {".text", DocumentFormat::Text}, {".md", DocumentFormat::Markdown},
+    {".markdown", DocumentFormat::Markdown}, {".html", DocumentFormat::Html}, {".htm", DocumentFormat::Html},
+    {".xhtml", DocumentFormat::Html},        {".pdf", DocumentFormat::Pdf},   {".docx", DocumentFormat::Docx},
+    {".hwpx", DocumentFormat::Hwpx},         {".hwp", DocumentFormat::Hwp},   {".hwpml", DocumentFormat::Hwp},
+};
 
 }  // namespace
 
-bool is_supported_extension(std::string_view extension) {
-  for (std::string_view known :
-       {".txt", ".text", ".md", ".markdown", ".html", ".htm", ".xhtml", ".pdf", ".docx", ".hwpx", ".hwp", ".hwpml"})
-    if (extension == known) return true;
-  return false;
+std::optional<DocumentFormat> format_of_extension(std::string_view extension) {
+  for (const FileType& type : kFileTypes)
+    if (extension == type.extension) return type.format;
+  return std::nullopt;
 }
+
+std::optional<DocumentFormat> format_of_path(const std::filesystem::path& path) {
+  std::string extension = path.extension().string();
+  std::transform(extension.begin(), extension.end(), extension.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return format_of_extension(extension);
+}
+
+bool is_supported_extension(std::string_view extension) { return format_of_extension(extension).has_value(); }
+
+bool is_plain_text(DocumentFormat format) {
+  return format == DocumentFormat::Text || format == DocumentFormat::Markdown;
+}
+
+std::string_view supported_formats_description() { return "text, Markdown, HTML, PDF, DOCX, HWPX and HWP"; }
 
 Document read_plain_text(std::string_view bytes, std::string_view format) {
   Document document;
@@ -49,17 +68,29 @@ void UnpackBudget::charge(std::size_t bytes) {
 namespace {
 
 Document read_by_type(const std::filesystem::path& path, std::string_view bytes, const DocumentLimits& limits) {
-  const std::string extension = lower_extension(path);
+  const auto format = format_of_path(path);
   // Content decides over the extension where the two disagree.
-  if (bytes.starts_with("%PDF") || extension == ".pdf") return read_pdf(bytes);
+  if (bytes.starts_with("%PDF")) return read_pdf(bytes);
   if (bytes.starts_with("\xD0\xCF\x11\xE0") || looks_like_hwpml(bytes)) return read_hwp(bytes, limits);
-  if (extension == ".hwp" || extension == ".hwpml") return read_hwp(bytes, limits);
-  if (extension == ".docx") return read_docx(bytes, limits);
-  if (extension == ".hwpx") return read_hwpx(bytes, limits);
-  if (extension == ".html" || extension == ".htm" || extension == ".xhtml") return read_html(bytes);
-  if (extension == ".md" || extension == ".markdown") return read_plain_text(bytes, "markdown");
-  if (extension == ".txt" || extension == ".text") return read_plain_text(bytes, "text");
-  throw SkipFile(cat("unsupported file type '", extension, "'"));
+  if (!format) throw SkipFile(cat("unsupported file type '", path.extension().string(), "'"));
+  switch (*format) {
+    case DocumentFormat::Hwp:
+      return read_hwp(bytes, limits);
+    case DocumentFormat::Docx:
+      return read_docx(bytes, limits);
+    case DocumentFormat::Hwpx:
+      return read_hwpx(bytes, limits);
+    case DocumentFormat::Html:
+      return read_html(bytes);
+    case DocumentFormat::Pdf:
+      return read_pdf(bytes);
+    case DocumentFormat::Markdown:
+      return read_plain_text(bytes, "markdown");
+    case DocumentFormat::Text:
+      return read_plain_text(bytes, "text");
+  }
+  KSEARCH_ASSERT(false && "unknown DocumentFormat");
+  return {};
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,8 +61,18 @@ Document parse_document(const std::filesystem::path& path, std::string_view byte
 // read_file + parse_document.
 Document read_document(const std::filesystem::path& path, const DocumentLimits& limits = {});
 
+// How a supported file is read; the one table of supported file types (document.cpp) maps extensions to these.
+enum class DocumentFormat { Text, Markdown, Html, Pdf, Docx, Hwpx, Hwp };
+// The format of an extension (lower case, with the dot: ".md"); nullopt for types ksearch does not read.
+std::optional<DocumentFormat> format_of_extension(std::string_view extension);
+// The format of `path` by its extension (any case); nullopt for types ksearch does not read.
+std::optional<DocumentFormat> format_of_path(const std::filesystem::path& path);
 // Extensions (lower-case, with dot) read_document() accepts.
 bool is_supported_extension(std::string_view extension);
+// Plain text and Markdown: streamed when large, and opened in an editor rather than a viewer (as is HTML).
+bool is_plain_text(DocumentFormat format);
+// "text, Markdown, HTML, PDF, DOCX, HWPX and HWP", for messages.
+std::string_view supported_formats_description();
 
 // Decodes text bytes: BOM (UTF-8, UTF-16LE/BE), valid UTF-8, UTF-16 without BOM, else CP949/EUC-KR.  Throws
 // SkipFile for binary data.  Sets document.encoding / warning.

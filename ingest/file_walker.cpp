@@ -72,8 +72,9 @@ struct Walker {
 
   void add_file(const fs::path& path, const struct stat& info) {
     const std::string relative = relative_to_root(path, root);
-    if (!is_supported_extension(lower(path.extension().string()))) {
+    if (std::string extension = lower(path.extension().string()); !is_supported_extension(extension)) {
       ++result.other_types;
+      result.other_extensions.insert(std::move(extension));
       return;
     }
     if (!seen_files.insert(relative).second) return;

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,9 +22,10 @@ struct SkippedPath {
 };
 
 struct WalkResult {
-  std::vector<FoundFile> files;      // supported documents, sorted by path
-  std::vector<SkippedPath> skipped;  // unreadable folders, broken links, loops, links that leave the folders
-  std::size_t other_types = 0;       // files of unsupported types, ignored
+  std::vector<FoundFile> files;            // supported documents, sorted by path
+  std::vector<SkippedPath> skipped;        // unreadable folders, broken links, loops, links that leave the folders
+  std::size_t other_types = 0;             // files of unsupported types, ignored...
+  std::set<std::string> other_extensions;  // ...and their extensions, lower case (".csv"; "" for none)
 };
 
 struct WalkOptions {

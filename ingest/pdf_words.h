@@ -1,7 +1,6 @@
 // The PDF plugin's interface.  poppler-cpp and the 24 libraries it pulls in (NSS, freetype, fontconfig, image codecs)
-// live in a module of their own, libksearch_pdf.so, opened on the first PDF: linked into ksearch they cost every
-// process, searches included, ~12 ms of dynamic loading (an empty program linking ksearch's libraries without
-// libcurl started in 36-40 ms with poppler's, 24-27 ms without).
+// live in a module of their own, libksearch_pdf.so, opened on the first PDF: linked into ksearch they would slow the
+// start of every process, searches included (docs/performance-history.md, "Start-up costs").
 // Built from the same sources by the same compiler as ksearch, so C++ types cross the boundary.
 #pragma once
 

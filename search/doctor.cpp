@@ -13,56 +13,32 @@
 namespace ksearch {
 namespace {
 
-std::int64_t count(sql::Database& db, const char* sql) {
-  auto statement = db.prepare(sql);
-  statement.step();
-  return statement.column_int(0);
-}
-
-std::vector<std::string> paths(sql::Database& db, const char* sql) {
-  auto statement = db.prepare(sql);
-  std::vector<std::string> out;
-  while (statement.step()) out.push_back(statement.column_text(0));
-  return out;
-}
-
 // The consistency checks; `report` collects problems.  Returns files that must be indexed again.
 std::vector<std::string> check_database(const ChunkStore& store, DoctorReport& report) {
-  sql::Database& db = store.database();
   for (const auto& problem : store.integrity_problems(report.notes)) report.problems.push_back("database: " + problem);
   const IndexSettings settings = store.settings();
   std::set<std::string> redo;
   if (!settings.model_id.empty()) {
-    for (const auto& path : paths(db,
-                                  "SELECT DISTINCT f.path FROM chunks c JOIN files f ON f.id = c.file_id "
-                                  "LEFT JOIN vectors v ON v.chunk_id = c.id WHERE v.chunk_id IS NULL")) {
+    for (const auto& path : store.files_with_unembedded_chunks()) {
       report.problems.push_back("chunks without a vector in " + path);
       redo.insert(path);
     }
-    auto wrong = db.prepare(
-        "SELECT DISTINCT f.path FROM vectors v JOIN chunks c ON c.id = v.chunk_id "
-        "JOIN files f ON f.id = c.file_id WHERE length(v.embedding) != ?1");
-    wrong.bind(1, static_cast<std::int64_t>(settings.dimension) * 4);
-    while (wrong.step()) {
-      report.problems.push_back("vectors of the wrong dimension in " + wrong.column_text(0));
-      redo.insert(wrong.column_text(0));
+    for (const auto& path : store.files_with_vectors_not_of_dimension(settings.dimension)) {
+      report.problems.push_back("vectors of the wrong dimension in " + path);
+      redo.insert(path);
     }
-  } else if (const auto stray = count(db, "SELECT COUNT(*) FROM vectors"); stray > 0) {
+  } else if (const auto stray = store.counts().vectors; stray > 0) {
     report.problems.push_back(cat(stray, " vectors in an index without a model"));
   }
-  if (const auto orphans = count(db,
-                                 "SELECT COUNT(*) FROM vectors v LEFT JOIN chunks c ON c.id = v.chunk_id "
-                                 "WHERE c.id IS NULL");
-      orphans > 0)
+  if (const auto orphans = store.orphan_vectors(); orphans > 0)
     report.problems.push_back(cat(orphans, " vectors without a chunk"));
-  for (const auto& path : paths(db,
-                                "SELECT f.path FROM files f WHERE f.status = 'indexed' AND NOT EXISTS "
-                                "(SELECT 1 FROM chunks c WHERE c.file_id = f.id)")) {
+  for (const auto& path : store.indexed_files_without_chunks()) {
     report.problems.push_back("file marked indexed has no chunks: " + path);
     redo.insert(path);
   }
-  for (const auto& path : paths(db, "SELECT path FROM files WHERE status = 'partial'"))
-    report.notes.push_back("interrupted large file, finished by the next `ksearch index`: " + path);
+  for (const auto& file : store.files())
+    if (file.status == FileStatus::Partial)
+      report.notes.push_back("interrupted large file, finished by the next `ksearch index`: " + file.path);
   return {redo.begin(), redo.end()};
 }
 
@@ -131,7 +107,11 @@ void rebuild_from_sources(const IndexLocation& location, const std::optional<Ind
   if (settings && !settings->model_id.empty()) index.model = settings->model_id;
   if (settings && settings->chunk_tokens > 0) index.chunk_tokens = settings->chunk_tokens;
   if (settings && settings->chunk_tokens > 0) index.overlap_tokens = settings->overlap_tokens;
-  if (settings) index.index_spec = settings->index_spec;
+  if (settings) {
+    index.index_spec = settings->index_spec;
+    index.excludes = settings->excludes;
+    index.follow_symlinks = settings->follow_symlinks;
+  }
   const IndexSummary summary = run_index(index);
   report.repairs.push_back(cat("the database was damaged: indexed the source folders again into a new database (",
                                summary.indexed, " files, ", summary.chunks_added, " chunks",
@@ -181,7 +161,7 @@ DoctorReport run_doctor(const IndexLocation& location, const DoctorOptions& opti
     const bool fts_damaged = std::any_of(report.problems.begin(), report.problems.end(),
                                          [](const std::string& p) { return p.find("full-text") != std::string::npos; });
     if (fts_damaged) {
-      store.database().exec("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')");
+      store.rebuild_keyword_index();
       report.repairs.push_back("rebuilt the full-text index from the chunks");
     }
     if (!redo.empty()) {
@@ -189,11 +169,7 @@ DoctorReport run_doctor(const IndexLocation& location, const DoctorOptions& opti
       report.repairs.push_back(
           cat("dropped ", redo.size(), " inconsistent file(s); the next `ksearch index` reads them again"));
     }
-    if (count(store.database(),
-              "SELECT COUNT(*) FROM vectors v LEFT JOIN chunks c ON c.id = v.chunk_id WHERE c.id IS NULL") > 0) {
-      store.database().exec("DELETE FROM vectors WHERE chunk_id NOT IN (SELECT id FROM chunks)");
-      report.repairs.push_back("deleted vectors without a chunk");
-    }
+    if (store.delete_orphan_vectors() > 0) report.repairs.push_back("deleted vectors without a chunk");
     if (!settings->model_id.empty()) {
       auto index = rebuild_vectors(store, settings->dimension, settings->index_spec);
       save_vectors(*index, store, location);

@@ -10,6 +10,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "base/env.h"
 #include "base/error.h"
 #include "base/files.h"
 #include "base/json.h"
@@ -39,8 +40,7 @@ std::string json_id(const Json& value, const std::string& where) {
 class TempFolder {
  public:
   TempFolder() {
-    const char* base = std::getenv("TMPDIR");
-    path_ = fs::path(base != nullptr ? base : "/tmp") /
+    path_ = fs::path(env::text("TMPDIR").value_or("/tmp")) /
             ("ksearch-eval-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device()()));
     fs::create_directories(path_);
   }

@@ -53,16 +53,18 @@ void IndexWatch::run(const std::function<void(const IndexSummary&, const WatchBa
   if (!first.model_id.empty()) options_.loaded_model = Model::load(first.model_id, options_.precision);
 
   std::vector<fs::path> folders;
+  WatchOptions watch_options = watch_options_;
   {
+    // The first run saved the excludes it was given (or kept the index's): the watch honours the same ones.
     const ChunkStore store(location.database(), false, sql::Database::Mode::ReadOnly);
-    for (const auto& relative : store.settings().roots)
+    const IndexSettings settings = store.settings();
+    for (const auto& relative : settings.roots)
       folders.push_back(relative.empty()                   ? location.root
                         : fs::path(relative).is_absolute() ? fs::path(relative)
                                                            : location.root / relative);
+    watch_options.exclude_globs.insert(watch_options.exclude_globs.end(), settings.excludes.begin(),
+                                       settings.excludes.end());
   }
-  WatchOptions watch_options = watch_options_;
-  watch_options.exclude_globs.insert(watch_options.exclude_globs.end(), options_.excludes.begin(),
-                                     options_.excludes.end());
   // An index folder inside the tree (--db ./idx) changes with every run: its writes must not start another.
   if (const std::string inside = relative_to_root(location.dir, location.root); !fs::path(inside).is_absolute())
     watch_options.exclude_globs.push_back("/" + inside + "/");

@@ -38,15 +38,6 @@ constexpr const char* kChangedWhileRead = "changed while being read (indexed aga
 constexpr const char* kOutOfMemory =
     "out of memory while reading it (lower --max-document-bytes, or give ksearch more memory)";
 
-bool is_plain_text(const std::string& path) {
-  for (const char* extension : {".txt", ".text", ".md", ".markdown"})
-    if (path.size() >= std::strlen(extension) &&
-        std::equal(path.end() - static_cast<std::ptrdiff_t>(std::strlen(extension)), path.end(), extension,
-                   [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; }))
-      return true;
-  return false;
-}
-
 IndexLocation locate(const IndexOptions& options) {
   if (options.db_dir) {
     std::optional<fs::path> root = options.root;
@@ -104,9 +95,13 @@ class IndexRun {
     remove_stale_temp_files();
     open_store();
     configure();
-    guard_ = std::make_unique<PathGuard>(folders_, options_.follow_symlinks);
-    const WalkResult walk = walk_documents(folders_, summary_.location.root, {excludes_, options_.follow_symlinks});
+    run_record_.started = unix_seconds();
+    run_record_.rebuild = rebuilding_;
+    store_->save_last_run(run_record_);
+    guard_ = std::make_unique<PathGuard>(folders_, settings_.follow_symlinks);
+    const WalkResult walk = walk_documents(folders_, summary_.location.root, {excludes_, settings_.follow_symlinks});
     summary_.other_types = walk.other_types;
+    summary_.other_extensions.assign(walk.other_extensions.begin(), walk.other_extensions.end());
     for (const auto& skipped : walk.skipped) record_skip(skipped.relative, skipped.reason);
     // A run stopped before its first save of the vector file leaves none: that is part of resuming, not news.
     const bool resuming = !rebuilding_ && store_->files_left() > 0;
@@ -125,7 +120,8 @@ class IndexRun {
     if (!plan.candidates.empty()) store_->save_files_left(static_cast<std::int64_t>(plan.candidates.size()));
     last_commit_ = std::chrono::steady_clock::now();
     for (const FoundFile& file : plan.candidates) {
-      if (file.size > kStreamBytes && is_plain_text(file.relative)) {
+      if (const auto format = format_of_path(file.relative);
+          file.size > kStreamBytes && format && is_plain_text(*format)) {
         commit_pending();
         process_large_text(file);
       } else if (auto update = prepare(file)) {
@@ -138,8 +134,9 @@ class IndexRun {
         (summary_.indexed > 0 || summary_.removed > 0 || store_->fusion_calibration().empty()))
       summary_.fusion = fit_fusion();
     if (store_->files_left() != 0) store_->save_files_left(0);
-    if (rebuilding_) swap_in();
     summary_.seconds = elapsed();
+    save_run_record();
+    if (rebuilding_) swap_in();
     return summary_;
   }
 
@@ -200,6 +197,22 @@ class IndexRun {
     const FusionCalibration calibration = calibrate_fusion(*engine, *store_);
     store_->save_fusion_calibration(calibration.fit_queries > 0 ? fusion_calibration_json(calibration).dump() : "");
     return calibration.fit_queries > 0 ? describe_fusion(calibration) : "";
+  }
+
+  static std::int64_t unix_seconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+
+  void save_run_record() {
+    run_record_.finished = unix_seconds();
+    run_record_.seconds = summary_.seconds;
+    run_record_.added = static_cast<std::int64_t>(summary_.added);
+    run_record_.changed = static_cast<std::int64_t>(summary_.indexed - summary_.added);
+    run_record_.removed = static_cast<std::int64_t>(summary_.removed);
+    run_record_.unchanged = static_cast<std::int64_t>(summary_.unchanged);
+    run_record_.skipped = static_cast<std::int64_t>(summary_.skipped);
+    store_->save_last_run(run_record_);
   }
 
   void add_notice(const std::string& text) { summary_.notice += (summary_.notice.empty() ? "" : "\n") + text; }
@@ -299,7 +312,9 @@ class IndexRun {
                          : fs::path(relative).is_absolute() ? fs::path(relative)
                                                             : root / relative);
     if (summary_.location.dir.parent_path() != root) settings_.root = root.string();
-    excludes_ = options_.excludes;
+    settings_.excludes = options_.excludes.value_or(old.excludes);
+    settings_.follow_symlinks = options_.follow_symlinks.value_or(old.follow_symlinks);
+    excludes_ = settings_.excludes;
     // An index folder inside the tree (--db ./idx) is never indexed itself.
     if (const std::string inside = relative_to_root(summary_.location.dir, root); !fs::path(inside).is_absolute())
       excludes_.push_back("/" + inside + "/");
@@ -328,7 +343,7 @@ class IndexRun {
       found.insert(file.relative);
       const auto it = existing.find(file.relative);
       if (!force_ && it != existing.end() && it->second.size == file.size && it->second.mtime_ns == file.mtime_ns &&
-          it->second.status != "partial")
+          it->second.status != FileStatus::Partial)
         ++plan.unchanged;
       else
         plan.candidates.push_back(file);
@@ -372,7 +387,7 @@ class IndexRun {
     }
     update.file.hash = sha256_hex(bytes);
     const auto known = store_->find_file(file.relative);
-    if (!force_ && known && known->hash == update.file.hash && known->status != "partial") {
+    if (!force_ && known && known->hash == update.file.hash && known->status != FileStatus::Partial) {
       store_->touch_file(known->id, file.size, file.mtime_ns);
       ++summary_.unchanged;
       ++progress_state_.files_done;
@@ -392,7 +407,7 @@ class IndexRun {
              document.format == "pdf" ? "no extractable text (scanned PDF without a text layer?)" : "no text content");
         return update;
       }
-      update.file.status = "indexed";
+      update.file.status = FileStatus::Indexed;
       std::vector<std::string> warnings;
       if (!document.warning.empty()) warnings.push_back(document.warning);
       if (too_many_chunks)
@@ -405,6 +420,7 @@ class IndexRun {
         summary_.warnings.emplace_back(file.relative, warning);
         update.file.reason += (update.file.reason.empty() ? "" : "; ") + warning;
       }
+      if (!known) ++summary_.added;
       for (std::size_t i = 0; i < chunks.size(); ++i) {
         const TextChunk& chunk = chunks[i];
         update.chunks.push_back({0, 0, file.relative, static_cast<int>(i), static_cast<std::int64_t>(chunk.byte_begin),
@@ -485,13 +501,13 @@ class IndexRun {
   }
 
   // A file larger than the commit budget: its chunks are appended in commits of up to `commit_tokens` tokens under a
-  // "partial" record.  A record left partial by an interrupted run with the same content (hash) and chunking keeps
+  // Partial record.  A record left partial by an interrupted run with the same content (hash) and chunking keeps
   // its chunks, and the run goes on after them: chunking is deterministic, so they are the first chunks again.
   void commit_in_parts(FileUpdate update) {
     const auto known = store_->find_file(update.file.path);
     std::size_t done = 0;
     std::int64_t file_id = 0;
-    if (!force_ && known && known->status == "partial" && known->hash == update.file.hash &&
+    if (!force_ && known && known->status == FileStatus::Partial && known->hash == update.file.hash &&
         static_cast<std::size_t>(known->chunks) <= update.chunks.size()) {
       file_id = known->id;
       done = static_cast<std::size_t>(known->chunks);
@@ -530,7 +546,7 @@ class IndexRun {
       }
       record.hash = digest.hex();
       const auto known = store_->find_file(file.relative);
-      if (!force_ && known && known->hash == record.hash && known->status != "partial") {
+      if (!force_ && known && known->hash == record.hash && known->status != FileStatus::Partial) {
         store_->touch_file(known->id, file.size, file.mtime_ns);
         ++summary_.unchanged;
         ++progress_state_.files_done;
@@ -573,13 +589,14 @@ class IndexRun {
       }
       // The text must come from the bytes that were hashed, or the next run would take the file for unchanged.
       if (stream.bytes_hash() != record.hash) throw SkipFile(kChangedWhileRead);
-      record.status = "indexed";
+      record.status = FileStatus::Indexed;
       if (stream.replaced() > 0) {
         record.reason = cat(stream.replaced(), " invalid byte sequence(s) replaced with U+FFFD");
         summary_.warnings.emplace_back(file.relative, record.reason);
       }
       store_->finish_file(file_id, record);
       ++summary_.indexed;
+      if (!known) ++summary_.added;
     } catch (const SkipFile& e) {
       skip_large_text(record, e.what());
     } catch (const std::bad_alloc&) {
@@ -596,7 +613,7 @@ class IndexRun {
   }
 
   void skip(FileUpdate& update, const std::string& reason) {
-    update.file.status = "skipped";
+    update.file.status = FileStatus::Skipped;
     update.file.reason = reason;
     if (update.file.hash.empty()) update.file.hash = "-";
     record_skip(update.file.path, reason);
@@ -641,6 +658,7 @@ class IndexRun {
   std::vector<std::string> excludes_;
   ChunkOptions chunk_options_;
   bool force_ = false;
+  RunRecord run_record_;
 };
 
 }  // namespace

@@ -32,10 +32,11 @@ struct IndexOptions {
   int chunk_tokens = 0;                         // 0: the model's default
   int overlap_tokens = -1;                      // -1: chunk_tokens / 8
   std::string index_spec;                       // --index FAISS factory string; "" keeps the index's, else "auto"
-  std::vector<std::string> excludes;            // --exclude globs
-  bool follow_symlinks = false;                 // --follow-symlinks: follow links out of the folders too
-  DocumentLimits document_limits;               // --max-document-bytes, --max-document-chunks
-  bool rebuild = false;                         // index from scratch into a new database, swapped in when complete
+  // --exclude globs: given, they replace the index's (empty: none); not given, the index's are kept.
+  std::optional<std::vector<std::string>> excludes;
+  std::optional<bool> follow_symlinks;  // follow links out of the folders too; not given: as the index was built
+  DocumentLimits document_limits;       // --max-document-bytes, --max-document-chunks
+  bool rebuild = false;                 // index from scratch into a new database, swapped in when complete
   bool wait_for_lock = false;
   // A commit follows every `commit_tokens` chunk tokens (a file with more is committed in parts, and an
   // interrupted one resumes after its last part) or `commit_seconds` of reading, whichever comes first.
@@ -62,8 +63,10 @@ struct IndexSummary {
   std::string notice;    // e.g. why the index is lexical-only, that the vector file was rebuilt, or that the run
                          // resumes an interrupted one
   std::size_t indexed = 0, unchanged = 0, removed = 0, skipped = 0;
+  std::size_t added = 0;  // of `indexed`, the files new to the index (the others changed)
   std::size_t chunks_added = 0, tokens_embedded = 0, other_types = 0;
-  std::map<std::string, std::size_t> skip_reasons;                 // reason -> count
+  std::vector<std::string> other_extensions;        // of the other_types files, sorted (".csv", ".json"; "" for none)
+  std::map<std::string, std::size_t> skip_reasons;  // reason -> count
   std::vector<std::pair<std::string, std::string>> skipped_files;  // path, reason
   std::vector<std::pair<std::string, std::string>> warnings;       // path, warning (near-empty extraction, ...)
   double seconds = 0;

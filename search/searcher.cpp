@@ -14,21 +14,12 @@
 #include "ingest/document.h"
 #include "ingest/glob.h"
 #include "search/hybrid.h"
+#include "search/index_handle.h"
 #include "search/model_check.h"
 #include "search/vector_sync.h"
 #include "store/lexical.h"
 
 namespace ksearch {
-namespace {
-
-FusionCalibration saved_fusion(const ChunkStore& store) {
-  const std::string text = store.fusion_calibration();
-  if (text.empty()) return {};
-  const std::string where = store.database().path().string() + " (meta.fusion_calibration)";
-  return fusion_calibration_from_json(parse_json(text, where), where);
-}
-
-}  // namespace
 
 std::string_view search_mode_name(SearchMode mode) {
   switch (mode) {
@@ -48,22 +39,6 @@ SearchMode parse_search_mode(std::string_view name) {
   for (SearchMode mode : {SearchMode::Auto, SearchMode::Dense, SearchMode::Lexical, SearchMode::Hybrid})
     if (name == search_mode_name(mode)) return mode;
   fail("unknown search mode '", name, "' (use dense, lexical or hybrid)");
-}
-
-Json search_hit_json(const SearchHit& hit) {
-  Json scores = Json::object();
-  if (hit.dense) scores["dense"] = *hit.dense;
-  if (hit.lexical) scores["lexical"] = *hit.lexical;
-  if (hit.rerank) scores["rerank"] = *hit.rerank;
-  return {{"rank", hit.rank},
-          {"score", hit.score},
-          {"path", hit.chunk.path},
-          {"chunk", hit.chunk.ordinal},
-          {"text", hit.chunk.text},
-          {"start_line", hit.chunk.line_begin},
-          {"end_line", hit.chunk.line_end},
-          {"page", hit.chunk.page > 0 ? Json(hit.chunk.page) : Json()},
-          {"scores", scores}};
 }
 
 class SearchEngine::StoreLease {

@@ -82,10 +82,6 @@ struct SearchHit {
   std::optional<std::size_t> dense_rank, lexical_rank;
 };
 
-// The JSON form of a hit shared by `ksearch search --json` and `/v1/search`: rank, score, path, chunk, text,
-// start_line, end_line, page (null without pages), and scores {dense, lexical, rerank} as present.
-Json search_hit_json(const SearchHit& hit);
-
 struct SearchResponse {
   std::vector<SearchHit> results;
   SearchMode mode = SearchMode::Lexical;

@@ -12,8 +12,8 @@
 
 #include "base/json.h"
 #include "base/utf8.h"
-#include "embed/ops.h"
 #include "search/highlight.h"
+#include "server/search_hit_json.h"
 #include "server/search_page.h"
 
 namespace ksearch {
@@ -477,10 +477,6 @@ std::vector<std::vector<TokenId>> tokenize_inputs(const Embedder& embedder, cons
   return sequences;
 }
 
-void normalize_rows(Embeddings& embeddings) {
-  ops::l2_normalize_rows(embeddings.values.data(), embeddings.size(), embeddings.dimension);
-}
-
 // `dimensions` (OpenAI and TEI): how many leading components to keep, Matryoshka-style; the model's width if absent.
 std::size_t requested_dimensions(const Json& body, const Embedder& embedder) {
   const auto dimension = static_cast<long long>(embedder.dimension());
@@ -508,11 +504,8 @@ HttpResponse Api::openai_embeddings(const HttpRequest& request) const {
   Embeddings embeddings = worker_->embed(embedder, sequences).get();
   Json data = Json::array();
   std::size_t tokens = 0;
-  std::vector<float> row;
   for (std::size_t i = 0; i < embeddings.size(); ++i) {
-    const auto full = embeddings.row(i);
-    row.assign(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(dimensions));  // Matryoshka-style, renormalised
-    ops::l2_normalize_rows(row.data(), 1, row.size());
+    const std::vector<float> row = embeddings.leading(i, dimensions, true);
     tokens += embeddings.token_counts[i];
     data.push_back(
         {{"object", "embedding"}, {"index", i}, {"embedding", format == "base64" ? Json(base64(row)) : Json(row)}});
@@ -535,10 +528,7 @@ HttpResponse Api::tei_embed(const HttpRequest& request) const {
   Embeddings embeddings = worker_->embed(embedder, sequences).get();
   Json out = Json::array();
   for (std::size_t i = 0; i < embeddings.size(); ++i) {
-    const auto row = embeddings.row(i);
-    std::vector<float> kept(row.begin(), row.begin() + static_cast<std::ptrdiff_t>(dimensions));
-    if (normalize) ops::l2_normalize_rows(kept.data(), 1, kept.size());
-    out.push_back(std::move(kept));
+    out.push_back(embeddings.leading(i, dimensions, normalize));
   }
   return json_response(out);
 }
@@ -607,7 +597,7 @@ HttpResponse Api::tei_similarity(const HttpRequest& request) const {
   texts.insert(texts.end(), sentences.begin(), sentences.end());
   const auto sequences = tokenize_inputs(embedder, texts, TextKind::Raw, field<bool>(body, "truncate", false));
   Embeddings embeddings = worker_->embed(embedder, sequences).get();
-  normalize_rows(embeddings);
+  embeddings.normalize_rows();
   const auto reference = embeddings.row(0);
   Json scores = Json::array();
   for (std::size_t i = 1; i < embeddings.size(); ++i) {
@@ -860,7 +850,7 @@ HttpResponse Api::search(const HttpRequest& request) const {
     const Embedder& embedder = *engine_->embedder();
     const Encoding encoding = embedder.tokenize(query, TextKind::Query);
     Embeddings embeddings = worker_->embed(embedder, {encoding.ids}).get();
-    normalize_rows(embeddings);
+    embeddings.normalize_rows();
     options.query_embedding = embeddings.values;
   }
   SearchResponse response;

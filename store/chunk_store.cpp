@@ -106,6 +106,29 @@ bool has_table(sql::Database& db, const char* name) {
   return statement.step();
 }
 
+}  // namespace
+
+std::string_view file_status_name(FileStatus status) {
+  switch (status) {
+    case FileStatus::Indexed:
+      return "indexed";
+    case FileStatus::Skipped:
+      return "skipped";
+    case FileStatus::Partial:
+      return "partial";
+  }
+  KSEARCH_ASSERT(false && "unknown FileStatus");
+  return {};
+}
+
+FileStatus parse_file_status(std::string_view name) {
+  for (FileStatus status : {FileStatus::Indexed, FileStatus::Skipped, FileStatus::Partial})
+    if (name == file_status_name(status)) return status;
+  fail("files.status: unknown file status '", name, "' (expected indexed, skipped or partial)");
+}
+
+namespace {
+
 FileRecord read_file_row(const sql::Statement& s) {
   FileRecord file;
   file.id = s.column_int(0);
@@ -113,7 +136,7 @@ FileRecord read_file_row(const sql::Statement& s) {
   file.size = s.column_int(2);
   file.mtime_ns = s.column_int(3);
   file.hash = s.column_text(4);
-  file.status = s.column_text(5);
+  file.status = parse_file_status(s.column_text(5));
   file.reason = s.column_text(6);
   file.chars = s.column_int(7);
   file.pages = s.column_int(8);
@@ -214,6 +237,8 @@ IndexSettings ChunkStore::settings() const {
   settings.overlap_tokens = json.value("overlap_tokens", 0);
   settings.roots = json.value("roots", std::vector<std::string>{});
   settings.root = json.value("root", "");
+  settings.excludes = json.value("excludes", std::vector<std::string>{});
+  settings.follow_symlinks = json.value("follow_symlinks", false);
   return settings;
 }
 
@@ -229,7 +254,9 @@ void ChunkStore::save_settings(const IndexSettings& settings) {
                      {"chunk_tokens", settings.chunk_tokens},
                      {"overlap_tokens", settings.overlap_tokens},
                      {"roots", settings.roots},
-                     {"root", settings.root}};
+                     {"root", settings.root},
+                     {"excludes", settings.excludes},
+                     {"follow_symlinks", settings.follow_symlinks}};
   sql::Transaction transaction(*db_);
   set_meta(*db_, "settings", json.dump());
   transaction.commit();
@@ -238,6 +265,30 @@ void ChunkStore::save_settings(const IndexSettings& settings) {
 std::string ChunkStore::fusion_calibration() const { return meta_value(*db_, "fusion_calibration"); }
 
 void ChunkStore::save_fusion_calibration(const std::string& json) { set_meta(*db_, "fusion_calibration", json); }
+
+std::optional<RunRecord> ChunkStore::last_run() const {
+  const std::string text = meta_value(*db_, "last_run");
+  if (text.empty()) return std::nullopt;
+  const Json json = parse_json(text, db_->path().string() + " (meta.last_run)");
+  RunRecord run;
+  run.started = json.value("started", std::int64_t{0});
+  run.finished = json.value("finished", std::int64_t{0});
+  run.seconds = json.value("seconds", 0.0);
+  run.added = json.value("added", std::int64_t{0});
+  run.changed = json.value("changed", std::int64_t{0});
+  run.removed = json.value("removed", std::int64_t{0});
+  run.unchanged = json.value("unchanged", std::int64_t{0});
+  run.skipped = json.value("skipped", std::int64_t{0});
+  run.rebuild = json.value("rebuild", false);
+  return run;
+}
+
+void ChunkStore::save_last_run(const RunRecord& run) {
+  const Json json = {{"started", run.started},     {"finished", run.finished}, {"seconds", run.seconds},
+                     {"added", run.added},         {"changed", run.changed},   {"removed", run.removed},
+                     {"unchanged", run.unchanged}, {"skipped", run.skipped},   {"rebuild", run.rebuild}};
+  set_meta(*db_, "last_run", json.dump());
+}
 
 std::int64_t ChunkStore::files_left() const {
   const std::string value = meta_value(*db_, "files_left");
@@ -288,7 +339,7 @@ std::int64_t insert_file(sql::Database& db, const FileRecord& f) {
   auto insert = db.prepare(
       "INSERT INTO files(path, size, mtime_ns, hash, status, reason, chars, pages, indexed_at) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-  insert.bind(1, f.path).bind(2, f.size).bind(3, f.mtime_ns).bind(4, f.hash).bind(5, f.status);
+  insert.bind(1, f.path).bind(2, f.size).bind(3, f.mtime_ns).bind(4, f.hash).bind(5, file_status_name(f.status));
   insert.bind(6, f.reason).bind(7, f.chars).bind(8, f.pages).bind(9, now_seconds()).run();
   return db.last_insert_id();
 }
@@ -328,7 +379,7 @@ std::int64_t ChunkStore::begin_partial_file(const FileRecord& file) {
   sql::Transaction transaction(*db_);
   bump_generation(*db_);
   FileRecord partial = file;
-  partial.status = "partial";
+  partial.status = FileStatus::Partial;
   const std::int64_t id = insert_file(*db_, partial);
   transaction.commit();
   return id;
@@ -345,7 +396,7 @@ void ChunkStore::append_chunks(std::int64_t file_id, std::span<const ChunkRecord
 void ChunkStore::finish_file(std::int64_t file_id, const FileRecord& file) {
   db_->prepare("UPDATE files SET status = ?2, hash = ?3, reason = ?4, chars = ?5, pages = ?6 WHERE id = ?1")
       .bind(1, file_id)
-      .bind(2, file.status)
+      .bind(2, file_status_name(file.status))
       .bind(3, file.hash)
       .bind(4, file.reason)
       .bind(5, file.chars)
@@ -513,11 +564,66 @@ std::int64_t ChunkStore::chunks_without_vectors() const {
   return statement.column_int(0);
 }
 
+namespace {
+
+std::vector<std::string> texts(sql::Database& db, const char* query) {
+  auto statement = db.prepare(query);
+  std::vector<std::string> out;
+  while (statement.step()) out.push_back(statement.column_text(0));
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> ChunkStore::files_with_unembedded_chunks() const {
+  return texts(*db_,
+               "SELECT DISTINCT f.path FROM chunks c JOIN files f ON f.id = c.file_id "
+               "LEFT JOIN vectors v ON v.chunk_id = c.id WHERE v.chunk_id IS NULL ORDER BY f.path");
+}
+
+std::vector<std::string> ChunkStore::files_with_vectors_not_of_dimension(int dimension) const {
+  auto statement = db_->prepare(
+      "SELECT DISTINCT f.path FROM vectors v JOIN chunks c ON c.id = v.chunk_id "
+      "JOIN files f ON f.id = c.file_id WHERE length(v.embedding) != ?1 ORDER BY f.path");
+  statement.bind(1, static_cast<std::int64_t>(dimension) * static_cast<std::int64_t>(sizeof(float)));
+  std::vector<std::string> out;
+  while (statement.step()) out.push_back(statement.column_text(0));
+  return out;
+}
+
+std::vector<std::string> ChunkStore::indexed_files_without_chunks() const {
+  auto statement = db_->prepare(
+      "SELECT f.path FROM files f WHERE f.status = ?1 AND NOT EXISTS "
+      "(SELECT 1 FROM chunks c WHERE c.file_id = f.id) ORDER BY f.path");
+  statement.bind(1, file_status_name(FileStatus::Indexed));
+  std::vector<std::string> out;
+  while (statement.step()) out.push_back(statement.column_text(0));
+  return out;
+}
+
+std::int64_t ChunkStore::orphan_vectors() const {
+  auto statement =
+      db_->prepare("SELECT COUNT(*) FROM vectors v LEFT JOIN chunks c ON c.id = v.chunk_id WHERE c.id IS NULL");
+  statement.step();
+  return statement.column_int(0);
+}
+
+std::int64_t ChunkStore::delete_orphan_vectors() {
+  const std::int64_t orphans = orphan_vectors();
+  if (orphans > 0) db_->exec("DELETE FROM vectors WHERE chunk_id NOT IN (SELECT id FROM chunks)");
+  return orphans;
+}
+
+void ChunkStore::rebuild_keyword_index() { db_->exec("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')"); }
+
+const std::filesystem::path& ChunkStore::path() const { return db_->path(); }
+
 StoreCounts ChunkStore::counts() const {
   auto statement = db_->prepare(
-      "SELECT (SELECT COUNT(*) FROM files), (SELECT COUNT(*) FROM files WHERE status = 'indexed'), "
-      "(SELECT COUNT(*) FROM files WHERE status = 'skipped'), (SELECT COUNT(*) FROM chunks), "
+      "SELECT (SELECT COUNT(*) FROM files), (SELECT COUNT(*) FROM files WHERE status = ?1), "
+      "(SELECT COUNT(*) FROM files WHERE status = ?2), (SELECT COUNT(*) FROM chunks), "
       "(SELECT COUNT(*) FROM vectors)");
+  statement.bind(1, file_status_name(FileStatus::Indexed)).bind(2, file_status_name(FileStatus::Skipped));
   statement.step();
   return {statement.column_int(0), statement.column_int(1), statement.column_int(2), statement.column_int(3),
           statement.column_int(4)};

@@ -36,9 +36,31 @@ struct IndexSettings {
   std::string index_spec = "auto";  // FAISS factory string or "auto"
   int chunk_tokens = 0;
   int overlap_tokens = 0;
-  std::vector<std::string> roots;  // indexed folders, relative to the index root
-  std::string root;                // absolute index root when it is not the parent of the index folder (--db)
+  std::vector<std::string> roots;     // indexed folders, relative to the index root
+  std::string root;                   // absolute index root when it is not the parent of the index folder (--db)
+  std::vector<std::string> excludes;  // --exclude globs, kept for later runs until replaced or cleared
+  bool follow_symlinks = false;       // --follow-symlinks, kept likewise
 };
+
+// What one `ksearch index` run did (meta.last_run), recorded when it starts and again when it ends: a record that
+// never got its end is a run that was interrupted (or is still going).
+struct RunRecord {
+  std::int64_t started = 0;   // Unix seconds
+  std::int64_t finished = 0;  // Unix seconds; 0 while running, and forever when interrupted
+  double seconds = 0;
+  std::int64_t added = 0, changed = 0, removed = 0, unchanged = 0, skipped = 0;
+  bool rebuild = false;
+};
+
+enum class FileStatus {
+  Indexed,  // its chunks are searchable
+  Skipped,  // not indexed; FileRecord::reason says why
+  Partial,  // a large file whose indexing was interrupted; the next run finishes it
+};
+// The name stored in files.status ("indexed", "skipped", "partial").
+std::string_view file_status_name(FileStatus status);
+// The status stored as `name`; throws Error naming it when it is none of them.
+FileStatus parse_file_status(std::string_view name);
 
 struct FileRecord {
   std::int64_t id = 0;
@@ -46,7 +68,7 @@ struct FileRecord {
   std::int64_t size = 0;
   std::int64_t mtime_ns = 0;
   std::string hash;
-  std::string status;  // "indexed", "skipped", or "partial" (a large file whose indexing was interrupted)
+  FileStatus status = FileStatus::Indexed;
   std::string reason;  // why skipped, or a warning ("near-empty extraction")
   std::int64_t chars = 0;
   std::int64_t pages = 0;
@@ -98,6 +120,9 @@ class ChunkStore {
   // The fitted hybrid fusion (search/fusion_calibration.h's JSON), empty when none was fitted.
   std::string fusion_calibration() const;
   void save_fusion_calibration(const std::string& json);
+  // The last indexing run on record, if any.
+  std::optional<RunRecord> last_run() const;
+  void save_last_run(const RunRecord& run);
   // Files the running `ksearch index` set out to do; 0 once a run completes, so a count found by the next run means
   // the last one was interrupted.
   std::int64_t files_left() const;
@@ -113,8 +138,8 @@ class ChunkStore {
   // Replaces the chunks (and vectors) of each file in one transaction; files not yet known are inserted.
   void replace_files(std::span<const FileUpdate> updates, int dimension);
   // A file too large to commit at once is written in several transactions: begin_partial_file() replaces it with
-  // an empty record of status "partial", append_chunks() adds chunk batches, finish_file() marks it complete.  A run
-  // interrupted in between leaves a "partial" file, which the next run indexes again.
+  // an empty record of status Partial, append_chunks() adds chunk batches, finish_file() marks it complete.  A run
+  // interrupted in between leaves a Partial file, which the next run indexes again.
   std::int64_t begin_partial_file(const FileRecord& file);
   void append_chunks(std::int64_t file_id, std::span<const ChunkRecord> chunks, std::span<const float> embeddings,
                      int dimension);
@@ -144,13 +169,25 @@ class ChunkStore {
   // Chunks lacking a vector (should be none in an embedding index).
   std::int64_t chunks_without_vectors() const;
 
+  // Consistency queries for `ksearch doctor`: paths of files with chunks that lack a vector, with vectors whose
+  // length is not `dimension` floats, and of files marked indexed that have no chunks.
+  std::vector<std::string> files_with_unembedded_chunks() const;
+  std::vector<std::string> files_with_vectors_not_of_dimension(int dimension) const;
+  std::vector<std::string> indexed_files_without_chunks() const;
+  // Vectors whose chunk is gone; delete_orphan_vectors() drops them and returns how many it dropped.
+  std::int64_t orphan_vectors() const;
+  std::int64_t delete_orphan_vectors();
+  // Rebuilds the FTS5 keyword index from the stored chunk texts.
+  void rebuild_keyword_index();
+
   StoreCounts counts() const;
   // PRAGMA integrity_check and FTS5's own check; empty when healthy.  A check that could not run adds to `notes`.
   std::vector<std::string> integrity_problems(std::vector<std::string>& notes) const;
   // A read transaction so several reads see one snapshot; null inside a snapshot already taken.
   std::unique_ptr<sql::Transaction> read_snapshot() const;
 
-  sql::Database& database() const { return *db_; }
+  // The database file, for messages.
+  const std::filesystem::path& path() const;
 
  private:
   void check_lexical_tokenizer(bool writer);

@@ -263,7 +263,109 @@ TEST(CliIndex, FindsTheRightIndex) {
   testing::write_text(dir / "data" / "c.png", "png");
   const auto none = testing::run_ksearch({"index", (dir / "data").string(), "--no-model"});
   EXPECT_EQ(none.exit_code, 1);
-  EXPECT_NE(none.err.find("0 supported files (3 of other types)"), std::string::npos) << none.err;
+  EXPECT_NE(none.err.find("0 supported files (3 others: .csv .json .png)"), std::string::npos) << none.err;
+}
+
+// Excludes and --follow-symlinks are index settings: a plain `ksearch index` keeps them, --exclude replaces the
+// globs, --no-exclude clears them, and `status` shows them.
+TEST(CliIndex, ExcludesPersistUntilReplacedOrCleared) {
+  testing::TempDir dir;
+  const fs::path docs = dir / "docs";
+  testing::write_text(docs / "keep.txt", "남길 문서\n");
+  testing::write_text(docs / "drafts" / "draft.txt", "초안 문서\n");
+  testing::write_text(docs / "notes.md", "메모 문서\n");
+  const auto indexed_paths = [&] {
+    std::set<std::string> paths;
+    const Json status = json_of(testing::run_ksearch({"status", "--json"}, "", {}, docs));
+    EXPECT_EQ(status["skipped_files"], 0);
+    const Json found = json_of(testing::run_ksearch({"search", "문서", "--json", "-k", "10"}, "", {}, docs));
+    for (const auto& hit : found["results"]) paths.insert(hit["path"].get<std::string>());
+    return paths;
+  };
+  ASSERT_EQ(testing::run_ksearch({"index", docs.string(), "--no-model", "-q", "--exclude", "drafts/"}).exit_code, 0);
+  EXPECT_EQ(indexed_paths(), (std::set<std::string>{"keep.txt", "notes.md"}));
+  // A plain run keeps excluding (before, it added the drafts back).
+  ASSERT_EQ(testing::run_ksearch({"index", "-q"}, "", {}, docs).exit_code, 0);
+  EXPECT_EQ(indexed_paths(), (std::set<std::string>{"keep.txt", "notes.md"}));
+  Json status = json_of(testing::run_ksearch({"status", "--json"}, "", {}, docs));
+  EXPECT_EQ(status["excludes"], Json::array({"drafts/"}));
+  EXPECT_EQ(status["follow_symlinks"], false);
+  const auto text = testing::run_ksearch({"status"}, "", {}, docs);
+  EXPECT_NE(text.out.find("excludes   drafts/"), std::string::npos) << text.out;
+  // --exclude replaces the kept globs: the drafts come back, the Markdown file goes.
+  ASSERT_EQ(testing::run_ksearch({"index", "-q", "--exclude", "*.md"}, "", {}, docs).exit_code, 0);
+  EXPECT_EQ(indexed_paths(), (std::set<std::string>{"keep.txt", "drafts/draft.txt"}));
+  // --no-exclude clears them.
+  ASSERT_EQ(testing::run_ksearch({"index", "-q", "--no-exclude"}, "", {}, docs).exit_code, 0);
+  EXPECT_EQ(indexed_paths(), (std::set<std::string>{"keep.txt", "drafts/draft.txt", "notes.md"}));
+  EXPECT_EQ(json_of(testing::run_ksearch({"status", "--json"}, "", {}, docs))["excludes"], Json::array());
+  // The two contradict each other: a usage error.
+  EXPECT_EQ(testing::run_ksearch({"index", "-q", "--no-exclude", "--exclude", "x"}, "", {}, docs).exit_code, 2);
+}
+
+// `status` says what happened: the last run, what changed on disk since, skipped files with reasons, every root,
+// and whether the model is on this machine.
+TEST(CliStatus, DashboardShowsLastRunChangesSkippedFilesAndModel) {
+  testing::TempDir dir;
+  const fs::path docs = dir / "docs";
+  const fs::path model = dir / "model";
+  fs::copy(kModel, model, fs::copy_options::recursive);
+  testing::write_text(docs / "a.txt", "서울 문서\n");
+  testing::write_text(docs / "b.txt", "부산 문서\n");
+  testing::write_text(docs / "blob.txt", std::string("\x00\x01\x02\x03\x04", 5));
+  ASSERT_EQ(testing::run_ksearch({"index", docs.string(), "--model", model.string(), "-q"}).exit_code, 0);
+  Json status = json_of(testing::run_ksearch({"status", "--json"}, "", {}, docs));
+  ASSERT_TRUE(status["last_run"].is_object()) << status.dump();
+  EXPECT_EQ(status["last_run"]["added"], 2);
+  EXPECT_EQ(status["last_run"]["skipped"], 1);
+  EXPECT_EQ(status["last_run"]["interrupted"], false);
+  EXPECT_EQ(status["changed_since_last_run"]["added"], Json::array());
+  ASSERT_EQ(status["skipped"].size(), 1u);
+  EXPECT_EQ(status["skipped"][0]["path"], "blob.txt");
+  EXPECT_NE(status["skipped"][0]["reason"].get<std::string>().find("binary"), std::string::npos);
+  EXPECT_EQ(status["root_folders"][0]["path"], docs.string());
+  EXPECT_EQ(status["root_folders"][0]["exists"], true);
+  EXPECT_EQ(status["model_available"], true);
+
+  // Changes on disk since the run, found by a stat walk.
+  testing::write_text(docs / "c.txt", "제주 문서\n");
+  testing::write_text(docs / "a.txt", "서울 문서, 고침\n");
+  fs::remove(docs / "b.txt");
+  status = json_of(testing::run_ksearch({"status", "--json"}, "", {}, docs));
+  EXPECT_EQ(status["changed_since_last_run"]["added"], Json::array({"c.txt"}));
+  EXPECT_EQ(status["changed_since_last_run"]["modified"], Json::array({"a.txt"}));
+  EXPECT_EQ(status["changed_since_last_run"]["removed"], Json::array({"b.txt"}));
+  auto text = testing::run_ksearch({"status"}, "", {}, docs);
+  EXPECT_NE(text.out.find("1 new, 1 modified, 1 deleted since the last run"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("skipped    blob.txt: binary"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("available locally"), std::string::npos) << text.out;
+
+  ASSERT_EQ(testing::run_ksearch({"index", "-q"}, "", {}, docs).exit_code, 0);
+  status = json_of(testing::run_ksearch({"status", "--json"}, "", {}, docs));
+  EXPECT_EQ(status["last_run"]["added"], 1);
+  EXPECT_EQ(status["last_run"]["changed"], 1);
+  EXPECT_EQ(status["last_run"]["removed"], 1);
+  EXPECT_EQ(status["changed_since_last_run"]["modified"], Json::array());
+
+  // A run that never recorded its end was interrupted.
+  {
+    ChunkStore store(docs / ".ksearch" / "index.db", false);
+    RunRecord run = *store.last_run();
+    run.finished = 0;
+    store.save_last_run(run);
+  }
+  status = json_of(testing::run_ksearch({"status", "--json"}, "", {}, docs));
+  EXPECT_EQ(status["last_run"]["interrupted"], true);
+  text = testing::run_ksearch({"status"}, "", {}, docs);
+  EXPECT_NE(text.out.find("interrupted"), std::string::npos) << text.out;
+
+  // The model folder gone: status says searches are keyword-only here.
+  fs::remove_all(model);
+  status = json_of(testing::run_ksearch({"status", "--json"}, "", {}, docs));
+  EXPECT_EQ(status["model_available"], false);
+  EXPECT_FALSE(status["model_problem"].is_null());
+  text = testing::run_ksearch({"status"}, "", {}, docs);
+  EXPECT_NE(text.out.find("not available here"), std::string::npos) << text.out;
 }
 
 TEST(CliShell, ReadsQueriesAndCommandsFromStdin) {

@@ -163,7 +163,7 @@ TEST(CrashSafety, InterruptedLargeFileIsRedone) {
     try {
       ChunkStore store(docs / ".ksearch" / "index.db", false);
       const auto record = store.find_file("big.txt");
-      partial = record && record->status == "partial" && record->chunks > 0;
+      partial = record && record->status == FileStatus::Partial && record->chunks > 0;
     } catch (const Error&) {
     }
   }
@@ -175,7 +175,7 @@ TEST(CrashSafety, InterruptedLargeFileIsRedone) {
   const auto finish = testing::run_ksearch({"index", docs.string(), "--json"});
   ASSERT_EQ(finish.exit_code, 0) << finish.err;
   ChunkStore store(docs / ".ksearch" / "index.db", false);
-  EXPECT_EQ(store.find_file("big.txt")->status, "indexed");
+  EXPECT_EQ(store.find_file("big.txt")->status, FileStatus::Indexed);
   // Ordinals run 0..n-1 exactly once: nothing duplicated from the interrupted run.
   const auto chunks = store.chunks_of_file(store.find_file("big.txt")->id);
   for (std::size_t i = 0; i < chunks.size(); ++i) ASSERT_EQ(chunks[i].ordinal, static_cast<int>(i));

@@ -21,6 +21,7 @@
 #include "search/searcher.h"
 #include "search/vector_sync.h"
 #include "store/chunk_store.h"
+#include "store/fts.h"
 #include "store/lexical.h"
 #include "tests/test_support.h"
 
@@ -87,7 +88,7 @@ TEST(Reliability, VectorFileFromALostHistoryIsRefused) {
     // A run on the restored database reaches the same generation with other content, and dies before saving.
     ChunkStore store(location.database(), false);
     std::vector<FileUpdate> updates(1);
-    updates[0].file = {0, "jeju.txt", 1, 1, "hash", "indexed", "", 1, 0, 0};
+    updates[0].file = {0, "jeju.txt", 1, 1, "hash", FileStatus::Indexed, "", 1, 0, 0};
     updates[0].chunks = {{0, 0, "jeju.txt", 0, 0, 1, 1, 1, 0, 1, "제주"}};
     updates[0].embeddings.assign(static_cast<std::size_t>(store.settings().dimension), 0.1f);
     while (store.generation() < saved) store.replace_files(updates, store.settings().dimension);
@@ -115,9 +116,9 @@ TEST(Reliability, DoctorSpotChecksVectorsAgainstTheFile) {
   const IndexLocation location = IndexLocation::for_folder(docs);
   EXPECT_TRUE(run_doctor(location, {}).healthy_after);
   {
-    ChunkStore store(location.database(), false);
+    sql::Database database(location.database(), sql::Database::Mode::ReadWrite);
     // A vector changed behind the file's back (same generation, same stamp): only the spot check sees it.
-    store.database().exec("UPDATE vectors SET embedding = zeroblob(length(embedding))");
+    database.exec("UPDATE vectors SET embedding = zeroblob(length(embedding))");
   }
   const DoctorReport report = run_doctor(location, {});
   EXPECT_FALSE(report.healthy_after);
@@ -148,7 +149,7 @@ TEST(Reliability, LargeFilesCommitInPartsAndResume) {
     const ChunkStore store(location.database(), false, sql::Database::Mode::ReadOnly);
     const auto big = store.find_file("big.txt");
     ASSERT_TRUE(big.has_value());
-    EXPECT_EQ(big->status, "partial");
+    EXPECT_EQ(big->status, FileStatus::Partial);
     kept = static_cast<std::size_t>(big->chunks);
     EXPECT_GT(kept, 0u);
   }
@@ -351,9 +352,10 @@ TEST(Reliability, DoctorWhileAWriterHoldsTheDatabase) {
   testing::write_text(docs / "seoul.txt", text_about("서울", 3));
   run_index(index_options(docs, false));
   const IndexLocation location = IndexLocation::for_folder(docs);
-  ChunkStore writer(location.database(), false);
-  sql::Transaction paused(writer.database());
-  writer.database().exec("DELETE FROM chunks");
+  sql::Database writer(location.database(), sql::Database::Mode::ReadWrite);
+  register_fts_extensions(writer);
+  sql::Transaction paused(writer);
+  writer.exec("DELETE FROM chunks");
   const DoctorReport report = run_doctor(location, {});
   EXPECT_TRUE(report.healthy_after) << (report.problems.empty() ? "" : report.problems[0]);
   EXPECT_EQ(report.chunks, 1);

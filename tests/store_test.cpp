@@ -89,7 +89,7 @@ FileUpdate file_with_chunks(const std::string& path, const std::vector<std::stri
   update.file.size = 10;
   update.file.mtime_ns = 1;
   update.file.hash = "h-" + path;
-  update.file.status = "indexed";
+  update.file.status = FileStatus::Indexed;
   for (std::size_t i = 0; i < chunk_texts.size(); ++i) {
     ChunkRecord chunk;
     chunk.ordinal = static_cast<int>(i);
@@ -198,12 +198,32 @@ TEST(ChunkStore, EqualLexicalScoresGoInPathOrderNotIdOrder) {
   EXPECT_TRUE(order(0).empty());
 }
 
-TEST(ChunkStore, RefusesOtherFormatsAndForeignFiles) {
+TEST(ChunkStore, FileStatusIsStoredByNameAndAnUnknownOneIsAnError) {
   testing::TempDir dir;
   {
     ChunkStore store(dir / "index.db", true);
-    store.database().exec("UPDATE meta SET value = '99' WHERE key = 'format_version'");
+    FileUpdate update = file_with_chunks("a.txt", {"가"}, 0);
+    update.file.status = FileStatus::Skipped;
+    update.file.reason = "binary file";
+    store.replace_files(std::span(&update, 1), 0);
+    EXPECT_EQ(store.find_file("a.txt")->status, FileStatus::Skipped);
+    EXPECT_EQ(store.counts().skipped_files, 1);
   }
+  sql::Database(dir / "index.db", sql::Database::Mode::ReadWrite).exec("UPDATE files SET status = 'weird'");
+  const ChunkStore store(dir / "index.db", false);
+  try {
+    store.files();
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("files.status: unknown file status 'weird'"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ChunkStore, RefusesOtherFormatsAndForeignFiles) {
+  testing::TempDir dir;
+  { ChunkStore created(dir / "index.db", true); }
+  sql::Database(dir / "index.db", sql::Database::Mode::ReadWrite)
+      .exec("UPDATE meta SET value = '99' WHERE key = 'format_version'");
   try {
     ChunkStore store(dir / "index.db", false);
     FAIL();
@@ -221,9 +241,10 @@ TEST(ChunkStore, KeywordIndexOfAnotherTokenizerVersionIsRefusedForReadingAndRebu
     ChunkStore store(dir / "index.db", true);
     const FileUpdate update = file_with_chunks("seoul.txt", {"서울에서 만나요"}, 0);
     store.replace_files(std::span(&update, 1), 0);
-    // What an index from before tokenizer versions looks like: version 1's terms, no version recorded.
-    store.database().exec("DELETE FROM meta WHERE key = 'lexical_tokenizer'");
   }
+  // What an index from before tokenizer versions looks like: version 1's terms, no version recorded.
+  sql::Database(dir / "index.db", sql::Database::Mode::ReadWrite)
+      .exec("DELETE FROM meta WHERE key = 'lexical_tokenizer'");
   try {
     ChunkStore store(dir / "index.db", false);
     FAIL();
