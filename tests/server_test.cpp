@@ -397,7 +397,7 @@ TEST_F(ServerTest, HostileHttpClients) {
 // the server cleanly rather than kill the process.
 TEST_F(ServerTest, InterruptAndTerminateStopCleanly) {
   for (const int signal : {SIGINT, SIGTERM}) {
-    ServerProcess server(dir / "docs", {"serve", "--port", "0", "--no-rerank", "--model", options.model});
+    ServerProcess server(dir / "docs", {"serve", "--port", "0", "--no-rerank", "--model", *options.model});
     ASSERT_GT(server.port(), 0);
     httplib::Client client("127.0.0.1", server.port());
     ASSERT_TRUE(client.Post("/v1/embeddings", R"({"input": ["서울"]})", "application/json"));
