@@ -72,10 +72,12 @@ void write_file_atomically(const std::filesystem::path& path, std::span<const st
       written += static_cast<std::size_t>(n);
     }
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const int err = errno;
+  const bool synced = ::fsync(fd) == 0;
+  const int sync_error = errno;
+  if (::close(fd) != 0 || !synced) {
+    const int err = synced ? errno : sync_error;
     ::unlink(temp.c_str());
-    fail(temp.string(), ": fsync failed: ", std::strerror(err));
+    fail(temp.string(), synced ? ": close failed: " : ": fsync failed: ", std::strerror(err));
   }
   if (::rename(temp.c_str(), path.c_str()) != 0) {
     const int err = errno;

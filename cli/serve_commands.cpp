@@ -131,6 +131,7 @@ void run_serve(ServeFlags flags) {
   config.limits = flags.limits;
   config.served_model_names = flags.served_model_names;
   config.cors_origins = flags.cors_origins;
+  config.local_host_names_only = is_loopback(flags.serve.host) && flags.api_key.empty();
   const Api api(config, engine, embedder, reranker, reranker_problem);
   serve(api, engine, flags.serve, [&](int port) {
     std::cerr << "ksearch: serving on http://" << flags.serve.host << ':' << port

@@ -1,9 +1,12 @@
 #include "search/document_excerpt.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <string>
 
 #include "base/error.h"
+#include "ingest/file_walker.h"
+#include "ingest/walked_file.h"
 
 namespace ksearch {
 
@@ -27,6 +30,23 @@ DocumentExcerpt excerpt_lines(const Document& document, const std::string& name,
     excerpt.lines.push_back({number, std::max(document.page_of(begin), 0), std::move(text)});
   }
   return excerpt;
+}
+
+Document read_indexed_document(const IndexLocation& location, const IndexSettings& settings,
+                               const std::string& stored_path) {
+  namespace fs = std::filesystem;
+  const fs::path file = fs::path(stored_path).is_absolute() ? fs::path(stored_path) : location.root / stored_path;
+  std::error_code error;
+  if (!fs::is_regular_file(fs::status(file, error)))
+    fail(stored_path,
+         error ? cat(": cannot be read: ", error.message()) : std::string(": is no longer a regular file"));
+  const DocumentLimits limits;
+  const auto size = fs::file_size(file, error);
+  if (error) fail(stored_path, ": cannot be read: ", error.message());
+  FoundFile found{file, stored_path, static_cast<std::int64_t>(std::min<std::uintmax_t>(size, limits.unpacked_bytes)),
+                  0};
+  const PathGuard guard(indexed_folders(location, settings), settings.follow_symlinks);
+  return parse_document(file, WalkedFile(found, guard).read_all(), limits);
 }
 
 }  // namespace ksearch

@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "ingest/document.h"
+#include "search/index_location.h"
+#include "store/chunk_store.h"
 
 namespace ksearch {
 
@@ -24,5 +26,11 @@ struct DocumentExcerpt {
 // the end or `last` is before `first`.
 DocumentExcerpt excerpt_lines(const Document& document, const std::string& name, std::size_t first, std::size_t last,
                               std::size_t context);
+
+// The indexed file `stored_path` (as the index stores it) read the way the indexer reads it: a regular file whose
+// real path the index's folders allow (a symbolic link swapped in since indexing cannot lead elsewhere, nor to a
+// device or FIFO), at most DocumentLimits::unpacked_bytes of it.  Throws Error naming the path otherwise.
+Document read_indexed_document(const IndexLocation& location, const IndexSettings& settings,
+                               const std::string& stored_path);
 
 }  // namespace ksearch

@@ -12,6 +12,7 @@
 
 #include "base/error.h"
 #include "base/files.h"
+#include "store/chunk_store.h"
 
 namespace ksearch {
 namespace fs = std::filesystem;
@@ -90,6 +91,15 @@ IndexLock::~IndexLock() {
     ::flock(fd_, LOCK_UN);
     ::close(fd_);
   }
+}
+
+std::vector<fs::path> indexed_folders(const IndexLocation& location, const IndexSettings& settings) {
+  std::vector<fs::path> folders;
+  for (const auto& relative : settings.roots)
+    folders.push_back(relative.empty()                   ? location.root
+                      : fs::path(relative).is_absolute() ? fs::path(relative)
+                                                         : location.root / relative);
+  return folders;
 }
 
 }  // namespace ksearch

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <vector>
 
 namespace ksearch {
 
@@ -24,6 +25,11 @@ struct IndexLocation {
   // The nearest .ksearch/ containing an index.db, from `start` upward; throws Error when there is none.
   static IndexLocation find_upward(const std::filesystem::path& start);
 };
+
+struct IndexSettings;
+
+// The folders an index covers (IndexSettings::roots: relative to the index root, or absolute), as paths.
+std::vector<std::filesystem::path> indexed_folders(const IndexLocation& location, const IndexSettings& settings);
 
 // Swaps two folders atomically (renameat2 RENAME_EXCHANGE); where the file system cannot, renames `to` aside and
 // `from` in its place.  Afterwards `from` names the old `to`.

@@ -58,10 +58,7 @@ void IndexWatch::run(const std::function<void(const IndexSummary&, const WatchBa
     // The first run saved the excludes it was given (or kept the index's): the watch honours the same ones.
     const ChunkStore store(location.database(), false, sql::Database::Mode::ReadOnly);
     const IndexSettings settings = store.settings();
-    for (const auto& relative : settings.roots)
-      folders.push_back(relative.empty()                   ? location.root
-                        : fs::path(relative).is_absolute() ? fs::path(relative)
-                                                           : location.root / relative);
+    folders = indexed_folders(location, settings);
     watch_options.exclude_globs.insert(watch_options.exclude_globs.end(), settings.excludes.begin(),
                                        settings.excludes.end());
   }

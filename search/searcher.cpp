@@ -134,7 +134,7 @@ StoreCounts SearchEngine::counts() const { return store()->counts(); }
 DocumentExcerpt SearchEngine::excerpt(const std::string& path, std::size_t first, std::size_t last,
                                       std::size_t context) const {
   if (!store()->find_file(path)) fail(path, ": not a file in the index");
-  return excerpt_lines(read_document(location_.root / path), path, first, last, context);
+  return excerpt_lines(read_indexed_document(location_, settings_, path), path, first, last, context);
 }
 
 bool SearchEngine::refresh(std::string* event) {

@@ -3,6 +3,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -247,7 +248,32 @@ bool Api::answers_at_once(const HttpRequest& request) {
   return request.method == "OPTIONS" || ((request.method == "GET" || request.method == "HEAD") && path == "/health");
 }
 
+namespace {
+
+// Whether a Host header names this machine by a loopback name ("localhost:8080", "127.0.0.1", "[::1]:80").
+bool names_loopback(std::string_view host) {
+  const std::size_t end = host.starts_with('[') ? host.find(']') + 1 : host.find(':');
+  std::string name(host.substr(0, end == std::string_view::npos ? host.size() : end));
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (name.ends_with('.')) name.pop_back();
+  return name == "localhost" || name == "[::1]" || name.starts_with("127.");
+}
+
+}  // namespace
+
 HttpResponse Api::respond(const HttpRequest& request) const {
+  // /health holds nothing to read, and probes may name the machine any way.
+  if (const auto host = request.headers.find("host"); config_.local_host_names_only && host != request.headers.end() &&
+                                                      !names_loopback(host->second) &&
+                                                      !request.path.starts_with("/health")) {
+    const bool openai = request.path.starts_with("/v1/") || request.path.starts_with("/v2/");
+    return error_response(openai ? Family::OpenAi : Family::Tei,
+                          {403,
+                           cat("Host '", host->second,
+                               "' is not a loopback name: a server on loopback without --api-key answers only "
+                               "localhost, 127.0.0.1 and [::1] (set --api-key to serve other names)"),
+                           "unauthorized"});
+  }
   static const Route kRoutes[] = {
       {"POST", "/v1/embeddings", Family::OpenAi, true},
       {"POST", "/embeddings", Family::OpenAi, true},

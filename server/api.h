@@ -67,6 +67,9 @@ struct ApiConfig {
   // model gets 404 model_not_found.
   std::vector<std::string> served_model_names;
   std::vector<std::string> cors_origins;  // origins browsers may call from; "*" any
+  // Bound to loopback without a key: answer only requests addressed to a local name, so a web page that rebinds its
+  // own domain to 127.0.0.1 (DNS rebinding) cannot read the index through the user's browser.
+  bool local_host_names_only = false;
 
   std::string version = kVersion;
 };

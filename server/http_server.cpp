@@ -550,8 +550,10 @@ class Server {
 std::atomic<int> shutdown_wake_fd = -1;
 
 extern "C" void on_shutdown_signal(int) {
+  const int saved_errno = errno;
   const int fd = shutdown_wake_fd.load();
   if (fd >= 0) (void)!::write(fd, "x", 1);
+  errno = saved_errno;
 }
 
 class ShutdownSignals {
@@ -561,7 +563,7 @@ class ShutdownSignals {
     struct sigaction action {};
     action.sa_handler = on_shutdown_signal;
     sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESTART;
+    action.sa_flags = SA_RESTART | SA_RESETHAND;  // a second Ctrl-C ends a server stuck in its stop
     ::sigaction(SIGINT, &action, &previous_interrupt_);
     ::sigaction(SIGTERM, &action, &previous_terminate_);
   }
@@ -593,11 +595,11 @@ void serve(const Api& api, std::shared_ptr<SearchEngine> engine, const ServeOpti
   Socket wake_read(wake_pipe[0]), wake_write(wake_pipe[1]);
   const ShutdownSignals shutdown_signals(wake_write.fd());
 
-  std::atomic<bool> stopping = false;
-  std::thread refresher([&] {
-    while (!stopping) {
+  // Stopped and joined when serve() returns or throws.
+  std::jthread refresher([&](std::stop_token stop) {
+    while (!stop.stop_requested()) {
       std::this_thread::sleep_for(std::chrono::duration<double>(options.refresh_seconds));
-      if (!engine || stopping) continue;
+      if (!engine || stop.stop_requested()) continue;
       try {
         std::string event;
         engine->refresh(&event);
@@ -607,13 +609,9 @@ void serve(const Api& api, std::shared_ptr<SearchEngine> engine, const ServeOpti
       }
     }
   });
-  {
-    Server server(api, options, listener.fd(), wake_read.fd());
-    on_listening(bound_port(listener.fd()));
-    server.run();
-  }
-  stopping = true;
-  refresher.join();
+  Server server(api, options, listener.fd(), wake_read.fd());
+  on_listening(bound_port(listener.fd()));
+  server.run();
 }
 
 }  // namespace ksearch

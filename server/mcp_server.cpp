@@ -452,20 +452,20 @@ Json McpServer::get_tool(const Json& arguments) {
   const auto named = argument<std::string>(arguments, "path", "get");
   if (!named) throw ToolError{"get: argument 'path' is missing: name a file as search returns it"};
   const fs::path& root = config_.location.root;
-  const std::string path = indexed_path(*named, root);
-  {
-    const ChunkStore store(config_.location.database(), false, sql::Database::Mode::ReadOnly);
-    if (!store.find_file(path))
-      throw ToolError{cat("get: ", path, " is not in the index (search returns the paths it holds)")};
-  }
-  const fs::path file = root / path;
+  const ChunkStore store(config_.location.database(), false, sql::Database::Mode::ReadOnly);
+  // Folders outside the root are stored under absolute paths, as search returns them.
+  std::string path = fs::path(*named).lexically_normal().generic_string();
+  if (!fs::path(path).is_absolute() || !store.find_file(path)) path = indexed_path(*named, root);
+  if (!store.find_file(path))
+    throw ToolError{cat("get: ", path, " is not in the index (search returns the paths it holds)")};
+  const fs::path file = fs::path(path).is_absolute() ? fs::path(path) : root / path;
   if (!fs::exists(file)) throw ToolError{cat("get: ", path, " was indexed but no longer exists")};
   const long long first = argument<long long>(arguments, "start_line", "get").value_or(1);
   const auto last = argument<long long>(arguments, "end_line", "get");
   if (first < 1) throw ToolError{cat("get: start_line is ", first, ": lines are numbered from 1")};
   if (last && *last < 1) throw ToolError{cat("get: end_line is ", *last, ": lines are numbered from 1")};
   // The lines as `ksearch show` reads them (office formats through the ingest readers); past the end is clamped.
-  const Document document = read_document(file);
+  const Document document = read_indexed_document(config_.location, store.settings(), path);
   const DocumentExcerpt excerpt =
       excerpt_lines(document, path, static_cast<std::size_t>(first),
                     last ? static_cast<std::size_t>(*last) : std::numeric_limits<std::size_t>::max(), 0);

@@ -141,7 +141,8 @@ TEST_F(McpTest, ToolsListDescribesEachToolWithSchemas) {
 TEST_F(McpTest, UnderTheEarlierVersionToolsHaveNoOutputSchemaAndResultsAreText) {
   McpServer mcp = server();
   initialize(mcp, "2025-03-26");
-  for (const Json& tool : ask(mcp, request(1, "tools/list"))["result"]["tools"]) {
+  const Json listed = ask(mcp, request(1, "tools/list"));  // kept: a range-for over a temporary's member dangles
+  for (const Json& tool : listed["result"]["tools"]) {
     EXPECT_FALSE(tool.contains("outputSchema"));
     EXPECT_FALSE(tool.contains("title"));
     EXPECT_EQ(tool["inputSchema"]["type"], "object");

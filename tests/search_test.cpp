@@ -1,3 +1,5 @@
+#include <sys/stat.h>
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -264,6 +266,30 @@ TEST_F(SearchEngineTest, LexicalOnlyIndexAndModelMismatch) {
   }
   options.rebuild = true;
   EXPECT_EQ(run_index(options).indexed, 3u);
+}
+
+// Review finding: the excerpt of an indexed file (the search page's context view, MCP `get`) is read as the indexer
+// reads files, so a symbolic link or a device swapped in after indexing leads nowhere.
+TEST_F(SearchEngineTest, ExcerptsReadOnlyRegularFilesInsideTheIndexedFolders) {
+  options.model.reset();
+  options.no_model = true;
+  run_index(options);
+  auto engine = SearchEngine::open(IndexLocation::for_folder(dir / "docs"));
+  EXPECT_EQ(engine->excerpt("busan.txt", 1, 1, 0).lines.at(0).text, "부산은 항구 도시이다.");
+  testing::write_text(dir / "secret.txt", "비밀\n");
+  std::filesystem::remove(dir / "docs" / "busan.txt");
+  std::filesystem::create_symlink(dir / "secret.txt", dir / "docs" / "busan.txt");
+  EXPECT_THROW(engine->excerpt("busan.txt", 1, 1, 0), Error) << "a link out of the indexed folder";
+  std::filesystem::remove(dir / "docs" / "busan.txt");
+  std::filesystem::create_symlink("/dev/zero", dir / "docs" / "busan.txt");
+  EXPECT_THROW(engine->excerpt("busan.txt", 1, 1, 0), Error) << "a device";
+  std::filesystem::remove(dir / "docs" / "busan.txt");
+  ASSERT_EQ(mkfifo((dir / "docs" / "busan.txt").c_str(), 0600), 0);
+  EXPECT_THROW(engine->excerpt("busan.txt", 1, 1, 0), Error) << "a FIFO must not block the reader";
+  // A link inside the indexed folder is still read.
+  std::filesystem::remove(dir / "docs" / "busan.txt");
+  std::filesystem::create_symlink(dir / "docs" / "notes" / "food.txt", dir / "docs" / "busan.txt");
+  EXPECT_EQ(engine->excerpt("busan.txt", 1, 1, 0).lines.at(0).text, "김치는 배추로 담근다.");
 }
 
 TEST_F(SearchEngineTest, ConcurrentWriterFailsFastNamingThePid) {

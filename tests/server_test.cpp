@@ -407,6 +407,26 @@ TEST_F(ServerTest, InterruptAndTerminateStopCleanly) {
   }
 }
 
+// Review finding: on loopback without a key, a page that rebinds its own domain to 127.0.0.1 must not read the index
+// through the user's browser; requests must name a loopback host (or carry none, as HTTP/1.0 may).
+TEST_F(ServerTest, LoopbackWithoutKeyAnswersOnlyLoopbackHostNames) {
+  ServerProcess server(dir / "docs", {"serve", "--port", "0", "--no-rerank"});
+  ASSERT_GT(server.port(), 0);
+  const auto status_for = [&](const std::string& path, const std::string& host) {
+    const std::string answer = raw_exchange(
+        server.port(),
+        cat("GET ", path, " HTTP/1.1\r\n", host.empty() ? "" : "Host: " + host + "\r\n", "Connection: close\r\n\r\n"));
+    return answer.substr(0, answer.find("\r\n"));
+  };
+  const std::string port = std::to_string(server.port());
+  EXPECT_EQ(status_for("/v1/models", "rebound.example:" + port), "HTTP/1.1 403 Forbidden");
+  EXPECT_EQ(status_for("/", "rebound.example"), "HTTP/1.1 403 Forbidden");
+  for (const std::string& host :
+       std::vector<std::string>{"localhost:" + port, "127.0.0.1:" + port, "[::1]:" + port, "LOCALHOST", ""})
+    EXPECT_EQ(status_for("/v1/models", host), "HTTP/1.1 200 OK") << host;
+  EXPECT_EQ(status_for("/health", "rebound.example"), "HTTP/1.1 200 OK") << "probes may name the host any way";
+}
+
 TEST_F(ServerTest, LoadWhileIndexingCommits) {
   ServerProcess server(dir / "docs", {"serve", "--port", "0", "--no-rerank"});
   ASSERT_GT(server.port(), 0);
