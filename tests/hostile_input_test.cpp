@@ -177,7 +177,8 @@ TEST(HostileInput, AGrowingFileIsIndexedAsItWasWalked) {
       for (int i = 0; i < 200; ++i) out << line;
       out << std::flush;
       appended += 200 * line.size();
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      // Slow enough (~120 KB/s) that a loaded machine still indexes the walked 33 MiB before the cap.
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   });
   int status = 0;
