@@ -107,8 +107,9 @@ int main(int argc, char** argv) {
     const auto reference = ksearch::Model::load_dir(argv[1], argv[1]);
     for (const ksearch::Precision precision : precisions) {
       const auto load_start = std::chrono::steady_clock::now();
-      const auto model =
-          precision == ksearch::Precision::Fp32 ? reference : ksearch::Model::load_dir(argv[1], argv[1], precision);
+      const auto model = precision == ksearch::Precision::Fp32
+                             ? reference
+                             : ksearch::Model::load_dir(argv[1], argv[1], ksearch::KernelPlan::choose(precision));
       const double load_ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start).count();
       std::mt19937 random(42);

@@ -230,11 +230,10 @@ KSEARCH_AMX_TARGET void multiply_on_amx(std::size_t m, std::size_t n, std::size_
   release_tiles();
 }
 
-// gemm_bf16 on AMX tiles where the CPU has them, else on the dot products.
 template <typename Out>
-void product(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* row_scales, const std::uint16_t* a,
-             std::size_t lda, const std::uint16_t* b_packed, Out* c, std::size_t ldc) {
-  if (has_amx_bf16())
+void product(Bf16Unit unit, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* row_scales,
+             const std::uint16_t* a, std::size_t lda, const std::uint16_t* b_packed, Out* c, std::size_t ldc) {
+  if (unit == Bf16Unit::Amx)
     multiply_on_amx(m, n, k, alpha, row_scales, a, lda, b_packed, c, ldc);
   else
     multiply(m, n, k, alpha, row_scales, a, lda, b_packed, c, ldc);
@@ -353,14 +352,11 @@ bool has_amx_bf16() {
     constexpr int kRequestPermission = 0x1023, kTileData = 18;
     return syscall(SYS_arch_prctl, kRequestPermission, kTileData) == 0;
   }();
-  const std::optional<bool> setting = kernel_switch("KSEARCH_AMX");
-  return usable && setting.value_or(true);
+  return usable;
 }
 
 bool bf16_dots_are_fast() {
-  const std::optional<bool> setting = kernel_switch("KSEARCH_BF16_DOTS");
   if (!has_bf16_gemm()) return false;
-  if (setting) return *setting;
   // A dot product does two FMAs' work per lane: it wins where it issues at over 3/4 of the FMA's rate (Zen 4: the
   // same rate; Sapphire and Emerald Rapids: a quarter).  Best of five tries each, alternating, so a clock ramp or a
   // preemption in one try does not decide.
@@ -395,15 +391,15 @@ void softmax_rows_bf16(const float* x, std::size_t rows, std::size_t width, std:
   }
 }
 
-void gemm_bf16(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* row_scales,
+void gemm_bf16(Bf16Unit unit, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* row_scales,
                const std::uint16_t* a, std::size_t lda, const std::uint16_t* b_packed, float* c, std::size_t ldc) {
-  product(m, n, k, alpha, row_scales, a, lda, b_packed, c, ldc);
+  product(unit, m, n, k, alpha, row_scales, a, lda, b_packed, c, ldc);
 }
 
-void gemm_bf16(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* row_scales,
+void gemm_bf16(Bf16Unit unit, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* row_scales,
                const std::uint16_t* a, std::size_t lda, const std::uint16_t* b_packed, std::uint16_t* c,
                std::size_t ldc) {
-  product(m, n, k, alpha, row_scales, a, lda, b_packed, c, ldc);
+  product(unit, m, n, k, alpha, row_scales, a, lda, b_packed, c, ldc);
 }
 
 }  // namespace ksearch::ops

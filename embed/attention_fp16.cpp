@@ -133,8 +133,7 @@ KSEARCH_FP16_TARGET float exp_row(const float* x, std::size_t width, std::uint16
 bool has_fp16_gemm() {
   static const bool supported = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                                 __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512fp16");
-  const std::optional<bool> setting = kernel_switch("KSEARCH_FP16");
-  return supported && setting.value_or(true);
+  return supported;
 }
 
 void to_float16(const float* x, std::size_t rows, std::size_t columns, std::size_t ldx, float scale, std::uint16_t* y,

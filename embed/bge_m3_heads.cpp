@@ -39,7 +39,7 @@ BgeM3Heads BgeM3Heads::load(const std::filesystem::path& model_dir, int hidden) 
     const std::vector<float> bias = head_tensor(store, "bias", {weight.shape[0]});
     heads.colbert_ =
         std::make_shared<const Linear>(matrix.data(), bias.data(), static_cast<std::size_t>(weight.shape[0]),
-                                       static_cast<std::size_t>(hidden), Precision::Fp32);
+                                       static_cast<std::size_t>(hidden), KernelPlan::choose(Precision::Fp32));
   }
   return heads;
 }

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cmath>
 #include <cstring>
 #include <exception>
 #include <iostream>
@@ -15,6 +14,7 @@
 #include <thread>
 
 #include "base/error.h"
+#include "embed/attention.h"
 #include "embed/linear.h"
 #include "embed/ops.h"
 #include "embed/packed_cache.h"
@@ -23,33 +23,20 @@
 namespace ksearch {
 namespace {
 
-// One attention work item's buffers.
-struct Scratch {
-  std::vector<float> scores;
-  std::vector<float> keys_transposed;                               // fp32 tiles and fp16 attention
-  std::vector<std::uint16_t> queries, probabilities, keys, values;  // bf16 and fp16 attention (queries: fp16)
-  std::vector<float> inverse_sums;                                  // bf16 and fp16 attention
-};
-
-// What a layer writes for a group's rows, and a Scratch for each thread its attention runs on.
+// What a layer writes for a group's rows, and attention's buffers for each thread it runs on.
 struct Workspace {
-  // Row t of qkv: token t's query, key and value projections side by side (and ops::kSmallGemmColumns floats at
-  // the end, which ops::gemm_small may read past the last head's values).
+  // Row t of qkv: token t's query, key and value projections side by side (and Attention::qkv_padding() floats at
+  // the end, which attention may read past the last head's values).
   std::vector<float> qkv, context, attention_out, intermediate;
   std::vector<std::uint16_t> qkv_bf16, context_rounded, attention_out_rounded, intermediate_rounded;
-  std::vector<Scratch> scratch;
+  std::vector<Attention::Scratch> scratch;
 
   std::size_t capacity_bytes() const {
     std::size_t bytes = 0;
     for (const auto* v : {&qkv, &context, &attention_out, &intermediate}) bytes += v->capacity() * sizeof(float);
     for (const auto* v : {&qkv_bf16, &context_rounded, &attention_out_rounded, &intermediate_rounded})
       bytes += v->capacity() * sizeof(std::uint16_t);
-    for (const Scratch& buffers : scratch) {
-      bytes += (buffers.scores.capacity() + buffers.keys_transposed.capacity() + buffers.inverse_sums.capacity()) *
-               sizeof(float);
-      for (const auto* v : {&buffers.queries, &buffers.probabilities, &buffers.keys, &buffers.values})
-        bytes += v->capacity() * sizeof(std::uint16_t);
-    }
+    for (const Attention::Scratch& buffers : scratch) bytes += buffers.capacity_bytes();
     return bytes;
   }
 };
@@ -146,7 +133,7 @@ struct Packing {
 // them in this CPU's layout, else read from the checkpoint (once, at load) and packed.  `packing` is null for layers
 // kept out of the cache.
 Linear bind_stacked_dense(const TensorStore& store, const std::string& name, const std::vector<std::string>& parts,
-                          int out, int in, Precision precision, Packing* packing,
+                          int out, int in, const KernelPlan& plan, Packing* packing,
                           Activation activation = Activation::None) {
   std::vector<float> bias;
   for (const std::string& part : parts) {
@@ -158,7 +145,7 @@ Linear bind_stacked_dense(const TensorStore& store, const std::string& name, con
     for (const std::string& part : parts) require_shape(store, part + ".weight", {out, in});
     if (auto it = packing->cached.find(name); it != packing->cached.end()) {
       try {
-        return Linear(it->second, bias.data(), rows, columns, precision, activation);
+        return Linear(it->second, bias.data(), rows, columns, plan, activation);
       } catch (const Error&) {
         // Packed for another layout (the file came from another CPU or oneDNN): packed afresh below.
       }
@@ -170,15 +157,15 @@ Linear bind_stacked_dense(const TensorStore& store, const std::string& name, con
   std::vector<float> stacked;
   if (weights.size() > 1)
     for (const FloatTensor& weight : weights) stacked.insert(stacked.end(), weight.data, weight.data + out * in);
-  Linear layer(weights.size() > 1 ? stacked.data() : weights.front().data, bias.data(), rows, columns, precision,
+  Linear layer(weights.size() > 1 ? stacked.data() : weights.front().data, bias.data(), rows, columns, plan,
                activation);
   for (const FloatTensor& weight : weights) MappedFile::release_pages(weight.stored);  // the packed copy is what runs
   return layer;
 }
 
-Linear bind_dense(const TensorStore& store, const std::string& prefix, int out, int in, Precision precision,
+Linear bind_dense(const TensorStore& store, const std::string& prefix, int out, int in, const KernelPlan& plan,
                   Packing* packing, Activation activation = Activation::None) {
-  return bind_stacked_dense(store, prefix, {prefix}, out, in, precision, packing, activation);
+  return bind_stacked_dense(store, prefix, {prefix}, out, in, plan, packing, activation);
 }
 
 struct Norm {
@@ -237,20 +224,18 @@ struct TransformerEncoder::Weights {
   std::vector<Layer> layers;
   // Classification head (cross-encoders only), kept in fp32: it runs on one token per pair.
   std::optional<Linear> head_dense, head_out;
-  // At the reduced precisions attention runs in bfloat16 too, where the CPU's bf16 dot products outrun its fp32 FMAs,
-  // else in fp16 where the CPU has AVX512-FP16, else in fp32.
-  bool bf16_attention = false;
-  bool fp16_attention = false;
-  // The layers take bfloat16 activations (bf16 on the CPU's bf16 dot products; the layers decide).
-  bool bf16_chain = false;
+  Attention attention;
+
+  explicit Weights(const Attention& kernel) : attention(kernel) {}
 };
 
 TransformerEncoder::TransformerEncoder(const TransformerConfig& config, std::shared_ptr<const TensorStore> store,
-                                       Precision precision)
+                                       const KernelPlan& plan)
     : config_(config),
       store_(std::move(store)),
-      weights_(std::make_unique<Weights>()),
-      precision_(precision),
+      weights_(std::make_unique<Weights>(
+          Attention(plan, static_cast<std::size_t>(config.hidden_size), static_cast<std::size_t>(config.num_heads)))),
+      plan_(plan),
       workspaces_(std::make_unique<WorkspacePool>()) {
   const TensorStore& s = *store_;
   const int hidden = config.hidden_size;
@@ -268,19 +253,14 @@ TransformerEncoder::TransformerEncoder(const TransformerConfig& config, std::sha
   w.position_embeddings = bind(s, "embeddings.position_embeddings.weight", {config.max_position_embeddings, hidden});
   w.token_type_embeddings = bind(s, "embeddings.token_type_embeddings.weight", {config.type_vocab_size, hidden});
   w.embedding_norm = bind_norm(s, "embeddings.LayerNorm", hidden);
-  // Reduced-precision attention in bf16 where the CPU's bf16 dot products or AMX tiles are fast, else in fp16.
-  const bool bf16_products = ops::bf16_dots_are_fast() || ops::has_amx_bf16();
-  w.bf16_attention = precision != Precision::Fp32 && bf16_products;
-  w.fp16_attention = precision != Precision::Fp32 && !bf16_products && ops::has_fp16_gemm();
-  // Where fp32 attention runs on oneDNN's sgemm (CPUs without AVX-512), oneDNN generates its kernels on the first
-  // call in a process, about 45 ms on one core, a one-off query's largest single cost after the weights: made on a
-  // side thread while the weights load.
+  // Where attention runs on oneDNN's sgemm, oneDNN generates its kernels on the first call in a process, a one-off
+  // query's largest single cost after the weights: made on a side thread while the weights load.
   std::jthread gemm_warm_up;
-  if (!w.bf16_attention && !w.fp16_attention && !ops::has_fp32_tiles()) gemm_warm_up = std::jthread(ops::prepare_gemm);
+  if (w.attention.uses_sgemm()) gemm_warm_up = std::jthread(ops::prepare_gemm);
   // Packing the weights is most of the load time: they come from the packed-weight cache when it has them, and
   // otherwise layers are packed in parallel, each on one thread.  An error is reported for the first failing layer,
   // as a serial load would.
-  const PackedWeightCache cache(s, precision);
+  const PackedWeightCache cache(s, plan.precision);
   Packing packing;
   packing.cached = cache.load();
   std::vector<std::optional<Layer>> layers(static_cast<std::size_t>(config.num_layers));
@@ -291,10 +271,10 @@ TransformerEncoder::TransformerEncoder(const TransformerConfig& config, std::sha
     try {
       layers[static_cast<std::size_t>(i)].emplace(Layer{
           bind_stacked_dense(s, p + Layer::kQueryKeyValue, {p + Layer::kQuery, p + Layer::kKey, p + Layer::kValue},
-                             hidden, hidden, precision, &packing),
-          bind_dense(s, p + Layer::kAttentionOutput, hidden, hidden, precision, &packing),
-          bind_dense(s, p + Layer::kIntermediate, ffn, hidden, precision, &packing, Activation::GeluErf),
-          bind_dense(s, p + Layer::kOutput, hidden, ffn, precision, &packing),
+                             hidden, hidden, plan, &packing),
+          bind_dense(s, p + Layer::kAttentionOutput, hidden, hidden, plan, &packing),
+          bind_dense(s, p + Layer::kIntermediate, ffn, hidden, plan, &packing, Activation::GeluErf),
+          bind_dense(s, p + Layer::kOutput, hidden, ffn, plan, &packing),
           bind_norm(s, p + "attention.output.LayerNorm", hidden), bind_norm(s, p + "output.LayerNorm", hidden)});
     } catch (...) {
       errors[static_cast<std::size_t>(i)] = std::current_exception();
@@ -303,16 +283,15 @@ TransformerEncoder::TransformerEncoder(const TransformerConfig& config, std::sha
   for (const auto& error : errors)
     if (error) std::rethrow_exception(error);
   for (auto& layer : layers) w.layers.push_back(std::move(*layer));
-  w.bf16_chain = !w.layers.empty() && w.layers.front().query_key_value.takes_bf16_activations();
   packing.cached.clear();
   if (cache.enabled() && packing.packed_afresh) save_packed(cache, w.layers);
   if (config.num_labels > 0) {
     const bool roberta_head = s.find("classifier.out_proj.weight") != nullptr;  // XLMRobertaClassificationHead
     // BertForSequenceClassification: pooler (dense + tanh) then classifier.
-    w.head_dense =
-        bind_dense(s, roberta_head ? "classifier.dense" : "pooler.dense", hidden, hidden, Precision::Fp32, nullptr);
-    w.head_out = bind_dense(s, roberta_head ? "classifier.out_proj" : "classifier", config.num_labels, hidden,
-                            Precision::Fp32, nullptr);
+    const KernelPlan fp32 = KernelPlan::choose(Precision::Fp32);
+    w.head_dense = bind_dense(s, roberta_head ? "classifier.dense" : "pooler.dense", hidden, hidden, fp32, nullptr);
+    w.head_out =
+        bind_dense(s, roberta_head ? "classifier.out_proj" : "classifier", config.num_labels, hidden, fp32, nullptr);
   }
 }
 
@@ -367,12 +346,13 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
       for (std::size_t i = 0; i < hidden; ++i) row[i] += position[i] + token_type[i];
     }
   }
-  const bool bf16_attention = w.bf16_attention, fp16_attention = w.fp16_attention;
+  const Attention& attention = w.attention;
   // bf16 products chain in bfloat16: the layer norms also write their rows rounded, for the next product to read,
   // the query/key/value and intermediate products write bfloat16 for attention and the output product, and
   // attention writes its context in bfloat16 for the attention-output product.  The results are those of converting
   // each product's fp32 input, without the conversion passes.
-  const bool bf16_chain = w.bf16_chain;
+  const bool bf16_chain = plan_.bf16_activations();
+  const bool bf16_attention = attention.reads_bf16();
   const bool bf16_through_attention = bf16_chain && bf16_attention;  // the chain runs through our bf16 attention
   std::vector<std::uint16_t> x_rounded(bf16_chain ? tokens * hidden : 0);
   ops::add_layer_norm(x, nullptr, tokens, hidden, w.embedding_norm.gamma.data, w.embedding_norm.beta.data,
@@ -410,28 +390,15 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
   }
 
   const std::size_t qkv_width = 3 * hidden;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  // Attention scores are computed for blocks of query rows so memory stays bounded for 8k-token inputs.
-  constexpr std::size_t kQueryBlock = 256;
   std::size_t longest = 0;
   for (const auto& ids : batch) longest = std::max(longest, ids.size());
-  // fp32 attention on our tiles (ops::gemm_small) up to 512 tokens; longer, oneDNN's sgemm, measured 7% faster on a
-  // whole 2,048-token bge-m3 input.
-  constexpr std::size_t kTiledAttentionTokens = 512;
-  const bool fp32_tiles = !bf16_attention && !fp16_attention && ops::has_fp32_tiles();
-  const std::size_t even_longest = (longest + 1) / 2 * 2;
-  const auto round_up = [](std::size_t value, std::size_t step) { return (value + step - 1) / step * step; };
-  // kᵀ's rows, whole tiles wide for ops::gemm_small (up to kTiledAttentionTokens) and ops::gemm_fp16 (any length).
-  const std::size_t keys_stride = fp16_attention
-                                      ? round_up(longest, ops::kHalfGemmColumns)
-                                      : round_up(std::min(longest, kTiledAttentionTokens), ops::kSmallGemmColumns);
 
-  // A workspace from the pool, sized for what a layer writes for `rows` rows, with a Scratch for each of
+  // A workspace from the pool, sized for what a layer writes for `rows` rows, with attention's buffers for each of
   // `attention_threads` threads.  Vectors already that size are left as they are, neither reallocated nor zeroed.
   const auto make_workspace = [&](std::size_t rows, int attention_threads) {
     WorkspacePool::Lease lease(*workspaces_);
     Workspace& ws = *lease;
-    ws.qkv.resize(bf16_through_attention ? 0 : rows * qkv_width + ops::kSmallGemmColumns);
+    ws.qkv.resize(bf16_through_attention ? 0 : rows * qkv_width + Attention::qkv_padding());
     ws.context.resize(bf16_through_attention ? 0 : rows * hidden);
     ws.context_rounded.resize(bf16_through_attention ? rows * hidden : 0);
     ws.attention_out.resize(rows * hidden);
@@ -440,22 +407,7 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
     ws.intermediate_rounded.resize(bf16_chain ? rows * ffn : 0);
     ws.qkv_bf16.resize(bf16_attention ? rows * qkv_width : 0);
     ws.scratch.resize(static_cast<std::size_t>(attention_threads));
-    for (Scratch& buffers : ws.scratch) {
-      buffers.scores.resize(std::min(longest, kQueryBlock) * longest);
-      if (fp32_tiles || fp16_attention) buffers.keys_transposed.resize(head_dim * keys_stride);
-      if (fp16_attention) {
-        buffers.queries.resize(longest * head_dim);
-        buffers.probabilities.resize(std::min(longest, kQueryBlock) * longest);
-        buffers.inverse_sums.resize(std::min(longest, kQueryBlock));
-        buffers.keys.resize(head_dim * keys_stride);  // rows read to a whole block past the length, those lanes unused
-        buffers.values.resize(longest * head_dim + ops::kHalfGemmColumns);  // the last row is read a block wide
-      }
-      if (!bf16_attention) continue;
-      buffers.probabilities.resize(std::min(longest, kQueryBlock) * even_longest);
-      buffers.inverse_sums.resize(std::min(longest, kQueryBlock));
-      buffers.keys.resize(ops::bf16_packed_size(head_dim, longest));
-      buffers.values.resize(ops::bf16_packed_size(longest, head_dim));
-    }
+    for (Attention::Scratch& buffers : ws.scratch) attention.fit(buffers, longest);
     return lease;
   };
 
@@ -464,75 +416,27 @@ PackedHidden TransformerEncoder::forward(std::span<const std::vector<TokenId>> b
   // each sequence's first row attends (to every row) and gets a context row.
   const auto attend = [&](Workspace& ws, std::size_t first_sequence, std::size_t sequences, std::size_t first_row,
                           bool first_queries_only) {
-    // Work items: (sequence, head); the query rows go in blocks so the scores stay bounded for long inputs.
     const std::size_t items = sequences * heads;
     const int attention_team = static_cast<int>(ws.scratch.size());
 #pragma omp parallel for num_threads(attention_team) schedule(dynamic) if (attention_team > 1)
     for (std::size_t item = 0; item < items; ++item) {
       const std::size_t sequence = first_sequence + item / heads, column = item % heads * head_dim;
       const std::size_t begin = out.offsets[sequence] - first_row;  // in the group's rows
-      const std::size_t length = out.offsets[sequence + 1] - out.offsets[sequence];
-      const std::size_t queries = first_queries_only ? 1 : length;
-      Scratch& buffers = ws.scratch[static_cast<std::size_t>(omp_get_thread_num())];
-      float* s = buffers.scores.data();
-      // This head's columns in the sequence's first row: of its query (keys and values follow at +hidden, +2·hidden)
-      // and of its context.
-      const std::size_t query = begin * qkv_width + column, key = query + hidden, value = query + 2 * hidden;
-      const std::size_t first = begin * hidden + column;
-      if (bf16_attention) {
-        const std::size_t stride = (length + 1) / 2 * 2;
-        ops::pack_bf16(true, ws.qkv_bf16.data() + key, head_dim, length, qkv_width, buffers.keys.data());  // kᵀ
-        ops::pack_bf16(false, ws.qkv_bf16.data() + value, length, head_dim, qkv_width, buffers.values.data());
-        for (std::size_t row = 0; row < queries; row += kQueryBlock) {
-          const std::size_t block = std::min(kQueryBlock, queries - row);
-          ops::gemm_bf16(block, length, head_dim, 1.0f, nullptr, ws.qkv_bf16.data() + query + row * qkv_width,
-                         qkv_width, buffers.keys.data(), s, length);
-          ops::softmax_rows_bf16(s, block, length, length, scale, buffers.probabilities.data(), stride,
-                                 buffers.inverse_sums.data());
-          const std::size_t out = first + row * hidden;
-          if (bf16_through_attention)
-            ops::gemm_bf16(block, head_dim, length, 1.0f, buffers.inverse_sums.data(), buffers.probabilities.data(),
-                           stride, buffers.values.data(), ws.context_rounded.data() + out, hidden);
-          else
-            ops::gemm_bf16(block, head_dim, length, 1.0f, buffers.inverse_sums.data(), buffers.probabilities.data(),
-                           stride, buffers.values.data(), ws.context.data() + out, hidden);
-        }
-      } else if (fp16_attention) {
-        float* keys = buffers.keys_transposed.data();
-        ops::transpose(ws.qkv.data() + key, length, head_dim, qkv_width, keys, keys_stride);
-        ops::to_float16(keys, head_dim, length, keys_stride, 1.0f, buffers.keys.data(), keys_stride);
-        ops::to_float16(ws.qkv.data() + query, queries, head_dim, qkv_width, scale, buffers.queries.data(), head_dim);
-        ops::to_float16(ws.qkv.data() + value, length, head_dim, qkv_width, 1.0f, buffers.values.data(), head_dim);
-        for (std::size_t row = 0; row < queries; row += kQueryBlock) {
-          const std::size_t block = std::min(kQueryBlock, queries - row);
-          ops::gemm_fp16(block, length, head_dim, nullptr, buffers.queries.data() + row * head_dim, head_dim,
-                         buffers.keys.data(), keys_stride, s, length);
-          ops::softmax_rows_fp16(s, block, length, length, buffers.probabilities.data(), length,
-                                 buffers.inverse_sums.data());
-          ops::gemm_fp16(block, head_dim, length, buffers.inverse_sums.data(), buffers.probabilities.data(), length,
-                         buffers.values.data(), head_dim, ws.context.data() + first + row * hidden, hidden);
-        }
-      } else if (fp32_tiles && length <= kTiledAttentionTokens) {
-        float* keys = buffers.keys_transposed.data();
-        ops::transpose(ws.qkv.data() + key, length, head_dim, qkv_width, keys, keys_stride);
-        for (std::size_t row = 0; row < queries; row += kQueryBlock) {
-          const std::size_t block = std::min(kQueryBlock, queries - row);
-          ops::gemm_small(block, length, head_dim, ws.qkv.data() + query + row * qkv_width, qkv_width, keys,
-                          keys_stride, s, length);
-          ops::softmax_rows(s, block, length, length, scale);
-          ops::gemm_small(block, head_dim, length, s, length, ws.qkv.data() + value, qkv_width,
-                          ws.context.data() + first + row * hidden, hidden);
-        }
-      } else {
-        for (std::size_t row = 0; row < queries; row += kQueryBlock) {
-          const std::size_t block = std::min(kQueryBlock, queries - row);
-          ops::gemm_serial(true, block, length, head_dim, scale, ws.qkv.data() + query + row * qkv_width, qkv_width,
-                           ws.qkv.data() + key, qkv_width, 0.0f, s, length);
-          ops::softmax_rows(s, block, length, length, 1.0f);
-          ops::gemm_serial(false, block, head_dim, length, 1.0f, s, length, ws.qkv.data() + value, qkv_width, 0.0f,
-                           ws.context.data() + first + row * hidden, hidden);
-        }
-      }
+      AttentionHead head;
+      head.length = out.offsets[sequence + 1] - out.offsets[sequence];
+      head.queries = first_queries_only ? 1 : head.length;
+      head.qkv_stride = qkv_width;
+      const std::size_t query = begin * qkv_width + column, context = begin * hidden + column;
+      if (bf16_attention)
+        head.qkv_bf16 = ws.qkv_bf16.data() + query;
+      else
+        head.qkv = ws.qkv.data() + query;
+      if (bf16_through_attention)
+        head.context_bf16 = ws.context_rounded.data() + context;
+      else
+        head.context = ws.context.data() + context;
+      head.context_stride = hidden;
+      attention.attend(head, ws.scratch[static_cast<std::size_t>(omp_get_thread_num())]);
     }
   };
 

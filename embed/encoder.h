@@ -32,10 +32,10 @@ struct PackedHidden {
 
 class TransformerEncoder {
  public:
-  // Binds the weights of `store` (keeps `store` alive); validates every tensor's presence, dtype and shape
-  // against `config`, naming the file, tensor and both shapes on mismatch.
+  // Binds the weights of `store` (keeps `store` alive) for the kernels of `plan`; validates every tensor's presence,
+  // dtype and shape against `config`, naming the file, tensor and both shapes on mismatch.
   TransformerEncoder(const TransformerConfig& config, std::shared_ptr<const TensorStore> store,
-                     Precision precision = Precision::Fp32);
+                     const KernelPlan& plan = KernelPlan::choose(Precision::Fp32));
   ~TransformerEncoder();
   TransformerEncoder(TransformerEncoder&&) noexcept;
 
@@ -61,7 +61,8 @@ class TransformerEncoder {
   std::size_t dense_weight_bytes() const;
 
   const TransformerConfig& config() const { return config_; }
-  Precision precision() const { return precision_; }
+  Precision precision() const { return plan_.precision; }
+  const KernelPlan& plan() const { return plan_; }
 
  private:
   struct Weights;
@@ -69,7 +70,7 @@ class TransformerEncoder {
   TransformerConfig config_;
   std::shared_ptr<const TensorStore> store_;
   std::unique_ptr<Weights> weights_;
-  Precision precision_;
+  KernelPlan plan_;
   std::unique_ptr<WorkspacePool> workspaces_;  // forward()'s working buffers, reused from pass to pass
 };
 

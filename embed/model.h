@@ -22,7 +22,7 @@ struct Model {
   // embedding matrix.
   static std::shared_ptr<const Model> load(std::string_view name, Precision precision = Precision::Fp32);
   static std::shared_ptr<const Model> load_dir(const std::filesystem::path& dir, const std::string& id,
-                                               Precision precision = Precision::Fp32);
+                                               const KernelPlan& plan = KernelPlan::choose(Precision::Fp32));
 };
 
 }  // namespace ksearch

@@ -44,13 +44,11 @@ dnnl_status_t serial_sgemm(bool b_transposed, std::size_t m, std::size_t n, std:
 
 int thread_count() {
   static const int threads = [] {
-    if (const auto threads = env::positive_integer("KSEARCH_THREADS")) return static_cast<int>(*threads);
+    if (const auto chosen = env::positive_integer("KSEARCH_THREADS")) return static_cast<int>(*chosen);
     return omp_get_max_threads();
   }();
   return threads;
 }
-
-std::optional<bool> kernel_switch(const char* name) { return env::flag(name); }
 
 void gemm_serial(bool b_transposed, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
                  std::size_t lda, const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {

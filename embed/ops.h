@@ -27,14 +27,15 @@ bool has_bf16_gemm();
 
 // Whether the CPU's bf16 dot products do more work per second than its fp32 FMAs: twice as much on AMD Zen 4, half
 // as much on Intel Xeons without AMX (vdpbf16ps issues at a quarter of vfmadd231ps's rate there), so bf16 runs on
-// them only where they win.  Measured once (two short instruction loops, ~0.1 ms); KSEARCH_BF16_DOTS=0 or 1
-// overrides (1 only where has_bf16_gemm()).
+// them only where they win.  Measured once (two short instruction loops, ~0.1 ms); false without has_bf16_gemm().
 bool bf16_dots_are_fast();
 
-// Whether the CPU has AMX-BF16 tiles and Linux granted them to this process (requested on the first call): there
-// gemm_bf16 runs on them, and bf16 dense layers on oneDNN's AMX matmul (embed/linear.h).  KSEARCH_AMX=0 leaves them
-// out (the tests use it to reach the other kernels on such CPUs); 1 only where they are there.
+// Whether the CPU has AMX-BF16 tiles and Linux granted them to this process (requested on the first call).
 bool has_amx_bf16();
+
+// What gemm_bf16 multiplies on (the kernel plan's choice, embed/kernel_plan.h): the dot products, or AMX tiles
+// where has_amx_bf16().
+enum class Bf16Unit { Dots, Amx };
 
 // op(b)[k, n] in bfloat16, laid out for gemm_bf16: blocks of 16 columns, rows in pairs, [n/16][k/2][16][2],
 // zero-padded to whole blocks and pairs.  op(b) = bᵀ when b_transposed (b is [n, k]) else b ([k, n]).
@@ -50,17 +51,16 @@ void softmax_rows_bf16(const float* x, std::size_t rows, std::size_t width, std:
 
 // c[m, n] = alpha · row_scales[m] · a[m, k] · B, a in bfloat16 row-major with its rows padded to an even length
 // (the pad zero), B from pack_bf16; row_scales may be null (all 1).
-void gemm_bf16(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* row_scales,
+void gemm_bf16(Bf16Unit unit, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* row_scales,
                const std::uint16_t* a, std::size_t lda, const std::uint16_t* b_packed, float* c, std::size_t ldc);
 // The same with c rounded to bfloat16 (nearest even, as to_bfloat16 rounds), for a bf16 product to read.
-void gemm_bf16(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* row_scales,
+void gemm_bf16(Bf16Unit unit, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* row_scales,
                const std::uint16_t* a, std::size_t lda, const std::uint16_t* b_packed, std::uint16_t* c,
                std::size_t ldc);
 
 // fp16 products for attention at the reduced precisions where the CPU has AVX512-FP16, its bf16 dot products are
 // slow (!bf16_dots_are_fast()) and it has no AMX (!has_amx_bf16()): 32 fp16 FMAs per instruction, twice fp32's work.
-// Only where has_fp16_gemm(): the CPU has them and KSEARCH_FP16 is not 0 (the tests use it to reach the kernels for
-// CPUs without).
+// Only where has_fp16_gemm() (AVX512-FP16).
 bool has_fp16_gemm();
 // y[rows, columns] = fp16(x · scale), row strides ldx and ldy.
 void to_float16(const float* x, std::size_t rows, std::size_t columns, std::size_t ldx, float scale, std::uint16_t* y,
@@ -86,7 +86,7 @@ bool has_fp32_tiles();
 void gemm_panels(std::size_t m, std::size_t n, std::size_t k, const float* a, const float* panels,
                  std::size_t panel_stride, const float* bias, bool gelu, float* c);
 
-// bf16 weights on the fp32 tiles, for CPUs whose bf16 dot products are slow (!bf16_dots_are_fast()): the weights
+// bf16 weights on the fp32 tiles, for CPUs whose bf16 dot products are slow (DenseBackend::Bf16Panels): the weights
 // are stored in bfloat16 (half the memory and bandwidth of fp32) and widened in registers, exactly, for fp32 FMAs
 // with fp32 activations.  Panels of 64 columns like oneDNN's fp32 ones, each k rows of 64 bf16, every 32 of them
 // ordered so that one shift and one mask give columns 0-15 and 16-31 as floats.  Any number of rows.
@@ -96,11 +96,11 @@ void pack_bf16_panels(const float* weight, std::size_t n, std::size_t k, std::ui
 void gemm_panels(std::size_t m, std::size_t n, std::size_t k, const float* a, const std::uint16_t* panels,
                  const float* bias, bool gelu, float* c);
 
-// bf16 dense layers in fp16 on CPUs with AVX512-FP16 whose bf16 dot products are slow, without AMX (has_fp16_gemm()
-// && !bf16_dots_are_fast() && !bf16_layers_on_amx()): twice the fp32 FMAs' work per instruction, at least bf16's
-// accuracy (embed/gemm_fp16.cpp).
-// Weights in panels of 64 columns, each k rows of 64 fp16, every column scaled by a power of two (column_scales[j]
-// undoes it) so its largest magnitude is in [1/2, 1); activations scaled the same per row, inside the call.
+// bf16 dense layers in fp16 on CPUs with AVX512-FP16 whose bf16 dot products are slow, without AMX
+// (DenseBackend::HalfPanels): twice the fp32 FMAs' work per instruction, at least bf16's accuracy
+// (embed/gemm_fp16.cpp). Weights in panels of 64 columns, each k rows of 64 fp16, every column scaled by a power of two
+// (column_scales[j] undoes it) so its largest magnitude is in [1/2, 1); activations scaled the same per row, inside the
+// call.
 std::size_t half_panels_size(std::size_t k, std::size_t n);  // in 16-bit elements; panels are k · 64 apart
 // weight is [n, k] row-major (PyTorch's [out, in]); column_scales gets n values.
 void pack_half_panels(const float* weight, std::size_t n, std::size_t k, std::uint16_t* panels, float* column_scales);
@@ -152,10 +152,6 @@ inline float from_bfloat16(std::uint16_t x) { return std::bit_cast<float>(static
 
 // Number of threads the parallel loops use (the cores OpenMP gives the process; KSEARCH_THREADS overrides).
 int thread_count();
-
-// A kernel switch from the environment (KSEARCH_BF16_DOTS, KSEARCH_FP16, KSEARCH_AMX): empty when unset or empty,
-// else whether it is "1"; any value but "0" or "1" throws Error naming the variable.
-std::optional<bool> kernel_switch(const char* name);
 
 // Below this many elements an element-wise loop runs on one thread: waking the team costs more than it saves
 // (single queries).

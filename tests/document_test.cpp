@@ -200,8 +200,8 @@ INSTANTIATE_TEST_SUITE_P(Samples, DocumentSample,
                                            "hwp-distribution-tender-notice.hwp", "hwpx-table-grades.hwpx",
                                            "hwpx-table-merged-cells.hwpx", "hwpx-korean-prose-hanja.hwpx",
                                            "docx-sample-korean-line.docx", "docx-tables-latin.docx"),
-                         [](const auto& info) {
-                           std::string name = fs::path(info.param).stem().string();
+                         [](const auto& test) {
+                           std::string name = fs::path(test.param).stem().string();
                            std::replace(name.begin(), name.end(), '-', '_');
                            return name;
                          });

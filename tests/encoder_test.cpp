@@ -129,31 +129,27 @@ std::vector<std::vector<TokenId>> several_groups_batch() {
 TEST(Encoder, BatchesSpanningSeveralGroupsEqualOneByOne) {
   const std::vector<std::size_t>& lengths = kSeveralGroupsLengths;
   const auto batch = several_groups_batch();
-  for (const std::string& kernel : testing::bf16_kernels()) {
-    const testing::ScopedBf16Kernel scoped(kernel);
-    for (Precision precision : {Precision::Fp32, Precision::Bf16, Precision::Int8}) {
-      const auto model = Model::load_dir(testing::fixture("tiny-bge-m3-xlmr"), "x", precision);
+  for (Precision precision : {Precision::Fp32, Precision::Bf16, Precision::Int8})
+    for (const KernelPlan& plan : KernelPlan::runnable(precision)) {
+      const auto model = Model::load_dir(testing::fixture("tiny-bge-m3-xlmr"), "x", plan);
       const PackedHidden together = model->encoder.forward(batch);
       for (std::size_t s = 0; s < batch.size(); ++s) {
         const PackedHidden alone = model->encoder.forward(std::span(batch).subspan(s, 1));
         const auto hidden = static_cast<std::size_t>(together.hidden);
         const std::span<const float> row(together.row(together.offsets[s]), lengths[s] * hidden);
-        EXPECT_LE(max_abs_diff(row, alone.values), 1e-5f)
-            << precision_name(precision) << " kernel " << kernel << " sequence " << s;
+        EXPECT_LE(max_abs_diff(row, alone.values), 1e-5f) << plan.name() << " sequence " << s;
       }
     }
-  }
 }
 
 // Rows::First gives each sequence's first row as Rows::All does, in both the per-thread and the shared group paths,
 // at every precision, for both architectures.
 TEST(Encoder, FirstRowsEqualThoseOfAllRows) {
   const auto batch = several_groups_batch();
-  for (const std::string& kernel : testing::bf16_kernels()) {
-    const testing::ScopedBf16Kernel scoped(kernel);
-    for (const char* name : {"tiny-bge-m3-xlmr", "tiny-e5-bert"})
-      for (Precision precision : {Precision::Fp32, Precision::Bf16, Precision::Int8}) {
-        const auto model = Model::load_dir(testing::fixture(name), name, precision);
+  for (Precision precision : {Precision::Fp32, Precision::Bf16, Precision::Int8})
+    for (const KernelPlan& plan : KernelPlan::runnable(precision))
+      for (const char* name : {"tiny-bge-m3-xlmr", "tiny-e5-bert"}) {
+        const auto model = Model::load_dir(testing::fixture(name), name, plan);
         const PackedHidden all = model->encoder.forward(batch);
         const PackedHidden first = model->encoder.forward(batch, TransformerEncoder::Rows::First);
         const auto hidden = static_cast<std::size_t>(all.hidden);
@@ -162,10 +158,9 @@ TEST(Encoder, FirstRowsEqualThoseOfAllRows) {
         for (std::size_t s = 0; s < batch.size(); ++s) {
           EXPECT_EQ(first.offsets[s], s);
           EXPECT_LE(max_abs_diff(std::span(first.row(s), hidden), std::span(all.row(all.offsets[s]), hidden)), 1e-5f)
-              << name << " " << precision_name(precision) << " kernel " << kernel << " sequence " << s;
+              << name << " " << plan.name() << " sequence " << s;
         }
       }
-  }
 }
 
 // forward() keeps its working buffers from pass to pass: a short batch (odd lengths, so padded bf16 rows) after longer
@@ -173,35 +168,32 @@ TEST(Encoder, FirstRowsEqualThoseOfAllRows) {
 TEST(Encoder, ReusedWorkspacesLeaveNoTrace) {
   const auto batch = several_groups_batch();
   const std::vector<std::vector<TokenId>> short_batch = {batch[1], batch[3], batch[11]};  // 5, 1 and 77 tokens
-  for (const std::string& kernel : testing::bf16_kernels()) {
-    const testing::ScopedBf16Kernel scoped(kernel);
-    for (Precision precision : {Precision::Fp32, Precision::Bf16, Precision::Int8}) {
-      const auto fresh = Model::load_dir(testing::fixture("tiny-bge-m3-xlmr"), "x", precision);
-      const auto used = Model::load_dir(testing::fixture("tiny-bge-m3-xlmr"), "x", precision);
+  for (Precision precision : {Precision::Fp32, Precision::Bf16, Precision::Int8})
+    for (const KernelPlan& plan : KernelPlan::runnable(precision)) {
+      const auto fresh = Model::load_dir(testing::fixture("tiny-bge-m3-xlmr"), "x", plan);
+      const auto used = Model::load_dir(testing::fixture("tiny-bge-m3-xlmr"), "x", plan);
       used->encoder.forward(batch);
       used->encoder.forward(batch, TransformerEncoder::Rows::First);
       for (const auto rows : {TransformerEncoder::Rows::All, TransformerEncoder::Rows::First})
         EXPECT_EQ(used->encoder.forward(short_batch, rows).values, fresh->encoder.forward(short_batch, rows).values)
-            << precision_name(precision) << " kernel " << kernel;
+            << plan.name();
     }
-  }
 }
 
 TEST(Encoder, DenseWeightBytesAreThoseOfEachPrecision) {
   // What a query streams: every layer's four dense weight matrices, 4, 2 or 1 byte a weight (plus the int8 scales),
   // up to each kernel's padding of the columns to whole panels.  bf16 without AVX-512 and int8 without AVX512_VNNI
   // keep their rounded weights in fp32.
-  const auto fp32 = Model::load_dir(testing::fixture("tiny-bge-m3-xlmr"), "x", Precision::Fp32);
+  const auto fp32 = Model::load_dir(testing::fixture("tiny-bge-m3-xlmr"), "x");
   const TransformerConfig& config = fp32->encoder.config();
   const auto hidden = static_cast<std::size_t>(config.hidden_size);
   const std::size_t weights = static_cast<std::size_t>(config.num_layers) *
                               (4 * hidden * hidden + 2 * hidden * static_cast<std::size_t>(config.intermediate_size));
   const auto expect_between = [&](Precision precision, std::size_t low, std::size_t high) {
-    for (const std::string& kernel : testing::bf16_kernels()) {
-      const testing::ScopedBf16Kernel scoped(kernel);
-      const auto model = Model::load_dir(testing::fixture("tiny-bge-m3-xlmr"), "x", precision);
-      EXPECT_GE(model->encoder.dense_weight_bytes(), low) << precision_name(precision) << " kernel " << kernel;
-      EXPECT_LE(model->encoder.dense_weight_bytes(), high) << precision_name(precision) << " kernel " << kernel;
+    for (const KernelPlan& plan : KernelPlan::runnable(precision)) {
+      const auto model = Model::load_dir(testing::fixture("tiny-bge-m3-xlmr"), "x", plan);
+      EXPECT_GE(model->encoder.dense_weight_bytes(), low) << plan.name();
+      EXPECT_LE(model->encoder.dense_weight_bytes(), high) << plan.name();
     }
   };
   expect_between(Precision::Fp32, 4 * weights, 5 * weights);
@@ -349,19 +341,16 @@ TEST(CrossEncoder, ReducedPrecisionKeepsScoresAndOrder) {
     std::ranges::sort(ranks, [&](std::size_t a, std::size_t b) { return scores[a] > scores[b]; });
     return ranks;
   };
-  for (const std::string& kernel : testing::bf16_kernels()) {
-    const testing::ScopedBf16Kernel scoped(kernel);
-    for (Precision precision : {Precision::Bf16, Precision::Int8}) {
-      const CrossEncoder reranker(Model::load_dir(dir, "reranker", precision));
+  for (Precision precision : {Precision::Bf16, Precision::Int8})
+    for (const KernelPlan& plan : KernelPlan::runnable(precision)) {
+      const CrossEncoder reranker(Model::load_dir(dir, "reranker", plan));
       const auto scores = reranker.score(expected[0]["query"].get<std::string>(), passages);
       // This tiny random model's logits (±1.5, closest pair 0.17 apart) move by up to 0.04 (bf16) and 0.11 (int8);
       // which of them moves most changes with any change to where the kernels round.
       for (std::size_t i = 0; i < want.size(); ++i)
-        EXPECT_NEAR(scores[i], want[i], 0.15)
-            << precision_name(precision) << " kernel " << kernel << " " << passages[i];
-      EXPECT_EQ(order(scores), order(want)) << precision_name(precision) << " kernel " << kernel;
+        EXPECT_NEAR(scores[i], want[i], 0.15) << plan.name() << " " << passages[i];
+      EXPECT_EQ(order(scores), order(want)) << plan.name();
     }
-  }
 }
 
 }  // namespace
@@ -377,21 +366,18 @@ TEST(ReducedPrecision, CosineToReferenceAtLeast099) {
     const auto expected = testing::read_jsonl(dir / "expected.jsonl");
     std::vector<std::string> texts;
     for (const auto& line : expected) texts.push_back(line["text"]);
-    for (const std::string& kernel : testing::bf16_kernels()) {
-      const testing::ScopedBf16Kernel scoped(kernel);
-      for (Precision precision : {Precision::Bf16, Precision::Int8}) {
-        const Embedder embedder(Model::load_dir(dir, "p", precision));
+    for (Precision precision : {Precision::Bf16, Precision::Int8})
+      for (const KernelPlan& plan : KernelPlan::runnable(precision)) {
+        const Embedder embedder(Model::load_dir(dir, "p", plan));
         EXPECT_EQ(embedder.model().encoder.precision(), precision);
         const Embeddings got = embedder.embed(texts, TextKind::Raw);
         for (std::size_t i = 0; i < texts.size(); ++i) {
           const auto want = expected[i]["embedding"].get<std::vector<float>>();
           double dot = 0;
           for (std::size_t d = 0; d < want.size(); ++d) dot += got.row(i)[d] * want[d];
-          EXPECT_GE(dot, 0.99) << dir.filename() << " " << precision_name(precision) << " kernel " << kernel << " "
-                               << texts[i];
+          EXPECT_GE(dot, 0.99) << dir.filename() << " " << plan.name() << " " << texts[i];
         }
       }
-    }
   }
 }
 

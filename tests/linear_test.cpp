@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +17,17 @@ namespace {
 
 using testing::random_values;
 
+const KernelPlan fp32_plan = KernelPlan::choose(Precision::Fp32);
+
+// The plan for `precision` on this CPU without its bf16 dot products, AMX and (unless `fp16`) AVX512-FP16: the fp32
+// tiles and oneDNN only.
+KernelPlan plain_plan(Precision precision, bool fp16 = false) {
+  CpuKernels cpu = CpuKernels::detect();
+  cpu.bf16_dots = cpu.amx = cpu.onednn_amx = false;
+  cpu.fp16 = cpu.fp16 && fp16;
+  return KernelPlan::choose(precision, cpu);
+}
+
 std::vector<float> run(const Linear& layer, const std::vector<float>& x, std::size_t rows) {
   std::vector<float> y(rows * layer.out());
   layer.forward(x.data(), rows, y.data());
@@ -27,51 +37,44 @@ std::vector<float> run(const Linear& layer, const std::vector<float>& x, std::si
 TEST(Linear, RepackedWeightsGiveTheSameResults) {
   constexpr std::size_t out = 48, in = 40, rows = 5;
   const auto weight = random_values(out * in, 1), bias = random_values(out, 2), x = random_values(rows * in, 3);
-  for (const std::string& kernel : testing::bf16_kernels()) {
-    const testing::ScopedBf16Kernel scoped(kernel);
-    for (Precision precision : {Precision::Fp32, Precision::Bf16, Precision::Int8}) {
-      const Linear packed_now(weight.data(), bias.data(), out, in, precision, Activation::GeluErf);
+  for (Precision precision : {Precision::Fp32, Precision::Bf16, Precision::Int8})
+    for (const KernelPlan& plan : KernelPlan::runnable(precision)) {
+      const Linear packed_now(weight.data(), bias.data(), out, in, plan, Activation::GeluErf);
       const PackedWeights packed = packed_now.packed();
       EXPECT_FALSE(packed.layout.empty());
-      // Scales per output column: int8's on its dot products, and the fp16 kernel's powers of two.
-      const bool scaled =
-          (precision == Precision::Int8 && ops::has_int8_dots()) || (precision == Precision::Bf16 && kernel == "fp16");
-      EXPECT_EQ(packed.scales.size(), scaled ? out : 0) << precision_name(precision) << " kernel " << kernel;
-      const Linear reused(packed, bias.data(), out, in, precision, Activation::GeluErf);
-      EXPECT_EQ(run(packed_now, x, rows), run(reused, x, rows)) << precision_name(precision) << " kernel " << kernel;
+      // Scales per output column: int8's on its dot products, and the fp16 panels' powers of two.
+      const bool scaled = (precision == Precision::Int8 && plan.dense == DenseBackend::OneDnn) ||
+                          plan.dense == DenseBackend::HalfPanels;
+      EXPECT_EQ(packed.scales.size(), scaled ? out : 0) << plan.name();
+      const Linear reused(packed, bias.data(), out, in, plan, Activation::GeluErf);
+      EXPECT_EQ(run(packed_now, x, rows), run(reused, x, rows)) << plan.name();
     }
-  }
 }
 
 TEST(Linear, PackedWeightsOfAnotherLayoutAreRejected) {
   constexpr std::size_t out = 16, in = 32;
   const auto weight = random_values(out * in, 4), bias = random_values(out, 5);
-  const Linear layer(weight.data(), bias.data(), out, in, Precision::Fp32);
+  const Linear layer(weight.data(), bias.data(), out, in, fp32_plan);
   PackedWeights other_layout = layer.packed();
   other_layout.layout += ":x";
-  EXPECT_THROW(Linear(other_layout, bias.data(), out, in, Precision::Fp32), Error);
+  EXPECT_THROW(Linear(other_layout, bias.data(), out, in, fp32_plan), Error);
   PackedWeights short_bytes = layer.packed();
   short_bytes.bytes = short_bytes.bytes.first(short_bytes.bytes.size() - 64);
-  EXPECT_THROW(Linear(short_bytes, bias.data(), out, in, Precision::Fp32), Error);
+  EXPECT_THROW(Linear(short_bytes, bias.data(), out, in, fp32_plan), Error);
   // Another precision is another layout.
-  EXPECT_THROW(Linear(layer.packed(), bias.data(), out, in, Precision::Bf16), Error);
-  // So is bf16 for another bf16 kernel (a cache file written before KSEARCH_BF16_DOTS or the CPU changed), except
-  // between two kernels on oneDNN's bf16 matmul: their layers are the same.
-  const std::vector<std::string> kernels = testing::bf16_kernels();
-  for (const std::string& writer : kernels)
-    for (const std::string& reader : kernels) {
-      if (writer == reader) continue;
-      std::optional<Linear> written;
-      {
-        const testing::ScopedBf16Kernel scoped(writer);
-        written.emplace(weight.data(), bias.data(), out, in, Precision::Bf16);
-      }
-      const testing::ScopedBf16Kernel scoped(reader);
-      if (testing::on_onednn_bf16_matmul(writer) && testing::on_onednn_bf16_matmul(reader))
-        EXPECT_NO_THROW(Linear(written->packed(), bias.data(), out, in, Precision::Bf16)) << writer << " -> " << reader;
+  EXPECT_THROW(Linear(layer.packed(), bias.data(), out, in, KernelPlan::choose(Precision::Bf16)), Error);
+  // So is bf16 for another dense backend (a cache file written before KSEARCH_BF16_DOTS or the CPU changed); plans
+  // that differ only in attention share their layers.
+  const std::vector<KernelPlan> plans = KernelPlan::runnable(Precision::Bf16);
+  for (const KernelPlan& writer : plans)
+    for (const KernelPlan& reader : plans) {
+      const Linear written(weight.data(), bias.data(), out, in, writer);
+      if (writer.dense == reader.dense)
+        EXPECT_NO_THROW(Linear(written.packed(), bias.data(), out, in, reader))
+            << writer.name() << " -> " << reader.name();
       else
-        EXPECT_THROW(Linear(written->packed(), bias.data(), out, in, Precision::Bf16), Error)
-            << writer << " -> " << reader;
+        EXPECT_THROW(Linear(written.packed(), bias.data(), out, in, reader), Error)
+            << writer.name() << " -> " << reader.name();
     }
 }
 
@@ -80,11 +83,11 @@ TEST(Linear, PackedWeightsOfAnotherLayoutAreRejected) {
 // the fp32 weights' memory with AVX-512, on oneDNN's fp32 matmul without it.  Such a layer takes no bf16
 // activations (the encoder does not chain bf16 there).
 TEST(Linear, Bf16WithoutBf16DotsIsTheExactProductOfTheRoundedWeights) {
-  const testing::ScopedBf16Kernel kernel("tiles");
+  const KernelPlan plan = plain_plan(Precision::Bf16);
   constexpr std::size_t out = 100, in = 70;
   const auto weight = random_values(out * in, 21), bias = random_values(out, 22);
   for (const Activation activation : {Activation::None, Activation::GeluErf}) {
-    const Linear layer(weight.data(), bias.data(), out, in, Precision::Bf16, activation);
+    const Linear layer(weight.data(), bias.data(), out, in, plan, activation);
     if (ops::has_fp32_tiles()) {
       EXPECT_EQ(layer.packed().bytes.size(), ops::bf16_panels_size(in, out) * 2) << "half the fp32 weights' memory";
     }
@@ -125,10 +128,11 @@ TEST(Linear, Int8IsTheProductOfTheQuantisedWeights) {
   };
   const std::vector<float> weight_q = quantised(weight, in);
   for (const Activation activation : {Activation::None, Activation::GeluErf}) {
-    const Linear layer(weight.data(), bias.data(), out, in, Precision::Int8, activation);
+    const KernelPlan plan = KernelPlan::choose(Precision::Int8);
+    const Linear layer(weight.data(), bias.data(), out, in, plan, activation);
     for (const std::size_t rows : {1, 16, 40}) {
       const auto x = random_values(rows * in, static_cast<unsigned>(rows + 50));
-      const std::vector<float> x_used = ops::has_int8_dots() ? quantised(x, in) : x;
+      const std::vector<float> x_used = plan.dense == DenseBackend::OneDnn ? quantised(x, in) : x;
       const std::vector<float> y = run(layer, x, rows);
       for (std::size_t r = 0; r < rows; ++r)
         for (std::size_t o = 0; o < out; ++o) {
@@ -151,7 +155,8 @@ TEST(Linear, Int8IsTheProductOfTheQuantisedWeights) {
 // activations.
 TEST(Linear, Bf16OnFp16IsTheProductToFp16Rounding) {
   if (!ops::has_fp16_gemm()) GTEST_SKIP() << "this CPU has no AVX512-FP16";
-  const testing::ScopedBf16Kernel kernel("fp16");
+  const KernelPlan plan = plain_plan(Precision::Bf16, true);
+  ASSERT_EQ(plan.dense, DenseBackend::HalfPanels) << plan.name();
   struct Shape {
     std::size_t out, in;
     bool every_case;  // else the plain and exact cases only (a large layer's reference products are slow)
@@ -167,9 +172,9 @@ TEST(Linear, Bf16OnFp16IsTheProductToFp16Rounding) {
           for (float& w : weight) w = halves(w);
         if (magnitude > 0 && magnitude < 1)
           for (float& w : weight) w *= magnitude;
-        const Linear layer(weight.data(), bias.data(), out, in, Precision::Bf16, activation);
+        const Linear layer(weight.data(), bias.data(), out, in, plan, activation);
         EXPECT_EQ(layer.packed().bytes.size(), ops::half_panels_size(in, out) * 2) << "half the fp32 weights' memory";
-        EXPECT_FALSE(layer.takes_bf16_activations());
+        EXPECT_FALSE(plan.bf16_activations());
         for (const std::size_t rows : {1, 16, 17, every_case ? 70 : 40}) {
           auto x = random_values(rows * in, static_cast<unsigned>(rows + 30));
           if (magnitude == 0)
@@ -206,12 +211,11 @@ TEST(Linear, Bf16ActivationsGiveTheResultsOfConvertedInputs) {
   if (!ops::has_bf16_gemm()) GTEST_SKIP() << "this CPU has no AVX512_BF16: bf16 layers take fp32 activations";
   constexpr std::size_t out = 72, in = 48;
   const auto weight = random_values(out * in, 11), bias = random_values(out, 12);
-  for (const std::string& kernel : testing::bf16_kernels()) {
-    if (!testing::on_onednn_bf16_matmul(kernel)) continue;
-    const testing::ScopedBf16Kernel scoped(kernel);
+  for (const KernelPlan& plan : KernelPlan::runnable(Precision::Bf16)) {
+    if (!plan.bf16_activations()) continue;
+    const std::string kernel = plan.name();
     for (const Activation activation : {Activation::None, Activation::GeluErf}) {
-      const Linear layer(weight.data(), bias.data(), out, in, Precision::Bf16, activation);
-      ASSERT_TRUE(layer.takes_bf16_activations()) << kernel;
+      const Linear layer(weight.data(), bias.data(), out, in, plan, activation);
       for (const std::size_t rows : {3, 8, 70}) {
         const auto x = random_values(rows * in, static_cast<unsigned>(rows));
         std::vector<std::uint16_t> x_rounded(x.size());
@@ -228,7 +232,7 @@ TEST(Linear, Bf16ActivationsGiveTheResultsOfConvertedInputs) {
       }
     }
   }
-  const Linear exact(weight.data(), bias.data(), out, in, Precision::Fp32);
+  const Linear exact(weight.data(), bias.data(), out, in, fp32_plan);
   const std::vector<std::uint16_t> x_rounded(in, 0);
   std::vector<float> y(out);
   EXPECT_THROW(exact.forward(x_rounded.data(), 1, y.data()), Error);
@@ -237,7 +241,7 @@ TEST(Linear, Bf16ActivationsGiveTheResultsOfConvertedInputs) {
 // A query's few rows take other paths than a batch's (embed/ops.h gemm_panels at fp32 on AVX-512 CPUs, up to 16
 // rows; rows padded to a multiple of 8 for oneDNN's matmul at bf16): each row must come out the same either way, to
 // 1e-5 (sums in another order), for shapes off every block size, with and without the fused GELU.
-void expect_few_rows_match_a_batch(Precision precision, const std::string& what) {
+void expect_few_rows_match_a_batch(const KernelPlan& plan) {
   struct Shape {
     std::size_t out, in;
   };
@@ -245,7 +249,7 @@ void expect_few_rows_match_a_batch(Precision precision, const std::string& what)
     for (const Activation activation : {Activation::None, Activation::GeluErf}) {
       const auto seed = static_cast<unsigned>(shape.out * 100 + shape.in);
       const auto weight = random_values(shape.out * shape.in, seed), bias = random_values(shape.out, seed + 1);
-      const Linear layer(weight.data(), bias.data(), shape.out, shape.in, precision, activation);
+      const Linear layer(weight.data(), bias.data(), shape.out, shape.in, plan, activation);
       constexpr std::size_t kBatchRows = 40;
       const auto x = random_values(kBatchRows * shape.in, seed + 2);
       const std::vector<float> batch_out = run(layer, x, kBatchRows);
@@ -253,20 +257,17 @@ void expect_few_rows_match_a_batch(Precision precision, const std::string& what)
         const std::vector<float> out = run(layer, x, rows);
         for (std::size_t i = 0; i < out.size(); ++i)
           ASSERT_NEAR(out[i], batch_out[i], 1e-5f * (1 + std::abs(batch_out[i])))
-              << what << ": " << shape.out << "x" << shape.in << ", " << rows << " rows, at " << i;
+              << plan.name() << ": " << shape.out << "x" << shape.in << ", " << rows << " rows, at " << i;
       }
     }
   }
 }
 
-TEST(Linear, FewRowsMatchTheSameRowsInsideABatch) { expect_few_rows_match_a_batch(Precision::Fp32, "fp32"); }
+TEST(Linear, FewRowsMatchTheSameRowsInsideABatch) { expect_few_rows_match_a_batch(fp32_plan); }
 
 TEST(Linear, Bf16FewRowsMatchTheSameRowsInsideABatch) {
-  for (const std::string& kernel : testing::bf16_kernels()) {
-    if (!testing::on_onednn_bf16_matmul(kernel)) continue;
-    const testing::ScopedBf16Kernel scoped(kernel);
-    expect_few_rows_match_a_batch(Precision::Bf16, "bf16 kernel " + kernel);
-  }
+  for (const KernelPlan& plan : KernelPlan::runnable(Precision::Bf16))
+    if (plan.bf16_activations()) expect_few_rows_match_a_batch(plan);
 }
 
 }  // namespace

@@ -393,8 +393,8 @@ TEST_P(PublishedLayout, CutTransferFailsClearlyAndTheNextPullCompletes) {
 INSTANTIATE_TEST_SUITE_P(Hub, PublishedLayout,
                          ::testing::Values("kure-v1-layout", "koen-e5-tiny-layout", "e5-small-ko-layout",
                                            "bge-m3-layout", "reranker-layout"),
-                         [](const auto& info) {
-                           std::string name = info.param.substr(0, info.param.find("-layout"));
+                         [](const auto& test) {
+                           std::string name = test.param.substr(0, test.param.find("-layout"));
                            std::replace(name.begin(), name.end(), '-', '_');
                            return name;
                          });

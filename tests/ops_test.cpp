@@ -44,13 +44,13 @@ TEST(CpuFeatures, AnEmulatedCpuWithoutAvx512GetsNoAvx512Kernel) {
 // or 64 columns and groups of 32 k, with several of each.
 TEST(Bf16Gemm, MatchesExactProductsOfTheRoundedInputs) {
   if (!ops::has_bf16_gemm()) GTEST_SKIP() << "this CPU has no AVX512_BF16 (the encoder uses fp32 attention here)";
-  std::vector<std::string> amx_settings = {"0"};
-  if (const testing::ScopedEnvironment amx("KSEARCH_AMX", "1"); ops::has_amx_bf16()) amx_settings.push_back("1");
+  std::vector<ops::Bf16Unit> units = {ops::Bf16Unit::Dots};
+  if (ops::has_amx_bf16()) units.push_back(ops::Bf16Unit::Amx);
   struct Shape {
     std::size_t m, n, k;
   };
-  for (const std::string& amx : amx_settings) {
-    const testing::ScopedEnvironment scoped("KSEARCH_AMX", amx);
+  for (const ops::Bf16Unit unit : units) {
+    const bool amx = unit == ops::Bf16Unit::Amx;
     for (const Shape shape : {Shape{1, 1, 1}, Shape{13, 37, 33}, Shape{8, 32, 64}, Shape{17, 5, 2}, Shape{3, 70, 7},
                               Shape{37, 130, 100}, Shape{16, 64, 32}}) {
       for (const bool transposed : {false, true}) {
@@ -70,8 +70,8 @@ TEST(Bf16Gemm, MatchesExactProductsOfTheRoundedInputs) {
           std::vector<float> c(m * ldc, -7.0f);
           // Unscaled: alpha 1 and no row scales (AMX writes whole tiles of such sums straight to c).
           const float alpha = scaled ? 0.25f : 1.0f;
-          ops::gemm_bf16(m, n, k, alpha, scaled ? row_scales.data() : nullptr, a.data(), lda, packed.data(), c.data(),
-                         ldc);
+          ops::gemm_bf16(unit, m, n, k, alpha, scaled ? row_scales.data() : nullptr, a.data(), lda, packed.data(),
+                         c.data(), ldc);
           for (std::size_t r = 0; r < m; ++r) {
             for (std::size_t j = 0; j < n; ++j) {
               double want = 0, magnitude = 0;
@@ -89,7 +89,7 @@ TEST(Bf16Gemm, MatchesExactProductsOfTheRoundedInputs) {
           }
           // Written in bf16: the same sums, each rounded as to_bf16 rounds, and nothing past column n.
           std::vector<std::uint16_t> rounded(m * ldc, 0xABCD);
-          ops::gemm_bf16(m, n, k, alpha, scaled ? row_scales.data() : nullptr, a.data(), lda, packed.data(),
+          ops::gemm_bf16(unit, m, n, k, alpha, scaled ? row_scales.data() : nullptr, a.data(), lda, packed.data(),
                          rounded.data(), ldc);
           for (std::size_t r = 0; r < m; ++r)
             for (std::size_t j = 0; j < ldc; ++j)
@@ -304,25 +304,6 @@ TEST(Bf16PanelGemm, MatchesExactProductsOfTheRoundedWeights) {
         }
       for (std::size_t i = m * n; i < c.size(); ++i) ASSERT_EQ(c[i], kSentinel) << m << "x" << n << "x" << k;
     }
-  }
-}
-
-TEST(Bf16Dots, SettingOverridesTheMeasurement) {
-  {
-    const testing::ScopedEnvironment slow("KSEARCH_BF16_DOTS", "0");
-    EXPECT_FALSE(ops::bf16_dots_are_fast());
-  }
-  {
-    const testing::ScopedEnvironment fast("KSEARCH_BF16_DOTS", "1");
-    EXPECT_EQ(ops::bf16_dots_are_fast(), ops::has_bf16_gemm()) << "only where the CPU has them";
-  }
-  {
-    const testing::ScopedEnvironment wrong("KSEARCH_BF16_DOTS", "fast");
-    EXPECT_THROW(ops::bf16_dots_are_fast(), Error) << "on any CPU";
-  }
-  {
-    const testing::ScopedEnvironment wrong("KSEARCH_FP16", "2");
-    EXPECT_THROW(ops::has_fp16_gemm(), Error) << "on any CPU";
   }
 }
 

@@ -37,7 +37,7 @@ class PackedWeightCacheTest : public ::testing::Test {
     layers_.clear();
     for (unsigned i = 0; i < 2; ++i) {
       const auto weight = random_values(24 * 16, 10 + i), bias = random_values(24, 20 + i);
-      layers_.emplace_back(weight.data(), bias.data(), 24, 16, precision);
+      layers_.emplace_back(weight.data(), bias.data(), 24, 16, KernelPlan::choose(precision));
     }
     std::vector<std::pair<std::string, PackedWeights>> packed = {{"a.query", layers_[0].packed()},
                                                                  {"b.value", layers_[1].packed()}};

@@ -215,7 +215,9 @@ TEST(Reliability, EngineReopensAReplacedIndex) {
   testing::write_text(docs / "seoul.txt", text_about("서울", 3));
   run_index(index_options(docs, true));
   const IndexLocation location = IndexLocation::for_folder(docs);
-  const auto engine = SearchEngine::open(location, {.model = kModel});
+  EngineOptions options;
+  options.model = kModel;
+  const auto engine = SearchEngine::open(location, options);
   std::string event;
   EXPECT_FALSE(engine->refresh(&event));
   EXPECT_EQ(event, "");

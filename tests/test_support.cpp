@@ -17,7 +17,6 @@
 #include <thread>
 
 #include "base/files.h"
-#include "embed/linear.h"
 
 extern char** environ;
 
@@ -273,22 +272,5 @@ ScopedEnvironment::~ScopedEnvironment() {
   else
     unsetenv(name_.c_str());
 }
-
-std::vector<std::string> bf16_kernels() {
-  const bool avx512 =
-      __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-  std::vector<std::string> kernels = {"tiles"};
-  if (avx512 && __builtin_cpu_supports("avx512fp16")) kernels.push_back("fp16");
-  if (avx512 && __builtin_cpu_supports("avx512bf16")) kernels.push_back("dots");
-  if (const ScopedEnvironment amx("KSEARCH_AMX", "1"); bf16_layers_on_amx()) kernels.push_back("amx");
-  return kernels;
-}
-
-bool on_onednn_bf16_matmul(const std::string& kernel) { return kernel == "dots" || kernel == "amx"; }
-
-ScopedBf16Kernel::ScopedBf16Kernel(const std::string& kernel)
-    : dots_("KSEARCH_BF16_DOTS", kernel == "dots" ? "1" : "0"),
-      fp16_("KSEARCH_FP16", kernel == "fp16" ? "1" : "0"),
-      amx_("KSEARCH_AMX", kernel == "amx" ? "1" : "0") {}
 
 }  // namespace ksearch::testing

@@ -97,23 +97,4 @@ class ScopedEnvironment {
   std::optional<std::string> old_;
 };
 
-// The bf16 kernels this CPU can run, by name: "tiles" (bf16 weights on the fp32 tiles; without AVX-512, rounded
-// weights on oneDNN's fp32 matmul) everywhere, "fp16" (AVX512-FP16 FMAs), "dots" (oneDNN's bf16 matmul and our
-// attention on AVX512_BF16 dot products) and "amx" (oneDNN's bf16 matmul and our attention on AMX tiles) where the
-// CPU has them; so every bf16 kernel is tested wherever it exists, whichever the CPU's measurement picks.
-std::vector<std::string> bf16_kernels();
-
-// Whether a kernel's dense layers are oneDNN's bf16 matmul (the same packed weights for "dots" and "amx": oneDNN
-// picks AMX wherever the CPU has it).
-bool on_onednn_bf16_matmul(const std::string& kernel);
-
-// Selects one of bf16_kernels() (through KSEARCH_BF16_DOTS, KSEARCH_FP16 and KSEARCH_AMX) while it lives.
-class ScopedBf16Kernel {
- public:
-  explicit ScopedBf16Kernel(const std::string& kernel);
-
- private:
-  ScopedEnvironment dots_, fp16_, amx_;
-};
-
 }  // namespace ksearch::testing
