@@ -16,7 +16,7 @@
 #include "ingest/file_walker.h"
 #include "ingest/text_stream.h"
 #include "ingest/walked_file.h"
-#include "search/model_check.h"
+#include "search/index_settings_plan.h"
 #include "search/searcher.h"
 #include "search/vector_sync.h"
 #include "store/chunk_store.h"
@@ -226,13 +226,12 @@ class IndexRun {
   // Model, settings and folders, checked against what the index was built with.
   void configure() {
     const bool fresh = !old_settings_.has_value();
-    const IndexSettings old = old_settings_.value_or(IndexSettings{});
     std::string model_name;
     if (!options_.no_model) {
       if (options_.model)
         model_name = *options_.model;
       else if (!fresh)
-        model_name = old.model_id;
+        model_name = old_settings_->model_id;
       else
         model_name = std::string(kDefaultEmbeddingModel);
     }
@@ -248,76 +247,29 @@ class IndexRun {
                        "semantic search: ksearch model pull ", kDefaultEmbeddingModel, " && ksearch index --rebuild"));
       }
     }
-    settings_ = fresh ? IndexSettings{} : old;
-    const ModelIdentity identity =
-        model ? model_identity(model->spec, model->tokenizer.fingerprint()) : ModelIdentity{};
-    record_model(settings_, identity);
-    settings_.query_prefix = model ? model->spec.query_prefix : "";
-    settings_.passage_prefix = model ? model->spec.passage_prefix : "";
-    // Lexical-only on either side is a change too: identity_difference ignores what the index did not record.
-    const std::string difference = old.model_id.empty() != identity.id.empty()
-                                       ? std::string("semantic search added or dropped")
-                                       : identity_difference(recorded_model(old), identity);
-    const bool model_changed = !fresh && !difference.empty();
-    if (model_changed && !options_.rebuild && store_->counts().files > 0)
-      fail("the index at ", summary_.location.dir.string(), " was built with model ",
-           describe_identity(recorded_model(old)), ", not ", describe_identity(identity), " (", difference,
-           "); re-embed everything with `ksearch index --rebuild",
-           identity.id.empty() ? " --no-model"
-           : options_.model    ? " --model " + *options_.model
-                               : "",
-           "`");
-    const bool rebuild = options_.rebuild || model_changed;
-    if (rebuild && !rebuilding_ && !fresh) start_rebuild();  // a fresh index has nothing to keep: built in place
-
-    const int model_default = model ? model->spec.default_chunk_tokens : 512;
-    const int model_limit = model ? model->spec.max_seq_length : 8192;
-    int chunk_tokens = options_.chunk_tokens > 0                      ? options_.chunk_tokens
-                       : (!fresh && !rebuild && old.chunk_tokens > 0) ? old.chunk_tokens
-                                                                      : model_default;
-    if (chunk_tokens > model_limit) {
-      add_notice(cat("--chunk-tokens ", chunk_tokens, " exceeds the model's limit; using ", model_limit));
-      chunk_tokens = model_limit;
-    }
-    chunk_tokens = std::max(chunk_tokens, 16);
-    int overlap = options_.overlap_tokens >= 0 ? options_.overlap_tokens
-                  : (!fresh && !rebuild && old.overlap_tokens >= 0 && old.chunk_tokens == chunk_tokens)
-                      ? old.overlap_tokens
-                      : chunk_tokens / 8;
-    overlap = std::clamp(overlap, 0, chunk_tokens / 2);
-    force_ = !fresh && !rebuild && (chunk_tokens != old.chunk_tokens || overlap != old.overlap_tokens);
-    settings_.chunk_tokens = chunk_tokens;
-    settings_.overlap_tokens = overlap;
-    if (!options_.index_spec.empty()) settings_.index_spec = options_.index_spec;
-    if (settings_.index_spec.empty()) settings_.index_spec = "auto";
-    if (settings_.dimension > 0 && settings_.index_spec != "auto")
-      VectorIndex(settings_.dimension, settings_.index_spec);
-
-    // Folders: those given now plus those indexed before.
-    const fs::path& root = summary_.location.root;
-    std::set<std::string> roots(settings_.roots.begin(), settings_.roots.end());
-    for (const auto& folder : options_.folders) {
-      const std::string relative = relative_to_root(fs::absolute(folder), root);
-      // A folder below one already indexed is walked with it (walking it twice would report a loop).
-      const bool covered = std::any_of(roots.begin(), roots.end(), [&](const std::string& existing) {
-        if (fs::path(relative).is_absolute() != fs::path(existing).is_absolute()) return false;
-        return existing.empty() || relative == existing || relative.starts_with(existing + "/");
-      });
-      if (!covered) roots.insert(relative);
-    }
-    if (roots.empty()) fail("nothing to index: name a folder, e.g. `ksearch index ~/docs`");
-    settings_.roots.assign(roots.begin(), roots.end());
-    for (const auto& relative : settings_.roots)
-      folders_.push_back(relative.empty()                   ? root
-                         : fs::path(relative).is_absolute() ? fs::path(relative)
-                                                            : root / relative);
-    if (summary_.location.dir.parent_path() != root) settings_.root = root.string();
-    settings_.excludes = options_.excludes.value_or(old.excludes);
-    settings_.follow_symlinks = options_.follow_symlinks.value_or(old.follow_symlinks);
-    excludes_ = settings_.excludes;
-    // An index folder inside the tree (--db ./idx) is never indexed itself.
-    if (const std::string inside = relative_to_root(summary_.location.dir, root); !fs::path(inside).is_absolute())
-      excludes_.push_back("/" + inside + "/");
+    IndexSettingsRequest request;
+    request.old_settings = old_settings_;
+    request.location = summary_.location;
+    request.store_has_files = store_->counts().files > 0;
+    if (model)
+      request.model =
+          IndexingModel{model_identity(model->spec, model->tokenizer.fingerprint()), model->spec.default_chunk_tokens,
+                        model->spec.max_seq_length, model->spec.query_prefix, model->spec.passage_prefix};
+    request.model_option = options_.model;
+    for (const auto& folder : options_.folders) request.folders.push_back(fs::absolute(folder));
+    request.chunk_tokens = options_.chunk_tokens;
+    request.overlap_tokens = options_.overlap_tokens;
+    request.index_spec = options_.index_spec;
+    request.excludes = options_.excludes;
+    request.follow_symlinks = options_.follow_symlinks;
+    request.rebuild = options_.rebuild;
+    IndexSettingsPlan plan = plan_index_settings(request);
+    if (plan.rebuild && !rebuilding_) start_rebuild();
+    for (const auto& notice : plan.notices) add_notice(notice);
+    settings_ = std::move(plan.settings);
+    force_ = plan.force_rechunk;
+    folders_ = std::move(plan.folders);
+    excludes_ = std::move(plan.walk_excludes);
     store_->save_settings(settings_);
 
     if (model) {
@@ -326,11 +278,12 @@ class IndexRun {
       embed_options.batch_tokens = options_.batch_tokens;
       embedder_ = std::make_unique<Embedder>(model, embed_options);
       const std::size_t prefix_tokens = model->tokenizer.tokenize_with_offsets(model->spec.passage_prefix).size();
-      chunk_options_.max_tokens = static_cast<std::size_t>(chunk_tokens) - 2 - std::min<std::size_t>(prefix_tokens, 8);
+      chunk_options_.max_tokens =
+          static_cast<std::size_t>(settings_.chunk_tokens) - 2 - std::min<std::size_t>(prefix_tokens, 8);
     } else {
-      chunk_options_.max_tokens = static_cast<std::size_t>(chunk_tokens) - 2;
+      chunk_options_.max_tokens = static_cast<std::size_t>(settings_.chunk_tokens) - 2;
     }
-    chunk_options_.overlap_tokens = static_cast<std::size_t>(overlap);
+    chunk_options_.overlap_tokens = static_cast<std::size_t>(settings_.overlap_tokens);
     summary_.model_id = settings_.model_id;
   }
 
