@@ -36,9 +36,12 @@ struct ServeFlags {
 // Logs what a background re-index of `serve --watch` did (the first run only when it changed something).
 void log_watch_run(const IndexSummary& summary, const WatchBatch* batch) {
   if (batch == nullptr && summary.indexed + summary.removed == 0) return;
-  std::cerr << "ksearch: " << (batch ? cat("re-indexed after ", batch->paths.size(), " change(s)") : "indexed")
-            << ": indexed " << summary.indexed << ", removed " << summary.removed << ", skipped " << summary.skipped
-            << " (" << summary.chunks_added << " chunks)" << std::endl;
+  // A batch without paths is a rescan (the catch-up after the watches are set, or a lost-events overflow).
+  const std::string what = batch == nullptr       ? "indexed"
+                           : batch->paths.empty() ? "re-indexed"
+                                                  : cat("re-indexed after ", batch->paths.size(), " change(s)");
+  std::cerr << "ksearch: " << what << ": indexed " << summary.indexed << ", removed " << summary.removed << ", skipped "
+            << summary.skipped << " (" << summary.chunks_added << " chunks)" << std::endl;
 }
 
 void run_serve(ServeFlags flags) {
