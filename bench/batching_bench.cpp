@@ -1,5 +1,5 @@
 // Padding waste of batching policies on a real corpus: the KorQuAD dev paragraphs tokenized with a model's tokenizer.
-//   ksearch_batching_bench SQUAD_JSON MODEL_DIR [--budget 16384]
+//   ksearch_batching_bench SQUAD_JSON MODEL_DIR [--budget TOKENS]   (default: the indexer's batch, kDefaultBatchTokens)
 // A padded engine pays for max_length x batch_size tokens per batch; ksearch packs sequences end to end (no padding)
 // and groups them by length so attention blocks stay balanced.
 #include <cstdio>
@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s SQUAD_JSON MODEL_DIR [--budget TOKENS]\n", argv[0]);
     return 2;
   }
-  std::size_t budget = 16384;
+  std::size_t budget = ksearch::kDefaultBatchTokens;
   for (int i = 3; i + 1 < argc; i += 2)
     if (std::strcmp(argv[i], "--budget") == 0) budget = std::stoul(argv[i + 1]);
   const ksearch::EvalSet set = ksearch::load_squad(argv[1]);

@@ -334,13 +334,22 @@ std::unique_ptr<DenseProduct> onednn_product(const KernelPlan& plan, PackedWeigh
 }
 
 bool onednn_has_bf16_matmul() {
+  // Every product a bf16 layer asks for: with its bias and fused GELU, writing fp32 or (in a chain) bf16.
   static const bool has = [] {
     try {
       constexpr memory::dim kRows = 256, kColumns = 64;
       const memory::desc source({kRows, kColumns}, Type::bf16, Tag::ab);
       const memory::desc weights({kColumns, kColumns}, Type::bf16, Tag::any);
-      const memory::desc result({kRows, kColumns}, Type::f32, Tag::ab);
-      dnnl::matmul::primitive_desc(dnnl::matmul::desc(source, weights, result), cpu_engine());
+      const memory::desc bias({1, kColumns}, Type::f32, Tag::ab);
+      dnnl::primitive_attr attributes;
+      attributes.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+      dnnl::post_ops post;
+      post.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
+      attributes.set_post_ops(post);
+      for (const Type result_type : {Type::f32, Type::bf16}) {
+        const memory::desc result({kRows, kColumns}, result_type, Tag::ab);
+        dnnl::matmul::primitive_desc(dnnl::matmul::desc(source, weights, bias, result), attributes, cpu_engine());
+      }
       return true;
     } catch (const dnnl::error&) {
       return false;

@@ -99,6 +99,7 @@ std::vector<KernelPlan> KernelPlan::runnable(Precision precision) {
     if (const KernelPlan plan = choose(precision, variant); std::ranges::find(plans, plan) == plans.end())
       plans.push_back(plan);
   };
+  add(CpuKernels::detect());  // the plan a model loads with, which may combine the units tried one by one below
   add(plain);
   CpuKernels variant = plain;
   variant.fp16 = cpu.fp16;

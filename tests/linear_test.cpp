@@ -17,7 +17,8 @@ namespace {
 
 using testing::random_values;
 
-const KernelPlan fp32_plan = KernelPlan::choose(Precision::Fp32);
+// Made in the tests, not before main(): choosing reads the environment and measures the CPU.
+KernelPlan fp32_plan() { return KernelPlan::choose(Precision::Fp32); }
 
 // The plan for `precision` on this CPU without its bf16 dot products, AMX and (unless `fp16`) AVX512-FP16: the fp32
 // tiles and oneDNN only.
@@ -54,13 +55,13 @@ TEST(Linear, RepackedWeightsGiveTheSameResults) {
 TEST(Linear, PackedWeightsOfAnotherLayoutAreRejected) {
   constexpr std::size_t out = 16, in = 32;
   const auto weight = random_values(out * in, 4), bias = random_values(out, 5);
-  const Linear layer(weight.data(), bias.data(), out, in, fp32_plan);
+  const Linear layer(weight.data(), bias.data(), out, in, fp32_plan());
   PackedWeights other_layout = layer.packed();
   other_layout.layout += ":x";
-  EXPECT_THROW(Linear(other_layout, bias.data(), out, in, fp32_plan), Error);
+  EXPECT_THROW(Linear(other_layout, bias.data(), out, in, fp32_plan()), Error);
   PackedWeights short_bytes = layer.packed();
   short_bytes.bytes = short_bytes.bytes.first(short_bytes.bytes.size() - 64);
-  EXPECT_THROW(Linear(short_bytes, bias.data(), out, in, fp32_plan), Error);
+  EXPECT_THROW(Linear(short_bytes, bias.data(), out, in, fp32_plan()), Error);
   // Another precision is another layout.
   EXPECT_THROW(Linear(layer.packed(), bias.data(), out, in, KernelPlan::choose(Precision::Bf16)), Error);
   // So is bf16 for another dense backend (a cache file written before KSEARCH_BF16_DOTS or the CPU changed); plans
@@ -232,7 +233,7 @@ TEST(Linear, Bf16ActivationsGiveTheResultsOfConvertedInputs) {
       }
     }
   }
-  const Linear exact(weight.data(), bias.data(), out, in, fp32_plan);
+  const Linear exact(weight.data(), bias.data(), out, in, fp32_plan());
   const std::vector<std::uint16_t> x_rounded(in, 0);
   std::vector<float> y(out);
   EXPECT_THROW(exact.forward(x_rounded.data(), 1, y.data()), Error);
@@ -263,7 +264,7 @@ void expect_few_rows_match_a_batch(const KernelPlan& plan) {
   }
 }
 
-TEST(Linear, FewRowsMatchTheSameRowsInsideABatch) { expect_few_rows_match_a_batch(fp32_plan); }
+TEST(Linear, FewRowsMatchTheSameRowsInsideABatch) { expect_few_rows_match_a_batch(fp32_plan()); }
 
 TEST(Linear, Bf16FewRowsMatchTheSameRowsInsideABatch) {
   for (const KernelPlan& plan : KernelPlan::runnable(Precision::Bf16))
