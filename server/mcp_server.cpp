@@ -508,9 +508,12 @@ Json McpServer::status_tool(const Json& arguments) {
 
 void McpServer::serve(std::istream& in, std::ostream& out) {
   // A reader thread takes lines as they come, so a notifications/cancelled reaches the request being handled; the
-  // calling thread answers them in order.  nullopt in the queue: a line over max_message_bytes.
+  // calling thread answers them in order.  nullopt in the queue: a line over max_message_bytes.  A client that sends
+  // faster than it is answered waits once kMaxQueuedMessages are pending (at most that many times
+  // max_message_bytes held), as a pipe makes a writer wait.
+  constexpr std::size_t kMaxQueuedMessages = 32;
   std::mutex mutex;
-  std::condition_variable ready;
+  std::condition_variable ready, room;
   std::deque<std::optional<std::string>> queue;
   bool ended = false;
   std::thread reader([&] {
@@ -535,7 +538,8 @@ void McpServer::serve(std::istream& in, std::ostream& out) {
           // answered as a parse error in turn
         }
       }
-      std::lock_guard lock(mutex);
+      std::unique_lock lock(mutex);
+      room.wait(lock, [&] { return queue.size() < kMaxQueuedMessages; });
       queue.push_back(too_long ? std::nullopt : std::optional(line));
       ready.notify_one();
     }
@@ -551,6 +555,7 @@ void McpServer::serve(std::istream& in, std::ostream& out) {
       if (queue.empty()) break;
       line = std::move(queue.front());
       queue.pop_front();
+      room.notify_one();
     }
     std::optional<std::string> answer_text;
     if (!line) {

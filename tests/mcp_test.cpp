@@ -417,6 +417,22 @@ TEST_F(McpTest, ServeAnswersLineByLineAndSkipsAnOversizedMessage) {
   EXPECT_TRUE(out.str().ends_with("\n"));
 }
 
+// More messages than the reader holds at once (a client writing without waiting for answers): each is answered, in
+// order, and nothing is dropped.
+TEST_F(McpTest, AFloodOfMessagesIsAnsweredInOrder) {
+  McpServer mcp = server();
+  std::string messages = to_json_text(request(0, "initialize", {{"protocolVersion", "2025-06-18"}})) + "\n";
+  constexpr int kPings = 500;
+  for (int id = 1; id <= kPings; ++id) messages += to_json_text(request(id, "ping")) + "\n";
+  std::istringstream in(messages);
+  std::ostringstream out;
+  mcp.serve(in, out);
+  std::istringstream lines(out.str());
+  int expected = 0;
+  for (std::string line; std::getline(lines, line); ++expected) ASSERT_EQ(parse_json(line, "line")["id"], expected);
+  EXPECT_EQ(expected, kPings + 1);
+}
+
 Json cancellation(int id) {
   return {{"jsonrpc", "2.0"}, {"method", "notifications/cancelled"}, {"params", {{"requestId", id}}}};
 }
