@@ -13,8 +13,7 @@ IndexWatch::~IndexWatch() = default;
 
 void IndexWatch::stop() {
   stop_requested_.store(true);
-  const std::lock_guard lock(watcher_mutex_);
-  if (watcher_ != nullptr) watcher_->stop();
+  if (FileWatcher* watcher = watcher_.load()) watcher->stop();
 }
 
 IndexWatchTotals IndexWatch::totals() const {
@@ -69,16 +68,10 @@ void IndexWatch::run(const std::function<void(const IndexSummary&, const WatchBa
 
   FileWatcher watcher(folders, location.root, watch_options);
   struct Registered {
-    IndexWatch& watch;
-    Registered(IndexWatch& w, FileWatcher* watcher) : watch(w) {
-      const std::lock_guard lock(watch.watcher_mutex_);
-      watch.watcher_ = watcher;
-    }
-    ~Registered() {
-      const std::lock_guard lock(watch.watcher_mutex_);
-      watch.watcher_ = nullptr;
-    }
-  } registered(*this, &watcher);
+    std::atomic<FileWatcher*>& slot;
+    Registered(std::atomic<FileWatcher*>& s, FileWatcher* watcher) : slot(s) { slot.store(watcher); }
+    ~Registered() { slot.store(nullptr); }
+  } registered(watcher_, &watcher);
   if (stop_requested_.load()) return;
 
   // Changes made during the first run, before the watches existed, are caught by one more pass.

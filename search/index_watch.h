@@ -6,7 +6,6 @@
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <mutex>
 
 #include "ingest/file_watcher.h"
 #include "search/indexer.h"
@@ -41,9 +40,7 @@ class IndexWatch {
   WatchOptions watch_options_;
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> indexing_{false};
-  // The running watcher, under watcher_mutex_: stop() signals it while run() cannot destroy it.
-  std::mutex watcher_mutex_;
-  FileWatcher* watcher_ = nullptr;
+  std::atomic<FileWatcher*> watcher_{nullptr};
   std::atomic<std::size_t> runs_{0}, indexed_{0}, removed_{0}, skipped_{0}, chunks_added_{0};
 };
 

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -149,8 +150,10 @@ TEST(CliWatch, KeepsVectorsInStepWithAModel) {
   const auto written = Clock::now();
   testing::write_text(docs / "대구.txt", "대구는 사과로 유명하다.\n");
   ASSERT_TRUE(eventually([&] { return found(db, "사과").find("대구.txt") != std::string::npos; })) << watch.err();
-  std::cerr << "new file searchable after " << std::chrono::duration<double>(Clock::now() - written).count()
-            << " s (with a model)\n";
+  const double searchable_after = std::chrono::duration<double>(Clock::now() - written).count();
+  // The run that committed it may still be finishing (vectors, fusion): a stop then would interrupt it.
+  ASSERT_TRUE(eventually([&] { return std::ranges::count(watch.out(), '\n') >= 2; })) << watch.out();
+  std::cerr << "new file searchable after " << searchable_after << " s (with a model)\n";
   const auto dense = testing::run_ksearch({"search", "사과", "--db", db.string(), "--mode", "dense", "-l", "-k", "2"});
   EXPECT_EQ(dense.exit_code, 0) << dense.err;
   EXPECT_NE(dense.out.find("대구.txt"), std::string::npos) << dense.out;
