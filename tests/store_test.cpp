@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "base/error.h"
 #include "store/chunk_store.h"
 #include "store/lexical.h"
@@ -42,6 +44,11 @@ TEST(Lexical, StemsDropParticlesAndEndingsButKeepShortWords) {
   EXPECT_EQ(stem("책"), "~책");
   EXPECT_EQ(stem("나이"), "~나이");
   EXPECT_EQ(stem("제도"), "~제도");
+  // Past-tense and question endings, so a question's verb meets the text's.
+  EXPECT_EQ(stem("사망했나"), "~사망");
+  EXPECT_EQ(stem("사망했다"), "~사망");
+  EXPECT_EQ(stem("형성되었는가"), "~형성");
+  EXPECT_EQ(stem("수상했었는가"), "~수상");  // 었는가, then 했
 }
 
 TEST(Lexical, NfdTextGivesTheTokensOfNfcWithTheDecomposedByteRanges) {
@@ -81,6 +88,31 @@ TEST(Lexical, QueryDiscountsBigramsThatReachIntoParticles) {
   EXPECT_EQ(query.weights[0], 1.0);
   EXPECT_LT(query.weights[1], 1.0);
   EXPECT_LT(query.weights[2], 1.0);
+}
+
+double weight_of(const LexicalQuery& query, std::string_view term) {
+  const std::string quoted = cat('"', term, '"');
+  std::size_t index = 0;
+  for (std::size_t pos = 0; (pos = query.expression.find('"', pos)) != std::string::npos; ++index) {
+    if (query.expression.compare(pos, quoted.size(), quoted) == 0) return query.weights.at(index);
+    pos = query.expression.find('"', pos + 1) + 1;
+  }
+  return 0;
+}
+
+TEST(Lexical, QueryWeighsTheAskedWordOfAQuestionLess) {
+  const LexicalQuery statement = lexical_query("크루즈 남편의 이름");
+  const LexicalQuery question = lexical_query("크루즈 남편의 이름은?");
+  EXPECT_EQ(weight_of(question, "남편"), weight_of(statement, "남편"));
+  EXPECT_EQ(weight_of(question, "~크루즈"), weight_of(statement, "~크루즈"));
+  EXPECT_GT(weight_of(statement, "이름"), 0);
+  EXPECT_LT(weight_of(question, "이름"), weight_of(statement, "이름"));
+  EXPECT_LT(weight_of(question, "~이름"), weight_of(statement, "~이름"));
+  // Past a final interrogative (left out of queries) and in a full-width ？ too.
+  const LexicalQuery asked = lexical_query("서울의 인구는 얼마인가？ ");
+  EXPECT_LT(weight_of(asked, "인구"), weight_of(asked, "서울"));
+  // A Latin or number word keeps its weight.
+  EXPECT_EQ(weight_of(lexical_query("S24 출시 연도는?"), "s24"), 1.0);
 }
 
 FileUpdate file_with_chunks(const std::string& path, const std::vector<std::string>& chunk_texts, int dimension) {
@@ -167,6 +199,32 @@ TEST(ChunkStore, ReplaceSearchRemoveAndGenerations) {
   EXPECT_TRUE(store.integrity_problems(notes).empty());
   EXPECT_TRUE(notes.empty());
   EXPECT_EQ(store.chunks_without_vectors(), 0);
+}
+
+TEST(ChunkStore, LexicalSearchScoresEachKindOfTermWithItsOwnParameters) {
+  testing::TempDir dir;
+  ChunkStore store(dir / "index.db", true);
+  IndexSettings settings;
+  settings.model_id = "m";
+  settings.dimension = 2;
+  store.save_settings(settings);
+  // 5 terms (서울 ~서울 이야 야기 ~이야기) and 4 (부산 ~부산 twice): "서울" is in 1 of 2 chunks of 4.5 terms.
+  std::vector<FileUpdate> update = {file_with_chunks("a.txt", {"서울 이야기", "부산 부산"}, 2)};
+  store.replace_files(update, 2);
+  const auto score = [&](std::vector<TermKind> kinds) {
+    const auto hits = store.lexical_search({"\"서울\"", {1.0}, std::move(kinds)}, 10);
+    EXPECT_EQ(hits.size(), 1u);
+    return hits.empty() ? 0.0 : hits[0].score;
+  };
+  const auto bm25 = [](double k1, double b) {
+    return std::log(2.0) * (k1 + 1) / (1 + k1 * (1 - b + b * 5 / 4.5));
+  };
+  for (TermKind kind : {TermKind::Bigram, TermKind::Word, TermKind::Stem}) {
+    const Bm25Parameters parameters = bm25_parameters(kind);
+    EXPECT_NEAR(score({kind}), bm25(parameters.k1, parameters.b), 1e-6);
+  }
+  EXPECT_NE(score({TermKind::Bigram}), score({TermKind::Stem}));
+  EXPECT_NEAR(score({}), bm25(0.4, 0.4), 1e-6);  // without kinds, the function's own k1 and b
 }
 
 TEST(ChunkStore, EqualLexicalScoresGoInPathOrderNotIdOrder) {
