@@ -216,9 +216,7 @@ TEST(ChunkStore, LexicalSearchScoresEachKindOfTermWithItsOwnParameters) {
     EXPECT_EQ(hits.size(), 1u);
     return hits.empty() ? 0.0 : hits[0].score;
   };
-  const auto bm25 = [](double k1, double b) {
-    return std::log(2.0) * (k1 + 1) / (1 + k1 * (1 - b + b * 5 / 4.5));
-  };
+  const auto bm25 = [](double k1, double b) { return std::log(2.0) * (k1 + 1) / (1 + k1 * (1 - b + b * 5 / 4.5)); };
   for (TermKind kind : {TermKind::Bigram, TermKind::Word, TermKind::Stem}) {
     const Bm25Parameters parameters = bm25_parameters(kind);
     EXPECT_NEAR(score({kind}), bm25(parameters.k1, parameters.b), 1e-6);
