@@ -475,8 +475,8 @@ std::vector<LexicalHit> ChunkStore::lexical_search(const LexicalQuery& query, st
   } interruption(db_->handle(), stop);
   // Equal scores go in path and position order, not in chunk-id order: ids follow the indexing history, and the
   // same folder should rank the same however it came to be indexed. Ties are common, so this is the one query, not
-  // a fallback; only matches scoring at least the `limit`-th score are joined to their paths. k1 0.4: a question
-  // names each fact once, so repeats of a term in a chunk should add little (docs/benchmarks.md).
+  // a fallback; only matches scoring at least the `limit`-th score are joined to their paths. Each term is scored
+  // with its kind's k1 and b (bm25_parameters).
   auto statement = db_->prepare(
       "WITH matches AS MATERIALIZED (SELECT rowid AS id, ksearch_bm25(chunks_fts, 0.4, 0.4, ?3) AS score "
       "FROM chunks_fts WHERE chunks_fts MATCH ?1), "
@@ -485,7 +485,14 @@ std::vector<LexicalHit> ChunkStore::lexical_search(const LexicalQuery& query, st
       "WHERE m.score >= coalesce((SELECT score FROM cutoff), -9e999) "
       "ORDER BY m.score DESC, f.path, c.ordinal LIMIT ?2");
   std::string weights;
-  for (double weight : query.weights) weights += std::to_string(weight) + ' ';
+  for (std::size_t i = 0; i < query.weights.size(); ++i) {
+    weights += cat(query.weights[i]);
+    if (i < query.kinds.size()) {
+      const Bm25Parameters parameters = bm25_parameters(query.kinds[i]);
+      weights += cat('/', parameters.k1, '/', parameters.b);
+    }
+    weights += ' ';
+  }
   statement.bind(1, query.expression).bind(2, static_cast<std::int64_t>(limit)).bind(3, weights);
   std::vector<LexicalHit> hits;
   while (statement.step()) hits.push_back({statement.column_int(0), statement.column_double(1)});

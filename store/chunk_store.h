@@ -96,7 +96,7 @@ struct FileUpdate {
 
 struct LexicalHit {
   std::int64_t chunk_id;
-  double score;  // weighted BM25 (k1 0.4, b 0.4: see lexical_search), higher is better
+  double score;  // weighted BM25 (each kind of term with its own k1 and b: bm25_parameters), higher is better
 };
 
 struct StoreCounts {

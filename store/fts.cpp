@@ -36,8 +36,14 @@ int tokenizer_tokenize(Fts5Tokenizer*, void* context, int flags, const char* tex
   return SQLITE_OK;
 }
 
+struct PhraseStatistics {
+  double idf;  // times the phrase's weight
+  double k1;   // negative: the function's k1 (and b)
+  double b;
+};
+
 struct QueryStatistics {
-  std::vector<double> idf;  // per phrase, times the phrase's weight
+  std::vector<PhraseStatistics> phrases;
   double average_length = 1;
 };
 
@@ -46,7 +52,14 @@ int count_hit(const Fts5ExtensionApi*, Fts5Context*, void* user_data) {
   return SQLITE_OK;
 }
 
-// `weights`: the phrases' weights separated by spaces; missing ones weigh 1.
+// Reads a number at the front of `text` and removes it; `value` stays as it is when there is none.
+void read_number(std::string_view& text, double& value) {
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  text.remove_prefix(static_cast<std::size_t>(end - text.data()));
+}
+
+// `weights`: per phrase "weight" or "weight/k1/b", separated by spaces; missing ones weigh 1 with the function's
+// k1 and b.
 QueryStatistics* statistics(const Fts5ExtensionApi* api, Fts5Context* context, std::string_view weights, int* rc) {
   auto* cached = static_cast<QueryStatistics*>(api->xGetAuxdata(context, 0));
   if (cached != nullptr) return cached;
@@ -60,11 +73,17 @@ QueryStatistics* statistics(const Fts5ExtensionApi* api, Fts5Context* context, s
     sqlite3_int64 hits = 0;
     if ((*rc = api->xQueryPhrase(context, i, &hits, count_hit)) != SQLITE_OK) return nullptr;
     const double n = static_cast<double>(rows), h = static_cast<double>(hits);
-    double weight = 1;
+    PhraseStatistics phrase{1, -1, -1};
     while (!weights.empty() && weights.front() == ' ') weights.remove_prefix(1);
-    const auto [end, error] = std::from_chars(weights.data(), weights.data() + weights.size(), weight);
-    weights.remove_prefix(static_cast<std::size_t>(end - weights.data()));
-    stats->idf.push_back(weight * std::log(1.0 + (n - h + 0.5) / (h + 0.5)));
+    read_number(weights, phrase.idf);
+    if (weights.starts_with('/')) {
+      weights.remove_prefix(1);
+      read_number(weights, phrase.k1);
+      if (weights.starts_with('/')) weights.remove_prefix(1);
+      read_number(weights, phrase.b);
+    }
+    phrase.idf *= std::log(1.0 + (n - h + 0.5) / (h + 0.5));
+    stats->phrases.push_back(phrase);
   }
   cached = stats.release();
   if ((*rc = api->xSetAuxdata(context, cached, [](void* p) { delete static_cast<QueryStatistics*>(p); })) != SQLITE_OK)
@@ -82,7 +101,7 @@ void bm25(const Fts5ExtensionApi* api, Fts5Context* context, sqlite3_context* re
     sqlite3_result_error_code(result, rc);
     return;
   }
-  std::vector<int> frequency(stats->idf.size(), 0);
+  std::vector<int> frequency(stats->phrases.size(), 0);
   int instances = 0;
   if ((rc = api->xInstCount(context, &instances)) != SQLITE_OK) {
     sqlite3_result_error_code(result, rc);
@@ -96,10 +115,15 @@ void bm25(const Fts5ExtensionApi* api, Fts5Context* context, sqlite3_context* re
   }
   int length = 0;
   api->xColumnSize(context, -1, &length);
-  const double norm = k1 * (1.0 - b + b * static_cast<double>(length) / stats->average_length);
+  const double relative_length = static_cast<double>(length) / stats->average_length;
   double score = 0;
-  for (std::size_t i = 0; i < frequency.size(); ++i)
-    if (frequency[i] > 0) score += stats->idf[i] * frequency[i] * (k1 + 1.0) / (frequency[i] + norm);
+  for (std::size_t i = 0; i < frequency.size(); ++i) {
+    if (frequency[i] == 0) continue;
+    const PhraseStatistics& phrase = stats->phrases[i];
+    const double phrase_k1 = phrase.k1 >= 0 ? phrase.k1 : k1, phrase_b = phrase.b >= 0 ? phrase.b : b;
+    const double norm = phrase_k1 * (1.0 - phrase_b + phrase_b * relative_length);
+    score += phrase.idf * frequency[i] * (phrase_k1 + 1.0) / (frequency[i] + norm);
+  }
   sqlite3_result_double(result, score);
 }
 

@@ -16,6 +16,7 @@ constexpr char kStemMarker = '~';  // never part of another token: ASCII punctua
 // Query-side weights, measured on KorQuAD dev (docs/benchmarks.md, "Retrieval quality").
 constexpr double kSuffixBigramWeight = 0.3;
 constexpr double kStemWeight = 0.5;
+constexpr double kAskedWordWeight = 0.5;  // the last word of a question
 
 enum class CharClass { Separator, Syllabic, Word };
 
@@ -90,7 +91,8 @@ std::vector<Char> composed_characters(std::string_view text) {
 }
 
 // Particles (조사) and endings (어미) stripped from the end of a Hangul run to find its stem; the longest that
-// leaves enough of the word applies, at most twice ("학생들에게" -> 학생들 -> 학생).
+// leaves enough of the word applies, at most twice ("학생들에게" -> 학생들 -> 학생).  Past-tense and question
+// endings are among them so that a question's verb meets the text's: 사망했나 and 사망했다 -> 사망.
 const std::vector<std::u32string>& suffixes() {
   static const std::vector<std::u32string> list = [] {
     std::vector<std::u32string> out = {
@@ -106,6 +108,16 @@ const std::vector<std::u32string>& suffixes() {
         U"으로는", U"으로도", U"으로서",   U"으로써",  U"으로의", U"에서는", U"에서도", U"에서의", U"에게는", U"에게도",
         U"에게서", U"이라는", U"이라고",   U"이었다",  U"이었던", U"하였다", U"되었다", U"시켰다", U"시키는", U"받았다",
         U"적으로", U"적이다", U"으로부터", U"에서부터"};
+    // Past-tense and question endings, and past-tense stems left by a first strip (수상했었는가 -> 수상했 -> 수상).
+    out.insert(
+        out.end(),
+        {U"었다",     U"았다",   U"었던",   U"았던",   U"었고",     U"았고",     U"였고",     U"했고",   U"하였고",
+         U"되었고",   U"었으며", U"였으며", U"했으며", U"하였으며", U"되었으며", U"었으나",   U"였으나", U"했으나",
+         U"하였으나", U"지만",   U"했지만", U"였지만", U"다고",     U"면서",     U"하면서",   U"는데",   U"으며",
+         U"는가",     U"었는가", U"았는가", U"였는가", U"했는가",   U"하였는가", U"되었는가", U"됐는가", U"었나",
+         U"았나",     U"였나",   U"했나",   U"하였나", U"되었나",   U"됐나",     U"나요",     U"니까",   U"습니까",
+         U"을까",     U"일까",   U"는지",   U"었는지", U"했는지",   U"였",       U"했",       U"었",     U"았",
+         U"하였",     U"되었",   U"됐",     U"시켰"});
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
     return out;
   }();
@@ -208,6 +220,12 @@ void tokenize(std::string_view text, bool query, Emit&& emit) {
   flush();
 }
 
+bool is_question(std::string_view query) {
+  const std::size_t end = query.find_last_not_of(" \t\r\n");
+  if (end == std::string_view::npos) return false;
+  return query[end] == '?' || query.substr(0, end + 1).ends_with("\uFF1F");  // or the full-width ？
+}
+
 }  // namespace
 
 std::vector<LexicalToken> lexical_tokens(std::string_view text) {
@@ -217,24 +235,50 @@ std::vector<LexicalToken> lexical_tokens(std::string_view text) {
 }
 
 LexicalQuery lexical_query(std::string_view query) {
-  std::map<std::string, double> weights;  // a term repeated in the query keeps its largest weight
+  std::vector<std::pair<LexicalToken, double>> tokens;
+  tokenize(query, true, [&](LexicalToken&& token, double weight) { tokens.emplace_back(std::move(token), weight); });
+  if (is_question(query)) {
+    // Each Hangul run ends with its stem, which begins where the run begins.
+    const auto last_stem = std::find_if(tokens.rbegin(), tokens.rend(),
+                                        [](const auto& token) { return token.first.kind == TermKind::Stem; });
+    if (last_stem != tokens.rend())
+      for (auto& [token, weight] : tokens)
+        if (token.kind != TermKind::Word && token.begin >= last_stem->first.begin) weight *= kAskedWordWeight;
+  }
+  std::map<std::string, std::pair<double, TermKind>> terms;  // a term repeated in the query keeps its largest weight
   std::vector<std::string> order;
-  tokenize(query, true, [&](LexicalToken&& token, double weight) {
-    auto [it, inserted] = weights.try_emplace(token.text, weight);
+  for (auto& [token, weight] : tokens) {
+    auto [it, inserted] = terms.try_emplace(token.text, weight, token.kind);
     if (inserted)
       order.push_back(token.text);
     else
-      it->second = std::max(it->second, weight);
-  });
+      it->second.first = std::max(it->second.first, weight);
+  }
   LexicalQuery out;
   for (const std::string& term : order) {
     if (!out.expression.empty()) out.expression += " OR ";
     out.expression += '"';
     for (char c : term) out.expression += c == '"' ? std::string("\"\"") : std::string(1, c);
     out.expression += '"';
-    out.weights.push_back(weights.at(term));
+    out.weights.push_back(terms.at(term).first);
+    out.kinds.push_back(terms.at(term).second);
   }
   return out;
+}
+
+Bm25Parameters bm25_parameters(TermKind kind) {
+  // Low k1: a question names each fact once, so a chunk repeating a term is hardly more relevant; but a Latin or
+  // number word (a year, a model name) repeated is.  Bigrams also match inside unrelated words, more often the
+  // longer the chunk, so their scores are normalized by length more (docs/benchmarks.md, "Retrieval quality").
+  switch (kind) {
+    case TermKind::Bigram:
+      return {0.4, 0.7};
+    case TermKind::Word:
+      return {1.2, 0.4};
+    case TermKind::Stem:
+      return {0.4, 0.4};
+  }
+  return {0.4, 0.4};
 }
 
 }  // namespace ksearch

@@ -17,7 +17,7 @@
 namespace ksearch {
 
 // Bumped whenever lexical_tokens() changes what it emits: an index holds the version its FTS table was built with.
-inline constexpr int kLexicalTokenizerVersion = 3;
+inline constexpr int kLexicalTokenizerVersion = 4;
 
 enum class TermKind : std::uint8_t { Bigram, Word, Stem };
 
@@ -31,12 +31,23 @@ struct LexicalToken {
 std::vector<LexicalToken> lexical_tokens(std::string_view text);
 
 // A query for ChunkStore::lexical_search: an FTS5 MATCH expression that ORs the distinct terms of the query text,
-// each quoted (user text can never inject FTS5 syntax), and one BM25 weight per term in expression order.
+// each quoted (user text can never inject FTS5 syntax), and one BM25 weight and term kind per term in expression
+// order.  In a question (ending in ?), the last Hangul word names what is asked ("이름은?", "연도는?"), which the
+// answer states by its value instead, so that word's terms weigh less.
 struct LexicalQuery {
   std::string expression;  // empty when the query has no indexable term
   std::vector<double> weights;
+  std::vector<TermKind> kinds;
 };
 
 LexicalQuery lexical_query(std::string_view query);
+
+// BM25 term saturation (k1) and length normalization (b) for each kind of term.
+struct Bm25Parameters {
+  double k1;
+  double b;
+};
+
+Bm25Parameters bm25_parameters(TermKind kind);
 
 }  // namespace ksearch

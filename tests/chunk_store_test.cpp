@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "base/error.h"
 #include "store/chunk_store.h"
@@ -96,6 +97,29 @@ TEST(ChunkStore, ReplaceSearchRemoveAndGenerations) {
   EXPECT_EQ(store.chunks_without_vectors(), 0);
 }
 
+TEST(ChunkStore, LexicalSearchScoresEachKindOfTermWithItsOwnParameters) {
+  testing::TempDir dir;
+  ChunkStore store(dir / "index.db", true);
+  IndexSettings settings;
+  settings.model_id = "m";
+  settings.dimension = 2;
+  store.save_settings(settings);
+  // 5 terms (서울 ~서울 이야 야기 ~이야기) and 4 (부산 ~부산 twice): "서울" is in 1 of 2 chunks of 4.5 terms.
+  std::vector<FileUpdate> update = {file_with_chunks("a.txt", {"서울 이야기", "부산 부산"}, 2)};
+  store.replace_files(update, 2);
+  const auto score = [&](std::vector<TermKind> kinds) {
+    const auto hits = store.lexical_search({"\"서울\"", {1.0}, std::move(kinds)}, 10);
+    EXPECT_EQ(hits.size(), 1u);
+    return hits.empty() ? 0.0 : hits[0].score;
+  };
+  const auto bm25 = [](double k1, double b) { return std::log(2.0) * (k1 + 1) / (1 + k1 * (1 - b + b * 5 / 4.5)); };
+  for (TermKind kind : {TermKind::Bigram, TermKind::Word, TermKind::Stem}) {
+    const Bm25Parameters parameters = bm25_parameters(kind);
+    EXPECT_NEAR(score({kind}), bm25(parameters.k1, parameters.b), 1e-6);
+  }
+  EXPECT_NE(score({TermKind::Bigram}), score({TermKind::Stem}));
+  EXPECT_NEAR(score({}), bm25(0.4, 0.4), 1e-6);  // without kinds, the function's own k1 and b
+}
 TEST(ChunkStore, EqualLexicalScoresGoInPathOrderNotIdOrder) {
   testing::TempDir dir;
   ChunkStore store(dir / "index.db", true);

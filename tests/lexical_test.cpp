@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "base/error.h"
 #include "store/lexical.h"
 
 namespace ksearch {
@@ -39,6 +40,11 @@ TEST(Lexical, StemsDropParticlesAndEndingsButKeepShortWords) {
   EXPECT_EQ(stem("책"), "~책");
   EXPECT_EQ(stem("나이"), "~나이");
   EXPECT_EQ(stem("제도"), "~제도");
+  // Past-tense and question endings, so a question's verb meets the text's.
+  EXPECT_EQ(stem("사망했나"), "~사망");
+  EXPECT_EQ(stem("사망했다"), "~사망");
+  EXPECT_EQ(stem("형성되었는가"), "~형성");
+  EXPECT_EQ(stem("수상했었는가"), "~수상");  // 었는가, then 했
 }
 
 TEST(Lexical, NfdTextGivesTheTokensOfNfcWithTheDecomposedByteRanges) {
@@ -78,6 +84,31 @@ TEST(Lexical, QueryDiscountsBigramsThatReachIntoParticles) {
   EXPECT_EQ(query.weights[0], 1.0);
   EXPECT_LT(query.weights[1], 1.0);
   EXPECT_LT(query.weights[2], 1.0);
+}
+
+double weight_of(const LexicalQuery& query, std::string_view term) {
+  const std::string quoted = cat('"', term, '"');
+  std::size_t index = 0;
+  for (std::size_t pos = 0; (pos = query.expression.find('"', pos)) != std::string::npos; ++index) {
+    if (query.expression.compare(pos, quoted.size(), quoted) == 0) return query.weights.at(index);
+    pos = query.expression.find('"', pos + 1) + 1;
+  }
+  return 0;
+}
+
+TEST(Lexical, QueryWeighsTheAskedWordOfAQuestionLess) {
+  const LexicalQuery statement = lexical_query("크루즈 남편의 이름");
+  const LexicalQuery question = lexical_query("크루즈 남편의 이름은?");
+  EXPECT_EQ(weight_of(question, "남편"), weight_of(statement, "남편"));
+  EXPECT_EQ(weight_of(question, "~크루즈"), weight_of(statement, "~크루즈"));
+  EXPECT_GT(weight_of(statement, "이름"), 0);
+  EXPECT_LT(weight_of(question, "이름"), weight_of(statement, "이름"));
+  EXPECT_LT(weight_of(question, "~이름"), weight_of(statement, "~이름"));
+  // Past a final interrogative (left out of queries) and in a full-width ？ too.
+  const LexicalQuery asked = lexical_query("서울의 인구는 얼마인가？ ");
+  EXPECT_LT(weight_of(asked, "인구"), weight_of(asked, "서울"));
+  // A Latin or number word keeps its weight.
+  EXPECT_EQ(weight_of(lexical_query("S24 출시 연도는?"), "s24"), 1.0);
 }
 
 }  // namespace
