@@ -62,6 +62,13 @@ void IndexWatch::run(const std::function<void(const IndexSummary&, const WatchBa
     watch_options.exclude_globs.insert(watch_options.exclude_globs.end(), settings.excludes.begin(),
                                        settings.excludes.end());
   }
+  // A folder deleted since it was indexed is reported by every run ("skipped ...: No such file or directory"); the
+  // others are still watched.
+  std::erase_if(folders, [](const fs::path& folder) {
+    std::error_code error;
+    return !fs::is_directory(folder, error);
+  });
+  if (folders.empty()) fail("none of the folders of the index at ", location.dir.string(), " exists: nothing to watch");
   // An index folder inside the tree (--db ./idx) changes with every run: its writes must not start another.
   if (const std::string inside = relative_to_root(location.dir, location.root); !fs::path(inside).is_absolute())
     watch_options.exclude_globs.push_back("/" + inside + "/");

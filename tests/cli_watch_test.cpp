@@ -141,6 +141,24 @@ TEST(CliWatch, FollowsCreatesEditsRenamesSavesDeletesAndBursts) {
   EXPECT_NE(watch.out().find("the index is up to date"), std::string::npos) << watch.out();
 }
 
+// A folder of the index deleted since: each run says it is gone, and the others are still watched.
+TEST(CliWatch, AFolderDeletedSinceIndexingLeavesTheOthersWatched) {
+  testing::TempDir dir;
+  const fs::path db = dir / "a" / ".ksearch";
+  testing::write_text(dir / "a" / "광주.txt", "광주에는 무등산이 있다.\n");
+  testing::write_text(dir / "b" / "전주.txt", "전주 비빔밥은 유명하다.\n");
+  ASSERT_EQ(
+      testing::run_ksearch({"index", "a", "b", "--db", db.string(), "--no-model", "-q"}, "", {}, dir.path()).exit_code,
+      0);
+  fs::remove_all(dir / "b");
+  Background watch({"watch", "--db", db.string()}, dir.path());
+  ASSERT_TRUE(eventually([&] { return watch.out().find("watching") != std::string::npos; })) << watch.err();
+  testing::write_text(dir / "a" / "대구.txt", "대구는 사과로 유명하다.\n");
+  ASSERT_TRUE(eventually([&] { return found(db, "사과").find("대구.txt") != std::string::npos; })) << watch.err();
+  EXPECT_EQ(watch.stop(SIGINT), 0) << watch.err();
+  EXPECT_NE(watch.out().find("No such file or directory"), std::string::npos) << watch.out();
+}
+
 TEST(CliWatch, KeepsVectorsInStepWithAModel) {
   testing::TempDir dir;
   const fs::path docs = dir / "docs", db = docs / ".ksearch";
