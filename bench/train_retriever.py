@@ -10,6 +10,10 @@ fixtures' 4,000-piece Korean/English sentencepiece, trained with in-batch negati
 (seeded; about 5 s a step on 2 threads), and saved in Hugging Face layout by tools/tiny-models (the folder
 layout the fixtures use).
 
+Debian's python3-torch multiplies through libblas.so.3, the reference BLAS unless OpenBLAS is installed: with
+libopenblas0-pthread (or LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread) its products are about 15 times
+faster, and a step takes seconds rather than half a minute.
+
 usage: train_retriever.py OUT_DIR [--steps N] [--layers L] [--hidden H] [--checkpoints N,N,...]
 Writes OUT_DIR/model (the model folder) and OUT_DIR/heldout.json; each checkpoint step N also writes
 OUT_DIR/model-N, so one run shows how fusion weights move as the dense leg improves."""
