@@ -65,9 +65,10 @@ void append_number(char*& out, std::size_t value) {
   while (count > 0) *out++ = digits[--count];
 }
 
-// Ctrl-C during `index`: the files committed so far stay (the index survives even kill -9, and the next run
-// resumes), so say that instead of dying silently.  Only async-signal-safe calls here.
-void on_interrupt(int) {
+// Ends the process at once with "interrupted after N of M files" and what comes next.  The files committed so far stay
+// (the index survives even kill -9, and the next run resumes), so say that instead of dying silently.  Only
+// async-signal-safe calls here.
+[[noreturn]] void exit_interrupted(const char* next, int status) {
   char text[256];
   char* out = text;
   const auto append = [&out](const char* part) {
@@ -81,11 +82,16 @@ void on_interrupt(int) {
     append_number(out, files_total.load());
     append(" files");
   }
-  append("; what was committed is kept: run `ksearch index` to resume\n");
+  append("; what was committed is kept: ");
+  append(next);
+  append("\n");
   const ssize_t written = ::write(STDERR_FILENO, text, static_cast<std::size_t>(out - text));
   static_cast<void>(written);
-  ::_exit(130);
+  ::_exit(status);
 }
+
+// Ctrl-C during `index`.
+void on_interrupt(int) { exit_interrupted("run `ksearch index` to resume", 130); }
 
 void print_progress(const IndexProgress& progress) {
   const double rate = progress.elapsed_seconds > 0 ? progress.tokens / progress.elapsed_seconds : 0;
@@ -209,14 +215,14 @@ void run_index_command(const IndexFlags& flags) {
 // The watch being run, for the signal handler.
 std::atomic<IndexWatch*> active_watch{nullptr};
 
-// Ctrl-C while watching: between runs the watch ends cleanly (run() returns and the totals are printed); during a run
-// it ends as `ksearch index` does, keeping what was committed.
-void on_watch_interrupt(int signal) {
+// Ctrl-C or SIGTERM is how a watch ends, so it exits 0 (a service manager's stop is not a failure).  Between runs
+// run() returns and the totals are printed; during a run the process ends at once, keeping what was committed.
+void on_watch_interrupt(int) {
   IndexWatch* watch = active_watch.load();
-  if (watch == nullptr || watch->indexing())
-    on_interrupt(signal);
-  else
+  if (watch != nullptr && !watch->indexing())
     watch->stop();
+  else
+    exit_interrupted("the next `ksearch watch` or `ksearch index` catches up", 0);
 }
 
 std::string clock_time() {

@@ -63,11 +63,13 @@ void run_serve(ServeFlags flags) {
   std::string index_model;
   if (location) index_model = read_index_settings(*location).model_id;
 
+  std::shared_ptr<const Model> model;
   std::shared_ptr<const Embedder> embedder;
   const std::string model_name =
       flags.model.value_or(index_model.empty() ? std::string(kDefaultEmbeddingModel) : index_model);
   try {
-    embedder = std::make_shared<const Embedder>(Model::load(model_name, parse_precision(flags.precision)));
+    model = Model::load(model_name, parse_precision(flags.precision));
+    embedder = std::make_shared<const Embedder>(model);
   } catch (const Error& e) {
     if (flags.model) throw;
     std::cerr << "ksearch: " << e.what() << "\nksearch: serving without an embedding model\n";
@@ -112,6 +114,7 @@ void run_serve(ServeFlags flags) {
     options.root = location->root;
     options.wait_for_lock = true;
     options.precision = parse_precision(flags.precision);
+    options.loaded_model = model;  // used when it is the index's model: one copy in memory, not two
     background.watch = std::make_unique<IndexWatch>(options);
     flags.serve.refresh_seconds = std::min(flags.serve.refresh_seconds, 0.25);
     // SIGINT and SIGTERM stop the server; the watch thread starts with them blocked so its waits are not cut short.

@@ -1,7 +1,6 @@
 #include "ingest/file_watcher.h"
 
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
@@ -39,8 +38,9 @@ std::string watch_limit() {
 
 }  // namespace
 
-FileWatcher::FileWatcher(const std::vector<fs::path>& folders, const fs::path& root, WatchOptions options)
-    : root_(root), options_(std::move(options)) {
+FileWatcher::FileWatcher(const std::vector<fs::path>& folders, const fs::path& root, const StopSignal& stop,
+                         WatchOptions options)
+    : root_(root), options_(std::move(options)), stop_(stop) {
   for (const auto& pattern : options_.exclude_globs) excludes_.add(pattern);
   for (const auto& folder : folders) {
     if (!fs::is_directory(folder)) fail(folder.string(), ": not a folder (watch mode watches folders)");
@@ -50,30 +50,15 @@ FileWatcher::FileWatcher(const std::vector<fs::path>& folders, const fs::path& r
   if (inotify_fd_ < 0)
     fail("cannot start watching (inotify_init1: ", std::strerror(errno), ")",
          errno == EMFILE ? "; raise the limit with `sudo sysctl fs.inotify.max_user_instances=1024`" : "");
-  stop_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (stop_fd_ < 0) {
-    ::close(inotify_fd_);
-    fail("cannot start watching (eventfd: ", std::strerror(errno), ")");
-  }
   try {
     for (const auto& folder : folders_) watch_tree(folder);
   } catch (...) {
     ::close(inotify_fd_);
-    ::close(stop_fd_);
     throw;
   }
 }
 
-FileWatcher::~FileWatcher() {
-  ::close(inotify_fd_);
-  ::close(stop_fd_);
-}
-
-void FileWatcher::stop() {
-  const std::uint64_t one = 1;
-  const ssize_t written = ::write(stop_fd_, &one, sizeof one);
-  static_cast<void>(written);  // the counter only fails when it would overflow, and it is already set then
-}
+FileWatcher::~FileWatcher() { ::close(inotify_fd_); }
 
 void FileWatcher::watch_tree(const fs::path& folder) {
   std::vector<fs::path> pending{folder};
@@ -172,7 +157,7 @@ std::optional<WatchBatch> FileWatcher::next() {
       }
       timeout = static_cast<int>(left);
     }
-    pollfd fds[2] = {{stop_fd_, POLLIN, 0}, {inotify_fd_, POLLIN, 0}};
+    pollfd fds[2] = {{stop_.fd(), POLLIN, 0}, {inotify_fd_, POLLIN, 0}};
     const int ready = ::poll(fds, 2, timeout);
     if (ready < 0) {
       if (errno == EINTR) continue;

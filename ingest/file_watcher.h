@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "base/stop_signal.h"
 #include "ingest/glob.h"
 
 namespace ksearch {
@@ -29,20 +30,18 @@ struct WatchBatch {
 class FileWatcher {
  public:
   // Watches `folders` and every folder below them (hidden ones excepted, as the walker skips them).  Paths are
-  // reported relative to `root`.  Throws Error naming the folder when a watch cannot be added; running out of
-  // watches (ENOSPC) names the sysctl that raises the limit.
+  // reported relative to `root`.  next() returns nothing once `stop` is requested; it must outlive the watcher.
+  // Throws Error naming the folder when a watch cannot be added; running out of watches (ENOSPC) names the sysctl
+  // that raises the limit.
   FileWatcher(const std::vector<std::filesystem::path>& folders, const std::filesystem::path& root,
-              WatchOptions options = {});
+              const StopSignal& stop, WatchOptions options = {});
   ~FileWatcher();
   FileWatcher(const FileWatcher&) = delete;
   FileWatcher& operator=(const FileWatcher&) = delete;
 
-  // Blocks until a batch of relevant changes has settled, or returns nothing once stop() was called.  Events on
+  // Blocks until a batch of relevant changes has settled, or returns nothing once stop is requested.  Events on
   // hidden files, excluded paths and unsupported file types (editor swap and backup files among them) are ignored.
   std::optional<WatchBatch> next();
-
-  // Makes next() return nothing, now or when next called.  Async-signal-safe (one write(2)); any thread may call it.
-  void stop();
 
   std::size_t watched_folders() const { return folders_by_watch_.size(); }
 
@@ -60,7 +59,7 @@ class FileWatcher {
   WatchOptions options_;
   IgnoreRules excludes_;
   int inotify_fd_ = -1;
-  int stop_fd_ = -1;  // an eventfd written by stop()
+  const StopSignal& stop_;
   std::map<int, std::filesystem::path> folders_by_watch_;
   bool rewatch_needed_ = false;
 };

@@ -11,10 +11,7 @@ IndexWatch::IndexWatch(IndexOptions options, WatchOptions watch_options)
 
 IndexWatch::~IndexWatch() = default;
 
-void IndexWatch::stop() {
-  stop_requested_.store(true);
-  if (FileWatcher* watcher = watcher_.load()) watcher->stop();
-}
+void IndexWatch::stop() { stop_.request(); }
 
 IndexWatchTotals IndexWatch::totals() const {
   return {runs_.load(), indexed_.load(), removed_.load(), skipped_.load(), chunks_added_.load()};
@@ -50,7 +47,9 @@ void IndexWatch::run(const std::function<void(const IndexSummary&, const WatchBa
   options_.rebuild = false;
   options_.model.reset();
   options_.wait_for_lock = true;
-  if (!first.model_id.empty()) options_.loaded_model = Model::load(first.model_id, options_.precision);
+  // A model handed in (the server's) is shared rather than loaded twice.
+  if (!first.model_id.empty() && !(options_.loaded_model && options_.loaded_model->spec.id == first.model_id))
+    options_.loaded_model = Model::load(first.model_id, options_.precision);
 
   std::vector<fs::path> folders;
   WatchOptions watch_options = watch_options_;
@@ -73,13 +72,8 @@ void IndexWatch::run(const std::function<void(const IndexSummary&, const WatchBa
   if (const std::string inside = relative_to_root(location.dir, location.root); !fs::path(inside).is_absolute())
     watch_options.exclude_globs.push_back("/" + inside + "/");
 
-  FileWatcher watcher(folders, location.root, watch_options);
-  struct Registered {
-    std::atomic<FileWatcher*>& slot;
-    Registered(std::atomic<FileWatcher*>& s, FileWatcher* watcher) : slot(s) { slot.store(watcher); }
-    ~Registered() { slot.store(nullptr); }
-  } registered(watcher_, &watcher);
-  if (stop_requested_.load()) return;
+  FileWatcher watcher(folders, location.root, stop_, watch_options);
+  if (stop_.requested()) return;
 
   // Changes made during the first run, before the watches existed, are caught by one more pass.
   const WatchBatch catch_up;

@@ -38,9 +38,8 @@ class IndexWatch {
 
   IndexOptions options_;
   WatchOptions watch_options_;
-  std::atomic<bool> stop_requested_{false};
+  StopSignal stop_;
   std::atomic<bool> indexing_{false};
-  std::atomic<FileWatcher*> watcher_{nullptr};
   std::atomic<std::size_t> runs_{0}, indexed_{0}, removed_{0}, skipped_{0}, chunks_added_{0};
 };
 

@@ -159,6 +159,25 @@ TEST(CliWatch, AFolderDeletedSinceIndexingLeavesTheOthersWatched) {
   EXPECT_NE(watch.out().find("No such file or directory"), std::string::npos) << watch.out();
 }
 
+// A stop is how a watch ends: during a run (here the first, over many files with a model) it ends at once, still
+// with status 0, and what was committed stays for the next run.
+TEST(CliWatch, AStopDuringARunExitsZeroAndKeepsWhatWasCommitted) {
+  testing::TempDir dir;
+  const fs::path docs = dir / "docs", db = docs / ".ksearch";
+  constexpr int kFiles = 3000;
+  for (int i = 0; i < kFiles; ++i)
+    testing::write_text(docs / ("문서" + std::to_string(i) + ".txt"), "문서 " + std::to_string(i) + "번의 내용이다.\n");
+  Background watch({"watch", docs.string(), "--model", kModel}, dir.path());
+  ASSERT_TRUE(eventually([&] { return fs::exists(db); })) << watch.err();
+  EXPECT_EQ(watch.stop(SIGTERM), 0) << watch.err();
+  EXPECT_NE(watch.err().find("interrupted"), std::string::npos) << watch.err();
+  EXPECT_NE(watch.err().find("the next `ksearch watch` or `ksearch index` catches up"), std::string::npos)
+      << watch.err();
+  EXPECT_EQ(watch.out().find("stopped watching"), std::string::npos) << watch.out();
+  ASSERT_EQ(testing::run_ksearch({"index", docs.string(), "-q"}).exit_code, 0);
+  EXPECT_EQ(indexed_files(db), kFiles);
+}
+
 TEST(CliWatch, KeepsVectorsInStepWithAModel) {
   testing::TempDir dir;
   const fs::path docs = dir / "docs", db = docs / ".ksearch";

@@ -29,10 +29,18 @@ WatchOptions patient(std::vector<std::string> exclude_globs = {}) {
   return options;
 }
 
+// A watcher with the stop signal it borrows.
+struct Watching {
+  StopSignal stop;
+  FileWatcher watcher;
+  Watching(const std::vector<fs::path>& folders, const fs::path& root, WatchOptions options = patient())
+      : watcher(folders, root, stop, std::move(options)) {}
+};
+
 // The next batch, or nothing when none settled within `deadline` (the watcher is then stopped for good).
-std::optional<WatchBatch> next_within(FileWatcher& watcher, std::chrono::milliseconds deadline = 10s) {
-  auto batch = std::async(std::launch::async, [&watcher] { return watcher.next(); });
-  if (batch.wait_for(deadline) == std::future_status::timeout) watcher.stop();
+std::optional<WatchBatch> next_within(Watching& watching, std::chrono::milliseconds deadline = 10s) {
+  auto batch = std::async(std::launch::async, [&watching] { return watching.watcher.next(); });
+  if (batch.wait_for(deadline) == std::future_status::timeout) watching.stop.request();
   return batch.get();
 }
 
@@ -42,7 +50,7 @@ std::set<std::string> paths(const std::optional<WatchBatch>& batch) {
 
 TEST(FileWatcher, CreateModifyDeleteEachMakeABatch) {
   TempDir dir;
-  FileWatcher watcher({dir.path()}, dir.path(), patient());
+  Watching watcher({dir.path()}, dir.path());
   write_text(dir / "a.txt", "first");
   EXPECT_EQ(paths(next_within(watcher)), std::set<std::string>{"a.txt"});
   std::ofstream(dir / "a.txt", std::ios::app) << " more";
@@ -54,7 +62,7 @@ TEST(FileWatcher, CreateModifyDeleteEachMakeABatch) {
 TEST(FileWatcher, RenamesIntoAndOutOfTheTree) {
   TempDir outside, dir;
   fs::create_directories(dir / "docs");
-  FileWatcher docs_watcher({dir / "docs"}, dir.path(), patient());
+  Watching docs_watcher({dir / "docs"}, dir.path());
   write_text(outside / "in.md", "# 안녕");
   fs::rename(outside / "in.md", dir / "docs/in.md");
   EXPECT_EQ(paths(next_within(docs_watcher)), std::set<std::string>{"docs/in.md"});
@@ -65,7 +73,7 @@ TEST(FileWatcher, RenamesIntoAndOutOfTheTree) {
 TEST(FileWatcher, EditorsAtomicSavesReportOnlyTheDocument) {
   TempDir dir;
   write_text(dir / "notes.txt", "old");
-  FileWatcher watcher({dir.path()}, dir.path(), patient());
+  Watching watcher({dir.path()}, dir.path());
   // vim: probe file "4913", the original renamed to a backup, the new text written, the backup deleted.
   write_text(dir / "4913", "");
   fs::remove(dir / "4913");
@@ -85,7 +93,7 @@ TEST(FileWatcher, HiddenExcludedAndOtherTypesAreIgnored) {
   TempDir dir;
   fs::create_directories(dir / ".git");
   fs::create_directories(dir / "build");
-  FileWatcher watcher({dir.path()}, dir.path(), patient({"build/", "*.draft.md"}));
+  Watching watcher({dir.path()}, dir.path(), patient({"build/", "*.draft.md"}));
   write_text(dir / ".git/index.txt", "x");
   write_text(dir / "build/out.txt", "x");
   write_text(dir / "plan.draft.md", "x");
@@ -99,19 +107,19 @@ TEST(FileWatcher, HiddenExcludedAndOtherTypesAreIgnored) {
 
 TEST(FileWatcher, NewSubfoldersAreWatched) {
   TempDir dir;
-  FileWatcher watcher({dir.path()}, dir.path(), patient());
+  Watching watcher({dir.path()}, dir.path());
   fs::create_directories(dir / "2024/상반기");
   const auto created = paths(next_within(watcher));
   EXPECT_TRUE(created.contains("2024")) << "folder creation is a change";
   write_text(dir / "2024/상반기/회의록.txt", "회의");
   EXPECT_EQ(paths(next_within(watcher)), std::set<std::string>{"2024/상반기/회의록.txt"});
-  EXPECT_EQ(watcher.watched_folders(), 3u);
+  EXPECT_EQ(watcher.watcher.watched_folders(), 3u);
 }
 
 TEST(FileWatcher, FolderRenamedInsideTheTreeIsWatchedUnderItsNewName) {
   TempDir dir;
   fs::create_directories(dir / "old/deep");
-  FileWatcher watcher({dir.path()}, dir.path(), patient());
+  Watching watcher({dir.path()}, dir.path());
   fs::rename(dir / "old", dir / "new");
   EXPECT_EQ(paths(next_within(watcher)), (std::set<std::string>{"new", "old"}));
   write_text(dir / "new/deep/a.txt", "x");
@@ -120,7 +128,7 @@ TEST(FileWatcher, FolderRenamedInsideTheTreeIsWatchedUnderItsNewName) {
 
 TEST(FileWatcher, KoreanLongFileNames) {
   TempDir dir;
-  FileWatcher watcher({dir.path()}, dir.path(), patient());
+  Watching watcher({dir.path()}, dir.path());
   std::string name;
   for (int i = 0; i < 80; ++i)
     name += std::string("가나다라마바사아자차카타파하").substr(static_cast<std::size_t>(i % 14) * 3, 3);
@@ -132,7 +140,7 @@ TEST(FileWatcher, KoreanLongFileNames) {
 TEST(FileWatcher, BurstOfAThousandFilesIsOneOrAFewBatches) {
   TempDir dir;
   fs::create_directories(dir / "src");
-  FileWatcher watcher({dir.path()}, dir.path(), patient());
+  Watching watcher({dir.path()}, dir.path());
   for (int i = 0; i < 1000; ++i) write_text(dir / ("src/file" + std::to_string(i) + ".md"), "# " + std::to_string(i));
   std::set<std::string> seen;
   int batches = 0;
@@ -151,7 +159,7 @@ TEST(FileWatcher, QueueOverflowAsksForAFullWalk) {
   limit_file >> limit;
   if (limit == 0 || limit > 50000) GTEST_SKIP() << "inotify queue of " << limit << " events: too long to fill here";
   TempDir dir;
-  FileWatcher watcher({dir.path()}, dir.path(), patient());
+  Watching watcher({dir.path()}, dir.path());
   // Each file makes two events (create, close); none is read until all are made.
   for (std::size_t i = 0; i < limit / 2 + 100; ++i) {
     const int fd = ::open((dir / (std::to_string(i) + ".txt")).c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
@@ -167,24 +175,37 @@ TEST(FileWatcher, QueueOverflowAsksForAFullWalk) {
 
 TEST(FileWatcher, StopEndsAWaitingNext) {
   TempDir dir;
-  FileWatcher watcher({dir.path()}, dir.path(), patient());
-  auto waiting = std::async(std::launch::async, [&watcher] { return watcher.next(); });
-  watcher.stop();
+  Watching watcher({dir.path()}, dir.path());
+  auto waiting = std::async(std::launch::async, [&watcher] { return watcher.watcher.next(); });
+  watcher.stop.request();
   ASSERT_EQ(waiting.wait_for(10s), std::future_status::ready);
   EXPECT_FALSE(waiting.get().has_value());
-  EXPECT_FALSE(watcher.next().has_value()) << "stays stopped";
+  EXPECT_FALSE(watcher.watcher.next().has_value()) << "stays stopped";
+}
+
+// The signal belongs to the watch's owner: a stop that came before the watcher existed still ends its first wait.
+TEST(FileWatcher, AStopRequestedBeforeTheWatcherExistedEndsItsFirstWait) {
+  TempDir dir;
+  StopSignal stop;
+  stop.request();
+  FileWatcher watcher({dir.path()}, dir.path(), stop, patient());
+  write_text(dir / "a.txt", "x");
+  auto waiting = std::async(std::launch::async, [&watcher] { return watcher.next(); });
+  ASSERT_EQ(waiting.wait_for(10s), std::future_status::ready);
+  EXPECT_FALSE(waiting.get().has_value());
 }
 
 TEST(FileWatcher, RefusesAFileOrAMissingFolder) {
   TempDir dir;
   write_text(dir / "a.txt", "x");
+  const StopSignal stop;
   try {
-    FileWatcher watcher({dir / "a.txt"}, dir.path());
+    FileWatcher watcher({dir / "a.txt"}, dir.path(), stop);
     FAIL() << "a file was accepted";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("a.txt: not a folder"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(FileWatcher({dir / "missing"}, dir.path()), Error);
+  EXPECT_THROW(FileWatcher({dir / "missing"}, dir.path(), stop), Error);
 }
 
 }  // namespace
