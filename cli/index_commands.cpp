@@ -288,8 +288,11 @@ void run_watch_command(const IndexFlags& flags) {
               << thousands(totals.chunks_added) << " chunks committed; the index is up to date" << std::endl;
 }
 
-void run_calibrate(const std::optional<std::string>& db, const std::string& precision, bool json) {
-  const FusionCalibration calibration = calibrate_index(locate_index(db), parse_precision(precision), false);
+void run_calibrate(const std::optional<std::string>& db, const std::string& precision,
+                   const std::vector<double>& weights, bool json) {
+  const std::optional<FusionWeights> by_hand =
+      weights.empty() ? std::nullopt : std::optional(FusionWeights{weights[0], weights[1]});
+  const FusionCalibration calibration = calibrate_index(locate_index(db), parse_precision(precision), false, by_hand);
   if (json)
     std::cout << to_json_text(fusion_calibration_json(calibration)) << '\n';
   else
@@ -514,13 +517,20 @@ void add_index_commands(CLI::App& app) {
   auto calibrate_db = std::make_shared<std::optional<std::string>>();
   auto calibrate_precision = std::make_shared<std::string>("fp32");
   auto calibrate_json = std::make_shared<bool>(false);
+  auto calibrate_weights = std::make_shared<std::vector<double>>();
   CLI::App* calibrate = app.add_subcommand("calibrate", "fit hybrid fusion to the index's own text");
   calibrate->add_option("--db", *calibrate_db, "index folder (default: nearest .ksearch/ upward)");
   calibrate->add_option("--precision", *calibrate_precision, "encoder precision: fp32, bf16 or int8")
       ->check(CLI::IsMember({"fp32", "bf16", "int8"}));
+  calibrate
+      ->add_option("--weights", *calibrate_weights,
+                   "set the dense and lexical weights by hand (e.g. 1,1 for plain RRF); index runs keep them until the "
+                   "next `ksearch calibrate` fits new ones")
+      ->expected(2)
+      ->delimiter(',');
   calibrate->add_flag("--json", *calibrate_json, "print JSON");
-  calibrate->callback([calibrate_db, calibrate_precision, calibrate_json] {
-    run_calibrate(*calibrate_db, *calibrate_precision, *calibrate_json);
+  calibrate->callback([calibrate_db, calibrate_precision, calibrate_weights, calibrate_json] {
+    run_calibrate(*calibrate_db, *calibrate_precision, *calibrate_weights, *calibrate_json);
   });
 
   auto rm_paths = std::make_shared<std::vector<std::string>>();

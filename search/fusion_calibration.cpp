@@ -100,10 +100,21 @@ std::string number(double value) {
 }  // namespace
 
 Json fusion_calibration_json(const FusionCalibration& c) {
+  if (c.by_hand) return {{"dense_weight", c.weights.dense}, {"lexical_weight", c.weights.lexical}, {"by_hand", true}};
   return {{"dense_weight", c.weights.dense},        {"lexical_weight", c.weights.lexical},
           {"fit_queries", c.fit_queries},           {"heldout_queries", c.heldout_queries},
           {"dense", quality_json(c.dense)},         {"lexical", quality_json(c.lexical)},
           {"plain_rrf", quality_json(c.plain_rrf)}, {"fused", quality_json(c.fused)}};
+}
+
+FusionCalibration fusion_set_by_hand(FusionWeights weights) {
+  if (!(weights.dense >= 0 && weights.lexical >= 0 && weights.dense + weights.lexical > 0))
+    fail("fusion weights dense ", weights.dense, ", lexical ", weights.lexical,
+         " are not usable: give each at least 0, and not both 0");
+  FusionCalibration out;
+  out.weights = weights;
+  out.by_hand = true;
+  return out;
 }
 
 FusionCalibration fusion_calibration_from_json(const Json& json, const std::string& where) {
@@ -119,10 +130,14 @@ FusionCalibration fusion_calibration_from_json(const Json& json, const std::stri
   c.lexical = quality_from_json(json.value("lexical", Json::object()));
   c.plain_rrf = quality_from_json(json.value("plain_rrf", Json::object()));
   c.fused = quality_from_json(json.value("fused", Json::object()));
+  c.by_hand = json.value("by_hand", false);
   return c;
 }
 
 std::string describe_fusion(const FusionCalibration& c) {
+  if (c.by_hand)
+    return cat("fusion: dense ", number(c.weights.dense), ", lexical ", number(c.weights.lexical),
+               " (set by hand; `ksearch calibrate` fits them to the index again)");
   if (c.fit_queries == 0) return "fusion: plain reciprocal rank (not calibrated)";
   std::string text =
       cat("fusion: dense ", number(c.weights.dense), ", lexical ", number(c.weights.lexical), " (fitted on ",

@@ -30,7 +30,14 @@ struct FusionCalibration {
   FusionWeights weights;
   std::size_t fit_queries = 0, heldout_queries = 0;
   LegQuality dense, lexical, plain_rrf, fused;  // on the held-out queries
+  // Weights a user set (`ksearch calibrate --weights`): index runs keep them instead of fitting new ones.
+  bool by_hand = false;
+  // Whether hybrid search uses `weights` (fitted or set); false means plain RRF.
+  bool in_effect() const { return fit_queries > 0 || by_hand; }
 };
+
+// Weights set by hand, checked: each at least 0, not both 0.  Throws Error naming them otherwise.
+FusionCalibration fusion_set_by_hand(FusionWeights weights);
 
 // The saved form (index meta "fusion_calibration").
 Json fusion_calibration_json(const FusionCalibration& calibration);
@@ -38,7 +45,7 @@ FusionCalibration fusion_calibration_from_json(const Json& json, const std::stri
 
 // One or two lines for `status` and `search --explain`, e.g. "fusion: dense 0.05, lexical 1 (fitted on 100
 // pseudo-queries) ..." and, for a weak leg, "dense leg weak on this corpus: recall@10 0.21 vs lexical 0.93 on 100
-// held-out pseudo-queries".
+// held-out pseudo-queries"; weights set by hand say so.
 std::string describe_fusion(const FusionCalibration& calibration);
 
 struct CalibrationOptions {

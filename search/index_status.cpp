@@ -99,7 +99,7 @@ Json index_status_json(const IndexStatus& status) {
       {"changed_since_last_run",
        {{"added", status.changed.added}, {"modified", status.changed.modified}, {"removed", status.changed.removed}}},
       {"skipped", skipped},
-      {"fusion", status.fusion.fit_queries > 0 ? fusion_calibration_json(status.fusion) : Json()}};
+      {"fusion", status.fusion.in_effect() ? fusion_calibration_json(status.fusion) : Json()}};
 }
 
 IndexStatus read_index_status(const IndexLocation& location, bool stat_walk) {

@@ -16,6 +16,7 @@
 #include "ingest/file_walker.h"
 #include "ingest/text_stream.h"
 #include "ingest/walked_file.h"
+#include "search/index_handle.h"
 #include "search/index_settings_plan.h"
 #include "search/searcher.h"
 #include "search/vector_sync.h"
@@ -131,8 +132,11 @@ class IndexRun {
     commit_pending();
     finish_vectors();
     if (embedder_ && options_.calibrate_fusion &&
-        (summary_.indexed > 0 || summary_.removed > 0 || store_->fusion_calibration().empty()))
-      summary_.fusion = fit_fusion();
+        (summary_.indexed > 0 || summary_.removed > 0 || store_->fusion_calibration().empty())) {
+      // Weights the user set stay until `ksearch calibrate` fits new ones; the summary says they were kept.
+      const FusionCalibration saved = saved_fusion(*store_);
+      summary_.fusion = saved.by_hand ? describe_fusion(saved) : fit_fusion();
+    }
     if (store_->files_left() != 0) store_->save_files_left(0);
     summary_.seconds = elapsed();
     save_run_record();
@@ -620,7 +624,9 @@ IndexSummary run_index(const IndexOptions& options, const std::function<void(con
   return IndexRun(options, progress).run();
 }
 
-FusionCalibration calibrate_index(const IndexLocation& location, Precision precision, bool wait_for_lock) {
+FusionCalibration calibrate_index(const IndexLocation& location, Precision precision, bool wait_for_lock,
+                                  std::optional<FusionWeights> by_hand) {
+  const std::optional<FusionCalibration> set = by_hand ? std::optional(fusion_set_by_hand(*by_hand)) : std::nullopt;
   IndexLock lock(location, wait_for_lock);
   EngineOptions engine_options;
   engine_options.precision = precision;
@@ -630,6 +636,10 @@ FusionCalibration calibrate_index(const IndexLocation& location, Precision preci
          engine->notice().empty() ? "the index has no embedding model (lexical only)" : engine->notice(),
          "; nothing to calibrate");
   ChunkStore store(location.database(), true);
+  if (set) {
+    store.save_fusion_calibration(fusion_calibration_json(*set).dump());
+    return *set;
+  }
   const FusionCalibration calibration = calibrate_fusion(*engine, store);
   if (calibration.fit_queries == 0)
     fail(location.dir.string(), ": too few chunks with a usable sentence to fit the fusion on");

@@ -78,7 +78,9 @@ struct IndexSummary {
 // database); problems with single files are reported in the summary.
 IndexSummary run_index(const IndexOptions& options, const std::function<void(const IndexProgress&)>& progress = {});
 
-// `ksearch calibrate`: fits the hybrid fusion of the index at `location` anew and saves it, holding the index lock.
-FusionCalibration calibrate_index(const IndexLocation& location, Precision precision, bool wait_for_lock);
+// `ksearch calibrate`: fits the hybrid fusion of the index at `location` anew, or sets `by_hand` weights (kept by
+// later index runs until the next fit), and saves it, holding the index lock.
+FusionCalibration calibrate_index(const IndexLocation& location, Precision precision, bool wait_for_lock,
+                                  std::optional<FusionWeights> by_hand = std::nullopt);
 
 }  // namespace ksearch

@@ -305,6 +305,33 @@ TEST(CliIndex, ExcludesPersistUntilReplacedOrCleared) {
 
 // `status` says what happened: the last run, what changed on disk since, skipped files with reasons, every root,
 // and whether the model is on this machine.
+// `ksearch calibrate` fits the fusion, or takes the weights by hand; status shows which.
+TEST(CliCalibrate, FitsTheFusionOrTakesWeightsByHand) {
+  testing::TempDir dir;
+  const fs::path db = dir / "index";
+  ASSERT_EQ(testing::run_ksearch({"index", (fs::path(KSEARCH_SOURCE_DIR) / "examples" / "docs").string(), "--db",
+                                  db.string(), "--model", kModel, "--chunk-tokens", "64", "-q"})
+                .exit_code,
+            0);
+  const auto set = testing::run_ksearch({"calibrate", "--db", db.string(), "--weights", "1,1"});
+  EXPECT_EQ(set.exit_code, 0) << set.err;
+  EXPECT_NE(set.out.find("fusion: dense 1.00, lexical 1.00 (set by hand"), std::string::npos) << set.out;
+  Json fusion = json_of(testing::run_ksearch({"status", "--json", "--db", db.string()}))["fusion"];
+  EXPECT_EQ(fusion["by_hand"], true) << fusion.dump();
+  EXPECT_EQ(fusion["dense_weight"], 1.0);
+
+  EXPECT_EQ(testing::run_ksearch({"calibrate", "--db", db.string(), "--weights", "1"}).exit_code, 2);
+  const auto refused = testing::run_ksearch({"calibrate", "--db", db.string(), "--weights", "-1,1"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("not usable"), std::string::npos) << refused.err;
+
+  const Json fitted = json_of(testing::run_ksearch({"calibrate", "--db", db.string(), "--json"}));
+  EXPECT_FALSE(fitted.contains("by_hand")) << fitted.dump();
+  EXPECT_GT(fitted["fit_queries"].get<int>(), 0);
+  fusion = json_of(testing::run_ksearch({"status", "--json", "--db", db.string()}))["fusion"];
+  EXPECT_EQ(fusion, fitted);
+}
+
 TEST(CliStatus, DashboardShowsLastRunChangesSkippedFilesAndModel) {
   testing::TempDir dir;
   const fs::path docs = dir / "docs";

@@ -58,5 +58,47 @@ TEST(FusionCalibration, RandomWeightModelGetsASmallDenseWeightAndSaysSo) {
   EXPECT_THROW(fusion_calibration_from_json(Json{{"dense_weight", -1}}, "test"), Error);
 }
 
+// A user who knows better (a strong model the pseudo-queries under-rate) sets the weights; index runs that change
+// the chunks keep them, and `ksearch calibrate` without weights fits new ones.
+TEST(FusionCalibration, WeightsSetByHandStayUntilTheNextFit) {
+  testing::TempDir dir;
+  fs::copy(fs::path(KSEARCH_SOURCE_DIR) / "examples" / "docs", dir / "docs", fs::copy_options::recursive);
+  IndexOptions options;
+  options.folders = {dir / "docs"};
+  options.db_dir = dir / "index";
+  options.model = testing::fixture("tiny-e5-bert").string();
+  options.chunk_tokens = 64;
+  const IndexLocation location = run_index(options).location;
+
+  const FusionCalibration set = calibrate_index(location, Precision::Fp32, false, FusionWeights{0.5, 1.0});
+  EXPECT_TRUE(set.by_hand);
+  EXPECT_EQ(describe_fusion(set),
+            "fusion: dense 0.50, lexical 1.00 (set by hand; `ksearch calibrate` fits them to "
+            "the index again)");
+  testing::write_text(dir / "docs" / "new.txt", "대구는 사과로 유명한 도시이다. 여름에는 매우 덥다.\n");
+  EXPECT_EQ(run_index(options).fusion, describe_fusion(set)) << "a run that changed the chunks keeps them";
+  FusionCalibration in_use = SearchEngine::open(location)->fusion();
+  EXPECT_TRUE(in_use.by_hand);
+  EXPECT_EQ(in_use.weights.dense, 0.5);
+  EXPECT_EQ(in_use.weights.lexical, 1.0);
+
+  for (const FusionWeights weights : {FusionWeights{-1, 1}, FusionWeights{0, 0}}) {
+    try {
+      calibrate_index(location, Precision::Fp32, false, weights);
+      ADD_FAILURE() << "weights " << weights.dense << ", " << weights.lexical << " were accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("not usable"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_TRUE(SearchEngine::open(location)->fusion().by_hand) << "refused weights leave the set ones";
+
+  const FusionCalibration fitted = calibrate_index(location, Precision::Fp32, false);
+  EXPECT_FALSE(fitted.by_hand);
+  EXPECT_GT(fitted.fit_queries, 0u);
+  in_use = SearchEngine::open(location)->fusion();
+  EXPECT_FALSE(in_use.by_hand);
+  EXPECT_EQ(in_use.weights.dense, fitted.weights.dense);
+}
+
 }  // namespace
 }  // namespace ksearch
