@@ -245,6 +245,7 @@ void run_watch_command(const IndexFlags& flags) {
     if (show_progress) print_progress(state);
   };
   const auto on_run = [&](const IndexSummary& summary, const WatchBatch* batch) {
+    files_done = files_total = 0;  // a stop before the next run's first file names no count
     if (show_progress) std::fprintf(stderr, "\r\x1b[K");
     if (!summary.notice.empty() && !flags.json) std::cerr << "ksearch: " << summary.notice << '\n';
     if (flags.json) {
@@ -276,11 +277,20 @@ void run_watch_command(const IndexFlags& flags) {
     print_summary(summary);
     std::cout.flush();
   };
-  active_watch = &watch;
-  std::signal(SIGINT, on_watch_interrupt);
-  std::signal(SIGTERM, on_watch_interrupt);
+  // The handlers reach `watch` only while it exists, however run() ends (an error unwinds through here too).
+  struct Handlers {
+    explicit Handlers(IndexWatch& watch) {
+      active_watch = &watch;
+      std::signal(SIGINT, on_watch_interrupt);
+      std::signal(SIGTERM, on_watch_interrupt);
+    }
+    ~Handlers() {
+      std::signal(SIGINT, SIG_DFL);
+      std::signal(SIGTERM, SIG_DFL);
+      active_watch = nullptr;
+    }
+  } handlers(watch);
   watch.run(on_run, progress);
-  active_watch = nullptr;
   const IndexWatchTotals totals = watch.totals();
   if (!flags.json && !flags.quiet)
     std::cout << "stopped watching after " << totals.runs << (totals.runs == 1 ? " run" : " runs") << ": indexed "

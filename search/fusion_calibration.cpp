@@ -85,6 +85,11 @@ bool clearly_better(const std::vector<double>& candidate, const std::vector<doub
   return mean > 0 && mean > 1.96 * std::sqrt(variance / n);
 }
 
+bool usable(const FusionWeights& weights) {
+  return std::isfinite(weights.dense) && std::isfinite(weights.lexical) && weights.dense >= 0 && weights.lexical >= 0 &&
+         weights.dense + weights.lexical > 0;
+}
+
 Json quality_json(const LegQuality& quality) {
   return {{"recall@10", quality.recall_at_10}, {"mrr@10", quality.mrr_at_10}};
 }
@@ -108,9 +113,9 @@ Json fusion_calibration_json(const FusionCalibration& c) {
 }
 
 FusionCalibration fusion_set_by_hand(FusionWeights weights) {
-  if (!(weights.dense >= 0 && weights.lexical >= 0 && weights.dense + weights.lexical > 0))
+  if (!usable(weights))
     fail("fusion weights dense ", weights.dense, ", lexical ", weights.lexical,
-         " are not usable: give each at least 0, and not both 0");
+         " are not usable: give each a finite number of at least 0, and not both 0");
   FusionCalibration out;
   out.weights = weights;
   out.by_hand = true;
@@ -120,10 +125,14 @@ FusionCalibration fusion_set_by_hand(FusionWeights weights) {
 FusionCalibration fusion_calibration_from_json(const Json& json, const std::string& where) {
   if (!json.is_object()) fail(where, ": fusion calibration is not a JSON object");
   FusionCalibration c;
+  for (const char* field : {"dense_weight", "lexical_weight"})
+    if (json.contains(field) && !json[field].is_number())
+      fail(where, ": fusion calibration field ", field, " is not a number (`ksearch calibrate` fits it again)");
   c.weights.dense = json.value("dense_weight", 1.0);
   c.weights.lexical = json.value("lexical_weight", 1.0);
-  if (!(c.weights.dense >= 0 && c.weights.lexical >= 0 && c.weights.dense + c.weights.lexical > 0))
-    fail(where, ": fusion weights dense ", c.weights.dense, ", lexical ", c.weights.lexical, " are not usable");
+  if (!usable(c.weights))
+    fail(where, ": fusion weights dense ", c.weights.dense, ", lexical ", c.weights.lexical,
+         " are not usable (`ksearch calibrate` fits them again)");
   c.fit_queries = json.value("fit_queries", std::size_t{0});
   c.heldout_queries = json.value("heldout_queries", std::size_t{0});
   c.dense = quality_from_json(json.value("dense", Json::object()));

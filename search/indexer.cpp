@@ -81,6 +81,16 @@ std::string describe_empty_pages(const std::vector<int>& pages) {
   return "no extractable text on page(s) " + list + " (scanned images?)";
 }
 
+// The fusion weights a user set on the index of `store`, if any; a damaged saved fusion counts as none (it is
+// fitted anew).
+std::optional<FusionCalibration> fusion_set_by_hand_in(const ChunkStore& store) {
+  try {
+    if (FusionCalibration saved = saved_fusion(store); saved.by_hand) return saved;
+  } catch (const Error&) {
+  }
+  return std::nullopt;
+}
+
 class IndexRun {
  public:
   IndexRun(const IndexOptions& options, const std::function<void(const IndexProgress&)>& progress)
@@ -133,9 +143,18 @@ class IndexRun {
     finish_vectors();
     if (embedder_ && options_.calibrate_fusion &&
         (summary_.indexed > 0 || summary_.removed > 0 || store_->fusion_calibration().empty())) {
-      // Weights the user set stay until `ksearch calibrate` fits new ones; the summary says they were kept.
-      const FusionCalibration saved = saved_fusion(*store_);
-      summary_.fusion = saved.by_hand ? describe_fusion(saved) : fit_fusion();
+      // Weights the user set stay until `ksearch calibrate` fits new ones; the summary says they were kept.  A
+      // damaged saved fusion is fitted anew.
+      std::optional<FusionCalibration> saved = fusion_set_by_hand_in(*store_);
+      if (rebuilding_ && by_hand_before_rebuild_) {
+        if (old_settings_ && old_settings_->model_id == store_->settings().model_id) {
+          saved = by_hand_before_rebuild_;
+          store_->save_fusion_calibration(fusion_calibration_json(*saved).dump());
+        } else {
+          add_notice("the fusion weights set by hand were for another model: fitted anew");
+        }
+      }
+      summary_.fusion = saved ? describe_fusion(*saved) : fit_fusion();
     }
     if (store_->files_left() != 0) store_->save_files_left(0);
     summary_.seconds = elapsed();
@@ -170,6 +189,7 @@ class IndexRun {
     try {
       const ChunkStore old(database, false, sql::Database::Mode::ReadOnly);
       if (old.has_settings()) old_settings_ = old.settings();
+      by_hand_before_rebuild_ = fusion_set_by_hand_in(old);
     } catch (const Error& e) {
       add_notice(cat("the old index cannot be read (", e.what(), "); rebuilding it from the source files"));
     }
@@ -177,6 +197,7 @@ class IndexRun {
   }
 
   void start_rebuild() {
+    if (store_) by_hand_before_rebuild_ = fusion_set_by_hand_in(*store_);
     store_.reset();
     work_ = IndexLocation{summary_.location.rebuild_dir(), summary_.location.root};
     fs::create_directories(work_.dir);
@@ -602,7 +623,8 @@ class IndexRun {
   IndexProgress progress_state_;
   IndexLocation work_;  // where files are written: the index folder, or its rebuild folder
   bool rebuilding_ = false;
-  std::optional<IndexSettings> old_settings_;  // the index's settings before this run, when it had any
+  std::optional<IndexSettings> old_settings_;                // the index's settings before this run, when it had any
+  std::optional<FusionCalibration> by_hand_before_rebuild_;  // kept by a rebuild for the same model
   std::unique_ptr<ChunkStore> store_;
   std::vector<FileUpdate> pending_;  // prepared files waiting for the next commit
   std::size_t pending_tokens_ = 0;

@@ -303,8 +303,6 @@ TEST(CliIndex, ExcludesPersistUntilReplacedOrCleared) {
   EXPECT_EQ(testing::run_ksearch({"index", "-q", "--no-exclude", "--exclude", "x"}, "", {}, docs).exit_code, 2);
 }
 
-// `status` says what happened: the last run, what changed on disk since, skipped files with reasons, every root,
-// and whether the model is on this machine.
 // `ksearch calibrate` fits the fusion, or takes the weights by hand; status shows which.
 TEST(CliCalibrate, FitsTheFusionOrTakesWeightsByHand) {
   testing::TempDir dir;
@@ -321,9 +319,11 @@ TEST(CliCalibrate, FitsTheFusionOrTakesWeightsByHand) {
   EXPECT_EQ(fusion["dense_weight"], 1.0);
 
   EXPECT_EQ(testing::run_ksearch({"calibrate", "--db", db.string(), "--weights", "1"}).exit_code, 2);
-  const auto refused = testing::run_ksearch({"calibrate", "--db", db.string(), "--weights", "-1,1"});
-  EXPECT_EQ(refused.exit_code, 1);
-  EXPECT_NE(refused.err.find("not usable"), std::string::npos) << refused.err;
+  for (const char* weights : {"-1,1", "inf,1"}) {
+    const auto refused = testing::run_ksearch({"calibrate", "--db", db.string(), "--weights", weights});
+    EXPECT_EQ(refused.exit_code, 1) << weights;
+    EXPECT_NE(refused.err.find("not usable"), std::string::npos) << refused.err;
+  }
 
   const Json fitted = json_of(testing::run_ksearch({"calibrate", "--db", db.string(), "--json"}));
   EXPECT_FALSE(fitted.contains("by_hand")) << fitted.dump();
@@ -332,6 +332,8 @@ TEST(CliCalibrate, FitsTheFusionOrTakesWeightsByHand) {
   EXPECT_EQ(fusion, fitted);
 }
 
+// `status` says what happened: the last run, what changed on disk since, skipped files with reasons, every root,
+// and whether the model is on this machine.
 TEST(CliStatus, DashboardShowsLastRunChangesSkippedFilesAndModel) {
   testing::TempDir dir;
   const fs::path docs = dir / "docs";

@@ -1,11 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "base/error.h"
 #include "search/fusion_calibration.h"
 #include "search/indexer.h"
 #include "search/searcher.h"
+#include "store/chunk_store.h"
 #include "tests/test_support.h"
 
 namespace ksearch {
@@ -77,12 +79,16 @@ TEST(FusionCalibration, WeightsSetByHandStayUntilTheNextFit) {
             "the index again)");
   testing::write_text(dir / "docs" / "new.txt", "대구는 사과로 유명한 도시이다. 여름에는 매우 덥다.\n");
   EXPECT_EQ(run_index(options).fusion, describe_fusion(set)) << "a run that changed the chunks keeps them";
+  IndexOptions rebuild = options;
+  rebuild.rebuild = true;
+  EXPECT_EQ(run_index(rebuild).fusion, describe_fusion(set)) << "so does a rebuild for the same model";
   FusionCalibration in_use = SearchEngine::open(location)->fusion();
   EXPECT_TRUE(in_use.by_hand);
   EXPECT_EQ(in_use.weights.dense, 0.5);
   EXPECT_EQ(in_use.weights.lexical, 1.0);
 
-  for (const FusionWeights weights : {FusionWeights{-1, 1}, FusionWeights{0, 0}}) {
+  for (const FusionWeights weights :
+       {FusionWeights{-1, 1}, FusionWeights{0, 0}, FusionWeights{INFINITY, 1}, FusionWeights{1, NAN}}) {
     try {
       calibrate_index(location, Precision::Fp32, false, weights);
       ADD_FAILURE() << "weights " << weights.dense << ", " << weights.lexical << " were accepted";
@@ -98,6 +104,14 @@ TEST(FusionCalibration, WeightsSetByHandStayUntilTheNextFit) {
   in_use = SearchEngine::open(location)->fusion();
   EXPECT_FALSE(in_use.by_hand);
   EXPECT_EQ(in_use.weights.dense, fitted.weights.dense);
+
+  // A damaged saved fusion leaves search on plain RRF with a notice naming the field, and is fitted again.
+  ChunkStore(location.database(), true).save_fusion_calibration(R"({"dense_weight":null,"lexical_weight":1})");
+  const auto damaged = SearchEngine::open(location);
+  EXPECT_NE(damaged->notice().find("dense_weight is not a number"), std::string::npos) << damaged->notice();
+  EXPECT_FALSE(damaged->fusion().in_effect());
+  EXPECT_GT(calibrate_index(location, Precision::Fp32, false).fit_queries, 0u);
+  EXPECT_TRUE(SearchEngine::open(location)->notice().empty());
 }
 
 }  // namespace
