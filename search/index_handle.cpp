@@ -32,6 +32,15 @@ FusionCalibration saved_fusion(const ChunkStore& store) {
   return fusion_calibration_from_json(parse_json(text, where), where);
 }
 
+FusionCalibration saved_fusion_or_plain(const ChunkStore& store, std::string& problem) {
+  try {
+    return saved_fusion(store);
+  } catch (const Error& e) {
+    problem = cat(e.what(), "; hybrid search uses plain reciprocal rank fusion");
+    return {};
+  }
+}
+
 RemovedFiles remove_from_index(const IndexLocation& location, std::span<const fs::path> paths, bool wait_for_lock) {
   IndexLock lock(location, wait_for_lock);
   ChunkStore store(location.database(), false);

@@ -23,6 +23,9 @@ IndexSettings read_index_settings(const IndexLocation& location);
 
 // The fitted hybrid fusion saved in `store`; fit_queries 0 (plain RRF) when none was fitted.
 FusionCalibration saved_fusion(const ChunkStore& store);
+// The same, except that a damaged saved fusion is plain RRF with `problem` saying why (so search still runs and the
+// next fit replaces it).
+FusionCalibration saved_fusion_or_plain(const ChunkStore& store, std::string& problem);
 
 struct RemovedFiles {
   std::size_t removed = 0;

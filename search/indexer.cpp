@@ -84,11 +84,9 @@ std::string describe_empty_pages(const std::vector<int>& pages) {
 // The fusion weights a user set on the index of `store`, if any; a damaged saved fusion counts as none (it is
 // fitted anew).
 std::optional<FusionCalibration> fusion_set_by_hand_in(const ChunkStore& store) {
-  try {
-    if (FusionCalibration saved = saved_fusion(store); saved.by_hand) return saved;
-  } catch (const Error&) {
-  }
-  return std::nullopt;
+  std::string damaged;
+  FusionCalibration saved = saved_fusion_or_plain(store, damaged);
+  return saved.by_hand ? std::optional(std::move(saved)) : std::nullopt;
 }
 
 class IndexRun {
@@ -650,6 +648,13 @@ FusionCalibration calibrate_index(const IndexLocation& location, Precision preci
                                   std::optional<FusionWeights> by_hand) {
   const std::optional<FusionCalibration> set = by_hand ? std::optional(fusion_set_by_hand(*by_hand)) : std::nullopt;
   IndexLock lock(location, wait_for_lock);
+  if (set) {  // two numbers to save: the model need not be loaded
+    ChunkStore store(location.database(), true);
+    if (store.settings().model_id.empty())
+      fail(location.dir.string(), ": the index has no embedding model (lexical only); nothing to weigh");
+    store.save_fusion_calibration(fusion_calibration_json(*set).dump());
+    return *set;
+  }
   EngineOptions engine_options;
   engine_options.precision = precision;
   const auto engine = SearchEngine::open(location, engine_options);
@@ -658,10 +663,6 @@ FusionCalibration calibrate_index(const IndexLocation& location, Precision preci
          engine->notice().empty() ? "the index has no embedding model (lexical only)" : engine->notice(),
          "; nothing to calibrate");
   ChunkStore store(location.database(), true);
-  if (set) {
-    store.save_fusion_calibration(fusion_calibration_json(*set).dump());
-    return *set;
-  }
   const FusionCalibration calibration = calibrate_fusion(*engine, store);
   if (calibration.fit_queries == 0)
     fail(location.dir.string(), ": too few chunks with a usable sentence to fit the fusion on");

@@ -82,21 +82,6 @@ std::optional<SearchEngine::FileIdentity> SearchEngine::identity_of(const std::f
 
 SearchEngine::~SearchEngine() = default;
 
-namespace {
-
-// A damaged saved fusion leaves hybrid search on plain RRF with a notice (rather than refusing to open), so
-// `ksearch calibrate` and the next index run can fit it again.
-FusionCalibration fusion_or_plain(const ChunkStore& store, std::string& notice) {
-  try {
-    return saved_fusion(store);
-  } catch (const Error& e) {
-    notice = cat(e.what(), "; hybrid search uses plain reciprocal rank fusion");
-    return {};
-  }
-}
-
-}  // namespace
-
 std::shared_ptr<SearchEngine> SearchEngine::open(const IndexLocation& location, const EngineOptions& options) {
   std::shared_ptr<SearchEngine> engine(new SearchEngine());
   engine->location_ = location;
@@ -129,7 +114,7 @@ std::shared_ptr<SearchEngine> SearchEngine::open(const IndexLocation& location, 
       engine->embedder_ = options.embedder ? options.embedder : std::make_shared<const Embedder>(model);
       VectorState state = load_vectors(*store, location, settings.dimension);
       engine->vectors_ = std::move(state.index);
-      engine->fusion_ = fusion_or_plain(*store, engine->notice_);
+      engine->fusion_ = saved_fusion_or_plain(*store, engine->notice_);
       if (!state.note.empty()) engine->notice_ = state.note;
     }
   }
@@ -167,7 +152,7 @@ bool SearchEngine::refresh(std::string* event) {
   if (current && lease->generation() == current->generation()) return false;
   VectorState state = load_vectors(*lease, location_, settings_.dimension);
   std::string damaged;  // said when the engine was opened
-  FusionCalibration fusion = fusion_or_plain(*lease, damaged);
+  FusionCalibration fusion = saved_fusion_or_plain(*lease, damaged);
   std::lock_guard lock(vectors_mutex_);
   vectors_ = std::move(state.index);
   fusion_ = fusion;
