@@ -128,13 +128,15 @@ const std::vector<std::u32string>& suffixes() {
 // 이 of 나이, 도 of 제도), so the one-syllable word before them is its stem.
 bool short_word_particle(char32_t c) { return c == U'을' || c == U'를' || c == U'은' || c == U'는' || c == U'에'; }
 
-// Number of leading characters of a Hangul run that form its stem.
-std::size_t stem_length(const std::vector<Char>& run) {
+// Number of leading characters of a Hangul run that form its stem.  A run that counts something (the unit after
+// a number: 3세가, 4위의) may keep a one-syllable stem before any particle.
+std::size_t stem_length(const std::vector<Char>& run, bool counts) {
   std::size_t length = run.size();
   for (int round = 0; round < 2; ++round) {
     bool stripped = false;
     for (const auto& suffix : suffixes()) {
-      const std::size_t keep = suffix.size() == 1 && !(round == 0 && short_word_particle(suffix[0])) ? 2 : 1;
+      const bool short_stem = counts || (round == 0 && short_word_particle(suffix[0]));
+      const std::size_t keep = suffix.size() == 1 && !short_stem ? 2 : 1;
       if (length < suffix.size() + keep) continue;
       if (std::equal(suffix.begin(), suffix.end(), run.begin() + static_cast<std::ptrdiff_t>(length - suffix.size()),
                      run.begin() + static_cast<std::ptrdiff_t>(length),
@@ -157,13 +159,28 @@ bool is_suffix(const std::vector<Char>& run) {
 }
 
 // Interrogatives (무엇, 누구, 언제, ...) ask for what the answer holds; the answer rarely repeats them.
-bool is_question_word(const std::vector<Char>& run, std::size_t stem) {
+const std::vector<std::u32string>& question_words() {
   static const std::vector<std::u32string> words = {U"무엇", U"누구", U"언제",   U"어디", U"어느", U"무슨",
                                                     U"어떤", U"얼마", U"어떻게", U"왜",   U"몇"};
-  return std::any_of(words.begin(), words.end(), [&](const std::u32string& word) {
-    return word.size() == stem &&
-           std::equal(word.begin(), word.end(), run.begin(), [](char32_t a, const Char& b) { return a == b.code; });
-  });
+  return words;
+}
+
+bool starts_with(const std::vector<Char>& run, const std::u32string& word) {
+  return word.size() <= run.size() &&
+         std::equal(word.begin(), word.end(), run.begin(), [](char32_t a, const Char& b) { return a == b.code; });
+}
+
+bool is_question_word(const std::vector<Char>& run, std::size_t stem) {
+  return std::any_of(question_words().begin(), question_words().end(),
+                     [&](const std::u32string& word) { return word.size() == stem && starts_with(run, word); });
+}
+
+// The length of the interrogative a query run begins with when more follows it unspaced (무엇이라고, 어느나라,
+// 몇년도), or 0.  왜 is left out: it also begins nouns (왜곡, 왜구).
+std::size_t leading_question_word(const std::vector<Char>& run) {
+  for (const std::u32string& word : question_words())
+    if (word != U"왜" && run.size() > word.size() && starts_with(run, word)) return word.size();
+  return 0;
 }
 
 std::string joined(const std::vector<Char>& run, std::size_t begin, std::size_t end) {
@@ -172,19 +189,41 @@ std::string joined(const std::vector<Char>& run, std::size_t begin, std::size_t 
   return text;
 }
 
+// What ends right before a Hangul run, with no separator between.
+struct RunStart {
+  bool continues_word = false;  // a Latin or number word (S24의), or in a query an interrogative (무엇이라고)
+  bool counts = false;          // a number, or in a query 몇: the run begins with a unit (3세가, 몇년도)
+  std::string number;           // the number, if one (1990년에)
+  std::uint32_t number_begin = 0;
+};
+
 // Calls emit(token, weight) for the tokens of one run.  In a query, bigrams that reach into a stripped suffix
 // weigh less (they match particles, not the word: 울에 and 에서 of 서울에서), and the stem less than a bigram
-// (it repeats what the stem's bigrams already match).
+// (it repeats what the stem's bigrams already match).  A number and the unit after it also form one term
+// (1876년, 3세), which tells 3세 from 3위 where the number alone and the unit alone do not.
 template <typename Emit>
-void emit_run(const std::vector<Char>& run, CharClass kind, bool query, bool after_word, Emit&& emit) {
+void emit_run(const std::vector<Char>& run, CharClass kind, bool query, const RunStart& start, Emit&& emit) {
   if (kind == CharClass::Word) {
     emit(LexicalToken{joined(run, 0, run.size()), run.front().begin, run.back().end, TermKind::Word}, 1.0);
     return;
   }
-  const std::size_t stem = stem_length(run);
+  const std::size_t stem = stem_length(run, start.counts);
   if (query && is_question_word(run, stem)) return;
   // A particle on a Latin or number word (S24의, 1990년에는 -> 에는 after 년 is kept) asks for nothing itself.
-  if (query && after_word && is_suffix(run)) return;
+  if (query && start.continues_word && is_suffix(run)) return;
+  if (const std::size_t asked = query ? leading_question_word(run) : 0; asked > 0) {
+    const std::vector<Char> rest(run.begin() + static_cast<std::ptrdiff_t>(asked), run.end());
+    RunStart rest_start;
+    rest_start.continues_word = true;
+    rest_start.counts = asked == 1;  // 몇, the one-syllable interrogative left: 몇년도 -> 년도
+    emit_run(rest, kind, query, rest_start, emit);
+    return;
+  }
+  if (!start.number.empty()) {
+    const std::string unit = joined(run, 0, stem);
+    if (start.number.size() + unit.size() <= kMaxTokenBytes)
+      emit(LexicalToken{start.number + unit, start.number_begin, run[stem - 1].end, TermKind::Word}, 1.0);
+  }
   if (run.size() == 1) {
     emit(LexicalToken{joined(run, 0, 1), run[0].begin, run[0].end, TermKind::Bigram}, 1.0);
     emit(LexicalToken{kStemMarker + joined(run, 0, 1), run[0].begin, run[0].end, TermKind::Stem}, kStemWeight);
@@ -198,21 +237,33 @@ void emit_run(const std::vector<Char>& run, CharClass kind, bool query, bool aft
        kStemWeight);
 }
 
+bool is_number(const std::vector<Char>& run) {
+  return std::all_of(run.begin(), run.end(), [](const Char& c) { return c.code >= '0' && c.code <= '9'; });
+}
+
 template <typename Emit>
 void tokenize(std::string_view text, bool query, Emit&& emit) {
   std::vector<Char> run;
   CharClass run_class = CharClass::Separator;
-  bool after_word = false;  // the run began right after a Word run, with no separator between
+  RunStart start;
   const auto flush = [&] {
-    if (!run.empty()) emit_run(run, run_class, query, after_word, emit);
-    run.clear();
+    if (!run.empty()) emit_run(run, run_class, query, start, emit);
   };
   for (Char c : composed_characters(text)) {
     c.code = fold(c.code);
     const CharClass kind = classify(c.code);
     if (kind != run_class) {
       flush();
-      after_word = run_class == CharClass::Word;
+      start = {};
+      if (run_class == CharClass::Word && !run.empty()) {
+        start.continues_word = true;
+        if (kind == CharClass::Syllabic && is_number(run)) {
+          start.counts = true;
+          start.number = joined(run, 0, run.size());
+          start.number_begin = run.front().begin;
+        }
+      }
+      run.clear();
       run_class = kind;
     }
     if (kind != CharClass::Separator) run.push_back(c);

@@ -5,8 +5,9 @@
 // matches every inflected form; a one-syllable run is kept as a unigram.  Each run also yields its stem: the run
 // with common particles (조사) and endings (어미) stripped by a small suffix rule set, no dictionary ("서울에서" ->
 // ~서울, "책을" -> ~책, "책" -> ~책), kept apart from the bigrams by a marker.  Latin letters and digits form whole
-// lower-cased tokens ("Galaxy S24의" -> galaxy s24 의; a query leaves out such a trailing particle); full-width
-// forms fold to ASCII.  Text is composed to NFC first, so a document saved in NFD (macOS) matches an NFC query.
+// lower-cased tokens ("Galaxy S24의" -> galaxy s24 의; a query leaves out such a trailing particle), and a number
+// with the unit written after it one more ("1876년에" -> 1876 1876년); full-width forms fold to ASCII.  Text is
+// composed to NFC first, so a document saved in NFD (macOS) matches an NFC query.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +18,7 @@
 namespace ksearch {
 
 // Bumped whenever lexical_tokens() changes what it emits: an index holds the version its FTS table was built with.
-inline constexpr int kLexicalTokenizerVersion = 4;
+inline constexpr int kLexicalTokenizerVersion = 5;
 
 enum class TermKind : std::uint8_t { Bigram, Word, Stem };
 

@@ -73,8 +73,32 @@ TEST(Lexical, QueryLeavesOutInterrogatives) {
 
 TEST(Lexical, QueryLeavesOutParticlesOfLatinAndNumberWords) {
   EXPECT_EQ(lexical_query("S24의 가격").expression, "\"s24\" OR \"가격\" OR \"~가격\"");
-  EXPECT_EQ(lexical_query("1443년에").expression, "\"1443\" OR \"년에\" OR \"~년\"");
+  EXPECT_EQ(lexical_query("1443년에").expression, "\"1443\" OR \"1443년\" OR \"년에\" OR \"~년\"");
   EXPECT_EQ(texts("S24의"), (std::vector<std::string>{"s24", "의", "~의"}));  // documents keep them
+}
+
+TEST(Lexical, ANumberAndItsUnitAlsoFormOneTerm) {
+  EXPECT_EQ(texts("1876년에"), (std::vector<std::string>{"1876", "1876년", "년에", "~년"}));
+  // After a number, a one-syllable unit is a stem before any particle (3세가, 4위의; 세가 alone is no stem).
+  EXPECT_EQ(texts("3세가"), (std::vector<std::string>{"3", "3세", "세가", "~세"}));
+  EXPECT_EQ(texts("세가"), (std::vector<std::string>{"세가", "~세가"}));
+  EXPECT_EQ(texts("12가지의"), (std::vector<std::string>{"12", "12가지", "가지", "지의", "~가지"}));
+  EXPECT_EQ(texts("1990 년"), (std::vector<std::string>{"1990", "년", "~년"}));  // a space: two words
+  EXPECT_EQ(texts("S24의"), (std::vector<std::string>{"s24", "의", "~의"}));     // not a number
+  const auto tokens = lexical_tokens("약 1876년");
+  ASSERT_EQ(tokens.size(), 6u);  // 약 ~약 1876 1876년 년 ~년
+  EXPECT_EQ(tokens[3].begin, 4u);
+  EXPECT_EQ(tokens[3].end, 11u);
+  EXPECT_EQ(tokens[3].kind, TermKind::Word);
+}
+
+TEST(Lexical, QueryLeavesOutAnInterrogativeWrittenTogetherWithWhatFollows) {
+  EXPECT_EQ(lexical_query("어느나라").expression, "\"나라\" OR \"~나라\"");
+  EXPECT_TRUE(lexical_query("무엇이라고 누구에게").expression.empty());
+  // 몇 counts: what follows it is a unit.
+  EXPECT_EQ(lexical_query("몇년도에").expression, "\"년도\" OR \"도에\" OR \"~년\"");
+  EXPECT_EQ(lexical_query("왜곡").expression, "\"왜곡\" OR \"~왜곡\"");  // 왜 also begins nouns
+  EXPECT_EQ(texts("무엇이라고").front(), "무엇");                        // documents keep them
 }
 
 TEST(Lexical, QueryDiscountsBigramsThatReachIntoParticles) {

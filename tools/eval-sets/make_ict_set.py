@@ -5,13 +5,17 @@ Every paragraph with at least two usable sentences gives one query: its middle s
 (so the set does not reward finding text verbatim), with the rest of the paragraph as the one relevant document.
 Paragraphs without a usable sentence stay in the corpus as distractors.
 
-usage: python3 tools/eval-sets/make_ict_set.py OUT_DIR   (from the repository root; writes corpus.jsonl,
-       queries.jsonl, qrels/test.tsv)
+With --squad FILE the paragraphs are those of a SQuAD-format file instead (KorQuAD: 961 paragraphs), each with its
+article title.  KorQuAD's license (CC BY-ND 2.0 KR) does not allow sharing a derived set, so that one is made where
+it is measured and never committed.
+
+usage: python3 tools/eval-sets/make_ict_set.py OUT_DIR [--squad FILE]   (from the repository root; writes
+       corpus.jsonl, queries.jsonl, qrels/test.tsv)
 """
+import argparse
 import json
 import pathlib
 import re
-import sys
 
 SOURCES = sorted(pathlib.Path("examples/docs").rglob("*.md")) + sorted(pathlib.Path("examples/docs").rglob("*.txt")) \
     + sorted(pathlib.Path("tests/data/doc-samples").glob("*.expected.txt"))
@@ -31,26 +35,46 @@ def sentences(paragraph):
     return [p.strip() for p in parts if p.strip()]
 
 
-def main(out):
-    out = pathlib.Path(out)
-    (out / "qrels").mkdir(parents=True, exist_ok=True)
-    corpus, queries, qrels = [], [], []
+def repository_paragraphs():
+    """(id, title, paragraph) for each paragraph of the repository's own documents."""
     for path in SOURCES:
         text = read(path)
         if text is None:
             continue
         for number, paragraph in enumerate(re.split(r"\n\s*\n", text)):
-            if len(HANGUL.findall(paragraph)) < 20:
+            yield f"{path.stem}-{number}", "", paragraph
+
+
+def squad_paragraphs(path):
+    """(id, title, paragraph) for each distinct paragraph of a SQuAD-format file."""
+    seen = set()
+    for article in json.loads(pathlib.Path(path).read_text(encoding="utf-8"))["data"]:
+        for paragraph in article["paragraphs"]:
+            if paragraph["context"] in seen:
                 continue
-            doc_id = f"{path.stem}-{number}"
-            parts = sentences(paragraph)
-            usable = [i for i, s in enumerate(parts) if len(s) >= MIN_SENTENCE and HANGUL.search(s)]
-            if len(parts) >= 2 and usable:
-                pick = usable[len(usable) // 2]
-                queries.append({"_id": f"q-{doc_id}", "text": parts[pick]})
-                qrels.append((f"q-{doc_id}", doc_id))
-                parts = parts[:pick] + parts[pick + 1:]
-            corpus.append({"_id": doc_id, "title": "", "text": " ".join(parts)})
+            seen.add(paragraph["context"])
+            yield f"p{len(seen)}", article["title"], paragraph["context"]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out")
+    parser.add_argument("--squad", help="take the paragraphs of this SQuAD-format file")
+    args = parser.parse_args()
+    out = pathlib.Path(args.out)
+    (out / "qrels").mkdir(parents=True, exist_ok=True)
+    corpus, queries, qrels = [], [], []
+    for doc_id, title, paragraph in squad_paragraphs(args.squad) if args.squad else repository_paragraphs():
+        if len(HANGUL.findall(paragraph)) < 20:
+            continue
+        parts = sentences(paragraph)
+        usable = [i for i, s in enumerate(parts) if len(s) >= MIN_SENTENCE and HANGUL.search(s)]
+        if len(parts) >= 2 and usable:
+            pick = usable[len(usable) // 2]
+            queries.append({"_id": f"q-{doc_id}", "text": parts[pick]})
+            qrels.append((f"q-{doc_id}", doc_id))
+            parts = parts[:pick] + parts[pick + 1:]
+        corpus.append({"_id": doc_id, "title": title, "text": " ".join(parts)})
     with open(out / "corpus.jsonl", "w", encoding="utf-8") as f:
         for row in corpus:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -65,4 +89,4 @@ def main(out):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main()
