@@ -99,7 +99,8 @@ Json index_status_json(const IndexStatus& status) {
       {"changed_since_last_run",
        {{"added", status.changed.added}, {"modified", status.changed.modified}, {"removed", status.changed.removed}}},
       {"skipped", skipped},
-      {"fusion", status.fusion.in_effect() ? fusion_calibration_json(status.fusion) : Json()}};
+      {"fusion", status.fusion.in_effect() ? fusion_calibration_json(status.fusion) : Json()},
+      {"fusion_problem", status.fusion_problem.empty() ? Json() : Json(status.fusion_problem)}};
 }
 
 IndexStatus read_index_status(const IndexLocation& location, bool stat_walk) {
@@ -112,7 +113,7 @@ IndexStatus read_index_status(const IndexLocation& location, bool stat_walk) {
     status.settings = store.settings();
     status.counts = store.counts();
     status.generation = store.generation();
-    status.fusion = saved_fusion(store);
+    status.fusion = saved_fusion_or_plain(store, status.fusion_problem);
     status.last_run = store.last_run();
     files = store.files();
   }
@@ -138,7 +139,9 @@ IndexStatus read_index_status(const IndexLocation& location, bool stat_walk) {
 }
 
 std::string describe_index_fusion(const IndexStatus& status) {
-  return status.settings.model_id.empty() ? std::string() : describe_fusion(status.fusion);
+  if (status.settings.model_id.empty()) return {};
+  if (!status.fusion_problem.empty()) return cat("fusion: ", status.fusion_problem);
+  return describe_fusion(status.fusion);
 }
 
 }  // namespace ksearch

@@ -35,6 +35,7 @@ struct IndexStatus {
   std::uint64_t generation = 0;
   std::uintmax_t database_bytes = 0, vector_file_bytes = 0;
   FusionCalibration fusion;           // fit_queries 0: none fitted (plain RRF)
+  std::string fusion_problem;         // the saved fusion cannot be read: why (hybrid uses plain RRF until a fit)
   std::optional<RunRecord> last_run;  // none: indexed before runs were recorded
   std::vector<std::string> pending;   // large files an interrupted run left part-indexed
   ChangedFiles changed;
@@ -51,10 +52,10 @@ IndexStatus read_index_status(const IndexLocation& location, bool stat_walk = tr
 
 // The JSON of `ksearch status --json` and the MCP tool: index, root, counts, model (null: lexical only),
 // model_available, model_dir, model_problem, settings, sizes, last_run, pending, changed_since_last_run, skipped,
-// root_folders, excludes, follow_symlinks, fusion (null: none).
+// root_folders, excludes, follow_symlinks, fusion (null: none), fusion_problem (null: none).
 Json index_status_json(const IndexStatus& status);
 
-// The fitted fusion for people (describe_fusion); empty for a lexical-only index.
+// The fitted fusion for people (describe_fusion), or why it cannot be read; empty for a lexical-only index.
 std::string describe_index_fusion(const IndexStatus& status);
 
 }  // namespace ksearch

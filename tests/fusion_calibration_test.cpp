@@ -5,6 +5,7 @@
 
 #include "base/error.h"
 #include "search/fusion_calibration.h"
+#include "search/index_status.h"
 #include "search/indexer.h"
 #include "search/searcher.h"
 #include "store/chunk_store.h"
@@ -110,6 +111,10 @@ TEST(FusionCalibration, WeightsSetByHandStayUntilTheNextFit) {
   const auto damaged = SearchEngine::open(location);
   EXPECT_NE(damaged->notice().find("dense_weight is not a number"), std::string::npos) << damaged->notice();
   EXPECT_FALSE(damaged->fusion().in_effect());
+  const IndexStatus status = read_index_status(location, false);  // status reads it too, and says so
+  EXPECT_NE(status.fusion_problem.find("dense_weight is not a number"), std::string::npos) << status.fusion_problem;
+  EXPECT_NE(describe_index_fusion(status).find("ksearch calibrate"), std::string::npos);
+  EXPECT_TRUE(index_status_json(status)["fusion"].is_null());
   EXPECT_GT(calibrate_index(location, Precision::Fp32, false).fit_queries, 0u);
   EXPECT_TRUE(SearchEngine::open(location)->notice().empty());
 }
