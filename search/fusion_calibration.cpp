@@ -94,6 +94,14 @@ Json quality_json(const LegQuality& quality) {
   return {{"recall@10", quality.recall_at_10}, {"mrr@10", quality.mrr_at_10}};
 }
 
+// A saved field of the wrong type stops the read with an Error naming it, which readers turn into plain RRF and a
+// notice; nlohmann's own type errors would name no field and escape them.  An absent field takes its default.
+void check_field(const Json& object, const char* key, const std::string& name, bool (Json::*is_type)() const noexcept,
+                 const char* type, const std::string& where) {
+  if (object.contains(key) && !(object[key].*is_type)())
+    fail(where, ": fusion calibration field ", name, " is not ", type, " (`ksearch calibrate` fits it again)");
+}
+
 LegQuality quality_from_json(const Json& json) { return {json.value("recall@10", 0.0), json.value("mrr@10", 0.0)}; }
 
 std::string number(double value) {
@@ -126,8 +134,16 @@ FusionCalibration fusion_calibration_from_json(const Json& json, const std::stri
   if (!json.is_object()) fail(where, ": fusion calibration is not a JSON object");
   FusionCalibration c;
   for (const char* field : {"dense_weight", "lexical_weight"})
-    if (json.contains(field) && !json[field].is_number())
-      fail(where, ": fusion calibration field ", field, " is not a number (`ksearch calibrate` fits it again)");
+    check_field(json, field, field, &Json::is_number, "a number", where);
+  for (const char* field : {"fit_queries", "heldout_queries"})
+    check_field(json, field, field, &Json::is_number_unsigned, "a count", where);
+  for (const char* leg : {"dense", "lexical", "plain_rrf", "fused"}) {
+    check_field(json, leg, leg, &Json::is_object, "an object", where);
+    if (json.contains(leg))
+      for (const char* measure : {"recall@10", "mrr@10"})
+        check_field(json[leg], measure, cat(leg, '.', measure), &Json::is_number, "a number", where);
+  }
+  check_field(json, "by_hand", "by_hand", &Json::is_boolean, "true or false", where);
   c.weights.dense = json.value("dense_weight", 1.0);
   c.weights.lexical = json.value("lexical_weight", 1.0);
   if (!usable(c.weights))

@@ -113,7 +113,8 @@ IndexStatus read_index_status(const IndexLocation& location, bool stat_walk) {
     status.settings = store.settings();
     status.counts = store.counts();
     status.generation = store.generation();
-    status.fusion = saved_fusion_or_plain(store, status.fusion_problem);
+    if (!status.settings.model_id.empty())  // a lexical-only index has no fusion to read
+      status.fusion = saved_fusion_or_plain(store, status.fusion_problem);
     status.last_run = store.last_run();
     files = store.files();
   }

@@ -129,12 +129,14 @@ const std::vector<std::u32string>& suffixes() {
 bool short_word_particle(char32_t c) { return c == U'을' || c == U'를' || c == U'은' || c == U'는' || c == U'에'; }
 
 // Number of leading characters of a Hangul run that form its stem.  A run that counts something (the unit after
-// a number: 3세가, 4위의) may keep a one-syllable stem before any particle.
+// a number: 3세가, 4위의) may keep a one-syllable stem before any particle but 만, which after a number is ten
+// thousand (5천만), not "only".
 std::size_t stem_length(const std::vector<Char>& run, bool counts) {
   std::size_t length = run.size();
   for (int round = 0; round < 2; ++round) {
     bool stripped = false;
     for (const auto& suffix : suffixes()) {
+      if (counts && suffix == U"만") continue;
       const bool short_stem = counts || (round == 0 && short_word_particle(suffix[0]));
       const std::size_t keep = suffix.size() == 1 && !short_stem ? 2 : 1;
       if (length < suffix.size() + keep) continue;
@@ -165,9 +167,10 @@ const std::vector<std::u32string>& question_words() {
   return words;
 }
 
-bool starts_with(const std::vector<Char>& run, const std::u32string& word) {
-  return word.size() <= run.size() &&
-         std::equal(word.begin(), word.end(), run.begin(), [](char32_t a, const Char& b) { return a == b.code; });
+bool starts_with(const std::vector<Char>& run, const std::u32string& word, std::size_t from = 0) {
+  return from + word.size() <= run.size() &&
+         std::equal(word.begin(), word.end(), run.begin() + static_cast<std::ptrdiff_t>(from),
+                    [](char32_t a, const Char& b) { return a == b.code; });
 }
 
 bool is_question_word(const std::vector<Char>& run, std::size_t stem) {
@@ -175,11 +178,10 @@ bool is_question_word(const std::vector<Char>& run, std::size_t stem) {
                      [&](const std::u32string& word) { return word.size() == stem && starts_with(run, word); });
 }
 
-// The length of the interrogative a query run begins with when more follows it unspaced (무엇이라고, 어느나라,
-// 몇년도), or 0.  왜 is left out: it also begins nouns (왜곡, 왜구).
-std::size_t leading_question_word(const std::vector<Char>& run) {
+// The length of the interrogative at `from` in a run, or 0.  왜 is left out: it also begins nouns (왜곡, 왜구).
+std::size_t question_word_at(const std::vector<Char>& run, std::size_t from) {
   for (const std::u32string& word : question_words())
-    if (word != U"왜" && run.size() > word.size() && starts_with(run, word)) return word.size();
+    if (word != U"왜" && starts_with(run, word, from)) return word.size();
   return 0;
 }
 
@@ -208,21 +210,32 @@ void emit_run(const std::vector<Char>& run, CharClass kind, bool query, const Ru
     return;
   }
   const std::size_t stem = stem_length(run, start.counts);
-  if (query && is_question_word(run, stem)) return;
-  // A particle on a Latin or number word (S24의, 1990년에는 -> 에는 after 년 is kept) asks for nothing itself.
-  if (query && start.continues_word && is_suffix(run)) return;
-  if (const std::size_t asked = query ? leading_question_word(run) : 0; asked > 0) {
-    const std::vector<Char> rest(run.begin() + static_cast<std::ptrdiff_t>(asked), run.end());
-    RunStart rest_start;
-    rest_start.continues_word = true;
-    rest_start.counts = asked == 1;  // 몇, the one-syllable interrogative left: 몇년도 -> 년도
-    emit_run(rest, kind, query, rest_start, emit);
-    return;
-  }
   if (!start.number.empty()) {
     const std::string unit = joined(run, 0, stem);
     if (start.number.size() + unit.size() <= kMaxTokenBytes)
       emit(LexicalToken{start.number + unit, start.number_begin, run[stem - 1].end, TermKind::Word}, 1.0);
+  }
+  if (query && is_question_word(run, stem)) return;
+  // A particle on a Latin or number word (S24의, 1990년에는 -> 에는 after 년 is kept) asks for nothing itself.
+  if (query && start.continues_word && is_suffix(run)) return;
+  if (query) {
+    // Interrogatives written together with more (어느나라, 무엇이라고, 몇년도) are left out as above, and the rest
+    // is a run of its own when it has two syllables or more (a one-syllable rest, as a unigram, would miss the
+    // text's bigram: 몇개).  Nothing is left to strip from the rest, so this recurses once at most.
+    std::size_t skip = 0;
+    bool counts = false;
+    for (std::size_t asked; (asked = question_word_at(run, skip)) > 0 && run.size() - skip - asked >= 2;) {
+      counts = asked == 1;  // 몇, the one-syllable interrogative, asks for a count: 몇년도 -> 년도 is a unit
+      skip += asked;
+    }
+    if (skip > 0) {
+      RunStart rest_start;
+      rest_start.continues_word = true;
+      rest_start.counts = counts;
+      emit_run(std::vector<Char>(run.begin() + static_cast<std::ptrdiff_t>(skip), run.end()), kind, query, rest_start,
+               emit);
+      return;
+    }
   }
   if (run.size() == 1) {
     emit(LexicalToken{joined(run, 0, 1), run[0].begin, run[0].end, TermKind::Bigram}, 1.0);

@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <filesystem>
+#include <utility>
+#include <vector>
 
 #include "base/error.h"
 #include "search/fusion_calibration.h"
@@ -59,6 +61,20 @@ TEST(FusionCalibration, RandomWeightModelGetsASmallDenseWeightAndSaysSo) {
   // An unchanged folder keeps its fit; a new fit follows a change.
   EXPECT_TRUE(run_index(options).fusion.empty());
   EXPECT_THROW(fusion_calibration_from_json(Json{{"dense_weight", -1}}, "test"), Error);
+  // Every field of the wrong type is an Error naming it, which search and status turn into plain RRF and a notice.
+  for (const auto& [damaged, field] :
+       std::vector<std::pair<Json, std::string>>{{Json{{"fit_queries", "x"}}, "fit_queries"},
+                                                 {Json{{"heldout_queries", -3}}, "heldout_queries"},
+                                                 {Json{{"dense", 5}}, "dense"},
+                                                 {Json{{"fused", {{"recall@10", "high"}}}}, "fused.recall@10"},
+                                                 {Json{{"by_hand", "yes"}}, "by_hand"}}) {
+    try {
+      fusion_calibration_from_json(damaged, "test");
+      ADD_FAILURE() << damaged.dump() << " was read";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("field " + field + " is not"), std::string::npos) << e.what();
+    }
+  }
 }
 
 // A user who knows better (a strong model the pseudo-queries under-rate) sets the weights; index runs that change

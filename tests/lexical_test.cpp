@@ -83,13 +83,16 @@ TEST(Lexical, ANumberAndItsUnitAlsoFormOneTerm) {
   EXPECT_EQ(texts("3세가"), (std::vector<std::string>{"3", "3세", "세가", "~세"}));
   EXPECT_EQ(texts("세가"), (std::vector<std::string>{"세가", "~세가"}));
   EXPECT_EQ(texts("12가지의"), (std::vector<std::string>{"12", "12가지", "가지", "지의", "~가지"}));
-  EXPECT_EQ(texts("1990 년"), (std::vector<std::string>{"1990", "년", "~년"}));  // a space: two words
-  EXPECT_EQ(texts("S24의"), (std::vector<std::string>{"s24", "의", "~의"}));     // not a number
+  EXPECT_EQ(texts("5천만"), (std::vector<std::string>{"5", "5천만", "천만", "~천만"}));  // 만 is no particle here
+  EXPECT_EQ(texts("1990 년"), (std::vector<std::string>{"1990", "년", "~년"}));          // a space: two words
+  EXPECT_EQ(texts("S24의"), (std::vector<std::string>{"s24", "의", "~의"}));             // not a number
   const auto tokens = lexical_tokens("약 1876년");
   ASSERT_EQ(tokens.size(), 6u);  // 약 ~약 1876 1876년 년 ~년
   EXPECT_EQ(tokens[3].begin, 4u);
   EXPECT_EQ(tokens[3].end, 11u);
   EXPECT_EQ(tokens[3].kind, TermKind::Word);
+  // A query keeps the term where it leaves the unit's own tokens out (만 alone is a particle).
+  EXPECT_EQ(lexical_query("100만 명").expression, "\"100\" OR \"100만\" OR \"명\" OR \"~명\"");
 }
 
 TEST(Lexical, QueryLeavesOutAnInterrogativeWrittenTogetherWithWhatFollows) {
@@ -97,6 +100,9 @@ TEST(Lexical, QueryLeavesOutAnInterrogativeWrittenTogetherWithWhatFollows) {
   EXPECT_TRUE(lexical_query("무엇이라고 누구에게").expression.empty());
   // 몇 counts: what follows it is a unit.
   EXPECT_EQ(lexical_query("몇년도에").expression, "\"년도\" OR \"도에\" OR \"~년\"");
+  EXPECT_EQ(lexical_query("어느어느나라").expression, "\"나라\" OR \"~나라\"");
+  // A one-syllable rest stays in its word: alone, 개 would not match the text's 몇개.
+  EXPECT_EQ(lexical_query("몇개").expression, "\"몇개\" OR \"~몇개\"");
   EXPECT_EQ(lexical_query("왜곡").expression, "\"왜곡\" OR \"~왜곡\"");  // 왜 also begins nouns
   EXPECT_EQ(texts("무엇이라고").front(), "무엇");                        // documents keep them
 }
