@@ -124,6 +124,13 @@ const std::vector<std::u32string>& suffixes() {
   return list;
 }
 
+// Whether `word` is in `run` at character `from`.
+bool starts_with(const std::vector<Char>& run, const std::u32string& word, std::size_t from = 0) {
+  return from + word.size() <= run.size() &&
+         std::equal(word.begin(), word.end(), run.begin() + static_cast<std::ptrdiff_t>(from),
+                    [](char32_t a, const Char& b) { return a == b.code; });
+}
+
 // Particles that end a two-syllable run as in 책을 or 왕은 and rarely end a two-syllable noun (unlike 가 of 국가,
 // 이 of 나이, 도 of 제도), so the one-syllable word before them is its stem.
 bool short_word_particle(char32_t c) { return c == U'을' || c == U'를' || c == U'은' || c == U'는' || c == U'에'; }
@@ -140,9 +147,7 @@ std::size_t stem_length(const std::vector<Char>& run, bool counts) {
       const bool short_stem = counts || (round == 0 && short_word_particle(suffix[0]));
       const std::size_t keep = suffix.size() == 1 && !short_stem ? 2 : 1;
       if (length < suffix.size() + keep) continue;
-      if (std::equal(suffix.begin(), suffix.end(), run.begin() + static_cast<std::ptrdiff_t>(length - suffix.size()),
-                     run.begin() + static_cast<std::ptrdiff_t>(length),
-                     [](char32_t a, const Char& b) { return a == b.code; })) {
+      if (starts_with(run, suffix, length - suffix.size())) {
         length -= suffix.size();
         stripped = true;
         break;
@@ -155,8 +160,7 @@ std::size_t stem_length(const std::vector<Char>& run, bool counts) {
 
 bool is_suffix(const std::vector<Char>& run) {
   return std::any_of(suffixes().begin(), suffixes().end(), [&](const std::u32string& suffix) {
-    return suffix.size() == run.size() &&
-           std::equal(suffix.begin(), suffix.end(), run.begin(), [](char32_t a, const Char& b) { return a == b.code; });
+    return suffix.size() == run.size() && starts_with(run, suffix);
   });
 }
 
@@ -165,12 +169,6 @@ const std::vector<std::u32string>& question_words() {
   static const std::vector<std::u32string> words = {U"무엇", U"누구", U"언제",   U"어디", U"어느", U"무슨",
                                                     U"어떤", U"얼마", U"어떻게", U"왜",   U"몇"};
   return words;
-}
-
-bool starts_with(const std::vector<Char>& run, const std::u32string& word, std::size_t from = 0) {
-  return from + word.size() <= run.size() &&
-         std::equal(word.begin(), word.end(), run.begin() + static_cast<std::ptrdiff_t>(from),
-                    [](char32_t a, const Char& b) { return a == b.code; });
 }
 
 bool is_question_word(const std::vector<Char>& run, std::size_t stem) {
