@@ -1,13 +1,16 @@
 #include "store/chunk_store.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <unordered_map>
 
 #include "base/error.h"
 #include "base/json.h"
 #include "store/fts.h"
+#include "store/sentence_window.h"
 
 namespace ksearch {
 namespace {
@@ -104,6 +107,25 @@ bool has_table(sql::Database& db, const char* name) {
   auto statement = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
   statement.bind(1, name);
   return statement.step();
+}
+
+// Adds kSentenceWindowWeight times the best sentence window's weight to the best kSentenceWindowCandidates hits and
+// reorders them; `idf` is each query term's weighted idf, as ksearch_bm25 computed it.
+void add_sentence_window_bonus(sql::Database& db, const LexicalQuery& query, const std::vector<double>& idf,
+                               std::vector<LexicalHit>& hits) {
+  if (query.terms.size() != idf.size() || hits.empty()) return;
+  std::unordered_map<std::string, double> term_weights;
+  for (std::size_t i = 0; i < idf.size(); ++i) term_weights.emplace(query.terms[i], idf[i]);
+  auto text = db.prepare("SELECT text FROM chunks WHERE id = ?1");
+  const std::size_t candidates = std::min(hits.size(), kSentenceWindowCandidates);
+  for (std::size_t i = 0; i < candidates; ++i) {
+    text.reset();
+    text.bind(1, hits[i].chunk_id);
+    if (text.step()) hits[i].score += kSentenceWindowWeight * best_sentence_window(text.column_text(0), term_weights);
+  }
+  // Stable: equal scores keep the query's path and position order.
+  std::stable_sort(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(candidates),
+                   [](const LexicalHit& a, const LexicalHit& b) { return a.score > b.score; });
 }
 
 }  // namespace
@@ -476,9 +498,12 @@ std::vector<LexicalHit> ChunkStore::lexical_search(const LexicalQuery& query, st
   // Equal scores go in path and position order, not in chunk-id order: ids follow the indexing history, and the
   // same folder should rank the same however it came to be indexed. Ties are common, so this is the one query, not
   // a fallback; only matches scoring at least the `limit`-th score are joined to their paths. Each term is scored
-  // with its kind's k1 and b (bm25_parameters).
+  // with its kind's k1 and b (bm25_parameters). The best kSentenceWindowCandidates are fetched even for a smaller
+  // limit: the sentence-window bonus may lift one of them above those that precede it.
+  const std::size_t fetch = query.terms.empty() ? limit : std::max(limit, kSentenceWindowCandidates);
+  std::vector<double> idf;
   auto statement = db_->prepare(
-      "WITH matches AS MATERIALIZED (SELECT rowid AS id, ksearch_bm25(chunks_fts, 0.4, 0.4, ?3) AS score "
+      "WITH matches AS MATERIALIZED (SELECT rowid AS id, ksearch_bm25(chunks_fts, 0.4, 0.4, ?3, ?4) AS score "
       "FROM chunks_fts WHERE chunks_fts MATCH ?1), "
       "cutoff AS (SELECT score FROM matches ORDER BY score DESC LIMIT 1 OFFSET ?2 - 1) "
       "SELECT m.id, m.score FROM matches m JOIN chunks c ON c.id = m.id JOIN files f ON f.id = c.file_id "
@@ -493,9 +518,12 @@ std::vector<LexicalHit> ChunkStore::lexical_search(const LexicalQuery& query, st
     }
     weights += ' ';
   }
-  statement.bind(1, query.expression).bind(2, static_cast<std::int64_t>(limit)).bind(3, weights);
+  statement.bind(1, query.expression).bind(2, static_cast<std::int64_t>(fetch)).bind(3, weights);
+  statement.bind_pointer(4, &idf, kPhraseIdfPointer);
   std::vector<LexicalHit> hits;
   while (statement.step()) hits.push_back({statement.column_int(0), statement.column_double(1)});
+  add_sentence_window_bonus(*db_, query, idf, hits);
+  if (hits.size() > limit) hits.resize(limit);
   return hits;
 }
 

@@ -101,6 +101,11 @@ void bm25(const Fts5ExtensionApi* api, Fts5Context* context, sqlite3_context* re
     sqlite3_result_error_code(result, rc);
     return;
   }
+  if (argc > 3) {
+    auto* idf = static_cast<std::vector<double>*>(sqlite3_value_pointer(argv[3], kPhraseIdfPointer));
+    if (idf != nullptr && idf->empty())
+      for (const PhraseStatistics& phrase : stats->phrases) idf->push_back(phrase.idf);
+  }
   std::vector<int> frequency(stats->phrases.size(), 0);
   int instances = 0;
   if ((rc = api->xInstCount(context, &instances)) != SQLITE_OK) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <map>
+#include <unordered_map>
 
 #include "base/utf8.h"
 
@@ -92,9 +93,10 @@ std::vector<Char> composed_characters(std::string_view text) {
 
 // Particles (조사) and endings (어미) stripped from the end of a Hangul run to find its stem; the longest that
 // leaves enough of the word applies, at most twice ("학생들에게" -> 학생들 -> 학생).  Past-tense and question
-// endings are among them so that a question's verb meets the text's: 사망했나 and 사망했다 -> 사망.
-const std::vector<std::u32string>& suffixes() {
-  static const std::vector<std::u32string> list = [] {
+// endings are among them so that a question's verb meets the text's: 사망했나 and 사망했다 -> 사망.  Grouped by
+// their last character, longest first, so a run is compared only with the suffixes that can end it.
+const std::vector<std::u32string>& suffixes_ending_in(char32_t last) {
+  static const std::unordered_map<char32_t, std::vector<std::u32string>> by_last = [] {
     std::vector<std::u32string> out = {
         U"가",     U"이",     U"은",       U"는",      U"을",     U"를",     U"의",     U"에",     U"와",     U"과",
         U"도",     U"만",     U"로",       U"께",      U"나",     U"들",     U"인",     U"적",     U"한",     U"할",
@@ -118,10 +120,14 @@ const std::vector<std::u32string>& suffixes() {
          U"았나",     U"였나",   U"했나",   U"하였나", U"되었나",   U"됐나",     U"나요",     U"니까",   U"습니까",
          U"을까",     U"일까",   U"는지",   U"었는지", U"했는지",   U"였",       U"했",       U"었",     U"았",
          U"하였",     U"되었",   U"됐",     U"시켰"});
-    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
-    return out;
+    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+    std::unordered_map<char32_t, std::vector<std::u32string>> grouped;
+    for (auto& suffix : out) grouped[suffix.back()].push_back(std::move(suffix));
+    return grouped;
   }();
-  return list;
+  static const std::vector<std::u32string> none;
+  const auto found = by_last.find(last);
+  return found != by_last.end() ? found->second : none;
 }
 
 // Whether `word` is in `run` at character `from`.
@@ -140,9 +146,9 @@ bool short_word_particle(char32_t c) { return c == U'을' || c == U'를' || c ==
 // thousand (5천만), not "only".
 std::size_t stem_length(const std::vector<Char>& run, bool counts) {
   std::size_t length = run.size();
-  for (int round = 0; round < 2; ++round) {
+  for (int round = 0; round < 2 && length > 0; ++round) {
     bool stripped = false;
-    for (const auto& suffix : suffixes()) {
+    for (const auto& suffix : suffixes_ending_in(run[length - 1].code)) {
       if (counts && suffix == U"만") continue;
       const bool short_stem = counts || (round == 0 && short_word_particle(suffix[0]));
       const std::size_t keep = suffix.size() == 1 && !short_stem ? 2 : 1;
@@ -159,7 +165,9 @@ std::size_t stem_length(const std::vector<Char>& run, bool counts) {
 }
 
 bool is_suffix(const std::vector<Char>& run) {
-  return std::any_of(suffixes().begin(), suffixes().end(), [&](const std::u32string& suffix) {
+  if (run.empty()) return false;
+  const auto& candidates = suffixes_ending_in(run.back().code);
+  return std::any_of(candidates.begin(), candidates.end(), [&](const std::u32string& suffix) {
     return suffix.size() == run.size() && starts_with(run, suffix);
   });
 }
@@ -324,6 +332,7 @@ LexicalQuery lexical_query(std::string_view query) {
     out.expression += '"';
     out.weights.push_back(terms.at(term).first);
     out.kinds.push_back(terms.at(term).second);
+    out.terms.push_back(term);
   }
   return out;
 }

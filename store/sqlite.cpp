@@ -146,6 +146,11 @@ Statement& Statement::bind_blob(int index, std::span<const std::byte> bytes) {
   return *this;
 }
 
+Statement& Statement::bind_pointer(int index, void* pointer, const char* type) {
+  if (sqlite3_bind_pointer(statement_, index, pointer, type, nullptr) != SQLITE_OK) db_->raise("bind");
+  return *this;
+}
+
 Statement& Statement::bind_null(int index) {
   if (sqlite3_bind_null(statement_, index) != SQLITE_OK) db_->raise("bind");
   return *this;

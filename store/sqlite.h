@@ -69,6 +69,9 @@ class Statement {
   Statement& bind(int index, const std::string& text) { return bind(index, std::string_view(text)); }
   Statement& bind_blob(int index, std::span<const std::byte> bytes);
   Statement& bind_null(int index);
+  // Passes `pointer` to an SQL function that asks for `type` (sqlite3_bind_pointer); it must outlive the statement's
+  // steps.
+  Statement& bind_pointer(int index, void* pointer, const char* type);
 
   // true while a row is available.
   bool step();

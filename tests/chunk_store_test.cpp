@@ -29,6 +29,13 @@ FileUpdate file_with_chunks(const std::string& path, const std::vector<std::stri
   return update;
 }
 
+void save_two_dimension_settings(ChunkStore& store) {
+  IndexSettings settings;
+  settings.model_id = "m";
+  settings.dimension = 2;
+  store.save_settings(settings);
+}
+
 TEST(ChunkStore, ReplaceSearchRemoveAndGenerations) {
   testing::TempDir dir;
   ChunkStore store(dir / "index.db", true);
@@ -100,15 +107,12 @@ TEST(ChunkStore, ReplaceSearchRemoveAndGenerations) {
 TEST(ChunkStore, LexicalSearchScoresEachKindOfTermWithItsOwnParameters) {
   testing::TempDir dir;
   ChunkStore store(dir / "index.db", true);
-  IndexSettings settings;
-  settings.model_id = "m";
-  settings.dimension = 2;
-  store.save_settings(settings);
+  save_two_dimension_settings(store);
   // 5 terms (서울 ~서울 이야 야기 ~이야기) and 4 (부산 ~부산 twice): "서울" is in 1 of 2 chunks of 4.5 terms.
   std::vector<FileUpdate> update = {file_with_chunks("a.txt", {"서울 이야기", "부산 부산"}, 2)};
   store.replace_files(update, 2);
   const auto score = [&](std::vector<TermKind> kinds) {
-    const auto hits = store.lexical_search({"\"서울\"", {1.0}, std::move(kinds)}, 10);
+    const auto hits = store.lexical_search({"\"서울\"", {1.0}, std::move(kinds), {}}, 10);
     EXPECT_EQ(hits.size(), 1u);
     return hits.empty() ? 0.0 : hits[0].score;
   };
@@ -120,13 +124,41 @@ TEST(ChunkStore, LexicalSearchScoresEachKindOfTermWithItsOwnParameters) {
   EXPECT_NE(score({TermKind::Bigram}), score({TermKind::Stem}));
   EXPECT_NEAR(score({}), bm25(0.4, 0.4), 1e-6);  // without kinds, the function's own k1 and b
 }
+TEST(ChunkStore, AChunkThatStatesTheQueryInOnePlaceOutranksOneThatScattersIt) {
+  testing::TempDir dir;
+  ChunkStore store(dir / "index.db", true);
+  save_two_dimension_settings(store);
+  // The same words, so the same BM25; a.txt comes first in path order but holds 서울 and 항구 three sentences apart.
+  std::vector<FileUpdate> update = {file_with_chunks("a.txt", {"서울 하늘. 바다 구름. 하늘 구름. 항구 바다."}, 2),
+                                    file_with_chunks("b.txt", {"서울 항구. 바다 구름. 하늘 구름. 하늘 바다."}, 2),
+                                    file_with_chunks("c.txt", {"제주 바다. 하늘 구름."}, 2)};
+  store.replace_files(update, 2);
+  const auto path_of = [&](const LexicalHit& hit) {
+    return store.chunks(std::vector<std::int64_t>{hit.chunk_id}).at(0).path;
+  };
+  const LexicalQuery query = lexical_query("서울 항구");
+  const auto hits = store.lexical_search(query, 10);
+  ASSERT_EQ(hits.size(), 2u);
+  EXPECT_EQ(path_of(hits[0]), "b.txt");
+  EXPECT_EQ(path_of(hits[1]), "a.txt");
+  EXPECT_GT(hits[0].score, hits[1].score);
+  // With a limit of one, the chunk the bonus lifts is still found, though BM25 alone ranks it second.
+  const auto best = store.lexical_search(query, 1);
+  ASSERT_EQ(best.size(), 1u);
+  EXPECT_EQ(path_of(best[0]), "b.txt");
+  // Without the query's terms (a hand-made query), no bonus: equal scores in path order.
+  LexicalQuery bare = query;
+  bare.terms.clear();
+  const auto plain = store.lexical_search(bare, 10);
+  ASSERT_EQ(plain.size(), 2u);
+  EXPECT_EQ(path_of(plain[0]), "a.txt");
+  EXPECT_DOUBLE_EQ(plain[0].score, plain[1].score);
+}
+
 TEST(ChunkStore, EqualLexicalScoresGoInPathOrderNotIdOrder) {
   testing::TempDir dir;
   ChunkStore store(dir / "index.db", true);
-  IndexSettings settings;
-  settings.model_id = "m";
-  settings.dimension = 2;
-  store.save_settings(settings);
+  save_two_dimension_settings(store);
   // Indexed in reverse path order, so chunk ids run against the paths; the same text scores the same everywhere.
   for (const char* path : {"d.txt", "c.txt", "b.txt", "a.txt"}) {
     std::vector<FileUpdate> update = {file_with_chunks(path, {"서울 이야기", "서울 이야기"}, 2)};
