@@ -34,7 +34,7 @@
 #include "server/mcp_server.h"
 #include "store/chunk_store.h"
 #include "store/lexical.h"
-#include "store/sentence_window.h"
+#include "store/rescore.h"
 
 namespace ksearch::fuzz {
 namespace {
@@ -184,10 +184,12 @@ void lexical(std::string_view data) {
   }
   const LexicalQuery query = lexical_query(data);
   if (utf8_invalid(data) || query.expression.empty()) return;  // chunks hold valid UTF-8
-  std::unordered_map<std::string, double> term_weights;
+  TermWeights term_weights;
   for (const std::string& term : query.terms) term_weights.emplace(term, 1.0);
   const double cover = best_sentence_window(data, term_weights);  // some window holds a term of the text's own
   KSEARCH_ASSERT(cover >= 1 && cover <= static_cast<double>(term_weights.size()));
+  const double named = file_name_match(data, term_weights);
+  KSEARCH_ASSERT(named >= 0 && named <= static_cast<double>(term_weights.size()));
   // One database for the whole run, removed (with its WAL files) at exit.
   struct ScratchStore {
     std::filesystem::path path =

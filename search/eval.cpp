@@ -14,6 +14,7 @@
 #include "base/error.h"
 #include "base/files.h"
 #include "base/json.h"
+#include "base/utf8.h"
 #include "search/indexer.h"
 
 namespace ksearch {
@@ -203,14 +204,32 @@ Estimate bootstrap_mean(std::span<const double> values, std::size_t resamples, s
   return out;
 }
 
+namespace {
+
+// "d0000012 title.txt": the title without path separators or control characters, at most kMaxTitleBytes of it.
+std::string file_name(std::size_t position, std::string_view title) {
+  constexpr std::size_t kMaxTitleBytes = 120;
+  char number[32];
+  std::snprintf(number, sizeof number, "d%07zu", position);
+  std::string name = number;
+  if (!title.empty()) {
+    name += ' ';
+    for (char c : title.substr(0, utf8::floor_boundary(title, std::min(title.size(), kMaxTitleBytes))))
+      name += c == '/' || c == '\\' || static_cast<unsigned char>(c) < 0x20 ? ' ' : c;
+  }
+  return name + ".txt";
+}
+
+}  // namespace
+
 EvalReport evaluate(const EvalSet& set, const EvalOptions& options) {
   TempFolder temp;
-  // One file per document; names are positions (ids may hold any characters).
+  // One file per document, named by its position (ids may hold any characters) and its title, as a document
+  // saved under its title would be: the keyword leg reads file names.
   std::unordered_map<std::string, std::string> id_of_path;
   for (std::size_t i = 0; i < set.documents.size(); ++i) {
     const EvalDocument& document = set.documents[i];
-    char name[32];
-    std::snprintf(name, sizeof name, "d%07zu.txt", i);
+    const std::string name = file_name(i, document.title);
     const std::string text = document.title.empty() ? document.text : document.title + "\n\n" + document.text;
     write_file_atomically(temp.path() / name, text);
     id_of_path[name] = document.id;

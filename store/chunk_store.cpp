@@ -10,7 +10,7 @@
 #include "base/error.h"
 #include "base/json.h"
 #include "store/fts.h"
-#include "store/sentence_window.h"
+#include "store/rescore.h"
 
 namespace ksearch {
 namespace {
@@ -109,22 +109,24 @@ bool has_table(sql::Database& db, const char* name) {
   return statement.step();
 }
 
-// Adds kSentenceWindowWeight times the best sentence window's weight to the best kSentenceWindowCandidates hits and
-// reorders them; `idf` is each query term's weighted idf, as ksearch_bm25 computed it.
-void add_sentence_window_bonus(sql::Database& db, const LexicalQuery& query, const std::vector<double>& idf,
-                               std::vector<LexicalHit>& hits) {
+// Re-scores the best kRescoredChunks hits (store/rescore.h) and reorders them; `idf` is each query term's weighted
+// idf, as ksearch_bm25 computed it.
+void rescore_best_hits(sql::Database& db, const LexicalQuery& query, const std::vector<double>& idf,
+                       std::vector<LexicalHit>& hits) {
   if (query.terms.size() != idf.size() || hits.empty()) return;
-  std::unordered_map<std::string, double> term_weights;
-  for (std::size_t i = 0; i < idf.size(); ++i) term_weights.emplace(query.terms[i], idf[i]);
-  auto text = db.prepare("SELECT text FROM chunks WHERE id = ?1");
-  const std::size_t candidates = std::min(hits.size(), kSentenceWindowCandidates);
-  for (std::size_t i = 0; i < candidates; ++i) {
-    text.reset();
-    text.bind(1, hits[i].chunk_id);
-    if (text.step()) hits[i].score += kSentenceWindowWeight * best_sentence_window(text.column_text(0), term_weights);
+  TermWeights weights;
+  for (std::size_t i = 0; i < idf.size(); ++i) weights.emplace(query.terms[i], idf[i]);
+  auto chunk = db.prepare("SELECT c.text, f.path FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.id = ?1");
+  const std::size_t rescored = std::min(hits.size(), kRescoredChunks);
+  for (std::size_t i = 0; i < rescored; ++i) {
+    chunk.reset();
+    chunk.bind(1, hits[i].chunk_id);
+    if (!chunk.step()) continue;
+    hits[i].score += kSentenceWindowWeight * best_sentence_window(chunk.column_text(0), weights) +
+                     kFileNameWeight * file_name_match(chunk.column_text(1), weights);
   }
   // Stable: equal scores keep the query's path and position order.
-  std::stable_sort(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(candidates),
+  std::stable_sort(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(rescored),
                    [](const LexicalHit& a, const LexicalHit& b) { return a.score > b.score; });
 }
 
@@ -480,7 +482,7 @@ std::vector<ChunkRecord> ChunkStore::sample_chunks(std::size_t count) const {
 
 std::vector<LexicalHit> ChunkStore::lexical_search(const LexicalQuery& query, std::size_t limit,
                                                    const std::function<bool()>& stop) const {
-  if (query.expression.empty()) return {};
+  if (query.expression.empty() || limit == 0) return {};
   // SQLite calls the handler every 4096 virtual machine steps (about 0.1 ms); non-zero interrupts the statement.
   struct Interruption {
     sqlite3* db;
@@ -498,9 +500,9 @@ std::vector<LexicalHit> ChunkStore::lexical_search(const LexicalQuery& query, st
   // Equal scores go in path and position order, not in chunk-id order: ids follow the indexing history, and the
   // same folder should rank the same however it came to be indexed. Ties are common, so this is the one query, not
   // a fallback; only matches scoring at least the `limit`-th score are joined to their paths. Each term is scored
-  // with its kind's k1 and b (bm25_parameters). The best kSentenceWindowCandidates are fetched even for a smaller
-  // limit: the sentence-window bonus may lift one of them above those that precede it.
-  const std::size_t fetch = query.terms.empty() ? limit : std::max(limit, kSentenceWindowCandidates);
+  // with its kind's k1 and b (bm25_parameters). The best kRescoredChunks are fetched even for a smaller limit:
+  // re-scoring may lift one of them above those that precede it.
+  const std::size_t fetch = query.terms.empty() ? limit : std::max(limit, kRescoredChunks);
   std::vector<double> idf;
   auto statement = db_->prepare(
       "WITH matches AS MATERIALIZED (SELECT rowid AS id, ksearch_bm25(chunks_fts, 0.4, 0.4, ?3, ?4) AS score "
@@ -522,7 +524,7 @@ std::vector<LexicalHit> ChunkStore::lexical_search(const LexicalQuery& query, st
   statement.bind_pointer(4, &idf, kPhraseIdfPointer);
   std::vector<LexicalHit> hits;
   while (statement.step()) hits.push_back({statement.column_int(0), statement.column_double(1)});
-  add_sentence_window_bonus(*db_, query, idf, hits);
+  rescore_best_hits(*db_, query, idf, hits);
   if (hits.size() > limit) hits.resize(limit);
   return hits;
 }

@@ -96,8 +96,8 @@ struct FileUpdate {
 
 struct LexicalHit {
   std::int64_t chunk_id;
-  double score;  // weighted BM25 (each kind of term with its own k1 and b: bm25_parameters) plus the sentence-window
-                 // bonus, higher is better
+  double score;  // weighted BM25 (each kind of term with its own k1 and b: bm25_parameters), plus what re-scoring
+                 // adds (store/rescore.h); higher is better
 };
 
 struct StoreCounts {
@@ -153,9 +153,9 @@ class ChunkStore {
   // Up to `count` chunks spread over the index by a fixed hash of their ids: the same index gives the same sample.
   std::vector<ChunkRecord> sample_chunks(std::size_t count) const;
   std::vector<ChunkRecord> chunks_of_file(std::int64_t file_id) const;
-  // The `limit` best BM25 matches, best first, the best of them with the sentence-window bonus
-  // (store/sentence_window.h); equal scores in path order, then position in the file.  `stop`, when given, is
-  // polled while SQLite works; returning true abandons the query (Error "interrupted").
+  // The `limit` best BM25 matches, best first, the best kRescoredChunks of them re-scored (store/rescore.h); equal
+  // scores in path order, then position in the file.  `stop`, when given, is polled while SQLite works; returning
+  // true abandons the query (Error "interrupted").
   std::vector<LexicalHit> lexical_search(const LexicalQuery& query, std::size_t limit,
                                          const std::function<bool()>& stop = {}) const;
 

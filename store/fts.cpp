@@ -59,8 +59,9 @@ void read_number(std::string_view& text, double& value) {
 }
 
 // `weights`: per phrase "weight" or "weight/k1/b", separated by spaces; missing ones weigh 1 with the function's
-// k1 and b.
-QueryStatistics* statistics(const Fts5ExtensionApi* api, Fts5Context* context, std::string_view weights, int* rc) {
+// k1 and b.  `idf`, when given, receives each phrase's scaled idf once, when they are first computed.
+QueryStatistics* statistics(const Fts5ExtensionApi* api, Fts5Context* context, std::string_view weights,
+                            std::vector<double>* idf, int* rc) {
   auto* cached = static_cast<QueryStatistics*>(api->xGetAuxdata(context, 0));
   if (cached != nullptr) return cached;
   auto stats = std::make_unique<QueryStatistics>();
@@ -85,26 +86,27 @@ QueryStatistics* statistics(const Fts5ExtensionApi* api, Fts5Context* context, s
     phrase.idf *= std::log(1.0 + (n - h + 0.5) / (h + 0.5));
     stats->phrases.push_back(phrase);
   }
+  if (idf != nullptr) {
+    idf->clear();
+    for (const PhraseStatistics& phrase : stats->phrases) idf->push_back(phrase.idf);
+  }
   cached = stats.release();
   if ((*rc = api->xSetAuxdata(context, cached, [](void* p) { delete static_cast<QueryStatistics*>(p); })) != SQLITE_OK)
     return nullptr;
   return cached;
 }
 
-void bm25(const Fts5ExtensionApi* api, Fts5Context* context, sqlite3_context* result, int argc, sqlite3_value** argv) {
+void score_bm25(const Fts5ExtensionApi* api, Fts5Context* context, sqlite3_context* result, int argc,
+                sqlite3_value** argv) {
   const double k1 = argc > 0 ? sqlite3_value_double(argv[0]) : 0.9;
   const double b = argc > 1 ? sqlite3_value_double(argv[1]) : 0.4;
   int rc = SQLITE_OK;
   const char* weights = argc > 2 ? reinterpret_cast<const char*>(sqlite3_value_text(argv[2])) : nullptr;
-  const QueryStatistics* stats = statistics(api, context, weights != nullptr ? weights : "", &rc);
+  auto* idf = argc > 3 ? static_cast<std::vector<double>*>(sqlite3_value_pointer(argv[3], kPhraseIdfPointer)) : nullptr;
+  const QueryStatistics* stats = statistics(api, context, weights != nullptr ? weights : "", idf, &rc);
   if (stats == nullptr) {
     sqlite3_result_error_code(result, rc);
     return;
-  }
-  if (argc > 3) {
-    auto* idf = static_cast<std::vector<double>*>(sqlite3_value_pointer(argv[3], kPhraseIdfPointer));
-    if (idf != nullptr && idf->empty())
-      for (const PhraseStatistics& phrase : stats->phrases) idf->push_back(phrase.idf);
   }
   std::vector<int> frequency(stats->phrases.size(), 0);
   int instances = 0;
@@ -130,6 +132,15 @@ void bm25(const Fts5ExtensionApi* api, Fts5Context* context, sqlite3_context* re
     score += phrase.idf * frequency[i] * (phrase_k1 + 1.0) / (frequency[i] + norm);
   }
   sqlite3_result_double(result, score);
+}
+
+// No exception may cross SQLite's C frames.
+void bm25(const Fts5ExtensionApi* api, Fts5Context* context, sqlite3_context* result, int argc, sqlite3_value** argv) {
+  try {
+    score_bm25(api, context, result, argc, argv);
+  } catch (const std::bad_alloc&) {
+    sqlite3_result_error_nomem(result);
+  }
 }
 
 }  // namespace

@@ -4,7 +4,8 @@
 //                                      `weights` (text, optional) scales each phrase's idf, in phrase order, and
 //                                      may give a phrase its own k1 and b: "1 0.5/1.2/0.4 ..." (weight/k1/b);
 //                                      `idf` (optional, a pointer of type kPhraseIdfPointer to a
-//                                      std::vector<double>) receives each phrase's scaled idf
+//                                      std::vector<double>) receives each phrase's scaled idf; it stays as it
+//                                      was when no row matches
 #pragma once
 
 #include "store/sqlite.h"

@@ -39,7 +39,7 @@ struct LexicalQuery {
   std::string expression;  // empty when the query has no indexable term
   std::vector<double> weights;
   std::vector<TermKind> kinds;
-  std::vector<std::string> terms;  // unquoted, in expression order (for best_sentence_window)
+  std::vector<std::string> terms;  // unquoted, in expression order (store/rescore.h)
 };
 
 LexicalQuery lexical_query(std::string_view query);

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "base/error.h"
 #include "store/chunk_store.h"
 #include "store/lexical.h"
+#include "store/rescore.h"
 #include "tests/test_support.h"
 
 namespace ksearch {
@@ -124,18 +126,28 @@ TEST(ChunkStore, LexicalSearchScoresEachKindOfTermWithItsOwnParameters) {
   EXPECT_NE(score({TermKind::Bigram}), score({TermKind::Stem}));
   EXPECT_NEAR(score({}), bm25(0.4, 0.4), 1e-6);  // without kinds, the function's own k1 and b
 }
-TEST(ChunkStore, AChunkThatStatesTheQueryInOnePlaceOutranksOneThatScattersIt) {
-  testing::TempDir dir;
-  ChunkStore store(dir / "index.db", true);
-  save_two_dimension_settings(store);
-  // The same words, so the same BM25; a.txt comes first in path order but holds 서울 and 항구 three sentences apart.
-  std::vector<FileUpdate> update = {file_with_chunks("a.txt", {"서울 하늘. 바다 구름. 하늘 구름. 항구 바다."}, 2),
-                                    file_with_chunks("b.txt", {"서울 항구. 바다 구름. 하늘 구름. 하늘 바다."}, 2),
-                                    file_with_chunks("c.txt", {"제주 바다. 하늘 구름."}, 2)};
-  store.replace_files(update, 2);
-  const auto path_of = [&](const LexicalHit& hit) {
+// A keyword index of files of one chunk each.
+class RescoredStore : public ::testing::Test {
+ protected:
+  void index(const std::vector<std::pair<std::string, std::string>>& files) {
+    save_two_dimension_settings(store);
+    std::vector<FileUpdate> update;
+    for (const auto& [path, text] : files) update.push_back(file_with_chunks(path, {text}, 2));
+    store.replace_files(update, 2);
+  }
+  std::string path_of(const LexicalHit& hit) const {
     return store.chunks(std::vector<std::int64_t>{hit.chunk_id}).at(0).path;
-  };
+  }
+
+  testing::TempDir dir;
+  ChunkStore store{dir / "index.db", true};
+};
+
+TEST_F(RescoredStore, AChunkThatStatesTheQueryInOnePlaceOutranksOneThatScattersIt) {
+  // The same words, so the same BM25; a.txt comes first in path order but holds 서울 and 항구 three sentences apart.
+  index({{"a.txt", "서울 하늘. 바다 구름. 하늘 구름. 항구 바다."},
+         {"b.txt", "서울 항구. 바다 구름. 하늘 구름. 하늘 바다."},
+         {"c.txt", "제주 바다. 하늘 구름."}});
   const LexicalQuery query = lexical_query("서울 항구");
   const auto hits = store.lexical_search(query, 10);
   ASSERT_EQ(hits.size(), 2u);
@@ -153,6 +165,29 @@ TEST(ChunkStore, AChunkThatStatesTheQueryInOnePlaceOutranksOneThatScattersIt) {
   ASSERT_EQ(plain.size(), 2u);
   EXPECT_EQ(path_of(plain[0]), "a.txt");
   EXPECT_DOUBLE_EQ(plain[0].score, plain[1].score);
+}
+
+TEST_F(RescoredStore, AddsTheWeightedIdfOfTheTermsInTheBestWindowAndTheFileName) {
+  // 서울 is in 2 of the 4 chunks, 항구 in 1; 항구.txt holds 항구 in its name only.
+  index({{"a.txt", "서울 항구. 바다 구름. 하늘 구름. 부산 바다."},
+         {"항구.txt", "서울 하늘."},
+         {"c.txt", "제주 바다."},
+         {"d.txt", "광주 하늘."}});
+  const auto scores = [&](const LexicalQuery& query) {
+    std::map<std::string, double> out;
+    for (const LexicalHit& hit : store.lexical_search(query, 10)) out[path_of(hit)] = hit.score;
+    return out;
+  };
+  const LexicalQuery query = lexical_query("서울 항구");  // 서울 ~서울 항구 ~항구: bigrams weigh 1, stems 0.5
+  LexicalQuery bare = query;
+  bare.terms.clear();  // a hand-made query: BM25 alone
+  const auto with = scores(query), without = scores(bare);
+  ASSERT_EQ(with.size(), 2u);
+  ASSERT_EQ(without.size(), 2u);
+  const auto idf = [](double hits) { return std::log(1 + (4 - hits + 0.5) / (hits + 0.5)); };
+  EXPECT_NEAR(with.at("a.txt") - without.at("a.txt"), kSentenceWindowWeight * 1.5 * (idf(2) + idf(1)), 1e-9);
+  EXPECT_NEAR(with.at("항구.txt") - without.at("항구.txt"),
+              kSentenceWindowWeight * 1.5 * idf(2) + kFileNameWeight * 1.5 * idf(1), 1e-9);
 }
 
 TEST(ChunkStore, EqualLexicalScoresGoInPathOrderNotIdOrder) {

@@ -1,0 +1,108 @@
+#include "store/rescore.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "base/utf8.h"
+#include "store/lexical.h"
+
+namespace ksearch {
+namespace {
+
+bool is_end_mark(char32_t c) {
+  return c == U'.' || c == U'?' || c == U'!' || c == U'…' || c == U'。' || c == U'．' || c == U'？' || c == U'！';
+}
+
+bool is_closing(char32_t c) {
+  return c == U'"' || c == U'\'' || c == U')' || c == U']' || c == U'”' || c == U'’' || c == U'」' || c == U'』' ||
+         c == U'》' || c == U'〉' || c == U'）';
+}
+
+bool is_blank(char32_t c) {
+  return c == U' ' || c == U'\t' || c == U'\r' || c == U'\f' || c == U'\v' || c == 0xA0 || c == 0x3000;
+}
+
+// Byte offsets where a sentence begins after the first, ascending.
+std::vector<std::size_t> sentence_starts(std::string_view text) {
+  std::vector<std::size_t> starts;
+  bool ended = false;  // after an end mark and any closing quotes or brackets
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const char32_t c = utf8::decode(text, pos);
+    if (c == U'\n' || is_blank(c)) {
+      int line_breaks = c == U'\n' ? 1 : 0;
+      for (std::size_t next = pos; pos < text.size(); pos = next) {
+        const char32_t d = utf8::decode(text, next);
+        if (d == U'\n')
+          ++line_breaks;
+        else if (!is_blank(d))
+          break;
+      }
+      if (ended || line_breaks >= 2) starts.push_back(pos);
+      ended = false;
+    } else if (is_end_mark(c)) {
+      ended = true;
+    } else if (!is_closing(c)) {
+      ended = false;
+    }
+  }
+  return starts;
+}
+
+// Sums the weights of a list of matched terms, each term once; in a fixed order (not the map's memory order), so
+// equal term sets always give equal sums, to the last bit.
+double sum_distinct(std::vector<const double*>& matched) {
+  std::sort(matched.begin(), matched.end(), std::less<>());
+  matched.erase(std::unique(matched.begin(), matched.end()), matched.end());
+  std::vector<double> values;
+  values.reserve(matched.size());
+  for (const double* weight : matched) values.push_back(*weight);
+  std::sort(values.begin(), values.end());
+  double sum = 0;
+  for (double value : values) sum += value;
+  return sum;
+}
+
+}  // namespace
+
+double best_sentence_window(std::string_view text, const TermWeights& weights) {
+  if (weights.empty()) return 0;
+  const std::vector<std::size_t> starts = sentence_starts(text);
+  // For each sentence that holds a token, the query terms in it (pointers into `weights`, one per distinct term).
+  std::vector<std::vector<const double*>> sentences;
+  std::size_t current = static_cast<std::size_t>(-1);
+  for (const LexicalToken& token : lexical_tokens(text)) {
+    const auto sentence =
+        static_cast<std::size_t>(std::upper_bound(starts.begin(), starts.end(), token.begin) - starts.begin());
+    if (sentence != current) {
+      sentences.emplace_back();
+      current = sentence;
+    }
+    const auto found = weights.find(token.text);
+    if (found != weights.end()) sentences.back().push_back(&found->second);
+  }
+  double best = 0;
+  std::vector<const double*> window;
+  for (std::size_t i = 0; i + 1 < std::max<std::size_t>(sentences.size(), 2); ++i) {
+    window.clear();
+    for (std::size_t j = i; j < std::min(i + 2, sentences.size()); ++j)
+      window.insert(window.end(), sentences[j].begin(), sentences[j].end());
+    best = std::max(best, sum_distinct(window));
+  }
+  return best;
+}
+
+double file_name_match(std::string_view path, const TermWeights& weights) {
+  const std::size_t slash = path.find_last_of("/\\");
+  std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
+  const std::size_t dot = name.rfind('.');
+  if (dot != std::string_view::npos && dot > 0) name = name.substr(0, dot);
+  std::vector<const double*> matched;
+  for (const LexicalToken& token : lexical_tokens(name)) {
+    const auto found = weights.find(token.text);
+    if (found != weights.end()) matched.push_back(&found->second);
+  }
+  return sum_distinct(matched);
+}
+
+}  // namespace ksearch
