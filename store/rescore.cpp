@@ -10,41 +10,58 @@ namespace ksearch {
 namespace {
 
 bool is_end_mark(char32_t c) {
-  return c == U'.' || c == U'?' || c == U'!' || c == U'…' || c == U'。' || c == U'．' || c == U'？' || c == U'！';
+  return c == U'.' || c == U'?' || c == U'!' || c == U'…' || c == U'。' || c == U'｡' || c == U'．' || c == U'？' ||
+         c == U'！' || c == U'‼' || c == U'⁇' || c == U'⁈' || c == U'⁉';
 }
 
 bool is_closing(char32_t c) {
-  return c == U'"' || c == U'\'' || c == U')' || c == U']' || c == U'”' || c == U'’' || c == U'」' || c == U'』' ||
-         c == U'》' || c == U'〉' || c == U'）';
+  return c == U'"' || c == U'\'' || c == U')' || c == U']' || c == U'}' || c == U'”' || c == U'’' || c == U'»' ||
+         c == U'›' || c == U'」' || c == U'』' || c == U'》' || c == U'〉' || c == U'】' || c == U'〕' || c == U'〗' ||
+         c == U'）' || c == U'］' || c == U'＂' || c == U'＇' || c == U'｣';
 }
 
-bool is_blank(char32_t c) {
-  return c == U' ' || c == U'\t' || c == U'\r' || c == U'\f' || c == U'\v' || c == 0xA0 || c == 0x3000;
-}
+// A list marker ends in a mark too (1. 가. 1.1. iv.), but does not end a sentence.
+constexpr std::size_t kMaxListMarker = 4;
 
 // Byte offsets where a sentence begins after the first, ascending.
 std::vector<std::size_t> sentence_starts(std::string_view text) {
   std::vector<std::size_t> starts;
-  bool ended = false;  // after an end mark and any closing quotes or brackets
+  bool ended = false;              // after an end mark and any closing quotes or brackets
+  std::size_t sentence_chars = 0;  // characters since the sentence began
+  bool sentence_spaced = false;    // white space since the sentence began
   std::size_t pos = 0;
   while (pos < text.size()) {
     const char32_t c = utf8::decode(text, pos);
-    if (c == U'\n' || is_blank(c)) {
-      int line_breaks = c == U'\n' ? 1 : 0;
-      for (std::size_t next = pos; pos < text.size(); pos = next) {
-        const char32_t d = utf8::decode(text, next);
-        if (d == U'\n')
-          ++line_breaks;
-        else if (!is_blank(d))
-          break;
-      }
-      if (ended || line_breaks >= 2) starts.push_back(pos);
-      ended = false;
-    } else if (is_end_mark(c)) {
-      ended = true;
-    } else if (!is_closing(c)) {
-      ended = false;
+    if (!utf8::is_space(c)) {
+      ++sentence_chars;
+      if (is_end_mark(c))
+        ended = true;
+      else if (!is_closing(c))
+        ended = false;
+      continue;
     }
+    // A run of white space. Line breaks: \n, \r\n or a lone \r, U+2028; U+2029 ends a paragraph.
+    int line_breaks = 0;
+    for (char32_t d = c;;) {
+      if (d == U'\n' || d == 0x2028 || (d == U'\r' && (pos >= text.size() || text[pos] != '\n')))
+        ++line_breaks;
+      else if (d == 0x2029)
+        line_breaks += 2;
+      if (pos >= text.size()) break;
+      std::size_t next = pos;
+      d = utf8::decode(text, next);
+      if (!utf8::is_space(d)) break;
+      pos = next;
+    }
+    const bool list_marker = !sentence_spaced && sentence_chars <= kMaxListMarker;
+    if ((ended && !list_marker) || line_breaks >= 2) {
+      starts.push_back(pos);
+      sentence_chars = 0;
+      sentence_spaced = false;
+    } else {
+      sentence_spaced = true;
+    }
+    ended = false;
   }
   return starts;
 }
@@ -93,7 +110,7 @@ double best_sentence_window(std::string_view text, const TermWeights& weights) {
 }
 
 double file_name_match(std::string_view path, const TermWeights& weights) {
-  const std::size_t slash = path.find_last_of("/\\");
+  const std::size_t slash = path.rfind('/');
   std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
   const std::size_t dot = name.rfind('.');
   if (dot != std::string_view::npos && dot > 0) name = name.substr(0, dot);

@@ -20,9 +20,10 @@ inline constexpr double kFileNameWeight = 0.3;
 using TermWeights = std::unordered_map<std::string, double>;
 
 // The largest sum of weights of the distinct terms (lexical_tokens) found within two consecutive sentences of
-// `text`; a text of one or two sentences is one window.  A sentence ends at an end mark (. ? ! 。 and their
-// full-width forms), with any closing quotes or brackets after it, followed by white space; or at a blank line.
-// A single line break does not end one: plain text and PDFs wrap sentences over lines.
+// `text`; a text of one or two sentences is one window.  A sentence ends at an end mark (. ? ! … 。 and their
+// full-width forms), with any closing quotes or brackets after it, before white space, unless all it holds is a list
+// marker (1. 가. iv.); or at a blank line.  A single line break does not end one: plain text and PDFs wrap
+// sentences over lines.  A sentence without a term (a lone ※) is passed over: those around it count as consecutive.
 double best_sentence_window(std::string_view text, const TermWeights& weights);
 
 // The sum of weights of the distinct terms found in the name of the file at `path`, less its extension.

@@ -116,6 +116,19 @@ TEST(Eval, ModesThatCannotRunAreSkippedWithTheReason) {
   EXPECT_TRUE(report.fusion.empty());
 }
 
+TEST(Eval, DocumentFilesAreNamedAfterTitlesOfAnyCharacters) {
+  EvalSet set = tiny_set();
+  // Separators, hidden-file and glob characters, control characters, and a title cut at 120 bytes inside 가.
+  const std::vector<std::string> titles = {"a/b\\c",     ".숨김", "#제목 *",
+                                           "줄\n바꿈\t", "..",    std::string(119, 'x') + "가나다"};
+  for (std::size_t i = 0; i < titles.size(); ++i) set.documents[i].title = titles[i];
+  EvalOptions options;
+  options.modes = {EvalMode::Lexical};
+  const EvalReport report = evaluate(set, options);
+  ASSERT_EQ(report.modes.size(), 1u);
+  EXPECT_EQ(report.modes[0].recall_at_1.value, 1.0);
+}
+
 TEST(Eval, SameSeedSameReportAndModesCanBeChosen) {
   EvalOptions options;
   options.model = testing::fixture("tiny-e5-bert").string();

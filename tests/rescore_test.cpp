@@ -30,6 +30,12 @@ TEST(Rescore, SentencesEndAtAMarkBeforeWhiteSpaceOrAtABlankLine) {
   // A single line break wraps a sentence; it does not end it.
   EXPECT_DOUBLE_EQ(best_sentence_window("서울 하늘\n바다 구름\n하늘 구름\n부산 바다", query), 2);
   EXPECT_DOUBLE_EQ(best_sentence_window("서울 하늘.\n바다 구름.\n부산 바다", query), 1);
+  EXPECT_DOUBLE_EQ(best_sentence_window("서울 하늘.\r\n\r\n바다 구름.\u2029부산 바다", query), 1);
+  EXPECT_DOUBLE_EQ(best_sentence_window("서울 하늘.\u2009바다 구름.\u3000부산 바다", query), 1);
+  // A list marker is not a sentence of its own.
+  EXPECT_DOUBLE_EQ(best_sentence_window("서울 하늘.\n2. 부산 바다.", query), 2);
+  EXPECT_DOUBLE_EQ(best_sentence_window("1. 서울 하늘. 2. 부산 바다.", query), 2);
+  EXPECT_DOUBLE_EQ(best_sentence_window("가. 서울 하늘. 나. 바다 구름. 다. 부산 바다.", query), 1);
 }
 
 TEST(Rescore, MatchesTheIndexsTermsIncludingStems) {
@@ -41,7 +47,8 @@ TEST(Rescore, MatchesTheIndexsTermsIncludingStems) {
 TEST(Rescore, FileNameMatchReadsTheNameWithoutFolderOrExtension) {
   const TermWeights query = {{"사업", 1}, {"계획", 2}, {"2024", 4}, {"docs", 8}, {"hwp", 16}};
   EXPECT_DOUBLE_EQ(file_name_match("docs/2024년 사업계획서.hwp", query), 7);
-  EXPECT_DOUBLE_EQ(file_name_match("docs\\사업_계획.txt", query), 3);
+  EXPECT_DOUBLE_EQ(file_name_match("docs/사업_계획.txt", query), 3);
+  EXPECT_DOUBLE_EQ(file_name_match("docs\\2024.txt", query), 12);    // on POSIX a backslash is part of the name
   EXPECT_DOUBLE_EQ(file_name_match("사업 사업 사업.md", query), 1);  // each term once
   EXPECT_DOUBLE_EQ(file_name_match(".hwp", query), 16);              // a dot file's name is all of it
   EXPECT_DOUBLE_EQ(file_name_match("보고서.pdf", query), 0);
