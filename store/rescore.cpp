@@ -1,6 +1,7 @@
 #include "store/rescore.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <vector>
 
 #include "base/utf8.h"
@@ -66,17 +67,14 @@ std::vector<std::size_t> sentence_starts(std::string_view text) {
   return starts;
 }
 
-// Sums the weights of a list of matched terms, each term once; in a fixed order (not the map's memory order), so
-// equal term sets always give equal sums, to the last bit.
+// Sums the weights of a list of matched terms, each term once; in ascending order of weight (not the map's memory
+// order), so equal term sets always give equal sums, to the last bit.
 double sum_distinct(std::vector<const double*>& matched) {
-  std::sort(matched.begin(), matched.end(), std::less<>());
+  std::sort(matched.begin(), matched.end(),
+            [](const double* x, const double* y) { return *x != *y ? *x < *y : std::less<>()(x, y); });
   matched.erase(std::unique(matched.begin(), matched.end()), matched.end());
-  std::vector<double> values;
-  values.reserve(matched.size());
-  for (const double* weight : matched) values.push_back(*weight);
-  std::sort(values.begin(), values.end());
   double sum = 0;
-  for (double value : values) sum += value;
+  for (const double* weight : matched) sum += *weight;
   return sum;
 }
 
@@ -110,12 +108,8 @@ double best_sentence_window(std::string_view text, const TermWeights& weights) {
 }
 
 double file_name_match(std::string_view path, const TermWeights& weights) {
-  const std::size_t slash = path.rfind('/');
-  std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
-  const std::size_t dot = name.rfind('.');
-  if (dot != std::string_view::npos && dot > 0) name = name.substr(0, dot);
   std::vector<const double*> matched;
-  for (const LexicalToken& token : lexical_tokens(name)) {
+  for (const LexicalToken& token : lexical_tokens(std::filesystem::path(path).stem().string())) {
     const auto found = weights.find(token.text);
     if (found != weights.end()) matched.push_back(&found->second);
   }
